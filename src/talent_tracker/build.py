@@ -1,0 +1,263 @@
+"""`build`: read a source, decide accepted/tier per paper, write the database atomically."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from operator import attrgetter
+from pathlib import Path
+
+import pyarrow as pa
+
+from . import __version__, store
+from .errors import UserError
+from .records import Paper, Skip, UnalignedEntry
+from .sources import conference_csv, paperlists
+from .venues import TIER_TOP2, TIER_TOP20, Decision, Venue, Venues, decide, load_venues
+from .years import parse_years
+
+SOURCES = ("paperlists", "conference-csv")
+# skips that mean data was dropped or not counted: `--strict` fails on them
+STRICT_SCOPES = frozenset({"file", "record", "label"})
+
+
+@dataclass
+class BuildResult:
+    db: Path
+    papers: int
+    accepted: int
+    authorships: int
+    skips: list[Skip]
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def skipped(self, scopes: frozenset[str] = STRICT_SCOPES) -> int:
+        return sum(s.count for s in self.skips if s.scope in scopes)
+
+
+class Progress:
+    """What a build reports while it runs (the CLI draws bars; tests pass nothing)."""
+
+    def start(self, total: int, what: str) -> None: ...
+    def advance(self, label: str) -> None: ...
+    def skip(self, skip: Skip) -> None: ...
+
+
+@contextmanager
+def _collector_paused():
+    # a build holds ~250k small objects at once: the cyclic collector would rescan
+    # them again and again for nothing (nothing here makes reference cycles)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def build(
+    data: Path,
+    db: Path,
+    source: str = "paperlists",
+    venue_names: list[str] | None = None,
+    years: str | None = None,
+    venues_file: Path | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
+    with _collector_paused():
+        return _build(Path(data), Path(db), source, venue_names, years, venues_file, strict, progress)
+
+
+def _build(data, db, source, venue_names, years, venues_file, strict, progress) -> BuildResult:
+    started = time.perf_counter()
+    progress = progress or Progress()
+    if source not in SOURCES:
+        raise UserError(f"unknown source {source!r} (choose {' or '.join(SOURCES)})")
+    venues = load_venues(venues_file)
+    wanted = [venues.get(name) for name in venue_names] if venue_names else None
+    year_list = parse_years(years) if years else None
+
+    skips: list[Skip] = []
+
+    def report(skip: Skip) -> None:
+        skips.append(skip)
+        progress.skip(skip)
+
+    unaligned: list[UnalignedEntry] = []
+    inputs: list[dict] = []
+    papers = _read_source(Path(data), source, venues, wanted, year_list, report, unaligned.append, inputs, progress)
+    if not papers:
+        which = ", ".join(v.key for v in wanted) if wanted else "any venue"
+        when = f" in {years}" if years else ""
+        raise UserError(f"{data}: no papers found for {which}{when} (source {source}); nothing was written")
+
+    decisions = _decide_all(papers, venues, report)
+    warnings = _missing_years(papers, wanted, year_list, venues)
+    if strict and any(s.scope in STRICT_SCOPES for s in skips):
+        first = next(s for s in skips if s.scope in STRICT_SCOPES)
+        total = sum(s.count for s in skips if s.scope in STRICT_SCOPES)
+        raise UserError(f"--strict: {total} skipped ({first.source_file}: {first.reason}"
+                        f"{': ' + first.detail if first.detail else ''}; and others); database left unchanged")
+
+    settings = {"source": source, "data": str(Path(data).resolve()), "venues": [v.key for v in wanted or []],
+                "years": years or "", "venues_file": str(venues_file or ""), "strict": strict}
+    tables = {
+        "papers": _papers_table(papers, decisions),
+        "authorships": _authorships_table(papers, decisions),
+        "skips": _table("skips", [s.__dict__ for s in skips]),
+        "unaligned_entries": _table("unaligned_entries", [u.__dict__ for u in unaligned]),
+        "venue_years": _venue_years_table(papers, venues, source),
+        "inputs": _table("inputs", inputs),
+        "build_info": _table("build_info", [
+            {"key": "tool_version", "value": __version__},
+            {"key": "built_at", "value": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+            {"key": "settings", "value": json.dumps(settings, sort_keys=True)},
+        ]),
+    }
+    progress.start(1, "writing database")
+    store.write_database(Path(db), tables)
+    progress.advance(str(db))
+    accepted = sum(1 for d in decisions if d.accepted)
+    return BuildResult(Path(db), len(papers), accepted, sum(len(p.authors) for p in papers), skips, warnings,
+                       time.perf_counter() - started)
+
+
+def _read_source(data, source, venues, wanted, years, report, unaligned, inputs, progress) -> list[Paper]:
+    papers: list[Paper] = []
+    if source == "conference-csv":
+        path = conference_csv.locate(data)
+        progress.start(1, "reading conference-csv")
+        papers = conference_csv.read(path, venues, wanted, years, report)
+        inputs.append(_input_row(source, path, path.name, None, None, len(papers)))
+        progress.advance(path.name)
+        return papers
+    root = data / "paperlists" if not _has_venue_folders(data, venues) and (data / "paperlists").is_dir() else data
+    units = paperlists.discover(root, venues, wanted, years, report)
+    progress.start(len(units), "reading paper lists")
+    for unit in units:
+        rule_rank = _ranker(unit.venue, unit.year)
+        found = paperlists.read(unit, report, unaligned, rule_rank)
+        papers.extend(found)
+        inputs.append(_input_row(source, unit.path, unit.label, unit.venue.key, unit.year, len(found)))
+        progress.advance(unit.label)
+    return papers
+
+
+def _has_venue_folders(data: Path, venues: Venues) -> bool:
+    return data.is_dir() and any((data / v.folder).is_dir() for v in venues)
+
+
+def _input_row(source, path: Path, label, venue, year, records) -> dict:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    size = path.stat().st_size if path.is_file() else None
+    return {"source": source, "source_file": label, "venue": venue, "year": year, "bytes": size,
+            "sha256": digest, "records": records}
+
+
+def _ranker(venue: Venue, year: int) -> Callable[[str | None], int]:
+    rule = venue.rule(year)
+
+    def rank(status: str | None) -> int:
+        decision = decide(rule, status, None)
+        return 0 if not decision.accepted else (2 if decision.tier == TIER_TOP2 else 1)
+
+    return rank
+
+
+def _decide_all(papers: list[Paper], venues: Venues, report) -> list[Decision]:
+    rule = lru_cache(maxsize=None)(lambda key, year: venues.by_key[key].rule(year))
+    cached = lru_cache(maxsize=None)(lambda key, year, status, track: decide(rule(key, year), status, track))
+    decisions = []
+    for paper in papers:
+        if paper.listed_as_accepted and paper.status is None:
+            decision = Decision(True, TIER_TOP20)
+        else:
+            decision = cached(paper.venue, paper.year, paper.status, paper.track)
+        if decision.problem:
+            report(Skip(paper.source_file, "label", decision.problem, f"paper {paper.paper_id}: {paper.title!r}",
+                        paper.venue, paper.year, paper.record))
+        decisions.append(decision)
+    return decisions
+
+
+def _missing_years(papers, wanted, years, venues: Venues) -> list[str]:
+    """Requested venue-years for which the source had no papers."""
+    if years is None:
+        return []
+    found = {(p.venue, p.year) for p in papers}
+    keys = [v.key for v in (wanted or venues)]
+    missing = [f"{k} {y}" for k in keys for y in years if (k, y) not in found]
+    return [f"no papers for {', '.join(missing)}"] if missing else []
+
+
+def _table(name: str, rows: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=store.SCHEMAS[name])
+
+
+def _paper_columns(papers: list[Paper], decisions: list[Decision]) -> dict[str, list]:
+    return {
+        "venue": [p.venue for p in papers], "year": [p.year for p in papers],
+        "paper_id": [p.paper_id for p in papers], "title": [p.title for p in papers],
+        "track": [p.track for p in papers], "status": [p.status for p in papers],
+        "accepted": [d.accepted for d in decisions], "tier": [d.tier for d in decisions],
+        "n_authors": [len(p.authors) for p in papers], "url": [p.url for p in papers],
+        "source": [p.source for p in papers], "source_file": [p.source_file for p in papers],
+        "source_record": [p.record for p in papers],
+    }
+
+
+def _papers_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
+    return pa.Table.from_pydict(_paper_columns(papers, decisions), schema=store.SCHEMAS["papers"])
+
+
+def _authorships_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
+    schema = store.SCHEMAS["authorships"]
+    paper_columns = _paper_columns(papers, decisions)
+    # paper-level columns are repeated per author by index, not rebuilt in Python
+    owner = pa.array([i for i, p in enumerate(papers) for _ in p.authors], pa.int32())
+    flat = [a for p in papers for a in p.authors]
+    arrays = {}
+    for name in schema.names:
+        kind = schema.field(name).type
+        if name in paper_columns:
+            arrays[name] = pa.array(paper_columns[name], kind).take(owner)
+        else:
+            attr = {"author_position": "position", "author_name": "name"}.get(name, name)
+            arrays[name] = pa.array(list(map(attrgetter(attr), flat)), kind)
+    return pa.Table.from_pydict(arrays, schema=schema)
+
+
+def _venue_years_table(papers: list[Paper], venues: Venues, source: str) -> pa.Table:
+    rows = []
+    labelled = {(p.venue, p.year) for p in papers if not p.listed_as_accepted}
+    for key, year in sorted({(p.venue, p.year) for p in papers}):
+        venue = venues.by_key[key]
+        rule = venue.rule(year)
+        has_labels = (key, year) in labelled
+        notes = list(rule.notes) if has_labels else [
+            "This source lists accepted papers without decision labels: all are top20; top2 is unavailable."]
+        rows.append({
+            "venue": key, "year": year, "venue_name": venue.name, "source": source,
+            "accepted_statuses": list(rule.labels["accepted"]) if has_labels else [],
+            "oral_statuses": list(rule.labels["oral"]) if has_labels else [],
+            "tracks": list(rule.labels["tracks"]), "oral_known": rule.oral_known and has_labels,
+            "notes": "\n".join(notes),
+        })
+    return _table("venue_years", rows)
+
+
+def skip_summary(skips: list[Skip]) -> Counter:
+    counts: Counter = Counter()
+    for skip in skips:
+        counts[(skip.scope, skip.reason)] += skip.count
+    return counts

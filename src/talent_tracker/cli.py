@@ -1,0 +1,201 @@
+"""The `talent-tracker` command: argument handling and display only; the work is elsewhere."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import __version__, store
+from .build import SOURCES, BuildResult, build as run_build, skip_summary
+from .errors import UserError
+from .records import Skip
+
+app = typer.Typer(
+    name="talent-tracker",
+    help="Where the world's top AI researchers come from, train and work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB database file.")]
+
+
+class _BarProgress:
+    """Rich progress bars for a build, and one line per skipped file as it happens."""
+
+    def __init__(self, bars: Progress):
+        self.bars = bars
+        self.task = None
+
+    def start(self, total: int, what: str) -> None:
+        if self.task is not None:
+            self.bars.update(self.task, visible=False)
+        self.task = self.bars.add_task(what, total=total)
+
+    def advance(self, label: str) -> None:
+        self.bars.update(self.task, advance=1, description=self.bars.tasks[-1].description)
+
+    def skip(self, skip: Skip) -> None:
+        if skip.scope == "file":
+            self.bars.console.print(f"[yellow]skipped[/] {skip.source_file}: {skip.reason}"
+                                    f"{': ' + skip.detail if skip.detail else ''}", highlight=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def build(
+    data: Annotated[Path, typer.Option("--data", help="Folder of the source data (e.g. ../shared/data/paperlists).")],
+    db: DbOption = Path(store.DEFAULT_DB),
+    source: Annotated[str, typer.Option("--source", help="paperlists or conference-csv.")] = "paperlists",
+    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue to build (repeatable): neurips, icml, iclr.")] = None,
+    years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2019, 2010-2019 or 2010-2012,2019.")] = None,
+    venues_file: Annotated[Optional[Path], typer.Option("--venues", help="TOML file overriding the venue/tier mapping.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail, leaving the database unchanged, if any file, record or label is skipped.")] = False,
+) -> None:
+    """Build the database from conference data (atomically: a failed build changes nothing)."""
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as bars:
+            result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars))
+    except UserError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; the previous database is unchanged", 130)
+    _print_build(result)
+
+
+def _print_build(result: BuildResult) -> None:
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    out.print(f"built {result.db}: {result.papers:,} papers ({result.accepted:,} accepted), "
+              f"{result.authorships:,} authorships in {result.seconds:.1f}s", highlight=False)
+    counts = skip_summary(result.skips)
+    if counts:
+        table = Table(title="Skipped or merged (details: talent-tracker summary, table `skips`)")
+        table.add_column("scope")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        for (scope, reason), count in sorted(counts.items()):
+            table.add_row(scope, reason, f"{count:,}")
+        out.print(table)
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Argument(help="Table to export: papers, authorships, skips, ...")],
+    db: DbOption = Path(store.DEFAULT_DB),
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or json.")] = "csv",
+    output: Annotated[Optional[Path], typer.Option("--output", help="File to write.")] = None,
+) -> None:
+    """Export one table of the database as CSV, Parquet or JSON."""
+    if output is None:
+        _fail("--output FILE is required")
+    try:
+        rows = store.export_table(db, table, fmt, output)
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"wrote {rows:,} rows of {table} to {output}", highlight=False)
+
+
+@app.command()
+def summary(
+    db: DbOption = Path(store.DEFAULT_DB),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Per venue and year: papers, accepted papers, authorships, names, tiers, skips and why."""
+    from .summary import summarise
+
+    try:
+        data = summarise(db)
+    except UserError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return
+    table = Table(title=f"talent-tracker summary of {db}")
+    columns = [
+        ("venue", "venue"), ("year", "year"), ("papers", "papers"), ("accepted", "accepted_papers"),
+        ("top2 papers", "top2_papers"), ("authorships", "authorships"),
+        ("accepted authorships", "accepted_authorships"), ("distinct names", "distinct_author_names"),
+        ("top2", "top2_authorships"), ("top20", "top20_authorships"), ("with affiliation", "with_affiliation"),
+        ("skipped", "records_skipped"), ("labels not counted", "not_counted_labels"),
+        ("merged", "duplicates_merged"), ("field values", "field_values_skipped"),
+    ]
+    for title, _ in columns:
+        table.add_column(title, justify="left" if title == "venue" else "right")
+    for row in data["venue_years"]:
+        cells = []
+        for title, key in columns:
+            value = row[key]
+            if key == "top2_authorships" and not row["oral_known"]:
+                cells.append("n/a")
+            else:
+                cells.append(f"{value:,}" if isinstance(value, int) and key != "year" else str(value))
+        table.add_row(*cells)
+    out.print(table)
+    if data["skips"]:
+        reasons = Table(title="What was skipped, not counted or merged, and why")
+        for title in ("venue", "year", "scope", "reason", "count", "example"):
+            reasons.add_column(title, overflow="fold")
+        for row in data["skips"]:
+            example = row["example_file"] + (f": {row['example_detail']}" if row["example_detail"] else "")
+            reasons.add_row(row["venue"], str(row["year"] or ""), row["scope"], row["reason"], f"{row['count']:,}",
+                            example[:100])
+        out.print(reasons)
+
+
+@app.command()
+def venues(
+    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Only these venues.")] = None,
+    years: Annotated[Optional[str], typer.Option("--years", help="Years to show, e.g. 2018-2023.")] = None,
+    venues_file: Annotated[Optional[Path], typer.Option("--venues", help="TOML file overriding the mapping.")] = None,
+) -> None:
+    """Show which labels count as accepted and as oral (top2), per venue and year, and why."""
+    from .venues import load_venues
+    from .years import parse_years
+
+    try:
+        catalogue = load_venues(venues_file)
+        chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
+        year_list = parse_years(years) if years else None
+    except UserError as exc:
+        _fail(str(exc))
+    table = Table(title="Decision labels per venue and year")
+    for title in ("venue", "years", "accepted", "oral (top2)", "tracks", "note"):
+        table.add_column(title, overflow="fold")
+    for v in chosen:
+        shown = year_list or sorted({y for years_set, _ in v.years for y in years_set} | {0})
+        for year in shown:
+            rule = v.rule(year) if year else v.rule(-1)
+            table.add_row(v.key, str(year) if year else "default", ", ".join(rule.labels["accepted"]),
+                          ", ".join(rule.labels["oral"]) or "n/a (no oral label)", ", ".join(rule.labels["tracks"]),
+                          rule.notes[-1] if rule.notes else "")
+    out.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,347 @@
+"""Source `paperlists`: the Paper Copilot lists, one JSON array per venue and year.
+
+Layout: `<folder>/<folder><year>.json[.gz]`, e.g. `nips/nips2018.json.gz`. Every quirk
+of these files that ingestion must survive is handled here and reported as a Skip:
+entities in names, two author separators, `author` vs `authors`, per-author lists that
+do not line up (see alignment.py), duplicate records of one paper, broken records.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from ..errors import UserError
+from ..records import Authorship, Paper, Skip, UnalignedEntry
+from ..venues import Venue, Venues
+from . import alignment
+from .text import clean, drop_positions, email_domain, name_key, normalise_domain, split_authors, split_list
+
+SOURCE = "paperlists"
+_FILE = re.compile(r"^(?P<stem>[a-z][a-z0-9_-]*?)(?P<year>\d{4})\.json(?P<gz>\.gz)?$")
+# per-author list fields -> the Authorship attribute they fill
+_PER_AUTHOR = {"aff": "affiliation", "aff_domain": "email_domain", "position": "job_title"}
+
+Report = Callable[[Skip], None]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One file to read: a venue in a year."""
+
+    venue: Venue
+    year: int
+    path: Path
+    label: str  # path relative to the data directory, for messages
+
+
+def discover(
+    data_dir: Path,
+    venues: Venues,
+    wanted: list[Venue] | None,
+    years: list[int] | None,
+    report: Report,
+) -> list[Unit]:
+    if not data_dir.is_dir():
+        raise UserError(f"{data_dir}: data directory not found")
+    wanted_keys = {v.key for v in wanted} if wanted else None
+    units: dict[tuple[str, int], Unit] = {}
+    for folder in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+        venue = venues.by_folder(folder.name)
+        if venue is None:
+            if wanted_keys is None and any(_FILE.match(f.name) for f in folder.iterdir()):
+                report(Skip(folder.name + "/", "file", "not a configured venue folder",
+                            f"add a venue with folder = {folder.name!r} to a venues file to read it"))
+            continue
+        if wanted_keys is not None and venue.key not in wanted_keys:
+            continue
+        for path in sorted(folder.iterdir()):
+            label = f"{folder.name}/{path.name}"
+            match = _FILE.match(path.name)
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            if match is None or match["stem"] != folder.name:
+                report(Skip(label, "file", "file name not understood",
+                            f"expected {folder.name}<year>.json or .json.gz"))
+                continue
+            year = int(match["year"])
+            if years is not None and year not in years:
+                continue
+            key = (venue.key, year)
+            if key in units:
+                # the same list twice (e.g. fetched .json beside a snapshot .json.gz):
+                # the uncompressed one is the newer download
+                keep, drop = sorted([units[key], Unit(venue, year, path, label)],
+                                    key=lambda u: u.path.suffix == ".gz")
+                report(Skip(drop.label, "file", "duplicate list for the same venue and year",
+                            f"read {keep.label} instead", venue.key, year))
+                units[key] = keep
+                continue
+            units[key] = Unit(venue, year, path, label)
+    return [units[k] for k in sorted(units)]
+
+
+def load_json(unit: Unit, report: Report) -> list | None:
+    """The parsed array, or None after reporting why the file cannot be read."""
+    try:
+        raw = unit.path.read_bytes()
+        data = orjson.loads(gzip.decompress(raw) if unit.path.suffix == ".gz" else raw)
+    except (OSError, EOFError, zlib.error, orjson.JSONDecodeError) as exc:
+        report(Skip(unit.label, "file", "malformed file", _describe(exc), unit.venue.key, unit.year))
+        return None
+    if not isinstance(data, list):
+        report(Skip(unit.label, "file", "malformed file",
+                    f"expected a JSON array of papers, found {type(data).__name__}",
+                    unit.venue.key, unit.year))
+        return None
+    return data
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, orjson.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
+        return f"not a complete gzip file ({exc})"
+    return f"cannot be read ({exc})"
+
+
+def read(
+    unit: Unit,
+    report: Report,
+    unaligned: Callable[[UnalignedEntry], None],
+    rank: Callable[[str | None], int],
+) -> list[Paper]:
+    """Every paper of one file; `rank` orders presentation labels (oral > accepted > other)."""
+    data = load_json(unit, report)
+    if data is None:
+        return []
+    parsed: list[_Parsed] = []
+    for index, raw in enumerate(data):
+        item = _parse_record(unit, index, raw, report)
+        if item is not None:
+            parsed.append(item)
+    _unique_ids(parsed)
+    known = _known_values(parsed)
+    for item in parsed:
+        _fill_per_author(unit, item, known, report, unaligned)
+    return _merge_presentation_duplicates(unit, [p.paper for p in parsed], rank, report)
+
+
+@dataclass
+class _Parsed:
+    paper: Paper
+    identities: list[str | None]  # OpenReview id or e-mail, per author
+    lists: dict[str, list[str]]  # per-author list fields as published
+    source_keys: tuple[list[str], list[str]] | None  # per-author institutions, countries
+
+
+def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parsed | None:
+    where = f"#{index}"
+
+    def skip(reason: str, detail: str = "", scope: str = "record") -> None:
+        report(Skip(unit.label, scope, reason, detail, unit.venue.key, unit.year, where))
+
+    if not isinstance(raw, dict):
+        skip("record is not a JSON object", f"found {type(raw).__name__}")
+        return None
+    author_text = raw.get("author", raw.get("authors"))
+    if isinstance(author_text, list) and all(isinstance(a, str) for a in author_text):
+        author_text = ";".join(author_text)
+    if author_text is not None and not isinstance(author_text, str):
+        skip("author list is not text", f"found {type(author_text).__name__}")
+        return None
+    title = clean(raw.get("title")) if isinstance(raw.get("title"), (str, int, float)) else ""
+    names, merged = split_authors(author_text or "")
+    if not title and not names:
+        skip("record has neither title nor authors")
+        return None
+    status = raw.get("status")
+    if status is not None and not isinstance(status, str):
+        skip("status is not text", f"found {type(status).__name__}", scope="field")
+        status = None
+    track = raw.get("track") if isinstance(raw.get("track"), str) else None
+    raw_id = raw.get("id")
+    paper_id = clean(raw_id) if isinstance(raw_id, (str, int)) and str(raw_id).strip() else ""
+    if not title:
+        skip("missing title", scope="field")
+    if not names:
+        skip("paper lists no authors", scope="field")
+    elif any(not n for n in names):
+        skip("empty author name", f"in {author_text!r}", scope="field")
+    paper = Paper(
+        venue=unit.venue.key,
+        year=unit.year,
+        paper_id=paper_id,
+        title=title,
+        track=clean(track) or None,
+        status=clean(status) or None,
+        source=SOURCE,
+        source_file=unit.label,
+        record=where,
+        url=clean(raw.get("site")) or None if isinstance(raw.get("site"), str) else None,
+    )
+    paper.authors = [Authorship(position=i + 1, name=n) for i, n in enumerate(names) if n]
+    for position, authorship in enumerate(paper.authors, start=1):
+        authorship.position = position
+    kept = [i for i, n in enumerate(names) if n]
+
+    def per_author(key: str) -> list[str] | None:
+        values = split_list(raw.get(key)) if isinstance(raw.get(key), str) else None
+        if values is None:
+            return None
+        if merged and len(values) == len(names) + len(merged):
+            values = drop_positions(values, merged)
+        if len(values) == len(names):
+            values = [values[i] for i in kept]
+        return values
+
+    ids = per_author("authorids")
+    identities: list[str | None] = [None] * len(paper.authors)
+    if ids is not None:
+        if len(ids) == len(paper.authors):
+            identities = [v or None for v in ids]
+        else:
+            skip("author ids do not line up with the authors",
+                 f"{len(ids)} ids for {len(paper.authors)} authors", scope="field")
+    for authorship, identity in zip(paper.authors, identities):
+        if identity is None:
+            continue
+        if identity.startswith("~"):
+            authorship.openreview_id = identity
+        elif "@" in identity:
+            authorship.email = identity.lower()
+            authorship.email_domain = email_domain(identity)
+    lists = {}
+    for key in _PER_AUTHOR:
+        values = per_author(key)
+        if values is None and key == "aff_domain":
+            values = per_author("email")
+        if values is not None:
+            lists[key] = values
+    return _Parsed(paper, identities, lists, _source_keys(raw, len(paper.authors)))
+
+
+def _source_keys(raw: dict, n: int) -> tuple[list[str], list[str]] | None:
+    """Per author, the source's own institution and country names (answer key only)."""
+    fields = [raw.get(k) for k in ("aff_unique_norm", "aff_unique_index", "aff_country_unique", "aff_country_unique_index")]
+    if not all(isinstance(f, str) for f in fields):
+        return None
+    institutions, inst_index, countries, country_index = (f.split(";") for f in fields)
+    if len(inst_index) != n or len(country_index) != n:
+        return None
+    try:
+        return (_pick(institutions, inst_index), _pick(countries, country_index))
+    except (ValueError, IndexError):
+        return None
+
+
+def _pick(names: list[str], cells: list[str]) -> list[str]:
+    """`0;1+2` style per-author indexes into `names` -> per author `A` / `B;C`."""
+    return [";".join(names[int(i)].strip() for i in cell.split("+") if i.strip()) for cell in cells]
+
+
+def _unique_ids(parsed: list[_Parsed]) -> None:
+    """Papers without a source id get a stable one from their content; clashes get a suffix."""
+    seen: dict[str, int] = defaultdict(int)
+    for item in parsed:
+        paper = item.paper
+        if not paper.paper_id:
+            basis = "|".join([paper.venue, str(paper.year), paper.title, *(a.name for a in paper.authors)])
+            paper.paper_id = "tt-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:12]
+        seen[paper.paper_id] += 1
+        if seen[paper.paper_id] > 1:
+            paper.paper_id = f"{paper.paper_id}-{seen[paper.paper_id]}"
+
+
+def _known_values(parsed: list[_Parsed]) -> dict[str, dict[str, frozenset[str]]]:
+    """Per list field and author identity, the values seen where the lists line up."""
+    seen: dict[str, dict[str, set[str]]] = {key: defaultdict(set) for key in _PER_AUTHOR}
+    for item in parsed:
+        n = len(item.paper.authors)
+        for key, values in item.lists.items():
+            if len(values) == n:
+                for identity, value in zip(item.identities, values):
+                    if identity and value:
+                        seen[key][identity].add(value)
+    return {key: {k: frozenset(v) for k, v in table.items()} for key, table in seen.items()}
+
+
+def _fill_per_author(unit: Unit, item: _Parsed, known, report: Report, unaligned) -> None:
+    paper = item.paper
+    n = len(paper.authors)
+    strength = {alignment.POSITIONAL: 3, alignment.PROFILE_ORDER: 2, alignment.EVIDENCE: 1}
+    has_profile = [bool(i and i.startswith("~")) for i in item.identities]
+    for key, values in item.lists.items():
+        entries = values
+        hints = [known[key].get(i) if i else None for i in item.identities]
+        assigned, rule = alignment.align(entries, has_profile, hints)
+        attr = _PER_AUTHOR[key]
+        for author_index, entry_index in assigned.items():
+            value = entries[entry_index]
+            if not value:
+                continue
+            authorship = paper.authors[author_index]
+            if attr == "email_domain":
+                value = normalise_domain(value)
+                if value is None:
+                    continue
+            setattr(authorship, attr, value)
+            if authorship.alignment is None or strength[rule] < strength[authorship.alignment]:
+                authorship.alignment = rule
+        used = set(assigned.values())
+        left = [j for j in range(len(entries)) if j not in used and entries[j]]
+        if left:
+            for j in left:
+                unaligned(UnalignedEntry(paper.venue, paper.year, paper.paper_id, key, j + 1, entries[j]))
+            report(Skip(unit.label, "field", "per-author list does not line up with the authors",
+                        f"{key}: {len(entries)} entries for {n} authors", paper.venue, paper.year,
+                        paper.record, count=len(left)))
+    if item.source_keys is not None and len(item.lists.get("aff", ())) == n:
+        institutions, countries = item.source_keys
+        for authorship, inst, country in zip(paper.authors, institutions, countries):
+            authorship.source_institutions = [s for s in inst.split(";") if s] or None
+            authorship.source_countries = [s for s in country.split(";") if s] or None
+
+
+def _merge_presentation_duplicates(
+    unit: Unit, papers: list[Paper], rank: Callable[[str | None], int], report: Report
+) -> list[Paper]:
+    """Fold event-listing copies of a paper into the paper.
+
+    Some years list a paper twice: once from the proceedings (with affiliations) and once
+    from the oral or spotlight session (bare names, often a shorter talk title). A copy is
+    folded when its ordered author list equals another record's, it carries no
+    affiliations while the other does, both are accepted and their labels differ; the
+    paper keeps the higher presentation label. Two bare records, or two posters by the
+    same authors, are different papers and stay apart.
+    """
+    groups: dict[tuple[str, ...], list[Paper]] = defaultdict(list)
+    for paper in papers:
+        if paper.authors:
+            groups[tuple(name_key(a.name) for a in paper.authors)].append(paper)
+    folded: set[int] = set()
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        rich = [p for p in group if any(a.affiliation for a in p.authors)]
+        for bare in (p for p in group if not any(a.affiliation for a in p.authors)):
+            target = next((r for r in rich if r.status != bare.status
+                           and rank(r.status) > 0 and rank(bare.status) > 0), None)
+            if target is None:
+                continue
+            folded.add(id(bare))
+            detail = (f"{bare.status} record {bare.paper_id} ({bare.title!r}) folded into "
+                      f"{target.status} record {target.paper_id} ({target.title!r})")
+            if rank(bare.status) > rank(target.status):
+                target.status = bare.status
+            report(Skip(unit.label, "merge", "duplicate record of the same paper", detail,
+                        unit.venue.key, unit.year, bare.record))
+    return [p for p in papers if id(p) not in folded]

@@ -1,0 +1,138 @@
+"""The DuckDB file: table schemas, the atomic build swap, read-only access, exports."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from .errors import UserError
+
+DEFAULT_DB = "talent-tracker.duckdb"
+
+_str, _int, _bool = pa.string(), pa.int32(), pa.bool_()
+_strs = pa.list_(pa.string())
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "papers": pa.schema([
+        ("venue", _str), ("year", _int), ("paper_id", _str), ("title", _str), ("track", _str),
+        ("status", _str), ("accepted", _bool), ("tier", _str), ("n_authors", _int), ("url", _str),
+        ("source", _str), ("source_file", _str), ("source_record", _str),
+    ]),
+    "authorships": pa.schema([
+        ("venue", _str), ("year", _int), ("paper_id", _str), ("status", _str), ("accepted", _bool),
+        ("tier", _str), ("author_position", _int), ("author_name", _str), ("openreview_id", _str),
+        ("email", _str), ("email_domain", _str), ("affiliation", _str), ("job_title", _str),
+        ("alignment", _str), ("source_institutions", _strs), ("source_countries", _strs),
+        ("source", _str),
+    ]),
+    "skips": pa.schema([
+        ("source_file", _str), ("scope", _str), ("reason", _str), ("detail", _str), ("venue", _str),
+        ("year", _int), ("record", _str), ("count", _int),
+    ]),
+    "unaligned_entries": pa.schema([
+        ("venue", _str), ("year", _int), ("paper_id", _str), ("field", _str), ("entry_index", _int),
+        ("value", _str),
+    ]),
+    "venue_years": pa.schema([
+        ("venue", _str), ("year", _int), ("venue_name", _str), ("source", _str),
+        ("accepted_statuses", _strs), ("oral_statuses", _strs), ("tracks", _strs),
+        ("oral_known", _bool), ("notes", _str),
+    ]),
+    "inputs": pa.schema([
+        ("source", _str), ("source_file", _str), ("venue", _str), ("year", _int), ("bytes", pa.int64()),
+        ("sha256", _str), ("records", _int),
+    ]),
+    "build_info": pa.schema([("key", _str), ("value", _str)]),
+}
+
+# the order rows are exported in (tables keep the order of the source files)
+ORDER = {
+    "papers": "venue, year, paper_id",
+    "authorships": "venue, year, paper_id, author_position",
+    "skips": "venue, year, source_file, scope, reason, record",
+    "unaligned_entries": "venue, year, paper_id, field, entry_index",
+    "venue_years": "venue, year",
+    "inputs": "venue, year, source_file",
+    "build_info": "key",
+}
+
+
+def write_database(db: Path, tables: dict[str, pa.Table]) -> None:
+    """Write every table to a temporary file beside `db`, then swap it in.
+
+    Until the final rename the previous database is untouched, so an interrupted or
+    failed build leaves it as it was.
+    """
+    db = Path(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{db.name}.", suffix=".tmp", dir=db.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # DuckDB must create the file itself
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            for name, table in tables.items():
+                con.register("incoming", table)
+                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
+                con.unregister("incoming")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        # a WAL left by a crashed writer of the old file would be replayed onto the new one
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{db}.wal")
+        os.replace(tmp, db)
+    finally:
+        for leftover in (tmp, Path(f"{tmp}.wal")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+@contextlib.contextmanager
+def connect_read_only(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    db = Path(db)
+    if not db.is_file():
+        raise UserError(f"{db}: database not found (create it with `talent-tracker build`)")
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:
+        raise UserError(f"{db}: not a readable talent-tracker database ({_first_line(exc)})") from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
+    return [r[0] for r in rows]
+
+
+def export_table(db: Path, table: str, fmt: str, output: Path) -> int:
+    """Write one table to csv, parquet or json (an array of objects); returns the row count."""
+    options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet", "json": "FORMAT json, ARRAY true"}
+    if fmt not in options:
+        raise UserError(f"unknown export format {fmt!r} (choose csv, parquet or json)")
+    output = Path(output)
+    with connect_read_only(db) as con:
+        names = table_names(con)
+        if table not in names:
+            raise UserError(f"{db}: no table {table!r} (tables: {', '.join(names)})")
+        if not output.parent.is_dir():
+            raise UserError(f"{output.parent}: output directory not found")
+        order = ORDER.get(table, "ALL")
+        tmp = output.with_name(f".{output.name}.tmp")
+        con.execute(f"COPY (SELECT * FROM \"{table}\" ORDER BY {order}) TO ? ({options[fmt]})", [str(tmp)])
+        os.replace(tmp, output)
+        return con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,71 @@
+"""`summary`: per venue and year, what the database holds and what was skipped and why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .store import connect_read_only
+
+COUNTS_SQL = """
+WITH p AS (
+    SELECT venue, year,
+           count(*) AS papers,
+           count(*) FILTER (WHERE accepted) AS accepted_papers,
+           count(*) FILTER (WHERE tier = 'top2') AS top2_papers,
+           count(*) FILTER (WHERE tier = 'top20') AS top20_papers
+    FROM papers GROUP BY venue, year
+), a AS (
+    SELECT venue, year,
+           count(*) AS authorships,
+           count(*) FILTER (WHERE accepted) AS accepted_authorships,
+           count(DISTINCT author_name) FILTER (WHERE accepted) AS distinct_author_names,
+           count(*) FILTER (WHERE tier = 'top2') AS top2_authorships,
+           count(*) FILTER (WHERE tier = 'top20') AS top20_authorships,
+           count(*) FILTER (WHERE affiliation IS NOT NULL) AS with_affiliation
+    FROM authorships GROUP BY venue, year
+), s AS (
+    SELECT venue, year,
+           sum("count") FILTER (WHERE scope IN ('file', 'record')) AS records_skipped,
+           sum("count") FILTER (WHERE scope = 'label') AS not_counted_labels,
+           sum("count") FILTER (WHERE scope = 'merge') AS duplicates_merged,
+           sum("count") FILTER (WHERE scope = 'field') AS field_values_skipped
+    FROM skips GROUP BY venue, year
+)
+SELECT p.venue, p.year, p.papers, p.accepted_papers, p.top2_papers, p.top20_papers,
+       coalesce(a.authorships, 0) AS authorships,
+       coalesce(a.accepted_authorships, 0) AS accepted_authorships,
+       coalesce(a.distinct_author_names, 0) AS distinct_author_names,
+       coalesce(a.top2_authorships, 0) AS top2_authorships,
+       coalesce(a.top20_authorships, 0) AS top20_authorships,
+       coalesce(a.with_affiliation, 0) AS with_affiliation,
+       v.oral_known,
+       coalesce(s.records_skipped, 0) AS records_skipped,
+       coalesce(s.not_counted_labels, 0) AS not_counted_labels,
+       coalesce(s.duplicates_merged, 0) AS duplicates_merged,
+       coalesce(s.field_values_skipped, 0) AS field_values_skipped
+FROM p
+LEFT JOIN a USING (venue, year)
+LEFT JOIN s USING (venue, year)
+LEFT JOIN venue_years v USING (venue, year)
+ORDER BY p.venue, p.year
+"""
+
+REASONS_SQL = """
+SELECT coalesce(venue, '') AS venue, year, scope, reason, sum("count") AS count,
+       min(source_file) AS example_file, min(detail) AS example_detail
+FROM skips
+GROUP BY ALL
+ORDER BY venue, year NULLS FIRST, scope, reason
+"""
+
+
+def summarise(db: Path) -> dict:
+    """Per venue-year counts and the skip reasons, as plain data (rows of dicts)."""
+    with connect_read_only(db) as con:
+        return {"venue_years": _rows(con, COUNTS_SQL), "skips": _rows(con, REASONS_SQL)}
+
+
+def _rows(con, sql: str) -> list[dict]:
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
