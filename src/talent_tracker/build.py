@@ -177,17 +177,25 @@ def _ranker(venue: Venue, year: int) -> Callable[[str | None], int]:
 def _decide_all(papers: list[Paper], venues: Venues, report) -> list[Decision]:
     rule = lru_cache(maxsize=None)(lambda key, year: venues.by_key[key].rule(year))
     cached = lru_cache(maxsize=None)(lambda key, year, status, track: decide(rule(key, year), status, track))
+    excluded = {(key, year): r.exclude_titles for (key, year), r in _rules(papers, venues).items()}
     decisions = []
     for paper in papers:
         if paper.listed_as_accepted and paper.status is None:
             decision = Decision(True, TIER_TOP20)
+        elif excluded[(paper.venue, paper.year)]:
+            decision = decide(rule(paper.venue, paper.year), paper.status, paper.track, paper.title)
         else:
             decision = cached(paper.venue, paper.year, paper.status, paper.track)
         if decision.problem:
-            report(Skip(paper.source_file, "label", decision.problem, f"paper {paper.paper_id}: {paper.title!r}",
+            scope = "excluded" if decision.excluded else "label"
+            report(Skip(paper.source_file, scope, decision.problem, f"paper {paper.paper_id}: {paper.title!r}",
                         paper.venue, paper.year, paper.record))
         decisions.append(decision)
     return decisions
+
+
+def _rules(papers: list[Paper], venues: Venues) -> dict:
+    return {(k, y): venues.by_key[k].rule(y) for k, y in {(p.venue, p.year) for p in papers}}
 
 
 def _missing_years(papers, wanted, years, venues: Venues) -> list[str]:

@@ -16,7 +16,7 @@ from .years import parse_years
 
 TIER_TOP2 = "top2"
 TIER_TOP20 = "top20"
-_RULE_KEYS = ("accepted", "oral", "not_accepted", "tracks", "note")
+_RULE_KEYS = ("accepted", "oral", "not_accepted", "tracks", "exclude_titles", "note")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class YearRule:
     oral: frozenset[str]
     not_accepted: frozenset[str]
     tracks: frozenset[str]
+    exclude_titles: frozenset[str]
     notes: tuple[str, ...]
     labels: dict[str, tuple[str, ...]]  # the lists as written, for display and storage
 
@@ -40,6 +41,7 @@ class Decision:
     accepted: bool
     tier: str | None
     problem: str | None = None  # why a label could not be read, for the skip report
+    excluded: bool = False  # left out on purpose by an `exclude_titles` entry
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Venue:
             oral=fold("oral"),
             not_accepted=fold("not_accepted"),
             tracks=fold("tracks"),
+            exclude_titles=fold("exclude_titles"),
             notes=tuple(n.strip() for n in notes if n and n.strip()),
             labels={k: tuple(chosen.get(k, [])) for k in ("accepted", "oral", "not_accepted", "tracks")},
         )
@@ -78,8 +81,10 @@ def _norm(label: str) -> str:
     return " ".join(label.split()).casefold()
 
 
-def decide(rule: YearRule, status: str | None, track: str | None) -> Decision:
-    """Accepted or not, and the tier, of one paper with this status and track."""
+def decide(rule: YearRule, status: str | None, track: str | None, title: str = "") -> Decision:
+    """Accepted or not, and the tier, of one paper with this status, track and title."""
+    if title and rule.exclude_titles and _norm(title) in rule.exclude_titles:
+        return Decision(False, None, "excluded by the venue mapping", excluded=True)
     if status is None or not status.strip():
         return Decision(False, None, "missing status")
     label = _norm(status)
@@ -144,7 +149,7 @@ def _venue(key: str, ours: dict, theirs: dict, origin: Path | None) -> Venue:
     where = origin if theirs else "venues.toml"
     if not isinstance(merged.get("accepted"), list) or not merged.get("accepted"):
         raise UserError(f"{where}: venue {key!r} needs a non-empty `accepted` list")
-    for list_key in ("oral", "not_accepted", "tracks", "csv_names", "aliases"):
+    for list_key in ("oral", "not_accepted", "tracks", "exclude_titles", "csv_names", "aliases"):
         if not isinstance(merged.get(list_key, []), list):
             raise UserError(f"{where}: venue {key!r}: `{list_key}` must be a list")
     year_blocks = []

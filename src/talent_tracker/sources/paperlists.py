@@ -316,13 +316,17 @@ def _merge_presentation_duplicates(
 ) -> list[Paper]:
     """Fold event-listing copies of a paper into the paper.
 
-    Some years list a paper twice: once from the proceedings (with affiliations) and once
-    from the oral or spotlight session (bare names, often a shorter talk title). A copy is
-    folded when its ordered author list equals another record's, it carries no
-    affiliations while the other does, both are accepted and their labels differ; the
-    paper keeps the higher presentation label. Two bare records, or two posters by the
-    same authors, are different papers and stay apart.
+    Some years (NeurIPS 2017) list a paper twice: from the proceedings, and again from
+    its oral or spotlight session with bare names and often a shorter talk title. A copy
+    is folded when its ordered author list matches another record's (first initial and
+    last name per author), it carries no affiliations, both records are accepted and
+    their labels differ; the paper keeps the higher label. Two posters by the same
+    authors, or two records that both carry affiliations, are different papers. In a
+    list without affiliations (most records bare) nothing marks a copy: nothing is folded.
     """
+    with_affiliations = sum(1 for p in papers if any(a.affiliation for a in p.authors))
+    if with_affiliations * 2 < len(papers):
+        return papers
     groups: dict[tuple[str, ...], list[Paper]] = defaultdict(list)
     for paper in papers:
         if paper.authors:
@@ -331,17 +335,20 @@ def _merge_presentation_duplicates(
     for group in groups.values():
         if len(group) < 2:
             continue
-        rich = [p for p in group if any(a.affiliation for a in p.authors)]
-        for bare in (p for p in group if not any(a.affiliation for a in p.authors)):
-            target = next((r for r in rich if r.status != bare.status
-                           and rank(r.status) > 0 and rank(bare.status) > 0), None)
+        # fold into records with affiliations first, then later copies into earlier records
+        targets = sorted(group, key=lambda p: not any(a.affiliation for a in p.authors))
+        for copy in reversed(group):
+            if any(a.affiliation for a in copy.authors) or id(copy) in folded:
+                continue
+            target = next((t for t in targets if t is not copy and id(t) not in folded
+                           and t.status != copy.status and rank(t.status) > 0 and rank(copy.status) > 0), None)
             if target is None:
                 continue
-            folded.add(id(bare))
-            detail = (f"{bare.status} record {bare.paper_id} ({bare.title!r}) folded into "
+            folded.add(id(copy))
+            detail = (f"{copy.status} record {copy.paper_id} ({copy.title!r}) folded into "
                       f"{target.status} record {target.paper_id} ({target.title!r})")
-            if rank(bare.status) > rank(target.status):
-                target.status = bare.status
+            if rank(copy.status) > rank(target.status):
+                target.status = copy.status
             report(Skip(unit.label, "merge", "duplicate record of the same paper", detail,
-                        unit.venue.key, unit.year, bare.record))
+                        unit.venue.key, unit.year, copy.record))
     return [p for p in papers if id(p) not in folded]
