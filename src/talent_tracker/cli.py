@@ -188,6 +188,40 @@ def venues(
 
 
 @app.command()
+def fetch(
+    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue to fetch (repeatable); default all.")] = None,
+    years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2018-2021; default every pinned year.")] = None,
+    cache: Annotated[Path, typer.Option("--cache", help="Cache folder; build with --data CACHE.")] = Path("talent-tracker-data"),
+    ref: Annotated[str, typer.Option("--ref", help="`pinned` (the tested versions), a branch or a commit.")] = "pinned",
+) -> None:
+    """Download the public Paper Copilot lists (resumable, retried, checksummed) into a cache."""
+    from .fetch import fetch_paperlists
+    from .venues import load_venues
+    from .years import parse_years
+
+    try:
+        catalogue = load_venues()
+        chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
+        year_list = parse_years(years) if years else None
+    except UserError as exc:
+        _fail(str(exc))
+    if year_list is None and ref != "pinned":
+        _fail("--years is required with --ref other than pinned")
+
+    def show(result) -> None:
+        colour = {"downloaded": "green", "cached": "blue", "failed": "red"}[result.status]
+        size = f" ({result.bytes:,} bytes)" if result.bytes else ""
+        err.print(f"[{colour}]{result.status}[/] {result.path}{size} {result.detail}", highlight=False)
+
+    results = fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
+    failed = [r for r in results if r.status == "failed"]
+    out.print(f"{len(results) - len(failed)} of {len(results)} lists ready in {cache / 'paperlists'}"
+              f"; build with: talent-tracker build --data {cache}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     out.print(__version__)
