@@ -25,6 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 out = Console()
+if not out.is_terminal:
+    # piped or redirected: do not squeeze the wide summary tables into 80 columns
+    out = Console(width=220)
 err = Console(stderr=True)
 
 DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB database file.")]

@@ -1,0 +1,117 @@
+"""Building the database: bad input, --strict, and the atomic swap."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import PAPERLISTS, cli, one, query
+from talent_tracker.build import build
+from talent_tracker.errors import UserError
+
+
+def test_malformed_file_is_reported_and_the_rest_is_built(data_dir, tmp_path):
+    (data_dir / "nips" / "nips2019.json.gz").write_bytes(gzip.compress(b'[{"title": "x", "author": "A'))
+    (data_dir / "iclr").mkdir()
+    (data_dir / "iclr" / "iclr2020.json").write_text('{"not": "an array"}')
+    (data_dir / "nips" / "nips2020.json.gz").write_bytes(b"\x1f\x8b truncated")
+    db = tmp_path / "t.duckdb"
+    result = cli("build", "--data", data_dir, "--db", db)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
+    assert any("nips/nips2019.json.gz: malformed file: not valid JSON" in line for line in lines)
+    assert any("iclr/iclr2020.json: malformed file: expected a JSON array" in line for line in lines)
+    assert any("nips/nips2020.json.gz: malformed file: not a complete gzip file" in line for line in lines)
+    assert "Traceback" not in result.stderr
+    assert one(db, "SELECT count(*) FROM papers WHERE venue='neurips' AND year=2018 AND accepted") == 1009
+    assert one(db, "SELECT count(*) FROM papers WHERE venue='icml' AND year=2019") == 774
+    assert one(db, "SELECT count(*) FROM skips WHERE scope='file' AND reason='malformed file'") == 3
+
+
+def test_broken_records_are_counted_and_good_ones_kept(data_dir, tmp_path):
+    records = [
+        {"title": "Good paper", "author": "Ada Lovelace;Alan Turing", "status": "Oral", "track": "main", "id": "g1"},
+        "not an object",
+        {"title": "Authors as a number", "author": 42, "status": "Poster"},
+        {"title": "", "author": ""},
+        {"title": "Strange label", "author": "Grace Hopper", "status": "Maybe", "id": "s1"},
+    ]
+    (data_dir / "iclr").mkdir()
+    (data_dir / "iclr" / "iclr2030.json").write_text(__import__("json").dumps(records))
+    db = tmp_path / "t.duckdb"
+    result = build(data_dir, db, venue_names=["iclr"])
+    assert result.papers == 2 and result.accepted == 1
+    reasons = dict(query(db, "SELECT reason, sum(count) FROM skips GROUP BY ALL"))
+    assert reasons == {"record is not a JSON object": 1, "author list is not text": 1,
+                       "record has neither title nor authors": 1, "unknown status 'Maybe'": 1}
+    assert query(db, "SELECT tier, n_authors FROM papers WHERE paper_id='g1'") == [("top2", 2)]
+    with pytest.raises(UserError, match="--strict: 4 skipped"):
+        build(data_dir, tmp_path / "strict.duckdb", venue_names=["iclr"], strict=True)
+    assert not (tmp_path / "strict.duckdb").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--venue", "cvpr"], "unknown venue 'cvpr' (known venues: iclr, icml, neurips)"),
+    (["--years", "2019-2010"], "year range '2019-2010': 2019 comes after 2010"),
+    (["--years", "twenty"], "'twenty' is not a year"),
+    (["--years", "1800-1805"], "years must lie between"),
+    (["--source", "dblp"], "unknown source 'dblp'"),
+    (["--venue", "neurips", "--years", "2031"], "no papers found for neurips in 2031"),
+])
+def test_user_errors_are_one_line(tmp_path, args, message):
+    result = cli("build", "--data", PAPERLISTS, "--db", tmp_path / "t.duckdb", *args)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "t.duckdb").exists()
+
+
+def test_missing_data_dir_is_one_line(tmp_path):
+    result = cli("build", "--data", tmp_path / "nowhere", "--db", tmp_path / "t.duckdb")
+    assert result.returncode == 2 and "data directory not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_strict_failure_leaves_previous_database(tmp_path, data_dir):
+    db = tmp_path / "t.duckdb"
+    build(data_dir, db, venue_names=["neurips"])
+    (data_dir / "nips" / "nips2019.json.gz").write_bytes(b"garbage")
+    result = cli("build", "--data", data_dir, "--db", db, "--strict")
+    assert result.returncode == 2 and "--strict" in result.stderr and "database left unchanged" in result.stderr
+    assert query(db, "SELECT DISTINCT year FROM papers") == [(2018,)]
+
+
+def test_years_and_venues_select(full_db, tmp_path):
+    db = tmp_path / "t.duckdb"
+    build(PAPERLISTS, db, venue_names=["neurips", "icml"], years="2010-2012,2019")
+    got = query(db, "SELECT venue, year, count(*) FROM papers GROUP BY ALL ORDER BY 1, 2")
+    expected = query(full_db, "SELECT venue, year, count(*) FROM papers WHERE venue IN ('neurips', 'icml') "
+                              "AND year IN (2010, 2011, 2012, 2019) GROUP BY ALL ORDER BY 1, 2")
+    assert got == expected and len(got) == 5  # icml has 2019 only
+
+
+def test_killed_build_leaves_previous_database_usable(tmp_path, data_dir):
+    db = tmp_path / "t.duckdb"
+    build(data_dir, db)
+    before = query(db, "SELECT venue, year, count(*) FROM papers GROUP BY ALL ORDER BY 1, 2")
+    # a full build, killed as soon as it starts writing its temporary database
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "build", "--data", str(PAPERLISTS),
+                             "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.005)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the build finished before it could be interrupted"
+    assert query(db, "SELECT venue, year, count(*) FROM papers GROUP BY ALL ORDER BY 1, 2") == before
+    # and the next build replaces it cleanly
+    build(PAPERLISTS, db, venue_names=["iclr"], years="2013")
+    assert query(db, "SELECT DISTINCT venue, year FROM papers") == [("iclr", 2013)]
