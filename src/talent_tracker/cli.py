@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import __version__, store
-from .build import SOURCES, BuildResult, build as run_build, skip_summary
+from .build import BuildResult, build as run_build, skip_summary
 from .errors import UserError
 from .records import Skip
 
@@ -46,7 +46,7 @@ class _BarProgress:
         self.task = self.bars.add_task(what, total=total)
 
     def advance(self, label: str) -> None:
-        self.bars.update(self.task, advance=1, description=self.bars.tasks[-1].description)
+        self.bars.advance(self.task)
 
     def skip(self, skip: Skip) -> None:
         if skip.scope == "file":
@@ -142,7 +142,7 @@ def summary(
         table.add_column(title, justify="left" if title == "venue" else "right")
     for row in data["venue_years"]:
         cells = []
-        for title, key in columns:
+        for _, key in columns:
             value = row[key]
             if key == "top2_authorships" and not row["oral_known"]:
                 cells.append("n/a")
@@ -211,12 +211,17 @@ def fetch(
     if year_list is None and ref != "pinned":
         _fail("--years is required with --ref other than pinned")
 
-    def show(result) -> None:
-        colour = {"downloaded": "green", "cached": "blue", "failed": "red"}[result.status]
-        size = f" ({result.bytes:,} bytes)" if result.bytes else ""
-        err.print(f"[{colour}]{result.status}[/] {result.path}{size} {result.detail}", highlight=False)
+    with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bars:
+        task = bars.add_task("fetching", total=None)
 
-    results = fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
+        def show(result) -> None:
+            colour = {"downloaded": "green", "cached": "blue", "failed": "red"}[result.status]
+            size = f" ({result.bytes:,} bytes)" if result.bytes else ""
+            bars.console.print(f"[{colour}]{result.status}[/] {result.path}{size} {result.detail}", highlight=False)
+            bars.advance(task)
+
+        results = fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
     failed = [r for r in results if r.status == "failed"]
     out.print(f"{len(results) - len(failed)} of {len(results)} lists ready in {cache / 'paperlists'}"
               f"; build with: talent-tracker build --data {cache}", highlight=False)

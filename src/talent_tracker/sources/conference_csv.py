@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..records import Authorship, Paper, Skip
 from ..venues import Venue, Venues
+from .ids import content_id, make_unique
 from .text import clean
 
 SOURCE = "conference-csv"
@@ -83,7 +83,7 @@ def read(
             continue
         if current is None or (current.venue, current.year, current.title) != (venue.key, year, title):
             current = Paper(
-                venue=venue.key, year=year, paper_id=_paper_id(venue.key, year, title), title=title,
+                venue=venue.key, year=year, paper_id=content_id(venue.key, year, title), title=title,
                 track=None, status=None, source=SOURCE, source_file=label, record=where,
                 listed_as_accepted=True,
             )
@@ -97,17 +97,4 @@ def read(
         )
     for conference, rows in sorted(unknown.items()):
         report(Skip(label, "record", "unknown venue", f"Conference {conference!r}", count=rows))
-    return _dedupe_ids(papers)
-
-
-def _paper_id(venue: str, year: int, title: str) -> str:
-    return "tt-" + hashlib.sha1(f"{venue}|{year}|{title}".encode("utf-8")).hexdigest()[:12]
-
-
-def _dedupe_ids(papers: list[Paper]) -> list[Paper]:
-    seen: dict[str, int] = {}
-    for paper in papers:
-        seen[paper.paper_id] = seen.get(paper.paper_id, 0) + 1
-        if seen[paper.paper_id] > 1:
-            paper.paper_id = f"{paper.paper_id}-{seen[paper.paper_id]}"
-    return papers
+    return make_unique(papers)

@@ -9,7 +9,6 @@ do not line up (see alignment.py), duplicate records of one paper, broken record
 from __future__ import annotations
 
 import gzip
-import hashlib
 import re
 import zlib
 from collections import defaultdict
@@ -23,6 +22,7 @@ from ..errors import UserError
 from ..records import Authorship, Paper, Skip, UnalignedEntry
 from ..venues import Venue, Venues
 from . import alignment
+from .ids import content_id, make_unique
 from .text import clean, drop_positions, email_domain, name_key, normalise_domain, split_authors, split_list
 
 SOURCE = "paperlists"
@@ -188,10 +188,8 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parse
         record=where,
         url=clean(raw.get("site")) or None if isinstance(raw.get("site"), str) else None,
     )
-    paper.authors = [Authorship(position=i + 1, name=n) for i, n in enumerate(names) if n]
-    for position, authorship in enumerate(paper.authors, start=1):
-        authorship.position = position
     kept = [i for i, n in enumerate(names) if n]
+    paper.authors = [Authorship(position=p, name=names[i]) for p, i in enumerate(kept, start=1)]
 
     def per_author(key: str) -> list[str] | None:
         values = split_list(raw.get(key)) if isinstance(raw.get(key), str) else None
@@ -249,16 +247,11 @@ def _pick(names: list[str], cells: list[str]) -> list[str]:
 
 
 def _unique_ids(parsed: list[_Parsed]) -> None:
-    """Papers without a source id get a stable one from their content; clashes get a suffix."""
-    seen: dict[str, int] = defaultdict(int)
     for item in parsed:
         paper = item.paper
         if not paper.paper_id:
-            basis = "|".join([paper.venue, str(paper.year), paper.title, *(a.name for a in paper.authors)])
-            paper.paper_id = "tt-" + hashlib.sha1(basis.encode("utf-8")).hexdigest()[:12]
-        seen[paper.paper_id] += 1
-        if seen[paper.paper_id] > 1:
-            paper.paper_id = f"{paper.paper_id}-{seen[paper.paper_id]}"
+            paper.paper_id = content_id(paper.venue, paper.year, paper.title, *(a.name for a in paper.authors))
+    make_unique([item.paper for item in parsed])
 
 
 def _known_values(parsed: list[_Parsed]) -> dict[str, dict[str, frozenset[str]]]:
