@@ -39,7 +39,8 @@ start = time.perf_counter()
 result = build(Path(sys.argv[1]), Path(sys.argv[2]))
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(seconds, peak, result.papers, result.authorships)
+worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(seconds, peak, worker, result.papers, result.authorships)
 """
 
 
@@ -57,11 +58,12 @@ def main() -> None:
     parse = min(run(PARSE_ONLY, str(args.data))[0] for _ in range(args.repeat))
     with tempfile.TemporaryDirectory() as tmp:
         builds = [run(BUILD, str(args.data), str(Path(tmp) / "bench.duckdb")) for _ in range(args.repeat)]
-    seconds, peak, papers, authorships = min(builds)
+    seconds, _, _, papers, authorships = min(builds)
     figures = {
         "files": len(sorted(args.data.glob("*/*.json*"))), "papers": int(papers), "authorships": int(authorships),
         "parse_only_seconds": round(parse, 3), "build_seconds": round(seconds, 3),
         "ratio": round(seconds / parse, 2), "build_peak_memory_mib": round(max(b[1] for b in builds), 1),
+        "largest_worker_peak_memory_mib": round(max(b[2] for b in builds), 1),
     }
     if args.json:
         print(json.dumps(figures))

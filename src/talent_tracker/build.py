@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
+import multiprocessing
+import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -93,16 +97,14 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress) 
         skips.append(skip)
         progress.skip(skip)
 
-    unaligned: list[UnalignedEntry] = []
-    inputs: list[dict] = []
-    papers = _read_source(Path(data), source, venues, wanted, year_list, report, unaligned.append, inputs, progress)
-    if not papers:
+    parts = _read_source(data, source, venues, wanted, year_list, report, progress)
+    papers = pa.concat_tables([p.papers for p in parts]) if parts else None
+    if papers is None or papers.num_rows == 0:
         which = ", ".join(v.key for v in wanted) if wanted else "any venue"
         when = f" in {years}" if years else ""
         raise UserError(f"{data}: no papers found for {which}{when} (source {source}); nothing was written")
-
-    decisions = _decide_all(papers, venues, report)
-    warnings = _missing_years(papers, wanted, year_list, venues)
+    found = {vy for part in parts for vy in part.venue_years}
+    warnings = _missing_years({(f.venue, f.year) for f in found}, wanted, year_list, venues)
     if strict and any(s.scope in STRICT_SCOPES for s in skips):
         first = next(s for s in skips if s.scope in STRICT_SCOPES)
         total = sum(s.count for s in skips if s.scope in STRICT_SCOPES)
@@ -111,13 +113,14 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress) 
 
     settings = {"source": source, "data": str(Path(data).resolve()), "venues": [v.key for v in wanted or []],
                 "years": years or "", "venues_file": str(venues_file or ""), "strict": strict}
+    authorships = pa.concat_tables([p.authorships for p in parts])
     tables = {
-        "papers": _papers_table(papers, decisions),
-        "authorships": _authorships_table(papers, decisions),
+        "papers": papers,
+        "authorships": authorships,
         "skips": _table("skips", [s.__dict__ for s in skips]),
-        "unaligned_entries": _table("unaligned_entries", [u.__dict__ for u in unaligned]),
-        "venue_years": _venue_years_table(papers, venues, source),
-        "inputs": _table("inputs", inputs),
+        "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
+        "venue_years": _venue_years_table(found, venues, source),
+        "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
             {"key": "built_at", "value": datetime.now(timezone.utc).isoformat(timespec="seconds")},
@@ -127,30 +130,88 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress) 
     progress.start(1, "writing database")
     store.write_database(Path(db), tables)
     progress.advance(str(db))
-    accepted = sum(1 for d in decisions if d.accepted)
-    return BuildResult(Path(db), len(papers), accepted, sum(len(p.authors) for p in papers), skips, warnings,
+    accepted = sum(p.accepted for p in parts)
+    return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,
                        time.perf_counter() - started)
 
 
-def _read_source(data, source, venues, wanted, years, report, unaligned, inputs, progress) -> list[Paper]:
-    papers: list[Paper] = []
+@dataclass(frozen=True)
+class _VenueYear:
+    venue: str
+    year: int
+    labelled: bool  # the source carries decision labels (conference-csv does not)
+
+
+@dataclass
+class _Part:
+    """One file read, decided and turned into table rows: the unit of parallel work."""
+
+    papers: pa.Table
+    authorships: pa.Table
+    unaligned: pa.Table
+    skips: list[Skip]
+    input: dict
+    venue_years: set[_VenueYear]
+    accepted: int
+
+
+def _read_source(data: Path, source, venues: Venues, wanted, years, report, progress) -> list[_Part]:
     if source == "conference-csv":
         path = conference_csv.locate(data)
         progress.start(1, "reading conference-csv")
-        papers = conference_csv.read(path, venues, wanted, years, report)
-        inputs.append(_input_row(source, path, path.name, None, None, len(papers)))
+        skips: list[Skip] = []
+        papers = conference_csv.read(path, venues, wanted, years, skips.append)
+        part = _part(papers, [], skips, venues, _input_row(source, path, path.name, None, None, len(papers)))
+        for skip in part.skips:
+            report(skip)
         progress.advance(path.name)
-        return papers
+        return [part]
     root = data / "paperlists" if not _has_venue_folders(data, venues) and (data / "paperlists").is_dir() else data
     units = paperlists.discover(root, venues, wanted, years, report)
     progress.start(len(units), "reading paper lists")
-    for unit in units:
-        rule_rank = _ranker(unit.venue, unit.year)
-        found = paperlists.read(unit, report, unaligned, rule_rank)
-        papers.extend(found)
-        inputs.append(_input_row(source, unit.path, unit.label, unit.venue.key, unit.year, len(found)))
-        progress.advance(unit.label)
-    return papers
+    parts: list[_Part] = []
+    for part in _map_units(functools.partial(_read_unit, venues=venues), units):
+        for skip in part.skips:
+            report(skip)
+        progress.advance(part.input["source_file"])
+        parts.append(part)
+    return parts
+
+
+def _map_units(work, units: list) -> Iterator[_Part]:
+    """`work` over the units, on every core when there is enough to share; in order."""
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(units) < 4 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+        yield from map(work, units)
+        return
+    # biggest files first so the cores finish together; results come back in unit order
+    order = sorted(range(len(units)), key=lambda i: -units[i].path.stat().st_size)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = {i: pool.submit(work, units[i]) for i in order}
+        for i in range(len(units)):
+            yield futures[i].result()
+
+
+def _read_unit(unit: paperlists.Unit, venues: Venues) -> _Part:
+    with _collector_paused():
+        skips: list[Skip] = []
+        unaligned: list[UnalignedEntry] = []
+        papers = paperlists.read(unit, skips.append, unaligned.append, _ranker(unit.venue, unit.year))
+        row = _input_row(SOURCES[0], unit.path, unit.label, unit.venue.key, unit.year, len(papers))
+        return _part(papers, unaligned, skips, venues, row)
+
+
+def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip], venues: Venues, row) -> _Part:
+    decisions = _decide_all(papers, venues, skips.append)
+    return _Part(
+        papers=_papers_table(papers, decisions),
+        authorships=_authorships_table(papers, decisions),
+        unaligned=_table("unaligned_entries", [u.__dict__ for u in unaligned]),
+        skips=skips,
+        input=row,
+        venue_years={_VenueYear(p.venue, p.year, not p.listed_as_accepted) for p in papers},
+        accepted=sum(1 for d in decisions if d.accepted),
+    )
 
 
 def _has_venue_folders(data: Path, venues: Venues) -> bool:
@@ -198,11 +259,10 @@ def _rules(papers: list[Paper], venues: Venues) -> dict:
     return {(k, y): venues.by_key[k].rule(y) for k, y in {(p.venue, p.year) for p in papers}}
 
 
-def _missing_years(papers, wanted, years, venues: Venues) -> list[str]:
+def _missing_years(found: set[tuple[str, int]], wanted, years, venues: Venues) -> list[str]:
     """Requested venue-years for which the source had no papers."""
     if years is None:
         return []
-    found = {(p.venue, p.year) for p in papers}
     keys = [v.key for v in (wanted or venues)]
     missing = [f"{k} {y}" for k in keys for y in years if (k, y) not in found]
     return [f"no papers for {', '.join(missing)}"] if missing else []
@@ -245,10 +305,10 @@ def _authorships_table(papers: list[Paper], decisions: list[Decision]) -> pa.Tab
     return pa.Table.from_pydict(arrays, schema=schema)
 
 
-def _venue_years_table(papers: list[Paper], venues: Venues, source: str) -> pa.Table:
+def _venue_years_table(found: set[_VenueYear], venues: Venues, source: str) -> pa.Table:
     rows = []
-    labelled = {(p.venue, p.year) for p in papers if not p.listed_as_accepted}
-    for key, year in sorted({(p.venue, p.year) for p in papers}):
+    labelled = {(f.venue, f.year) for f in found if f.labelled}
+    for key, year in sorted({(f.venue, f.year) for f in found}):
         venue = venues.by_key[key]
         rule = venue.rule(year)
         has_labels = (key, year) in labelled

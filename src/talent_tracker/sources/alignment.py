@@ -40,6 +40,8 @@ def align(
     profiled = [i for i in range(n) if has_profile[i]]
     if len(profiled) == k:
         return {author: j for j, author in enumerate(profiled)}, PROFILE_ORDER
+    if not any(known):
+        return {}, None  # no evidence about anyone: nothing can be placed
     assigned = _evidence_alignment(entries, has_profile, known, len(profiled) >= k)
     return assigned, (EVIDENCE if assigned else None)
 

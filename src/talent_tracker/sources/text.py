@@ -11,12 +11,17 @@ _SPACES = re.compile(r"\s+")
 _SUFFIX = re.compile(r"(jr|sr|ii|iii|iv)\.?", re.IGNORECASE)
 
 
+def _plain(value: str) -> bool:
+    """Nothing to unescape or squeeze: the common case, worth a fast path."""
+    return "&" not in value and "  " not in value and "\n" not in value and "\t" not in value
+
+
 def clean(text: object) -> str:
     """Unescape HTML entities (some lists escape twice: `&amp;#x27;`), squeeze spaces."""
     if text is None:
         return ""
     value = text if isinstance(text, str) else str(text)
-    if "&" not in value and "  " not in value and "\n" not in value and "\t" not in value:
+    if _plain(value):
         return value.strip()
     for _ in range(3):
         if "&" not in value:
@@ -41,7 +46,7 @@ def split_authors(text: str) -> tuple[list[str], list[int]]:
     names: list[str] = []
     merged: list[int] = []
     for raw_index, part in enumerate(parts):
-        if _SUFFIX.fullmatch(part) and names:
+        if len(part) <= 4 and names and _SUFFIX.fullmatch(part):
             names[-1] = f"{names[-1]} {part}"
             merged.append(raw_index)
         else:
@@ -53,7 +58,8 @@ def split_list(text: object) -> list[str] | None:
     """A `;`-separated per-author list; None when the field is absent or all blank."""
     if text is None:
         return None
-    values = [clean(v) for v in str(text).split(";")]
+    text = str(text)
+    values = [v.strip() for v in text.split(";")] if _plain(text) else [clean(v) for v in text.split(";")]
     if not any(values):
         return None
     return values
