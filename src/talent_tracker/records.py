@@ -37,8 +37,6 @@ class Paper:
     authors: list[Authorship] = field(default_factory=list)
     # the source lists only accepted papers and carries no decision label
     listed_as_accepted: bool = False
-    # presentation labels of other records of this paper merged into it
-    merged_statuses: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
