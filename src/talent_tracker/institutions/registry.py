@@ -1,0 +1,109 @@
+"""The institution reference: our curated registry (CSV) and the world-universities list.
+
+`registry.csv` beside this module is reviewed line by line: stable id, canonical name,
+country (ISO 3166-1 alpha-2), sector, parent, whether it is a multinational (whose
+country then comes from the place named in an affiliation, e.g. `Google, Zurich`),
+aliases and e-mail/web domains (`|`-separated). The world-universities list (10,251
+universities with countries and domains) is a second layer read from a file the user
+gives or `talent-tracker fetch` downloads; it is never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pycountry
+
+from ..errors import UserError
+
+SECTORS = ("academia", "industry", "government", "nonprofit")
+REGISTRY_COLUMNS = ("institution_id", "name", "country", "sector", "parent", "multinational", "aliases", "domains")
+UNIVERSITIES_FILE = "world_universities_and_domains.json"
+
+
+@dataclass(frozen=True)
+class Institution:
+    institution_id: str
+    name: str
+    country: str
+    sector: str
+    parent: str | None = None
+    multinational: bool = False
+    aliases: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+    layer: str = "registry"  # registry | universities
+
+
+def load_registry(path: Path | None = None) -> list[Institution]:
+    """The curated registry; every row is validated, and a bad row is an error naming its line."""
+    if path is None:
+        text = resources.files(__package__).joinpath("registry.csv").read_text("utf-8")
+        label = "registry.csv"
+    else:
+        text, label = Path(path).read_text("utf-8"), str(path)
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ()) != REGISTRY_COLUMNS:
+        raise UserError(f"{label}: expected the columns {','.join(REGISTRY_COLUMNS)}")
+    institutions, seen = [], set()
+    for line, row in enumerate(reader, start=2):
+        where = f"{label} line {line}"
+        iid = (row["institution_id"] or "").strip()
+        if not iid or iid in seen:
+            raise UserError(f"{where}: missing or repeated institution_id {iid!r}")
+        seen.add(iid)
+        country = (row["country"] or "").strip().upper()
+        if pycountry.countries.get(alpha_2=country) is None:
+            raise UserError(f"{where}: {country!r} is not an ISO 3166-1 alpha-2 country")
+        sector = (row["sector"] or "").strip()
+        if sector not in SECTORS:
+            raise UserError(f"{where}: sector {sector!r} is not one of {', '.join(SECTORS)}")
+        institutions.append(Institution(
+            institution_id=iid, name=row["name"].strip(), country=country, sector=sector,
+            parent=(row["parent"] or "").strip() or None,
+            multinational=(row["multinational"] or "").strip().lower() in ("yes", "true", "1"),
+            aliases=tuple(a.strip() for a in (row["aliases"] or "").split("|") if a.strip()),
+            domains=tuple(d.strip().lower() for d in (row["domains"] or "").split("|") if d.strip()),
+        ))
+    parents = {i.institution_id for i in institutions}
+    for inst in institutions:
+        if inst.parent and inst.parent not in parents:
+            raise UserError(f"{label}: {inst.institution_id}: parent {inst.parent!r} is not in the registry")
+    return institutions
+
+
+def default_universities_path(cache: Path = Path("talent-tracker-data")) -> Path:
+    return cache / "world-universities" / UNIVERSITIES_FILE
+
+
+def load_universities(path: Path) -> list[Institution]:
+    """The world-universities list (JSON or gzipped JSON), as academic institutions."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+    except FileNotFoundError:
+        raise UserError(f"{path}: universities file not found (get it with `talent-tracker fetch --universities`)") from None
+    except (OSError, EOFError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable universities list ({exc})") from None
+    if not isinstance(data, list):
+        raise UserError(f"{path}: expected a JSON array of universities")
+    universities, seen = [], set()
+    for entry in data:
+        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("alpha_two_code"):
+            continue
+        domains = tuple(d.lower() for d in entry.get("domains") or [] if isinstance(d, str))
+        base = "wu-" + (domains[0] if domains else entry["name"].lower().replace(" ", "-"))
+        iid, n = base, 2
+        while iid in seen:
+            iid, n = f"{base}-{n}", n + 1
+        seen.add(iid)
+        country = entry["alpha_two_code"].upper()
+        universities.append(Institution(iid, entry["name"].strip(), "GB" if country == "UK" else country,
+                                        "academia", domains=domains, layer="universities"))
+    return universities

@@ -1,0 +1,207 @@
+"""Affiliation text (and an e-mail domain) -> institution, country, sector.
+
+Order of evidence, strongest first; a wrong country is worse than none, so each step
+only answers when it is sure and the rest fall through to "unknown":
+
+1. `exact` / `alias`: the longest run of words in an affiliation segment that is an
+   institution's name or one of its aliases (registry first, then the world list).
+   Several institutions in one string (`A + B`, `A; B`): the one whose domain matches
+   the author's e-mail domain is the author's, else the first; the others are kept.
+   A multinational's country is the place named beside it (`Google, Zurich` -> CH).
+2. `fuzzy`: a close spelling of a known name (rapidfuzz, high cut-off).
+3. `domain`: the e-mail domain or a parent domain of it is an institution's
+   (`cs.stanford.edu` -> Stanford); webmail never decides.
+4. `place`: a country, US state / Canadian province or an unambiguous city named in
+   the text gives the country, with no institution.
+5. `domain` (country only): a country-code top-level domain (`.edu.cn`, `.ac.uk`, `.de`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+
+from .places import WEBMAIL, country_names, country_of_tld, find_places, norm, region_names
+from .registry import Institution
+
+_SEGMENT_SPLIT = re.compile(r"\s*(?:\+|;|\||\s/\s|\band also\b)\s*")
+_MAX_WORDS = 10
+_FUZZY_CUTOFF = 92
+_INSTITUTION_WORDS = {"university", "universitat", "universite", "universidad", "universita", "universiteit",
+                      "institute", "institut", "instituto", "college", "school", "academy", "laboratory", "lab",
+                      "centre", "center", "hospital", "polytechnic", "politecnico", "ecole", "hochschule"}
+# words that make no name distinctive: a listed name made only of these
+# (`University of Technology`, `State University`) would match inside other names
+_GENERIC_WORDS = {"the", "of", "and", "for", "in", "at", "de", "university", "institute", "college", "school",
+                  "technology", "technological", "science", "sciences", "state", "national", "international",
+                  "applied", "engineering", "polytechnic", "open", "medical", "management", "research",
+                  "business", "arts", "academy", "federal", "central", "city", "american", "european",
+                  "catholic", "christian", "islamic", "new", "free", "technical", "global", "public", "health",
+                  "western", "eastern", "northern", "southern", "north", "south", "east", "west"}
+# words that never name an institution on their own, even if some list says so
+_STOP_ALIASES = {"university", "institute", "college", "school", "department", "research", "lab", "labs",
+                 "laboratory", "center", "centre", "science", "technology", "engineering", "computer science"}
+
+CONFIDENCE = {"exact": 0.95, "alias": 0.9, "domain": 0.9, "fuzzy": 0.8, "place": 0.7, "tld": 0.7}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    query: str
+    institution_id: str | None = None
+    institution: str | None = None
+    country: str | None = None
+    sector: str | None = None
+    method: str | None = None
+    confidence: float | None = None
+    other_institution_ids: tuple[str, ...] = ()
+
+    def as_json(self) -> dict:
+        return {"query": self.query, "institution_id": self.institution_id, "institution": self.institution,
+                "country": self.country, "sector": self.sector, "method": self.method,
+                "confidence": self.confidence}
+
+
+@dataclass(frozen=True)
+class _Match:
+    institution: Institution
+    method: str  # exact | alias | fuzzy
+    start: int
+    words: int
+
+
+class Resolver:
+    def __init__(self, registry: Iterable[Institution], universities: Iterable[Institution] = ()):
+        self.by_id: dict[str, Institution] = {}
+        self.names: dict[str, tuple[Institution, str]] = {}
+        self.domains: dict[str, Institution] = {}
+        for layer in (list(registry), list(universities)):
+            for inst in layer:
+                self.by_id.setdefault(inst.institution_id, inst)
+                self._add_name(inst.name, inst, "exact")
+                if inst.name.lower().startswith("the "):
+                    self._add_name(inst.name[4:], inst, "exact")
+                for alias in inst.aliases:
+                    self._add_name(alias, inst, "alias")
+                for domain in inst.domains:
+                    self.domains.setdefault(domain, inst)
+        self._fuzzy_keys = [k for k in self.names if len(k.split()) >= 2]
+        self._cached = lru_cache(maxsize=None)(self._resolve)
+
+    def _add_name(self, name: str, inst: Institution, method: str) -> None:
+        key = norm(name)
+        if not key or key in _STOP_ALIASES or key in country_names() or key in region_names():
+            return
+        if inst.layer != "registry" and set(key.split()) <= _GENERIC_WORDS:
+            return
+        self.names.setdefault(key, (inst, method))
+
+    def resolve(self, text: str | None, domain: str | None = None) -> Resolution:
+        return self._cached((text or "").strip(), (domain or "").strip().lower())
+
+    def _resolve(self, text: str, domain: str) -> Resolution:
+        segments = [s for s in _SEGMENT_SPLIT.split(text) if s.strip()] if text else []
+        matches = [(segment, self._match(segment)) for segment in segments]
+        found = [(segment, m) for segment, m in matches if m is not None]
+        domain_inst = self.by_domain(domain)
+        if found:
+            chosen_segment, chosen = found[0]
+            if domain_inst is not None:
+                for segment, m in found:
+                    if m.institution.institution_id == domain_inst.institution_id or (
+                            domain_inst.institution_id == m.institution.parent):
+                        chosen_segment, chosen = segment, m
+                        break
+            inst = chosen.institution
+            country = inst.country
+            named = self._place_country(chosen_segment, cities=inst.multinational)
+            if named and named != country:
+                if inst.layer != "registry":
+                    # a listed university in a country the text contradicts: the
+                    # name is someone else's (`Lancaster University` is also in Ghana)
+                    return Resolution(text, country=named, method="place", confidence=CONFIDENCE["place"])
+                country = named  # where this author works: `Microsoft Research, Cambridge, MA`
+            others = tuple(dict.fromkeys(m.institution.institution_id for _, m in found
+                                         if m.institution.institution_id != inst.institution_id))
+            return Resolution(text, inst.institution_id, inst.name, country, inst.sector, chosen.method,
+                              CONFIDENCE[chosen.method], others)
+        named = self._place_country(text) if text else None
+        if domain_inst is not None and named in (None, domain_inst.country):
+            return Resolution(text, domain_inst.institution_id, domain_inst.name, domain_inst.country,
+                              domain_inst.sector, "domain", CONFIDENCE["domain"])
+        if named:
+            return Resolution(text, country=named, method="place", confidence=CONFIDENCE["place"])
+        country = country_of_tld(domain) if domain else None
+        if country:
+            return Resolution(text, country=country, method="domain", confidence=CONFIDENCE["tld"])
+        return Resolution(text)
+
+    def by_domain(self, domain: str | None) -> Institution | None:
+        """The institution of a domain or of its nearest parent domain (not webmail)."""
+        if not domain or domain in WEBMAIL:
+            return None
+        parts = domain.lower().strip(".").split(".")
+        for i in range(len(parts) - 1):
+            candidate = ".".join(parts[i:])
+            if candidate in WEBMAIL:
+                return None
+            inst = self.domains.get(candidate)
+            if inst is not None:
+                return inst
+        return None
+
+    def _match(self, segment: str) -> _Match | None:
+        """The first institution named in the segment, by its longest name or alias."""
+        words = norm(segment).split()
+        hits: list[_Match] = []
+        for size in range(min(_MAX_WORDS, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                hit = self.names.get(" ".join(words[start:start + size]))
+                if hit is None:
+                    continue
+                # a name inside a longer name already found (`microsoft` in `microsoft research asia`) is not one
+                if any(h.start <= start and start + size <= h.start + h.words for h in hits):
+                    continue
+                hits.append(_Match(hit[0], hit[1], start, size))
+        if hits:
+            return min(hits, key=lambda h: h.start)
+        return self._fuzzy(segment)
+
+    def _fuzzy(self, segment: str) -> _Match | None:
+        for part in segment.split(","):
+            key = norm(part)
+            words = key.split()
+            if len(words) < 2 or not _INSTITUTION_WORDS.intersection(words):
+                continue
+            hit = process.extractOne(key, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+            # a close spelling may differ in generic words and punctuation, never in the
+            # words that tell institutions apart (`Freiburg` is not `Fribourg`)
+            if hit is not None and _distinctive(hit[0]) == _distinctive(key):
+                inst, _ = self.names[hit[0]]
+                return _Match(inst, "fuzzy", 0, len(words))
+        return None
+
+    @staticmethod
+    def _place_country(text: str, cities: bool = True) -> str | None:
+        """The country a text names: country names first, then regions, then cities; none if they disagree."""
+        places = find_places(norm(text).split())
+        if not places:
+            return None
+        countries, regions = country_names(), region_names()
+        for table in (countries, regions, None) if cities else (countries, regions):
+            codes = {code for _, phrase, code in places
+                     if (table is None and phrase not in countries and phrase not in regions)
+                     or (table is not None and phrase in table)}
+            if len(codes) == 1:
+                return codes.pop()
+            if len(codes) > 1:
+                return None
+        return None
+
+
+def _distinctive(key: str) -> set[str]:
+    return set(key.split()) - _GENERIC_WORDS - _INSTITUTION_WORDS
