@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TALENT_TRACKER_SHARED", ROOT.parent / "shared")) / "data"
 PAPERLISTS = SHARED / "paperlists"
 CONFERENCE_CSV = SHARED / "conference-csv"
+UNIVERSITIES = SHARED / "world-universities" / "world_universities_and_domains.json.gz"
 
 if not PAPERLISTS.is_dir():
     raise RuntimeError(f"the real data is missing: expected {PAPERLISTS} (../shared/data beside the repository)")
@@ -25,14 +26,14 @@ if not PAPERLISTS.is_dir():
 def full_db(tmp_path_factory) -> Path:
     """All 58 venue-years of the paper lists, built once per test session."""
     db = tmp_path_factory.mktemp("full") / "full.duckdb"
-    build(PAPERLISTS, db)
+    build(PAPERLISTS, db, universities=UNIVERSITIES)
     return db
 
 
 @pytest.fixture(scope="session")
 def csv_db(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("csv") / "csv.duckdb"
-    build(CONFERENCE_CSV, db, source="conference-csv")
+    build(CONFERENCE_CSV, db, source="conference-csv", universities=UNIVERSITIES)
     return db
 
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from . import __version__, store
 from .errors import UserError
+from .institutions import Resolver, load_resolver
 from .records import Paper, Skip, UnalignedEntry
 from .sources import conference_csv, paperlists
 from .venues import TIER_TOP2, TIER_TOP20, Decision, Venue, Venues, decide, load_venues
@@ -77,12 +78,13 @@ def build(
     venues_file: Path | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    universities: Path | None = None,
 ) -> BuildResult:
     with _collector_paused():
-        return _build(Path(data), Path(db), source, venue_names, years, venues_file, strict, progress)
+        return _build(Path(data), Path(db), source, venue_names, years, venues_file, strict, progress, universities)
 
 
-def _build(data, db, source, venue_names, years, venues_file, strict, progress) -> BuildResult:
+def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities) -> BuildResult:
     started = time.perf_counter()
     progress = progress or Progress()
     if source not in SOURCES:
@@ -90,6 +92,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress) 
     venues = load_venues(venues_file)
     wanted = [venues.get(name) for name in venue_names] if venue_names else None
     year_list = parse_years(years) if years else None
+    resolver, resolver_warning = load_resolver(universities)
+    resolver.warm()  # build the place tables once, before the workers fork
 
     skips: list[Skip] = []
 
@@ -97,7 +101,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress) 
         skips.append(skip)
         progress.skip(skip)
 
-    parts = _read_source(data, source, venues, wanted, year_list, report, progress)
+    parts = _read_source(data, source, venues, wanted, year_list, report, progress, resolver)
     papers = pa.concat_tables([p.papers for p in parts]) if parts else None
     if papers is None or papers.num_rows == 0:
         which = ", ".join(v.key for v in wanted) if wanted else "any venue"
@@ -105,6 +109,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress) 
         raise UserError(f"{data}: no papers found for {which}{when} (source {source}); nothing was written")
     found = {vy for part in parts for vy in part.venue_years}
     warnings = _missing_years({(f.venue, f.year) for f in found}, wanted, year_list, venues)
+    if resolver_warning:
+        warnings.append(resolver_warning)
     if strict and any(s.scope in STRICT_SCOPES for s in skips):
         first = next(s for s in skips if s.scope in STRICT_SCOPES)
         total = sum(s.count for s in skips if s.scope in STRICT_SCOPES)
@@ -120,6 +126,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress) 
         "skips": _table("skips", [s.__dict__ for s in skips]),
         "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
         "venue_years": _venue_years_table(found, venues, source),
+        "institutions": _institutions_table(resolver, authorships),
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
@@ -155,13 +162,13 @@ class _Part:
     accepted: int
 
 
-def _read_source(data: Path, source, venues: Venues, wanted, years, report, progress) -> list[_Part]:
+def _read_source(data: Path, source, venues: Venues, wanted, years, report, progress, resolver) -> list[_Part]:
     if source == "conference-csv":
         path = conference_csv.locate(data)
         progress.start(1, "reading conference-csv")
         skips: list[Skip] = []
         papers = conference_csv.read(path, venues, wanted, years, skips.append)
-        part = _part(papers, [], skips, venues, _input_row(source, path, path.name, None, None, len(papers)))
+        part = _part(papers, [], skips, venues, _input_row(source, path, path.name, None, None, len(papers)), resolver)
         for skip in part.skips:
             report(skip)
         progress.advance(path.name)
@@ -170,7 +177,7 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
     units = paperlists.discover(root, venues, wanted, years, report)
     progress.start(len(units), "reading paper lists")
     parts: list[_Part] = []
-    for part in _map_units(functools.partial(_read_unit, venues=venues), units):
+    for part in _map_units(functools.partial(_read_unit, venues=venues, resolver=resolver), units):
         for skip in part.skips:
             report(skip)
         progress.advance(part.input["source_file"])
@@ -178,34 +185,52 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
     return parts
 
 
+_JOB: tuple = ()  # (work, units) for forked workers: inherited, never pickled
+
+
+def _run_job(index: int) -> _Part:
+    work, units = _JOB
+    return work(units[index])
+
+
 def _map_units(work, units: list) -> Iterator[_Part]:
-    """`work` over the units, on every core when there is enough to share; in order."""
+    """`work` over the units, on every core when there is enough to share; in order.
+
+    Workers are forked, so they inherit `work` (the venue mapping, the resolver and its
+    indexes) instead of receiving a pickled copy; only the results travel back.
+    """
+    global _JOB
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or len(units) < 4 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
         yield from map(work, units)
         return
     # biggest files first so the cores finish together; results come back in unit order
     order = sorted(range(len(units)), key=lambda i: -units[i].path.stat().st_size)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = {i: pool.submit(work, units[i]) for i in order}
-        for i in range(len(units)):
-            yield futures[i].result()
+    _JOB = (work, units)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {i: pool.submit(_run_job, i) for i in order}
+            for i in range(len(units)):
+                yield futures[i].result()
+    finally:
+        _JOB = ()
 
 
-def _read_unit(unit: paperlists.Unit, venues: Venues) -> _Part:
+def _read_unit(unit: paperlists.Unit, venues: Venues, resolver: Resolver) -> _Part:
     with _collector_paused():
         skips: list[Skip] = []
         unaligned: list[UnalignedEntry] = []
         papers = paperlists.read(unit, skips.append, unaligned.append, _ranker(unit.venue, unit.year))
         row = _input_row(SOURCES[0], unit.path, unit.label, unit.venue.key, unit.year, len(papers))
-        return _part(papers, unaligned, skips, venues, row)
+        return _part(papers, unaligned, skips, venues, row, resolver)
 
 
-def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip], venues: Venues, row) -> _Part:
+def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip], venues: Venues, row,
+          resolver: Resolver) -> _Part:
     decisions = _decide_all(papers, venues, skips.append)
     return _Part(
         papers=_papers_table(papers, decisions),
-        authorships=_authorships_table(papers, decisions),
+        authorships=_with_institutions(_authorships_table(papers, decisions), resolver),
         unaligned=_table("unaligned_entries", [u.__dict__ for u in unaligned]),
         skips=skips,
         input=row,
@@ -288,8 +313,40 @@ def _papers_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
     return pa.Table.from_pydict(_paper_columns(papers, decisions), schema=store.SCHEMAS["papers"])
 
 
-def _authorships_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
+def _with_institutions(authorships: pa.Table, resolver: Resolver) -> pa.Table:
+    """Append the resolved institution, country and sector of every authorship."""
     schema = store.SCHEMAS["authorships"]
+    texts = authorships.column("affiliation").to_pylist()
+    domains = authorships.column("email_domain").to_pylist()
+    found = [resolver.resolve(t, d) if (t or d) else None for t, d in zip(texts, domains)]
+    columns = {
+        "institution_id": [r.institution_id if r else None for r in found],
+        "institution": [r.institution if r else None for r in found],
+        "country": [r.country if r else None for r in found],
+        "sector": [r.sector if r else None for r in found],
+        "resolution_method": [r.method if r else None for r in found],
+        "resolution_confidence": [r.confidence if r else None for r in found],
+        "other_institution_ids": [list(r.other_institution_ids) or None if r else None for r in found],
+    }
+    for name in store.RESOLUTION_COLUMNS:
+        authorships = authorships.append_column(schema.field(name), pa.array(columns[name], schema.field(name).type))
+    return authorships
+
+
+def _institutions_table(resolver: Resolver, authorships: pa.Table) -> pa.Table:
+    """Every registry institution, and every listed university some authorship resolved to."""
+    used = set(authorships.column("institution_id").drop_null().unique().to_pylist())
+    for others in authorships.column("other_institution_ids").drop_null().to_pylist():
+        used.update(others)
+    rows = [{"institution_id": i.institution_id, "name": i.name, "country": i.country, "sector": i.sector,
+             "parent": i.parent, "multinational": i.multinational, "aliases": list(i.aliases),
+             "domains": list(i.domains), "layer": i.layer}
+            for i in resolver.by_id.values() if i.layer == "registry" or i.institution_id in used]
+    return _table("institutions", rows)
+
+
+def _authorships_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
+    schema = pa.schema([f for f in store.SCHEMAS["authorships"] if f.name not in store.RESOLUTION_COLUMNS])
     paper_columns = _paper_columns(papers, decisions)
     # paper-level columns are repeated per author by index, not rebuilt in Python
     owner = pa.array([i for i, p in enumerate(papers) for _ in p.authors], pa.int32())

@@ -68,12 +68,14 @@ def build(
     years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2019, 2010-2019 or 2010-2012,2019.")] = None,
     venues_file: Annotated[Optional[Path], typer.Option("--venues", help="TOML file overriding the venue/tier mapping.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail, leaving the database unchanged, if any file, record or label is skipped.")] = False,
+    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list (JSON or .json.gz); default: the copy `fetch --universities` keeps.")] = None,
 ) -> None:
     """Build the database from conference data (atomically: a failed build changes nothing)."""
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as bars:
-            result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars))
+            result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars),
+                               universities=universities)
     except UserError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -135,6 +137,7 @@ def summary(
         ("top2 papers", "top2_papers"), ("authorships", "authorships"),
         ("accepted authorships", "accepted_authorships"), ("distinct names", "distinct_author_names"),
         ("top2", "top2_authorships"), ("top20", "top20_authorships"), ("with affiliation", "with_affiliation"),
+        ("with country", "with_country"), ("country %", "country_coverage_pct"), ("with sector", "with_sector"),
         ("skipped", "records_skipped"), ("labels not counted", "not_counted_labels"),
         ("merged", "duplicates_merged"), ("field values", "field_values_skipped"),
     ]
@@ -147,7 +150,8 @@ def summary(
             if key == "top2_authorships" and not row["oral_known"]:
                 cells.append("n/a")
             else:
-                cells.append(f"{value:,}" if isinstance(value, int) and key != "year" else str(value))
+                cells.append(f"{value:,}" if isinstance(value, int) and key != "year"
+                             else "" if value is None else str(value))
         table.add_row(*cells)
     out.print(table)
     if data["skips"]:
@@ -191,14 +195,61 @@ def venues(
 
 
 @app.command()
+def resolve(
+    text: Annotated[Optional[str], typer.Argument(help="Affiliation text to resolve.")] = None,
+    domain: Annotated[Optional[str], typer.Option("--domain", help="The author's e-mail domain.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help="One affiliation per line, optionally TAB and an e-mail domain.")] = None,
+    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list (JSON or .json.gz).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per query.")] = False,
+) -> None:
+    """Resolve affiliations (and e-mail domains) to institution, country and sector."""
+    from .institutions import load_resolver
+
+    if text is None and file is None and domain is None:
+        _fail("give an affiliation TEXT, --domain D or --file F")
+    try:
+        resolver, warning = load_resolver(universities)
+        queries: list[tuple[str, str | None]] = []
+        if text is not None or (domain and file is None):
+            queries.append((text or "", domain))
+        if file is not None:
+            try:
+                lines = file.read_text("utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserError(f"{file}: cannot be read ({exc})") from None
+            for line in lines:
+                if line.strip():
+                    affiliation, _, line_domain = line.partition("\t")
+                    queries.append((affiliation.strip(), line_domain.strip() or domain))
+    except UserError as exc:
+        _fail(str(exc))
+    if warning:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    results = [resolver.resolve(q, d) for q, d in queries]
+    if as_json:
+        for result in results:
+            sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+        return
+    table = Table(title="Resolved affiliations")
+    for title in ("query", "institution_id", "institution", "country", "sector", "method", "confidence"):
+        table.add_column(title, overflow="fold")
+    for r in results:
+        table.add_row(r.query, r.institution_id or "", r.institution or "", r.country or "", r.sector or "",
+                      r.method or "", f"{r.confidence:.2f}" if r.confidence is not None else "")
+    out.print(table)
+
+
+@app.command()
 def fetch(
     venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue to fetch (repeatable); default all.")] = None,
     years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2018-2021; default every pinned year.")] = None,
     cache: Annotated[Path, typer.Option("--cache", help="Cache folder; build with --data CACHE.")] = Path("talent-tracker-data"),
     ref: Annotated[str, typer.Option("--ref", help="`pinned` (the tested versions), a branch or a commit.")] = "pinned",
+    universities: Annotated[bool, typer.Option("--universities", help="Also fetch the world-universities list.")] = False,
+    only_universities: Annotated[bool, typer.Option("--only-universities", help="Fetch only the world-universities list.")] = False,
 ) -> None:
     """Download the public Paper Copilot lists (resumable, retried, checksummed) into a cache."""
-    from .fetch import fetch_paperlists
+    from .fetch import fetch_paperlists, fetch_universities
     from .venues import load_venues
     from .years import parse_years
 
@@ -221,9 +272,12 @@ def fetch(
             bars.console.print(f"[{colour}]{result.status}[/] {result.path}{size} {result.detail}", highlight=False)
             bars.advance(task)
 
-        results = fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
+        results = [] if only_universities else fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
+        if universities or only_universities:
+            results.append(fetch_universities(cache))
+            show(results[-1])
     failed = [r for r in results if r.status == "failed"]
-    out.print(f"{len(results) - len(failed)} of {len(results)} lists ready in {cache / 'paperlists'}"
+    out.print(f"{len(results) - len(failed)} of {len(results)} lists ready in {cache}"
               f"; build with: talent-tracker build --data {cache}", highlight=False)
     if failed:
         raise typer.Exit(1)

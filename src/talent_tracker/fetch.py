@@ -25,6 +25,9 @@ from . import __version__
 from .venues import Venue
 
 REPOSITORY = "papercopilot/paperlists"
+UNIVERSITIES_REPOSITORY = "Hipo/university-domains-list"
+UNIVERSITIES_PATH = "world_universities_and_domains.json"
+UNIVERSITIES_REF = "master"
 RAW_URL = "https://raw.githubusercontent.com/{repo}/{ref}/{path}"
 CONTENTS_URL = "https://api.github.com/repos/{repo}/contents/{path}"
 PINNED = "pinned"
@@ -102,7 +105,7 @@ def fetch_paperlists(
             for year in years if years is not None else pinned_years(venue, pins):
                 path = f"{venue.folder}/{venue.folder}{year}.json"
                 try:
-                    result = _fetch_one(http, path, root / path, ref, pins.get(path), attempts, backoff)
+                    result = _fetch_one(http, REPOSITORY, path, root / path, ref, pins.get(path), attempts, backoff)
                 except FetchError as exc:
                     result = Fetched(path, "failed", str(exc))
                 results.append(result)
@@ -113,16 +116,33 @@ def fetch_paperlists(
     return results
 
 
-def _fetch_one(http, path: str, dest: Path, ref: str, pin: Pin | None, attempts, backoff) -> Fetched:
+def fetch_universities(
+    cache: Path, ref: str = UNIVERSITIES_REF, http: httpx.Client | None = None, attempts: int = 5,
+    backoff: float = 1.0,
+) -> Fetched:
+    """The world-universities list into `cache/world-universities/` (checked like the paper lists)."""
+    dest = Path(cache) / "world-universities" / UNIVERSITIES_PATH
+    owns_client = http is None
+    http = http or client()
+    try:
+        return _fetch_one(http, UNIVERSITIES_REPOSITORY, UNIVERSITIES_PATH, dest, ref, None, attempts, backoff)
+    except FetchError as exc:
+        return Fetched(UNIVERSITIES_PATH, "failed", str(exc))
+    finally:
+        if owns_client:
+            http.close()
+
+
+def _fetch_one(http, repo: str, path: str, dest: Path, ref: str, pin: Pin | None, attempts, backoff) -> Fetched:
     if ref == PINNED and pin is not None:
         commit, blob = pin.commit, pin.blob
     else:
-        commit, blob = _remote_version(http, path, "main" if ref == PINNED else ref, attempts, backoff)
+        commit, blob = _remote_version(http, repo, path, "main" if ref == PINNED else ref, attempts, backoff)
     if dest.is_file() and git_blob_id(dest) == blob:
         return Fetched(path, "cached", f"{commit[:12]}", dest.stat().st_size)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    url = RAW_URL.format(repo=REPOSITORY, ref=commit, path=path)
+    url = RAW_URL.format(repo=repo, ref=commit, path=path)
     _download(http, url, part, attempts, backoff)
     got = git_blob_id(part)
     if got != blob:
@@ -132,9 +152,9 @@ def _fetch_one(http, path: str, dest: Path, ref: str, pin: Pin | None, attempts,
     return Fetched(path, "downloaded", f"{commit[:12]}", dest.stat().st_size)
 
 
-def _remote_version(http, path: str, ref: str, attempts, backoff) -> tuple[str, str]:
+def _remote_version(http, repo: str, path: str, ref: str, attempts, backoff) -> tuple[str, str]:
     """(ref, blob id) of `path` at `ref`, from GitHub's contents API."""
-    url = CONTENTS_URL.format(repo=REPOSITORY, path=path)
+    url = CONTENTS_URL.format(repo=repo, path=path)
     response = _with_retries(lambda: _checked(http.get(url, params={"ref": ref})), attempts, backoff)
     try:
         meta = response.json()

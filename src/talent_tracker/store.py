@@ -14,6 +14,8 @@ import pyarrow as pa
 from .errors import UserError
 
 DEFAULT_DB = "talent-tracker.duckdb"
+RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "resolution_method",
+                      "resolution_confidence", "other_institution_ids")
 
 _str, _int, _bool = pa.string(), pa.int32(), pa.bool_()
 _strs = pa.list_(pa.string())
@@ -30,6 +32,14 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("email", _str), ("email_domain", _str), ("affiliation", _str), ("job_title", _str),
         ("alignment", _str), ("source_institutions", _strs), ("source_countries", _strs),
         ("source", _str),
+        # resolved from affiliation and e-mail domain (institutions/resolver.py)
+        ("institution_id", _str), ("institution", _str), ("country", _str), ("sector", _str),
+        ("resolution_method", _str), ("resolution_confidence", pa.float32()),
+        ("other_institution_ids", _strs),
+    ]),
+    "institutions": pa.schema([
+        ("institution_id", _str), ("name", _str), ("country", _str), ("sector", _str), ("parent", _str),
+        ("multinational", _bool), ("aliases", _strs), ("domains", _strs), ("layer", _str),
     ]),
     "skips": pa.schema([
         ("source_file", _str), ("scope", _str), ("reason", _str), ("detail", _str), ("venue", _str),
@@ -58,6 +68,7 @@ ORDER = {
     "skips": "venue, year, source_file, scope, reason, record",
     "unaligned_entries": "venue, year, paper_id, field, entry_index",
     "venue_years": "venue, year",
+    "institutions": "institution_id",
     "inputs": "venue, year, source_file",
     "build_info": "key",
 }

@@ -21,7 +21,11 @@ WITH p AS (
            count(DISTINCT author_name) FILTER (WHERE accepted) AS distinct_author_names,
            count(*) FILTER (WHERE tier = 'top2') AS top2_authorships,
            count(*) FILTER (WHERE tier = 'top20') AS top20_authorships,
-           count(*) FILTER (WHERE affiliation IS NOT NULL) AS with_affiliation
+           count(*) FILTER (WHERE affiliation IS NOT NULL) AS with_affiliation,
+           count(*) FILTER (WHERE affiliation IS NOT NULL OR email_domain IS NOT NULL) AS resolvable,
+           count(*) FILTER (WHERE country IS NOT NULL) AS with_country,
+           count(*) FILTER (WHERE institution_id IS NOT NULL) AS with_institution,
+           count(*) FILTER (WHERE sector IS NOT NULL) AS with_sector
     FROM authorships GROUP BY venue, year
 ), s AS (
     SELECT venue, year,
@@ -38,6 +42,11 @@ SELECT p.venue, p.year, p.papers, p.accepted_papers, p.top2_papers, p.top20_pape
        coalesce(a.top2_authorships, 0) AS top2_authorships,
        coalesce(a.top20_authorships, 0) AS top20_authorships,
        coalesce(a.with_affiliation, 0) AS with_affiliation,
+       coalesce(a.resolvable, 0) AS resolvable,
+       coalesce(a.with_country, 0) AS with_country,
+       coalesce(a.with_institution, 0) AS with_institution,
+       coalesce(a.with_sector, 0) AS with_sector,
+       round(100.0 * a.with_country / nullif(a.resolvable, 0), 1) AS country_coverage_pct,
        v.oral_known,
        coalesce(s.records_skipped, 0) AS records_skipped,
        coalesce(s.not_counted_labels, 0) AS not_counted_labels,

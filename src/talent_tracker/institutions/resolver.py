@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-from .places import WEBMAIL, country_names, country_of_tld, find_places, norm, region_names
+from .places import WEBMAIL, city_names, country_names, country_of_tld, find_places, norm, region_names
 from .registry import Institution
 
 _SEGMENT_SPLIT = re.compile(r"\s*(?:\+|;|\||\s/\s|\band also\b)\s*")
@@ -89,7 +89,13 @@ class Resolver:
                     self._add_name(alias, inst, "alias")
                 for domain in inst.domains:
                     self.domains.setdefault(domain, inst)
-        self._fuzzy_keys = [k for k in self.names if len(k.split()) >= 2]
+        # a close spelling must keep every distinctive word, so only names with the same
+        # distinctive words are worth comparing: bucket them by those words
+        self._fuzzy_buckets: dict[frozenset[str], list[str]] = {}
+        for key in self.names:
+            if len(key.split()) >= 2:
+                self._fuzzy_buckets.setdefault(frozenset(_distinctive(key)), []).append(key)
+        self._max_words = max((len(k.split()) for k in self.names), default=1)
         self._cached = lru_cache(maxsize=None)(self._resolve)
 
     def _add_name(self, name: str, inst: Institution, method: str) -> None:
@@ -99,6 +105,10 @@ class Resolver:
         if inst.layer != "registry" and set(key.split()) <= _GENERIC_WORDS:
             return
         self.names.setdefault(key, (inst, method))
+
+    def warm(self) -> None:
+        """Build the lazily loaded place tables now (before worker processes fork)."""
+        country_names(), region_names(), city_names()
 
     def resolve(self, text: str | None, domain: str | None = None) -> Resolution:
         return self._cached((text or "").strip(), (domain or "").strip().lower())
@@ -158,7 +168,7 @@ class Resolver:
         """The first institution named in the segment, by its longest name or alias."""
         words = norm(segment).split()
         hits: list[_Match] = []
-        for size in range(min(_MAX_WORDS, len(words)), 0, -1):
+        for size in range(min(self._max_words, _MAX_WORDS, len(words)), 0, -1):
             for start in range(len(words) - size + 1):
                 hit = self.names.get(" ".join(words[start:start + size]))
                 if hit is None:
@@ -177,10 +187,13 @@ class Resolver:
             words = key.split()
             if len(words) < 2 or not _INSTITUTION_WORDS.intersection(words):
                 continue
-            hit = process.extractOne(key, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
             # a close spelling may differ in generic words and punctuation, never in the
             # words that tell institutions apart (`Freiburg` is not `Fribourg`)
-            if hit is not None and _distinctive(hit[0]) == _distinctive(key):
+            bucket = self._fuzzy_buckets.get(frozenset(_distinctive(key)))
+            if not bucket:
+                continue
+            hit = process.extractOne(key, bucket, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+            if hit is not None:
                 inst, _ = self.names[hit[0]]
                 return _Match(inst, "fuzzy", 0, len(words))
         return None
