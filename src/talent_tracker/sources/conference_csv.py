@@ -22,6 +22,7 @@ from .text import clean
 SOURCE = "conference-csv"
 COLUMNS = ("Conference", "Year", "Title", "Author", "Affiliation")
 FILE_NAMES = ("papers.csv.gz", "papers.csv")
+_NO_AFFILIATION = {"none", "null", "n/a", "na", "-", "(organization)"}
 
 Report = Callable[[Skip], None]
 
@@ -91,6 +92,8 @@ def read(
         if not author:
             report(Skip(label, "field", "empty author name", "", venue.key, year, where))
             continue
+        if affiliation.casefold() in _NO_AFFILIATION:
+            affiliation = ""  # the scrape writes a missing affiliation as the word `None`
         current.authors.append(
             Authorship(position=len(current.authors) + 1, name=author, affiliation=affiliation or None,
                        alignment="positional" if affiliation else None)
