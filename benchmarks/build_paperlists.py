@@ -2,7 +2,7 @@
 
     python benchmarks/build_paperlists.py [--data DIR] [--repeat 3]
 
-Prints the wall time and peak memory of a full build, the time to decompress and
+Prints the wall time and peak memory of a full build (institution resolution included), the time to decompress and
 parse the same files with the standard library (gzip + json), and their ratio. Each
 is the best of --repeat runs, in fresh processes so that caches and peak memory do
 not carry over.
@@ -36,7 +36,7 @@ import resource, sys, time
 from pathlib import Path
 from talent_tracker.build import build
 start = time.perf_counter()
-result = build(Path(sys.argv[1]), Path(sys.argv[2]))
+result = build(Path(sys.argv[1]), Path(sys.argv[2]), universities=Path(sys.argv[3]) if len(sys.argv) > 3 else None)
 seconds = time.perf_counter() - start
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -53,11 +53,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "paperlists")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--universities", type=Path,
+                        default=ROOT.parent / "shared" / "data" / "world-universities" / "world_universities_and_domains.json.gz")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     parse = min(run(PARSE_ONLY, str(args.data))[0] for _ in range(args.repeat))
     with tempfile.TemporaryDirectory() as tmp:
-        builds = [run(BUILD, str(args.data), str(Path(tmp) / "bench.duckdb")) for _ in range(args.repeat)]
+        builds = [run(BUILD, str(args.data), str(Path(tmp) / "bench.duckdb"), str(args.universities))
+                  for _ in range(args.repeat)]
     seconds, _, _, papers, authorships = min(builds)
     figures = {
         "files": len(sorted(args.data.glob("*/*.json*"))), "papers": int(papers), "authorships": int(authorships),

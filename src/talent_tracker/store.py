@@ -74,36 +74,59 @@ ORDER = {
 }
 
 
-def write_database(db: Path, tables: dict[str, pa.Table]) -> None:
-    """Write every table to a temporary file beside `db`, then swap it in.
+class DatabaseWriter:
+    """Write tables into a temporary file beside `db`, then swap it in.
 
-    Until the final rename the previous database is untouched, so an interrupted or
-    failed build leaves it as it was.
+    Until `commit()` renames it over the old file the previous database is untouched,
+    so an interrupted or failed build leaves it as it was. Rows can be appended while a
+    build is still reading (the tables are created from `SCHEMAS` up front).
     """
-    db = Path(db)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{db.name}.", suffix=".tmp", dir=db.parent)
-    os.close(handle)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # DuckDB must create the file itself
-    try:
-        con = duckdb.connect(str(tmp))
-        try:
-            for name, table in tables.items():
-                con.register("incoming", table)
-                con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM incoming')
-                con.unregister("incoming")
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
+
+    def __init__(self, db: Path, tables: list[str]):
+        self.db = Path(db)
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{self.db.name}.", suffix=".tmp", dir=self.db.parent)
+        os.close(handle)
+        self.tmp = Path(tmp_name)
+        self.tmp.unlink()  # DuckDB must create the file itself
+        self.con = duckdb.connect(str(self.tmp))
+        for name in tables:
+            self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
+            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
+            self.con.unregister("empty")
+
+    def append(self, name: str, table: pa.Table) -> None:
+        if table.num_rows:
+            self.con.register("incoming", table)
+            self.con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
+            self.con.unregister("incoming")
+
+    def commit(self) -> None:
+        self.con.execute("CHECKPOINT")
+        self.con.close()
         # a WAL left by a crashed writer of the old file would be replayed onto the new one
         with contextlib.suppress(FileNotFoundError):
-            os.remove(f"{db}.wal")
-        os.replace(tmp, db)
-    finally:
-        for leftover in (tmp, Path(f"{tmp}.wal")):
+            os.remove(f"{self.db}.wal")
+        os.replace(self.tmp, self.db)
+
+    def abort(self) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self.con.close()
+        for leftover in (self.tmp, Path(f"{self.tmp}.wal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+
+
+def write_database(db: Path, tables: dict[str, pa.Table]) -> None:
+    """Write whole tables atomically (see DatabaseWriter)."""
+    writer = DatabaseWriter(db, list(tables))
+    try:
+        for name, table in tables.items():
+            writer.append(name, table)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
 
 
 @contextlib.contextmanager

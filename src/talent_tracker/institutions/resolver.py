@@ -95,7 +95,11 @@ class Resolver:
         for key in self.names:
             if len(key.split()) >= 2:
                 self._fuzzy_buckets.setdefault(frozenset(_distinctive(key)), []).append(key)
-        self._max_words = max((len(k.split()) for k in self.names), default=1)
+        # per first word, the longest name starting with it: n-grams start only there
+        self._starts: dict[str, int] = {}
+        for key in self.names:
+            words = key.split()
+            self._starts[words[0]] = max(self._starts.get(words[0], 0), len(words))
         self._cached = lru_cache(maxsize=None)(self._resolve)
 
     def _add_name(self, name: str, inst: Institution, method: str) -> None:
@@ -174,15 +178,18 @@ class Resolver:
         """The first institution named in the segment, by its longest name or alias."""
         words = norm(segment).split()
         hits: list[_Match] = []
-        for size in range(min(self._max_words, _MAX_WORDS, len(words)), 0, -1):
-            for start in range(len(words) - size + 1):
-                hit = self.names.get(" ".join(words[start:start + size]))
+        for start, word in enumerate(words):
+            longest = self._starts.get(word)
+            if longest is None:
+                continue
+            for size in range(min(longest, _MAX_WORDS, len(words) - start), 0, -1):
+                hit = self.names.get(" ".join(words[start:start + size]) if size > 1 else word)
                 if hit is None:
                     continue
                 # a name inside a longer name already found (`microsoft` in `microsoft research asia`) is not one
-                if any(h.start <= start and start + size <= h.start + h.words for h in hits):
-                    continue
-                hits.append(_Match(hit[0], hit[1], start, size))
+                if not any(h.start <= start and start + size <= h.start + h.words for h in hits):
+                    hits.append(_Match(hit[0], hit[1], start, size))
+                break  # the longest name starting here
         if hits:
             return min(hits, key=lambda h: h.start)
         return self._fuzzy(segment)
