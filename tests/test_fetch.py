@@ -122,3 +122,19 @@ def test_blob_id_is_the_one_git_computes(tmp_path):
     path.write_bytes(NIPS2018)
     expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True, check=True).stdout.strip()
     assert git_blob_id(path) == expected == blob(NIPS2018)
+
+
+@respx.mock
+def test_universities_list_is_fetched_verified_and_used(tmp_path):
+    from talent_tracker.fetch import UNIVERSITIES_PATH, UNIVERSITIES_REPOSITORY, fetch_universities
+    from talent_tracker.institutions.registry import load_universities
+
+    content = gzip.decompress((PAPERLISTS.parent / "world-universities" / "world_universities_and_domains.json.gz").read_bytes())
+    respx.get(CONTENTS_URL.format(repo=UNIVERSITIES_REPOSITORY, path=UNIVERSITIES_PATH)).mock(
+        return_value=httpx.Response(200, json={"sha": blob(content), "size": len(content)}))
+    respx.get(RAW_URL.format(repo=UNIVERSITIES_REPOSITORY, ref="master", path=UNIVERSITIES_PATH)).mock(
+        side_effect=[httpx.Response(500), httpx.Response(200, content=content)])
+    with httpx.Client() as http:
+        result = fetch_universities(tmp_path, http=http, backoff=0)
+    assert result.status == "downloaded"
+    assert len(load_universities(tmp_path / "world-universities" / UNIVERSITIES_PATH)) == 10251
