@@ -318,7 +318,11 @@ def _with_institutions(authorships: pa.Table, resolver: Resolver) -> pa.Table:
     schema = store.SCHEMAS["authorships"]
     texts = authorships.column("affiliation").to_pylist()
     domains = authorships.column("email_domain").to_pylist()
-    found = [resolver.resolve(t, d) if (t or d) else None for t, d in zip(texts, domains)]
+    distinct: dict[tuple, object] = {(None, None): None}
+    for pair in zip(texts, domains):
+        if pair not in distinct:
+            distinct[pair] = resolver.resolve(*pair)
+    found = [distinct[pair] for pair in zip(texts, domains)]
     columns = {
         "institution_id": [r.institution_id if r else None for r in found],
         "institution": [r.institution if r else None for r in found],
