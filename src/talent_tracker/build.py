@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import __version__, store
+from . import __version__, people, store
 from .errors import UserError
 from .institutions import Resolver, load_resolver
 from .records import Paper, Skip, UnalignedEntry
@@ -79,12 +79,15 @@ def build(
     strict: bool = False,
     progress: Progress | None = None,
     universities: Path | None = None,
+    people_overrides: Path | None = None,
 ) -> BuildResult:
     with _collector_paused():
-        return _build(Path(data), Path(db), source, venue_names, years, venues_file, strict, progress, universities)
+        return _build(Path(data), Path(db), source, venue_names, years, venues_file, strict, progress, universities,
+                      people_overrides)
 
 
-def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities) -> BuildResult:
+def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities,
+           people_overrides) -> BuildResult:
     started = time.perf_counter()
     progress = progress or Progress()
     if source not in SOURCES:
@@ -92,6 +95,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     venues = load_venues(venues_file)
     wanted = [venues.get(name) for name in venue_names] if venue_names else None
     year_list = parse_years(years) if years else None
+    overrides = people.load_overrides(people_overrides)
     resolver, resolver_warning = load_resolver(universities)
     resolver.warm()  # build the place tables once, before the workers fork
 
@@ -119,7 +123,12 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
 
     settings = {"source": source, "data": str(Path(data).resolve()), "venues": [v.key for v in wanted or []],
                 "years": years or "", "venues_file": str(venues_file or ""), "strict": strict}
+    progress.start(1, "resolving people")
     authorships = pa.concat_tables([p.authorships for p in parts])
+    person_ids = people.resolve_people(people.mentions_of(authorships), overrides)
+    authorships = authorships.append_column(store.SCHEMAS["authorships"].field("person_id"),
+                                            pa.array(person_ids, pa.string()))
+    progress.advance("people")
     tables = {
         "papers": papers,
         "authorships": authorships,
@@ -127,6 +136,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
         "venue_years": _venue_years_table(found, venues, source),
         "institutions": _institutions_table(resolver, authorships),
+        "persons": people.persons_table(authorships).cast(store.SCHEMAS["persons"]),
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
@@ -350,7 +360,7 @@ def _institutions_table(resolver: Resolver, authorships: pa.Table) -> pa.Table:
 
 
 def _authorships_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
-    schema = pa.schema([f for f in store.SCHEMAS["authorships"] if f.name not in store.RESOLUTION_COLUMNS])
+    schema = pa.schema([f for f in store.SCHEMAS["authorships"] if f.name not in store.LATER_COLUMNS])
     paper_columns = _paper_columns(papers, decisions)
     # paper-level columns are repeated per author by index, not rebuilt in Python
     owner = pa.array([i for i, p in enumerate(papers) for _ in p.authors], pa.int32())

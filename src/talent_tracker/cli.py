@@ -69,13 +69,14 @@ def build(
     venues_file: Annotated[Optional[Path], typer.Option("--venues", help="TOML file overriding the venue/tier mapping.")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail, leaving the database unchanged, if any file, record or label is skipped.")] = False,
     universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list (JSON or .json.gz); default: the copy `fetch --universities` keeps.")] = None,
+    people_overrides: Annotated[Optional[Path], typer.Option("--people-overrides", help="CSV of analysts' same/different-person decisions.")] = None,
 ) -> None:
     """Build the database from conference data (atomically: a failed build changes nothing)."""
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as bars:
             result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars),
-                               universities=universities)
+                               universities=universities, people_overrides=people_overrides)
     except UserError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -136,6 +137,7 @@ def summary(
         ("venue", "venue"), ("year", "year"), ("papers", "papers"), ("accepted", "accepted_papers"),
         ("top2 papers", "top2_papers"), ("authorships", "authorships"),
         ("accepted authorships", "accepted_authorships"), ("distinct names", "distinct_author_names"),
+        ("people", "distinct_people"),
         ("top2", "top2_authorships"), ("top20", "top20_authorships"), ("with affiliation", "with_affiliation"),
         ("with country", "with_country"), ("country %", "country_coverage_pct"), ("with sector", "with_sector"),
         ("skipped", "records_skipped"), ("labels not counted", "not_counted_labels"),
@@ -154,6 +156,13 @@ def summary(
                              else "" if value is None else str(value))
         table.add_row(*cells)
     out.print(table)
+    people = Table(title="Accepted authors: people counted once per year and summed (person-years), and once overall")
+    for title in ("venue", "years", "person-years", "person-years 2010-2019", "distinct people"):
+        people.add_column(title, justify="left" if title == "venue" else "right")
+    for row in data["people"]:
+        people.add_row(row["venue"], f"{row['first_year']}-{row['last_year']}", f"{row['person_years']:,}",
+                       f"{row['person_years_2010_2019']:,}", f"{row['distinct_people']:,}")
+    out.print(people)
     if data["skips"]:
         reasons = Table(title="What was skipped, not counted or merged, and why")
         for title in ("venue", "year", "scope", "reason", "count", "example"):
@@ -281,6 +290,32 @@ def fetch(
               f"; build with: talent-tracker build --data {cache}", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("evaluate-people")
+def evaluate_people(
+    db: DbOption = Path(store.DEFAULT_DB),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Hide the OpenReview ids of the years that have them, resolve people, compare with the ids."""
+    from .people_eval import evaluate
+
+    try:
+        report = evaluate(db)
+    except UserError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    table = Table(title=f"Person resolution against OpenReview ids ({', '.join(report['venue_years'])})")
+    for title in ("set", "authorships", "precision", "recall", "F1", "true people", "predicted people", "error"):
+        table.add_column(title, justify="left" if title == "set" else "right")
+    for name in ("ids_hidden", "ids_hidden_shared_names", "ids_present"):
+        row = report[name]
+        table.add_row(name.replace("_", " "), f"{row['authorships']:,}", f"{row['precision']:.4f}",
+                      f"{row['recall']:.4f}", f"{row['f1']:.4f}", f"{row['true_people']:,}",
+                      f"{row['predicted_people']:,}", f"{row['people_error']:+.2%}")
+    out.print(table)
 
 
 @app.command()

@@ -16,6 +16,8 @@ from .errors import UserError
 DEFAULT_DB = "talent-tracker.duckdb"
 RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "resolution_method",
                       "resolution_confidence", "other_institution_ids")
+# columns of `authorships` filled by stages after a file is read
+LATER_COLUMNS = (*RESOLUTION_COLUMNS, "person_id")
 
 _str, _int, _bool = pa.string(), pa.int32(), pa.bool_()
 _strs = pa.list_(pa.string())
@@ -36,6 +38,13 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("institution_id", _str), ("institution", _str), ("country", _str), ("sector", _str),
         ("resolution_method", _str), ("resolution_confidence", pa.float32()),
         ("other_institution_ids", _strs),
+        # the researcher behind the authorship (people.py)
+        ("person_id", _str),
+    ]),
+    "persons": pa.schema([
+        ("person_id", _str), ("display_name", _str), ("name_variants", _strs), ("openreview_ids", _strs),
+        ("first_year", _int), ("last_year", _int), ("n_papers", _int), ("n_accepted_papers", _int),
+        ("venues", _strs),
     ]),
     "institutions": pa.schema([
         ("institution_id", _str), ("name", _str), ("country", _str), ("sector", _str), ("parent", _str),
@@ -69,6 +78,7 @@ ORDER = {
     "unaligned_entries": "venue, year, paper_id, field, entry_index",
     "venue_years": "venue, year",
     "institutions": "institution_id",
+    "persons": "person_id",
     "inputs": "venue, year, source_file",
     "build_info": "key",
 }

@@ -19,6 +19,7 @@ WITH p AS (
            count(*) AS authorships,
            count(*) FILTER (WHERE accepted) AS accepted_authorships,
            count(DISTINCT author_name) FILTER (WHERE accepted) AS distinct_author_names,
+           count(DISTINCT person_id) FILTER (WHERE accepted) AS distinct_people,
            count(*) FILTER (WHERE tier = 'top2') AS top2_authorships,
            count(*) FILTER (WHERE tier = 'top20') AS top20_authorships,
            count(*) FILTER (WHERE affiliation IS NOT NULL) AS with_affiliation,
@@ -39,6 +40,7 @@ SELECT p.venue, p.year, p.papers, p.accepted_papers, p.top2_papers, p.top20_pape
        coalesce(a.authorships, 0) AS authorships,
        coalesce(a.accepted_authorships, 0) AS accepted_authorships,
        coalesce(a.distinct_author_names, 0) AS distinct_author_names,
+       coalesce(a.distinct_people, 0) AS distinct_people,
        coalesce(a.top2_authorships, 0) AS top2_authorships,
        coalesce(a.top20_authorships, 0) AS top20_authorships,
        coalesce(a.with_affiliation, 0) AS with_affiliation,
@@ -68,10 +70,30 @@ ORDER BY venue, year NULLS FIRST, scope, reason
 """
 
 
+# Per venue: accepted authors counted once per year and summed ("person-years", how the
+# published trackers count), and counted once overall; also over 2010-2019.
+PEOPLE_SQL = """
+WITH per_year AS (
+    SELECT venue, year, count(DISTINCT person_id) AS people
+    FROM authorships WHERE accepted GROUP BY venue, year
+)
+SELECT p.venue, min(p.year) AS first_year, max(p.year) AS last_year,
+       sum(p.people)::BIGINT AS person_years,
+       coalesce(sum(p.people) FILTER (WHERE p.year BETWEEN 2010 AND 2019), 0)::BIGINT AS person_years_2010_2019,
+       any_value(d.people) AS distinct_people
+FROM per_year p
+JOIN (SELECT venue, count(DISTINCT person_id) AS people FROM authorships WHERE accepted GROUP BY venue) d
+  USING (venue)
+GROUP BY p.venue
+ORDER BY p.venue
+"""
+
+
 def summarise(db: Path) -> dict:
-    """Per venue-year counts and the skip reasons, as plain data (rows of dicts)."""
+    """Per venue-year counts, per venue people, and the skip reasons, as plain data (rows of dicts)."""
     with connect_read_only(db) as con:
-        return {"venue_years": _rows(con, COUNTS_SQL), "skips": _rows(con, REASONS_SQL)}
+        return {"venue_years": _rows(con, COUNTS_SQL), "people": _rows(con, PEOPLE_SQL),
+                "skips": _rows(con, REASONS_SQL)}
 
 
 def _rows(con, sql: str) -> list[dict]:

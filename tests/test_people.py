@@ -1,0 +1,160 @@
+"""People: one person per researcher, judged against OpenReview ids on the real data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
+from talent_tracker.build import build
+from talent_tracker.errors import UserError
+from talent_tracker.people import Mentions, bcubed, load_overrides, name_key, resolve_people
+from talent_tracker.people_eval import evaluate
+
+
+@pytest.fixture(scope="module")
+def report(full_db):
+    return evaluate(full_db)
+
+
+def test_evaluation_set_is_the_openreview_years(report):
+    assert report["venue_years"] == ["iclr 2021", "neurips 2021"]
+    assert report["ids_hidden"]["authorships"] > 20000
+
+
+def test_with_ids_hidden_people_are_found(report):
+    hidden = report["ids_hidden"]
+    assert hidden["f1"] >= 0.98
+    assert abs(hidden["people_error"]) <= 0.01
+
+
+def test_namesakes_are_kept_apart(report):
+    assert report["ids_hidden_shared_names"]["f1"] >= 0.90
+
+
+def test_with_ids_present_people_are_exactly_the_ids(report):
+    present = report["ids_present"]
+    assert present["precision"] == present["recall"] == 1.0
+    assert present["predicted_people"] == present["true_people"]
+
+
+def test_every_authorship_has_a_person_and_persons_add_up(full_db):
+    assert one(full_db, "SELECT count(*) FROM authorships WHERE person_id IS NULL") == 0
+    assert one(full_db, "SELECT count(DISTINCT person_id) FROM authorships") == one(full_db, "SELECT count(*) FROM persons")
+    row = query(full_db, "SELECT display_name, openreview_ids, first_year, venues FROM persons WHERE person_id='~Yoshua_Bengio1'")
+    assert row[0][0] == "Yoshua Bengio" and row[0][1] == ["~Yoshua_Bengio1"]
+    assert row[0][2] <= 1995 and row[0][3] == ["iclr", "icml", "neurips"]
+
+
+def test_profile_ids_join_across_venues_and_spellings(full_db):
+    ids = {p for (p,) in query(full_db, "SELECT DISTINCT person_id FROM authorships WHERE openreview_id='~Zhi-hua_Zhou1'")}
+    assert ids == {"~Zhi-hua_Zhou1"}
+    names, papers, venues = query(full_db, "SELECT name_variants, n_papers, venues FROM persons "
+                                           "WHERE person_id='~Zhi-hua_Zhou1'")[0]
+    # the profile's two 2021 papers carry the rest of his papers since 2010 with them
+    assert {"Zhi-Hua Zhou", "Zhi-hua Zhou"} <= set(names) and papers > 50 and len(venues) == 3
+
+
+def test_name_keys():
+    assert name_key("Zhi-Hua Zhou") == name_key("Zhihua Zhou") == "zhihua zhou"
+    assert name_key("Michael I. Jordan") == name_key("Michael Jordan")
+    assert name_key("Bernhard Schölkopf") == "bernhard scholkopf"
+    assert name_key("Nathan H. Brown Jr.") == "nathan brown"
+
+
+def _mentions(rows):
+    cols = [list(c) for c in zip(*rows)]
+    return Mentions(*cols)
+
+
+def test_initials_and_reversed_names_join_on_shared_evidence():
+    rows = [
+        ("icml", 2013, "a", 1, "Daphne Koller", None, None, None, "stanford"),
+        ("icml", 2013, "a", 2, "Andrew Ng", None, None, None, "stanford"),
+        ("icml", 2013, "b", 1, "Koller Daphne", None, None, None, "stanford"),
+        ("nips", 1990, "c", 1, "D. Koller", None, None, None, "stanford"),
+        ("nips", 1990, "d", 1, "D. Koller", None, None, None, "mit"),
+    ]
+    ids = resolve_people(_mentions(rows))
+    assert ids[0] == ids[2] == ids[3]
+    assert ids[4] != ids[0]
+
+
+def test_different_profiles_never_merge_and_emails_join():
+    rows = [
+        ("iclr", 2021, "a", 1, "Yang Liu", "~Yang_Liu1", None, None, "tsinghua"),
+        ("iclr", 2021, "b", 1, "Yang Liu", "~Yang_Liu2", None, None, "tsinghua"),
+        ("iclr", 2018, "c", 1, "Yang Liu", None, "yl@cs.cmu.edu", "cs.cmu.edu", "cmu"),
+        ("iclr", 2019, "d", 1, "Y. Liu", None, "yl@cs.cmu.edu", "cs.cmu.edu", None),
+    ]
+    ids = resolve_people(_mentions(rows))
+    assert ids[0] == "~Yang_Liu1" and ids[1] == "~Yang_Liu2"
+    assert ids[2] == ids[3] and ids[2].startswith("p-")
+
+
+def test_overrides_take_precedence(tmp_path):
+    rows = [
+        ("iclr", 2021, "a", 1, "Jane Doe", None, None, None, "oxford"),
+        ("iclr", 2021, "b", 1, "Jane Doe", None, None, None, "oxford"),
+        ("iclr", 2021, "c", 1, "J. Roe", None, None, None, "mit"),
+    ]
+    assert len(set(resolve_people(_mentions(rows)))) == 2
+    ids = resolve_people(_mentions(rows), [("different", "iclr:2021:a:1", "iclr:2021:b:1"),
+                                            ("same", "iclr:2021:a:1", "iclr:2021:c:1")])
+    assert ids[0] != ids[1] and ids[0] == ids[2]
+
+
+def test_override_file_in_a_build(tmp_path):
+    db = tmp_path / "t.duckdb"
+    build(PAPERLISTS, db, venue_names=["icml"], years="2019", universities=UNIVERSITIES)
+    # two papers of one person by the model, and one paper of somebody else
+    (pa, qa), (pb, qb) = query(db, "SELECT paper_id, author_position FROM authorships WHERE author_name='Sergey Levine' "
+                                   "ORDER BY paper_id LIMIT 2")
+    (pc, qc), = query(db, "SELECT paper_id, author_position FROM authorships WHERE author_name='Chelsea Finn' "
+                          "ORDER BY paper_id LIMIT 1")
+    person = lambda p, q: one(db, "SELECT person_id FROM authorships WHERE paper_id=? AND author_position=?", [p, q])  # noqa: E731
+    assert person(pa, qa) == person(pb, qb) != person(pc, qc)
+    path = tmp_path / "people.csv"
+    path.write_text("decision,authorship_a,authorship_b,note\n"
+                    f"different,icml:2019:{pa}:{qa},icml:2019:{pb}:{qb},test\n"
+                    f"same,icml:2019:{pb}:{qb},icml:2019:{pc}:{qc},test\n")
+    result = cli("build", "--data", PAPERLISTS, "--db", db, "--venue", "icml", "--years", "2019",
+                 "--universities", UNIVERSITIES, "--people-overrides", path)
+    assert result.returncode == 0, result.stderr
+    assert person(pa, qa) != person(pb, qb) == person(pc, qc)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("who,what\n", "expected the columns"),
+    ("decision,authorship_a,authorship_b,note\nmaybe,x,y,\n", "line 2: decision must be"),
+])
+def test_bad_overrides_are_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "people.csv"
+    path.write_text(content)
+    with pytest.raises(UserError, match=message):
+        load_overrides(path)
+
+
+def test_person_ids_are_stable(tmp_path):
+    first, second = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    for db in (first, second):
+        build(PAPERLISTS, db, venue_names=["icml"], years="2019", universities=UNIVERSITIES)
+    rows = "SELECT paper_id, author_position, person_id FROM authorships ORDER BY ALL"
+    assert query(first, rows) == query(second, rows)
+
+
+def test_bcubed_arithmetic():
+    assert bcubed(["a", "a", "b"], ["x", "x", "y"]) == (1.0, 1.0, 1.0)
+    p, r, _ = bcubed(["a", "a", "a"], ["x", "x", "y"])
+    assert p == pytest.approx(5 / 9) and r == 1.0
+
+
+def test_summary_and_evaluate_commands(full_db):
+    data = json.loads(cli("summary", "--db", full_db, "--json").stdout)
+    neurips = next(r for r in data["people"] if r["venue"] == "neurips")
+    expected = one(full_db, "SELECT sum(n) FROM (SELECT year, count(DISTINCT person_id) AS n FROM authorships "
+                            "WHERE venue='neurips' AND accepted AND year BETWEEN 2010 AND 2019 GROUP BY year)")
+    assert neurips["person_years_2010_2019"] == expected > 15000
+    result = cli("evaluate-people", "--db", full_db, "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["ids_present"]["f1"] == 1.0
