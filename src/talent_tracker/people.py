@@ -26,6 +26,7 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from unidecode import unidecode
@@ -91,10 +92,11 @@ def persons_table(authorships):
         con.close()
 
 
-def name_tokens(name: str) -> list[str]:
+@lru_cache(maxsize=None)
+def name_tokens(name: str) -> tuple[str, ...]:
     """Lower-case ASCII tokens; hyphens join (`Zhi-Hua` -> `zhihua`), dots split initials."""
     text = unidecode(name).lower().replace("-", "").replace("'", "").replace(".", " ")
-    return [t for t in _NON_LETTER.sub(" ", text).split() if t not in _SUFFIXES]
+    return tuple(t for t in _NON_LETTER.sub(" ", text).split() if t not in _SUFFIXES)
 
 
 def name_key(name: str) -> str:
@@ -156,11 +158,11 @@ def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (
     papers: dict[tuple, list[int]] = defaultdict(list)
     for i in range(n):
         papers[(mentions.venue[i], mentions.year[i], mentions.paper_id[i])].append(i)
-    coauthors = [set() for _ in range(n)]
+    coauthors: list[frozenset[str]] = [frozenset()] * n
     for members in papers.values():
-        member_keys = [keys[i] for i in members]
+        on_paper = frozenset(keys[i] for i in members) - {""}
         for i in members:
-            coauthors[i] = {k for k in member_keys if k and k != keys[i]}
+            coauthors[i] = on_paper - {keys[i]}
     places = [_place(mentions.institution_id[i], mentions.email_domain[i]) for i in range(n)]
 
     blocks: dict[str, list[int]] = defaultdict(list)
@@ -183,6 +185,7 @@ def _join_on(clusters: _Clusters, values: list[str | None]) -> None:
 _SECOND_LEVEL = {"edu", "ac", "com", "co", "org", "gov", "net", "or", "ne", "go"}
 
 
+@lru_cache(maxsize=None)
 def _site(domain: str) -> str:
     """The registrable part of a domain: `cs.stanford.edu` -> `stanford.edu`, `mails.tsinghua.edu.cn` -> `tsinghua.edu.cn`."""
     labels = domain.lower().strip(".").split(".")
@@ -190,22 +193,30 @@ def _site(domain: str) -> str:
     return ".".join(labels[-keep:])
 
 
-def _place(institution_id: str | None, domain: str | None) -> set[str]:
+@lru_cache(maxsize=None)
+def _place(institution_id: str | None, domain: str | None) -> frozenset[str]:
     """Where a mention says the author is: institution and institutional e-mail site."""
     found = set()
     if institution_id:
         found.add("i:" + institution_id)
     if domain and domain not in WEBMAIL:
         found.add("d:" + _site(domain))
-    return found
+    return frozenset(found)
 
 
 def _cluster_block(clusters: _Clusters, members: list[int], coauthors, places) -> None:
+    if len(members) < 2:
+        return
     # shared co-author or shared institution / institutional domain
-    by_evidence: dict[str, int] = {}
+    by_coauthor: dict[str, int] = {}
+    by_place: dict[str, int] = {}
     for i in members:
-        for evidence in [("c:" + c) for c in coauthors[i]] + list(places[i]):
-            j = by_evidence.setdefault(evidence, i)
+        for coauthor in coauthors[i]:
+            j = by_coauthor.setdefault(coauthor, i)
+            if j != i:
+                clusters.union(j, i)
+        for place in places[i]:
+            j = by_place.setdefault(place, i)
             if j != i:
                 clusters.union(j, i)
     roots: dict[int, list[int]] = defaultdict(list)
@@ -265,8 +276,8 @@ def _apply_overrides(clusters: _Clusters, mentions: Mentions, overrides) -> None
 
 def _person_ids(clusters: _Clusters, mentions: Mentions) -> list[str]:
     n = len(mentions.name)
-    order = sorted(range(n), key=lambda i: (mentions.year[i], mentions.venue[i], mentions.paper_id[i],
-                                             mentions.position[i]))
+    sort_keys = list(zip(mentions.year, mentions.venue, mentions.paper_id, mentions.position))
+    order = sorted(range(n), key=sort_keys.__getitem__)
     ids: dict[int, str] = {}
     profiles: dict[int, str] = {}
     for i in range(n):
