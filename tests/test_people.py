@@ -158,3 +158,15 @@ def test_summary_and_evaluate_commands(full_db):
     assert neurips["person_years_2010_2019"] == expected > 15000
     result = cli("evaluate-people", "--db", full_db, "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["ids_present"]["f1"] == 1.0
+
+
+def test_an_email_out_of_line_with_the_names_joins_nobody(full_db):
+    # ICLR author-id lists sometimes put an address beside the wrong name
+    assert query(full_db, "SELECT name_variants FROM persons WHERE person_id='~Yoshua_Bengio1'") == [(["Yoshua Bengio"],)]
+    rows = [
+        ("iclr", 2017, "a", 1, "Sergey Levine", None, "svlevine@eecs.berkeley.edu", "eecs.berkeley.edu", "berkeley"),
+        ("iclr", 2018, "b", 1, "Yoshua Bengio", None, "svlevine@eecs.berkeley.edu", "eecs.berkeley.edu", "berkeley"),
+        ("iclr", 2019, "c", 2, "Levine Sergey", None, "svlevine@eecs.berkeley.edu", "eecs.berkeley.edu", None),
+    ]
+    ids = resolve_people(_mentions(rows))
+    assert ids[0] == ids[2] != ids[1]

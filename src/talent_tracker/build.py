@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import __version__, people, store
+from . import __version__, annotations, careers, people, store
 from .errors import UserError
 from .institutions import Resolver, load_resolver
 from .records import Paper, Skip, UnalignedEntry
@@ -80,14 +80,15 @@ def build(
     progress: Progress | None = None,
     universities: Path | None = None,
     people_overrides: Path | None = None,
+    profiles: Path | None = None,
 ) -> BuildResult:
     with _collector_paused():
         return _build(Path(data), Path(db), source, venue_names, years, venues_file, strict, progress, universities,
-                      people_overrides)
+                      people_overrides, profiles)
 
 
 def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities,
-           people_overrides) -> BuildResult:
+           people_overrides, profiles) -> BuildResult:
     started = time.perf_counter()
     progress = progress or Progress()
     if source not in SOURCES:
@@ -96,6 +97,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     wanted = [venues.get(name) for name in venue_names] if venue_names else None
     year_list = parse_years(years) if years else None
     overrides = people.load_overrides(people_overrides)
+    profile_records, profile_problems = careers.read_profiles(profiles) if profiles else ([], [])
     resolver, resolver_warning = load_resolver(universities)
     resolver.warm()  # build the place tables once, before the workers fork
 
@@ -129,6 +131,12 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     authorships = authorships.append_column(store.SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")
+    facts = careers.facts_from_authorships(authorships)
+    by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
+    facts += careers.facts_from_profiles(profile_records, by_profile, resolver)
+    warnings += [f"profile skipped: {problem}" for problem in profile_problems]
+    # analysts' annotations are never rebuilt: they come over from the database being replaced
+    kept = store.read_table_if_present(Path(db), "annotations")
     tables = {
         "papers": papers,
         "authorships": authorships,
@@ -137,6 +145,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "venue_years": _venue_years_table(found, venues, source),
         "institutions": _institutions_table(resolver, authorships),
         "persons": people.persons_table(authorships).cast(store.SCHEMAS["persons"]),
+        "careers": _table("careers", facts),
+        "annotations": kept.cast(store.SCHEMAS["annotations"]) if kept is not None else _table("annotations", []),
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
@@ -145,7 +155,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         ]),
     }
     progress.start(1, "writing database")
-    store.write_database(Path(db), tables)
+    store.write_database(Path(db), tables, (annotations.ANNOTATION_FACTS_SQL, careers.CAREER_STAGES_SQL))
     progress.advance(str(db))
     accepted = sum(p.accepted for p in parts)
     return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,

@@ -70,13 +70,14 @@ def build(
     strict: Annotated[bool, typer.Option("--strict", help="Fail, leaving the database unchanged, if any file, record or label is skipped.")] = False,
     universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list (JSON or .json.gz); default: the copy `fetch --universities` keeps.")] = None,
     people_overrides: Annotated[Optional[Path], typer.Option("--people-overrides", help="CSV of analysts' same/different-person decisions.")] = None,
+    profiles: Annotated[Optional[Path], typer.Option("--profiles", help="Folder of OpenReview profile JSON files (career history).")] = None,
 ) -> None:
     """Build the database from conference data (atomically: a failed build changes nothing)."""
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True) as bars:
             result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars),
-                               universities=universities, people_overrides=people_overrides)
+                               universities=universities, people_overrides=people_overrides, profiles=profiles)
     except UserError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -290,6 +291,74 @@ def fetch(
               f"; build with: talent-tracker build --data {cache}", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+careers_app = typer.Typer(help="Career annotations: import analysts' sheets.", no_args_is_help=True)
+app.add_typer(careers_app, name="careers")
+
+
+@careers_app.command("import")
+def careers_import(
+    sheet: Annotated[Path, typer.Argument(help="Annotation sheet (CSV).")],
+    db: DbOption = Path(store.DEFAULT_DB),
+    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list for resolving institutions.")] = None,
+) -> None:
+    """Validate an annotation sheet and import its good rows (bad rows are reported, not imported)."""
+    from .annotations import import_sheet
+    from .institutions import load_resolver
+
+    try:
+        resolver, warning = load_resolver(universities)
+        report = import_sheet(db, sheet, resolver)
+    except UserError as exc:
+        _fail(str(exc))
+    if warning:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    for problem in report.problems:
+        err.print(f"[yellow]not imported:[/] {sheet.name} {problem}", highlight=False)
+    out.print(f"{sheet}: {report.rows} rows; {report.imported} stage entries imported or changed, "
+              f"{report.unchanged} unchanged; {len(report.problems)} problems", highlight=False)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def person(
+    person_id: Annotated[str, typer.Argument(help="A person_id (e.g. ~Yoshua_Bengio1 or p-...).")],
+    db: DbOption = Path(store.DEFAULT_DB),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A person's papers, affiliations and career facts with their sources."""
+    from .profile import person_report
+
+    try:
+        data = person_report(db, person_id)
+    except UserError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return
+    p = data["person"]
+    out.print(f"[bold]{p['display_name']}[/] ({p['person_id']}): {p['n_papers']} papers, "
+              f"{p['first_year']}-{p['last_year']}, {', '.join(p['venues'])}; also written "
+              f"{', '.join(v for v in p['name_variants'] if v != p['display_name']) or '-'}")
+    stages = Table(title="Career: the fact used per stage (precedence: annotation, profile, job title, affiliation)")
+    facts = Table(title="All career facts")
+    for table in (stages, facts):
+        for title in ("stage", "institution", "country", "sector", "years", "source", "evidence"):
+            table.add_column(title, overflow="fold")
+    for table, rows in ((stages, data["career_stages"]), (facts, data["careers"])):
+        for f in rows:
+            years = f"{f['start_year'] or ''}-{f['end_year'] or ''}".strip("-")
+            table.add_row(f["stage"], f["institution"] or "", f["country"] or "", f["sector"] or "", years,
+                          f["source"], f["evidence"] or "")
+    papers = Table(title="Papers")
+    for title in ("venue", "year", "tier", "title", "affiliation", "job title", "institution", "country"):
+        papers.add_column(title, overflow="fold")
+    for r in data["papers"]:
+        papers.add_row(r["venue"], str(r["year"]), r["tier"] or "-", r["title"], r["affiliation"] or "",
+                       r["job_title"] or "", r["institution"] or "", r["country"] or "")
+    out.print(stages, facts, papers)
 
 
 @app.command("evaluate-people")

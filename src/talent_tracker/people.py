@@ -4,13 +4,15 @@ Evidence, strongest first (a union-find over authorships, under one hard rule: t
 different OpenReview ids are never the same person):
 
 1. the same OpenReview profile id (authoritative, across venues and years);
-2. the same e-mail address;
+2. the same e-mail address, between mentions whose names agree (author-id lists are
+   sometimes out of line with the names);
 3. analysts' decisions (`people_overrides.csv`): "same" joins, "different" separates;
 4. within a block of identical normalised names (`Zhi-Hua Zhou` = `Zhihua Zhou`):
    a shared co-author, the same institution, the same institutional e-mail domain;
-5. a name block of at most MERGE_UNCONTRADICTED mentions that carry no contradicting
-   evidence (one institution at most, one profile at most) is one person; in a larger
-   or contradicted block, a mention without shared evidence stays a person of its own;
+5. a name block of at most MERGE_RARE mentions, or of at most MERGE_UNCONTRADICTED
+   mentions that carry no contradicting evidence (one institution at most), is one
+   person (never across two profiles); in a larger or contradicted block, a mention
+   without shared evidence stays a person of its own;
 6. initials (`J. Smith`) join the one full-name person of that initial and surname they
    share a co-author or institution with; reversed names (`Koller Daphne`) join
    `Daphne Koller` on the same evidence.
@@ -35,10 +37,13 @@ from .errors import UserError
 from .institutions.places import WEBMAIL
 
 # A name block with no contradicting evidence is one person only up to this many
-# mentions: beyond it the name is common enough that unrelated people share it. Measured
-# on NeurIPS/ICLR 2021 with profile ids hidden (`talent-tracker evaluate-people`): 10
-# splits too many people (+1.3%), 30 merges too many namesakes (shared-name F1 < 0.90).
+# mentions: beyond it the name is common enough that unrelated people share it. A block
+# of at most MERGE_RARE mentions is one person even across institutions (people move).
+# Measured on NeurIPS/ICLR 2021 with profile ids hidden (`talent-tracker evaluate-people`):
+# lower values split too many people (count error > 1%), higher ones merge namesakes
+# (shared-name F1 < 0.90); see the README.
 MERGE_UNCONTRADICTED = 15
+MERGE_RARE = 4
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md"}
 _NON_LETTER = re.compile(r"[^a-z\s]")
 
@@ -152,7 +157,9 @@ def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (
     keys = [name_key(x) for x in mentions.name]
     clusters = _Clusters(n, mentions.openreview_id)
     _join_on(clusters, mentions.openreview_id)
-    _join_on(clusters, mentions.email)
+    # e-mails come from author-id lists that are sometimes out of line with the names:
+    # an address joins only mentions whose names agree (`Sergey Levine` is never `Yoshua Bengio`)
+    _join_on(clusters, mentions.email, mentions.name)
     _apply_overrides(clusters, mentions, overrides)
 
     papers: dict[tuple, list[int]] = defaultdict(list)
@@ -169,17 +176,32 @@ def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (
     for i, key in enumerate(keys):
         if key:
             blocks[key].append(i)
-    for members in blocks.values():
-        _cluster_block(clusters, members, coauthors, places)
+    for key, members in blocks.items():
+        # an initial (`d koller`) stands for many first names: never "rare"
+        _cluster_block(clusters, members, coauthors, places, initial=len(key.split()[0]) == 1)
     _join_variants(clusters, blocks, coauthors, places)
     return _person_ids(clusters, mentions)
 
 
-def _join_on(clusters: _Clusters, values: list[str | None]) -> None:
-    first: dict[str, int] = {}
+def _join_on(clusters: _Clusters, values: list[str | None], names: list[str] | None = None) -> None:
+    anchors: dict[str, list[int]] = defaultdict(list)
     for i, value in enumerate(values):
-        if value:
-            clusters.union(first.setdefault(value, i), i)
+        if not value:
+            continue
+        group = anchors[value]
+        target = next((j for j in group if names is None or names_agree(names[j], names[i])), None)
+        if target is None:
+            group.append(i)
+        else:
+            clusters.union(target, i)
+
+
+def names_agree(a: str, b: str) -> bool:
+    """Could two spellings be one person's? They share the surname (in either name order)."""
+    ta, tb = name_tokens(a), name_tokens(b)
+    if not ta or not tb:
+        return False
+    return ta[-1] == tb[-1] or ta[0] == tb[-1] or ta[-1] == tb[0]  # `Koller Daphne` / `Daphne Koller`
 
 
 _SECOND_LEVEL = {"edu", "ac", "com", "co", "org", "gov", "net", "or", "ne", "go"}
@@ -204,7 +226,7 @@ def _place(institution_id: str | None, domain: str | None) -> frozenset[str]:
     return frozenset(found)
 
 
-def _cluster_block(clusters: _Clusters, members: list[int], coauthors, places) -> None:
+def _cluster_block(clusters: _Clusters, members: list[int], coauthors, places, initial: bool = False) -> None:
     if len(members) < 2:
         return
     # shared co-author or shared institution / institutional domain
@@ -226,7 +248,8 @@ def _cluster_block(clusters: _Clusters, members: list[int], coauthors, places) -
         return
     institutions = {p for i in members for p in places[i] if p.startswith("i:")}
     profiles = {clusters.profile.get(r) for r in roots} - {None}
-    if len(members) <= MERGE_UNCONTRADICTED and len(institutions) <= 1 and len(profiles) <= 1:
+    rare = not initial and len(members) <= MERGE_RARE and len(profiles) <= 1
+    if rare or (len(members) <= MERGE_UNCONTRADICTED and len(institutions) <= 1 and len(profiles) <= 1):
         # a rare name and nothing says these are different people: one person
         first = members[0]
         for i in members[1:]:

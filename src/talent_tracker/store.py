@@ -41,6 +41,15 @@ SCHEMAS: dict[str, pa.Schema] = {
         # the researcher behind the authorship (people.py)
         ("person_id", _str),
     ]),
+    "careers": pa.schema([
+        ("person_id", _str), ("stage", _str), ("institution_id", _str), ("institution", _str), ("country", _str),
+        ("sector", _str), ("start_year", _int), ("end_year", _int), ("source", _str), ("confidence", pa.float32()),
+        ("evidence", _str),
+    ]),
+    "annotations": pa.schema([
+        ("person_id", _str), ("stage", _str), ("institution_id", _str), ("institution", _str), ("country", _str),
+        ("sector", _str), ("evidence_url", _str), ("notes", _str), ("sheet", _str), ("imported_at", _str),
+    ]),
     "persons": pa.schema([
         ("person_id", _str), ("display_name", _str), ("name_variants", _strs), ("openreview_ids", _strs),
         ("first_year", _int), ("last_year", _int), ("n_papers", _int), ("n_accepted_papers", _int),
@@ -79,6 +88,9 @@ ORDER = {
     "venue_years": "venue, year",
     "institutions": "institution_id",
     "persons": "person_id",
+    "careers": "person_id, stage, source, institution_id",
+    "annotations": "person_id, stage",
+    "career_stages": "person_id, stage",
     "inputs": "venue, year, source_file",
     "build_info": "key",
 }
@@ -127,12 +139,14 @@ class DatabaseWriter:
                 leftover.unlink()
 
 
-def write_database(db: Path, tables: dict[str, pa.Table]) -> None:
-    """Write whole tables atomically (see DatabaseWriter)."""
+def write_database(db: Path, tables: dict[str, pa.Table], statements: tuple[str, ...] = ()) -> None:
+    """Write whole tables atomically (see DatabaseWriter), then run `statements` (views, fix-ups)."""
     writer = DatabaseWriter(db, list(tables))
     try:
         for name, table in tables.items():
             writer.append(name, table)
+        for statement in statements:
+            writer.con.execute(statement)
         writer.commit()
     except BaseException:
         writer.abort()
@@ -152,6 +166,35 @@ def connect_read_only(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+@contextlib.contextmanager
+def open_for_update(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to an existing database (for imports; transactions are the caller's)."""
+    db = Path(db)
+    if not db.is_file():
+        raise UserError(f"{db}: database not found (create it with `talent-tracker build`)")
+    try:
+        con = duckdb.connect(str(db))
+    except duckdb.Error as exc:
+        raise UserError(f"{db}: cannot open the database for writing ({_first_line(exc)})") from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def read_table_if_present(db: Path, name: str) -> pa.Table | None:
+    """A table of an existing database, or None (no database, no such table, unreadable)."""
+    if not Path(db).is_file():
+        return None
+    try:
+        with connect_read_only(db) as con:
+            if name not in table_names(con):
+                return None
+            return con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
+    except (UserError, duckdb.Error):
+        return None
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:

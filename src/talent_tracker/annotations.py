@@ -1,0 +1,176 @@
+"""Analysts' annotation sheets: validate, import into the database, turn into career facts.
+
+A sheet is a CSV with one row per person; ANNOTATION_COLUMNS are read, extra columns
+(the context a `sample` sheet carries) are ignored. For each stage an institution
+and/or a country may be given; the institution must resolve to exactly one known
+institution, the country must be an ISO 3166-1 alpha-2 code and agree with the
+institution's. Every problem is reported with its line number and the row is not
+imported; good rows are. Importing is an upsert per person and stage, so importing the
+same sheet twice changes nothing the second time. Annotations live in their own table,
+which a rebuild carries over from the previous database: they are never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pycountry
+
+from .careers import STAGES
+from .errors import UserError
+from .institutions.registry import SECTORS
+
+ANNOTATION_COLUMNS = (
+    "person_id",
+    "origin_institution", "origin_country",
+    "graduate_institution", "graduate_country",
+    "work_institution", "work_country", "work_sector",
+    "evidence_url", "notes",
+)
+REQUIRED = ("person_id",)
+UNKNOWN = {"unknown", "could not determine", "n/a", "?"}
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0  # stage entries written (new or changed)
+    unchanged: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def read_sheet(path: Path) -> list[tuple[int, dict]]:
+    try:
+        text = Path(path).read_text("utf-8-sig")
+    except FileNotFoundError:
+        raise UserError(f"{path}: annotation sheet not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot read the annotation sheet ({exc})") from None
+    reader = csv.DictReader(text.splitlines())
+    missing = [c for c in ANNOTATION_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise UserError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(ANNOTATION_COLUMNS)})")
+    return [(line, {k: (row.get(k) or "").strip() for k in ANNOTATION_COLUMNS}) for line, row in
+            enumerate(reader, start=2)]
+
+
+def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple[list[dict], list[str]]:
+    """Entries (one per person and stage) from the good rows, and a problem line per bad row."""
+    entries: list[dict] = []
+    problems: list[str] = []
+    seen: dict[tuple[str, str], tuple[int, tuple]] = {}
+    for line, row in rows:
+        row_entries, row_problems = _validate_row(line, row, persons, resolver)
+        for entry in row_entries:
+            key = (entry["person_id"], entry["stage"])
+            value = (entry["institution_id"], entry["country"])
+            if key in seen and seen[key][1] != value:
+                row_problems.append(f"line {line}: {entry['stage']} of {entry['person_id']} conflicts with "
+                                    f"line {seen[key][0]}")
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        for entry in row_entries:
+            seen[(entry["person_id"], entry["stage"])] = (line, (entry["institution_id"], entry["country"]))
+        entries.extend(row_entries)
+    return entries, problems
+
+
+def _validate_row(line: int, row: dict, persons: set[str], resolver) -> tuple[list[dict], list[str]]:
+    problems = []
+    person = row["person_id"]
+    if not person:
+        return [], [f"line {line}: no person_id"]
+    if person not in persons:
+        problems.append(f"line {line}: unknown person {person!r}")
+    sector = row["work_sector"].lower()
+    if sector and sector not in SECTORS:
+        problems.append(f"line {line}: work_sector {row['work_sector']!r} is not one of {', '.join(SECTORS)}")
+    entries = []
+    for stage in STAGES:
+        text, country = row[f"{stage}_institution"], row[f"{stage}_country"].upper()
+        if text.lower() in UNKNOWN:
+            text = ""
+        if country.lower() in UNKNOWN:
+            country = ""
+        if not text and not country:
+            continue
+        if country and pycountry.countries.get(alpha_2=country) is None:
+            problems.append(f"line {line}: {stage}_country {row[f'{stage}_country']!r} is not an ISO 3166-1 "
+                            "alpha-2 code")
+            continue
+        institution = None
+        if text:
+            found = resolver.resolve(text)
+            if found.institution_id is None or found.method not in ("exact", "alias", "fuzzy"):
+                problems.append(f"line {line}: {stage}_institution {text!r} is not a known institution "
+                                "(add it to the registry, or give the country alone)")
+                continue
+            if found.other_institution_ids:
+                problems.append(f"line {line}: {stage}_institution {text!r} is ambiguous (names several "
+                                "institutions)")
+                continue
+            institution = resolver.by_id[found.institution_id]
+            if country and country != found.country:
+                problems.append(f"line {line}: {stage}_country {country} conflicts with {institution.name} "
+                                f"({found.country})")
+                continue
+            country = found.country
+        entries.append({
+            "person_id": person, "stage": stage,
+            "institution_id": institution.institution_id if institution else None,
+            "institution": institution.name if institution else None, "country": country,
+            "sector": (sector or None) if stage == "work" else (institution.sector if institution else None),
+            "evidence_url": row["evidence_url"] or None, "notes": row["notes"] or None,
+        })
+    if sector and not any(e["stage"] == "work" for e in entries):
+        problems.append(f"line {line}: work_sector given without a work institution or country")
+    return entries, problems
+
+
+def import_sheet(db: Path, path: Path, resolver) -> ImportReport:
+    """Validate the sheet and upsert its good rows into the database's `annotations`."""
+    from .store import open_for_update
+
+    rows = read_sheet(path)
+    report = ImportReport(rows=len(rows))
+    with open_for_update(db) as con:
+        persons = {r[0] for r in con.execute("SELECT person_id FROM persons").fetchall()}
+        entries, report.problems = validate(rows, persons, resolver)
+        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        con.execute("BEGIN TRANSACTION")
+        for entry in entries:
+            current = con.execute(
+                "SELECT institution_id, country, sector, evidence_url, notes FROM annotations "
+                "WHERE person_id = ? AND stage = ?", [entry["person_id"], entry["stage"]]).fetchone()
+            new = (entry["institution_id"], entry["country"], entry["sector"], entry["evidence_url"], entry["notes"])
+            if current == new:
+                report.unchanged += 1
+                continue
+            con.execute("DELETE FROM annotations WHERE person_id = ? AND stage = ?", [entry["person_id"], entry["stage"]])
+            con.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [entry["person_id"], entry["stage"], entry["institution_id"], entry["institution"],
+                         entry["country"], entry["sector"], entry["evidence_url"], entry["notes"], str(path), stamp])
+            report.imported += 1
+        refresh_annotation_facts(con)
+        con.execute("COMMIT")
+    return report
+
+
+ANNOTATION_FACTS_SQL = """
+INSERT INTO careers
+SELECT a.person_id, a.stage, a.institution_id, a.institution, a.country, a.sector,
+       NULL::INTEGER AS start_year, NULL::INTEGER AS end_year, 'annotation' AS source, 1.0::FLOAT AS confidence,
+       concat_ws('; ', 'annotated ' || a.imported_at, a.evidence_url, a.notes) AS evidence
+FROM annotations a
+WHERE a.person_id IN (SELECT person_id FROM persons)
+"""
+
+
+def refresh_annotation_facts(con) -> None:
+    """Replace the careers rows that come from annotations with the annotations as they are."""
+    con.execute("DELETE FROM careers WHERE source = 'annotation'")
+    con.execute(ANNOTATION_FACTS_SQL)
