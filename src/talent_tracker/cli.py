@@ -28,7 +28,7 @@ out = Console()
 if not out.is_terminal:
     # piped or redirected: do not squeeze the wide summary tables into 80 columns
     out = Console(width=220)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one message, one line: never folded
 
 DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB database file.")]
 
@@ -164,6 +164,12 @@ def summary(
         people.add_row(row["venue"], f"{row['first_year']}-{row['last_year']}", f"{row['person_years']:,}",
                        f"{row['person_years_2010_2019']:,}", f"{row['distinct_people']:,}")
     out.print(people)
+    careers = Table(title="Career facts per stage and source (people: share of all persons)")
+    for title in ("stage", "source", "facts", "people", "people %"):
+        careers.add_column(title, justify="left" if title in ("stage", "source") else "right")
+    for row in data["careers"]:
+        careers.add_row(row["stage"], row["source"], f"{row['facts']:,}", f"{row['people']:,}", str(row["people_pct"]))
+    out.print(careers)
     if data["skips"]:
         reasons = Table(title="What was skipped, not counted or merged, and why")
         for title in ("venue", "year", "scope", "reason", "count", "example"):

@@ -89,11 +89,25 @@ ORDER BY p.venue
 """
 
 
+# Career facts per stage and source, and the people they cover (of all people; of the
+# people with an affiliation anywhere)
+CAREERS_SQL = """
+SELECT c.stage, c.source, count(*) AS facts, count(DISTINCT c.person_id) AS people,
+       round(100.0 * count(DISTINCT c.person_id) / (SELECT count(*) FROM persons), 1) AS people_pct
+FROM careers c GROUP BY c.stage, c.source
+UNION ALL
+SELECT s.stage, 'chosen (career_stages)', count(*), count(DISTINCT s.person_id),
+       round(100.0 * count(DISTINCT s.person_id) / (SELECT count(*) FROM persons), 1)
+FROM career_stages s GROUP BY s.stage
+ORDER BY 1, 2
+"""
+
+
 def summarise(db: Path) -> dict:
     """Per venue-year counts, per venue people, and the skip reasons, as plain data (rows of dicts)."""
     with connect_read_only(db) as con:
         return {"venue_years": _rows(con, COUNTS_SQL), "people": _rows(con, PEOPLE_SQL),
-                "skips": _rows(con, REASONS_SQL)}
+                "careers": _rows(con, CAREERS_SQL), "skips": _rows(con, REASONS_SQL)}
 
 
 def _rows(con, sql: str) -> list[dict]:

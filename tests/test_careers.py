@@ -1,0 +1,164 @@
+"""Careers: facts from job titles, the affiliation trail, OpenReview profiles and analysts' sheets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
+from talent_tracker.build import build
+from talent_tracker.careers import stage_of_title
+
+PROFILES = Path(__file__).parent / "fixtures" / "openreview_profiles"
+HEADER = ("person_id,origin_institution,origin_country,graduate_institution,graduate_country,"
+          "work_institution,work_country,work_sector,evidence_url,notes\n")
+
+
+@pytest.fixture(scope="module")
+def careers_db(tmp_path_factory) -> Path:
+    """NeurIPS and ICLR 2021 with the profile fixtures: the years that carry job titles."""
+    db = tmp_path_factory.mktemp("careers") / "careers.duckdb"
+    build(PAPERLISTS, db, venue_names=["neurips", "iclr"], years="2021", universities=UNIVERSITIES, profiles=PROFILES)
+    return db
+
+
+@pytest.mark.parametrize("title, stage", [
+    ("Undergrad student", "origin"), ("MS student", "graduate"), ("PhD student", "graduate"),
+    ("Master student", "graduate"), ("Postdoc", "work"), ("Full Professor", "work"), ("Researcher", "work"),
+    ("", None), (None, None),
+])
+def test_stage_of_title(title, stage):
+    assert stage_of_title(title) == stage
+
+
+def test_every_student_title_with_an_institution_yields_a_fact(careers_db):
+    missing = one(careers_db, """
+        SELECT count(*) FROM authorships a
+        WHERE a.institution_id IS NOT NULL
+          AND regexp_matches(a.job_title, '(?i)(undergrad|ms student|phd student|master)')
+          AND NOT EXISTS (SELECT 1 FROM careers c WHERE c.person_id = a.person_id AND c.source = 'job_title'
+                          AND c.stage IN ('graduate', 'origin') AND c.institution_id = a.institution_id
+                          AND a.year BETWEEN c.start_year AND c.end_year)""")
+    assert missing == 0
+    assert one(careers_db, "SELECT count(*) FROM careers WHERE source='job_title' AND stage='graduate'") > 3000
+
+
+def test_every_person_with_an_affiliation_has_a_work_fact_as_of_the_latest_paper(careers_db):
+    missing = one(careers_db, """
+        WITH latest AS (SELECT person_id, max(year) AS year FROM authorships
+                        WHERE affiliation IS NOT NULL OR institution_id IS NOT NULL GROUP BY person_id)
+        SELECT count(*) FROM latest l
+        WHERE NOT EXISTS (SELECT 1 FROM careers c WHERE c.person_id = l.person_id AND c.stage = 'work'
+                          AND c.end_year = l.year)""")
+    assert missing == 0
+
+
+def test_profiles_give_education_and_career(careers_db):
+    facts = query(careers_db, "SELECT stage, institution_id, country, start_year, end_year FROM careers "
+                              "WHERE person_id='~Yoshua_Bengio1' AND source='profile' ORDER BY start_year")
+    assert facts == [("origin", "mcgill", "CA", 1982, 1986), ("graduate", "mcgill", "CA", 1986, 1991),
+                     ("work", "att", "US", 1992, 1993), ("work", "umontreal", "CA", 1993, None)]
+    # API v1-style {"value": ...} fields too
+    assert query(careers_db, "SELECT stage, institution_id FROM careers WHERE person_id='~Zhi-hua_Zhou1' "
+                             "AND source='profile' ORDER BY stage") == [("graduate", "nju"), ("work", "nju")]
+    # precedence: a profile's origin outranks everything inferred from papers
+    assert query(careers_db, "SELECT source, institution_id FROM career_stages "
+                             "WHERE person_id='~Yoshua_Bengio1' AND stage='origin'") == [("profile", "mcgill")]
+
+
+def test_unreadable_profile_files_are_reported(tmp_path):
+    result = cli("build", "--data", PAPERLISTS, "--db", tmp_path / "t.duckdb", "--venue", "iclr", "--years", "2021",
+                 "--universities", UNIVERSITIES, "--profiles", PROFILES)
+    assert result.returncode == 0
+    assert "profile skipped: broken.json: not a readable JSON file" in result.stderr
+
+
+@pytest.fixture
+def db_copy(careers_db, tmp_path) -> Path:
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(careers_db, copy)
+    return copy
+
+
+def _import(db: Path, sheet_text: str, tmp_path: Path, name: str = "sheet.csv"):
+    sheet = tmp_path / name
+    sheet.write_text(HEADER + sheet_text, encoding="utf-8")
+    return cli("careers", "import", sheet, "--db", db, "--universities", UNIVERSITIES)
+
+
+def test_import_validates_every_row_and_keeps_the_good_ones(db_copy, tmp_path):
+    result = _import(db_copy, "\n".join([
+        "~Yoshua_Bengio1,,,,,Mila,,academia,https://yoshuabengio.org,homepage",       # 2 good
+        "~Nobody_At_All1,Tsinghua University,CN,,,,,,,",                               # 3 unknown person
+        "~Chelsea_Finn1,Hogwarts School of Witchcraft,,,,,,,,",                        # 4 unknown institution
+        "~Chelsea_Finn1,,,Google Brain; Stanford University,,,,,,",                    # 5 ambiguous institution
+        "~Chelsea_Finn1,,USA,,,,,,,",                                                  # 6 country not ISO
+        "~Chelsea_Finn1,MIT,CN,,,,,,,",                                                # 7 country vs institution
+        "~Chelsea_Finn1,,,,,Stanford University,US,school,,",                          # 8 bad sector
+        "~Percy_Liang1,Stanford University,,,,,,,,",                                   # 9 good
+        "~Percy_Liang1,MIT,,,,,,,,",                                                   # 10 conflicts with line 9
+    ]) + "\n", tmp_path)
+    assert result.returncode == 1
+    problems = [line for line in result.stderr.splitlines() if line.startswith("not imported")]
+    expected = {3: "unknown person", 4: "not a known institution", 5: "ambiguous", 6: "not an ISO 3166-1",
+                7: "conflicts with Massachusetts Institute of Technology", 8: "work_sector 'school'",
+                10: "conflicts with line 9"}
+    for line, message in expected.items():
+        assert any(f"line {line}:" in p and message in p for p in problems), (line, problems)
+    assert len(problems) == len(expected)
+    assert query(db_copy, "SELECT person_id, stage, institution_id, sector FROM annotations ORDER BY ALL") == [
+        ("~Percy_Liang1", "origin", "stanford", "academia"), ("~Yoshua_Bengio1", "work", "mila", "academia")]
+
+
+def test_annotations_outrank_and_reimport_changes_nothing(db_copy, tmp_path):
+    sheet = "~Yoshua_Bengio1,École Polytechnique Fédérale de Lausanne,,,,Mila,CA,academia,https://example.org,test\n"
+    first = _import(db_copy, sheet, tmp_path)
+    assert first.returncode == 0 and "2 stage entries imported or changed, 0 unchanged" in first.stdout
+    assert query(db_copy, "SELECT source, institution_id FROM career_stages WHERE person_id='~Yoshua_Bengio1' "
+                          "ORDER BY stage") == [("profile", "mcgill"), ("annotation", "epfl"), ("annotation", "mila")]
+    before = query(db_copy, "SELECT * EXCLUDE (imported_at) FROM annotations ORDER BY ALL")
+    again = _import(db_copy, sheet, tmp_path)
+    assert "0 stage entries imported or changed, 2 unchanged" in again.stdout
+    assert query(db_copy, "SELECT * EXCLUDE (imported_at) FROM annotations ORDER BY ALL") == before
+
+
+def test_a_rebuild_never_loses_annotations(db_copy, tmp_path):
+    _import(db_copy, "~Percy_Liang1,Stanford University,US,,,,,,,\n", tmp_path)
+    build(PAPERLISTS, db_copy, venue_names=["neurips", "iclr"], years="2021", universities=UNIVERSITIES)
+    assert query(db_copy, "SELECT person_id, stage, institution_id FROM annotations") == [
+        ("~Percy_Liang1", "origin", "stanford")]
+    assert query(db_copy, "SELECT source FROM career_stages WHERE person_id='~Percy_Liang1' AND stage='origin'") == [
+        ("annotation",)]
+
+
+def test_missing_columns_or_sheet_is_one_line(db_copy, tmp_path):
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text("person_id,origin\nx,y\n")
+    result = cli("careers", "import", sheet, "--db", db_copy, "--universities", UNIVERSITIES)
+    assert result.returncode == 2 and "missing column(s)" in result.stderr
+    result = cli("careers", "import", tmp_path / "nope.csv", "--db", db_copy)
+    assert result.returncode == 2 and "annotation sheet not found" in result.stderr
+
+
+def test_person_command(careers_db):
+    result = cli("person", "~Yoshua_Bengio1", "--db", careers_db, "--json")
+    data = json.loads(result.stdout)
+    assert data["person"]["display_name"] == "Yoshua Bengio"
+    assert {f["source"] for f in data["careers"]} >= {"profile", "job_title"}
+    assert all(p["year"] == 2021 for p in data["papers"]) and data["papers"]
+    assert "Career" in cli("person", "~Yoshua_Bengio1", "--db", careers_db).stdout
+    missing = cli("person", "~Nobody1", "--db", careers_db)
+    assert missing.returncode == 2 and "no person '~Nobody1'" in missing.stderr
+
+
+def test_summary_reports_career_coverage(careers_db, tmp_path):
+    data = json.loads(cli("summary", "--db", careers_db, "--json").stdout)
+    rows = {(r["stage"], r["source"]): r for r in data["careers"]}
+    assert rows[("graduate", "job_title")]["people"] > 3000
+    assert rows[("work", "chosen (career_stages)")]["people_pct"] > 50
+    out = tmp_path / "careers.csv"
+    assert cli("export", "careers", "--db", careers_db, "--format", "csv", "--output", out).returncode == 0
+    assert out.read_text().startswith("person_id,stage,institution_id")
