@@ -135,8 +135,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
     facts += careers.facts_from_profiles(profile_records, by_profile, resolver)
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
-    # analysts' annotations are never rebuilt: they come over from the database being replaced
-    kept = store.read_table_if_present(Path(db), "annotations")
+    # analysts' annotations and samples are never rebuilt: they come over from the database being replaced
+    kept = {name: store.read_table_if_present(Path(db), name) for name in store.KEPT_TABLES}
     tables = {
         "papers": papers,
         "authorships": authorships,
@@ -146,7 +146,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "institutions": _institutions_table(resolver, authorships),
         "persons": people.persons_table(authorships).cast(store.SCHEMAS["persons"]),
         "careers": _table("careers", facts),
-        "annotations": kept.cast(store.SCHEMAS["annotations"]) if kept is not None else _table("annotations", []),
+        **{name: table.cast(store.SCHEMAS[name]) if table is not None else _table(name, [])
+           for name, table in kept.items()},
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},

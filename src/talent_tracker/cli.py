@@ -367,6 +367,75 @@ def person(
     out.print(stages, facts, papers)
 
 
+@app.command()
+def sample(
+    db: DbOption = Path(store.DEFAULT_DB),
+    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue (repeatable).")] = None,
+    year: Annotated[Optional[str], typer.Option("--year", help="Year(s): 2019, 2010-2019, 2010-2012,2019.")] = None,
+    tier: Annotated[str, typer.Option("--tier", help="top20 (all accepted) or top2 (oral).")] = "top20",
+    size: Annotated[int, typer.Option("--size", help="People (person, stratified) or papers (paper) to draw.")] = 400,
+    design: Annotated[str, typer.Option("--design", help="person, paper or stratified.")] = "person",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same sample.")] = 7,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Annotation sheet to write (CSV).")] = None,
+) -> None:
+    """Draw a reproducible sample of a population and write it as an annotation sheet."""
+    from .sampling import draw, save, write_sheet
+    from .years import parse_years
+
+    if output is None:
+        _fail("--output SHEET.csv is required")
+    try:
+        drawn = draw(db, venue or [], parse_years(year) if year else [], tier, size, design, seed)
+        save(db, drawn)
+        people = write_sheet(db, drawn, output)
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"sample {drawn.sample_id}: {people} people of {drawn.population_size:,} in "
+              f"{drawn.population.label}; sheet written to {output}", highlight=False)
+
+
+@app.command()
+def estimate(
+    db: DbOption = Path(store.DEFAULT_DB),
+    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue (repeatable).")] = None,
+    year: Annotated[Optional[str], typer.Option("--year", help="Year(s): 2019, 2010-2019, 2010-2012,2019.")] = None,
+    tier: Annotated[str, typer.Option("--tier", help="top20 (all accepted) or top2 (oral).")] = "top20",
+    by: Annotated[str, typer.Option("--by", help="origin, graduate, work or flow.")] = "origin",
+    sample_id: Annotated[Optional[str], typer.Option("--sample", help="Sample id (default: the latest of this population).")] = None,
+    level: Annotated[float, typer.Option("--level", help="Confidence level, strictly between 0 and 1.")] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Population figures by country with intervals: exact counts when all are known, else from a sample."""
+    from .estimates import estimate as run_estimate
+    from .years import parse_years
+
+    try:
+        result = run_estimate(db, venue or [], parse_years(year) if year else [], tier, by, sample_id, level)
+    except UserError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    source = (f"sample {result['sample']['sample_id']} ({result['sample']['design']})" if result["sample"]
+              else "every member known: exact counts")
+    table = Table(title=f"{result['population']}, by {by}: {source}; {result['level']:.0%} intervals")
+    for title in ("group", "estimate", "interval", "share", "share interval", "n", "N", "method"):
+        table.add_column(title, justify="left" if title in ("group", "method") else "right")
+    for r in result["figures"]:
+        table.add_row(str(r["group"]), f"{r['estimate']:,.0f}", f"{r['low']:,.0f}-{r['high']:,.0f}", f"{r['share']:.1%}",
+                      f"{r['share_low']:.1%}-{r['share_high']:.1%}", f"{r['sample_size']:,}",
+                      f"{r['population_size']:,}", r["method"])
+    out.print(table)
+    if result.get("retention"):
+        retention = Table(title="Retention: share of each origin country's people who work there")
+        for title in ("origin", "retention", "interval", "sampled from origin", "stayed", "method"):
+            retention.add_column(title, justify="left" if title in ("origin", "method") else "right")
+        for r in result["retention"]:
+            retention.add_row(r["origin"], f"{r['retention']:.1%}", f"{r['low']:.1%}-{r['high']:.1%}",
+                              str(r["origin_sampled"]), str(r["stayed"]), r["method"])
+        out.print(retention)
+
+
 @app.command("evaluate-people")
 def evaluate_people(
     db: DbOption = Path(store.DEFAULT_DB),

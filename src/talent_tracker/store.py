@@ -16,6 +16,8 @@ from .errors import UserError
 DEFAULT_DB = "talent-tracker.duckdb"
 RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "resolution_method",
                       "resolution_confidence", "other_institution_ids")
+# tables of analysts' work: a rebuild copies them from the database it replaces
+KEPT_TABLES = ("annotations", "samples", "sample_designs")
 # columns of `authorships` filled by stages after a file is read
 LATER_COLUMNS = (*RESOLUTION_COLUMNS, "person_id")
 
@@ -49,6 +51,12 @@ SCHEMAS: dict[str, pa.Schema] = {
     "annotations": pa.schema([
         ("person_id", _str), ("stage", _str), ("institution_id", _str), ("institution", _str), ("country", _str),
         ("sector", _str), ("evidence_url", _str), ("notes", _str), ("sheet", _str), ("imported_at", _str),
+    ]),
+    "samples": pa.schema([("sample_id", _str), ("person_id", _str), ("stratum", _str), ("paper", _str)]),
+    "sample_designs": pa.schema([
+        ("sample_id", _str), ("venues", _strs), ("years", pa.list_(_int)), ("tier", _str), ("design", _str),
+        ("size", _int), ("seed", pa.int64()), ("population_size", _int), ("strata", _str), ("clusters_total", _int),
+        ("created_at", _str),
     ]),
     "persons": pa.schema([
         ("person_id", _str), ("display_name", _str), ("name_variants", _strs), ("openreview_ids", _strs),
@@ -90,6 +98,8 @@ ORDER = {
     "persons": "person_id",
     "careers": "person_id, stage, source, institution_id",
     "annotations": "person_id, stage",
+    "samples": "sample_id, person_id",
+    "sample_designs": "sample_id",
     "career_stages": "person_id, stage",
     "inputs": "venue, year, source_file",
     "build_info": "key",

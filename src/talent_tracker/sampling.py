@@ -1,0 +1,219 @@
+"""Populations (venue, years, tier -> people) and reproducible samples of them.
+
+Designs (`--design`):
+- `person`: a simple random sample of `size` people, without replacement;
+- `paper`: a simple random sample of `size` accepted papers; every population author of
+  a drawn paper is in the sample (a cluster sample: one look-up covers a whole paper);
+- `stratified`: `size` people split over the strata `top2` (oral authors) and `top20`
+  (the other accepted authors) in proportion to their sizes (at least 2 each), a simple
+  random sample within each; needs a top20 population with oral labels.
+
+The same database, population, design, size and seed always give the same sample: the
+population is sorted before `random.Random(seed)` draws from it. A sample is stored in
+`samples` (one row per sampled person) and `sample_designs` (one row per sample) and is
+carried over by rebuilds like the annotations.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .annotations import ANNOTATION_COLUMNS
+from .errors import UserError
+from .store import connect_read_only, open_for_update
+from .venues import load_venues
+
+DESIGNS = ("person", "paper", "stratified")
+TIERS = ("top20", "top2")
+CONTEXT_COLUMNS = ("sample_id", "stratum", "display_name", "papers", "affiliation_trail", "job_titles",
+                   "inferred_facts", "search_openreview", "search_dblp", "search_scholar", "search_orcid", "search_web")
+
+
+@dataclass(frozen=True)
+class Population:
+    venues: tuple[str, ...]
+    years: tuple[int, ...]
+    tier: str
+
+    def where(self, alias: str = "a") -> tuple[str, list]:
+        """SQL condition on authorships selecting the population's authorships."""
+        marks = ", ".join("?" for _ in self.venues)
+        years = ", ".join("?" for _ in self.years)
+        tier = f" AND {alias}.tier = 'top2'" if self.tier == "top2" else ""
+        return (f"{alias}.accepted AND {alias}.venue IN ({marks}) AND {alias}.year IN ({years}){tier}",
+                [*self.venues, *self.years])
+
+    @property
+    def label(self) -> str:
+        years = f"{min(self.years)}-{max(self.years)}" if len(self.years) > 1 else str(self.years[0])
+        return f"{'+'.join(self.venues)} {years} {self.tier}"
+
+
+def population_of(con, venue_names: list[str], years: list[int], tier: str) -> Population:
+    """Validate a population request against the database: one clear error if it makes no sense."""
+    if tier not in TIERS:
+        raise UserError(f"unknown tier {tier!r} (choose {' or '.join(TIERS)})")
+    catalogue = load_venues()
+    venues = tuple(sorted({catalogue.get(v).key for v in venue_names})) if venue_names else ()
+    if not venues:
+        raise UserError("choose at least one --venue")
+    if not years:
+        raise UserError("choose --year (e.g. 2019 or 2010-2019)")
+    population = Population(venues, tuple(sorted(set(years))), tier)
+    if tier == "top2":
+        no_oral = con.execute(
+            f"SELECT venue, year FROM venue_years WHERE NOT oral_known AND venue IN ({', '.join('?' for _ in venues)}) "
+            f"AND year IN ({', '.join('?' for _ in population.years)}) ORDER BY ALL", [*venues, *population.years]
+        ).fetchall()
+        if no_oral:
+            raise UserError("tier top2 is unavailable for " + ", ".join(f"{v} {y}" for v, y in no_oral)
+                            + " (the data carries no oral label)")
+    return population
+
+
+def members(con, population: Population) -> list[str]:
+    where, params = population.where()
+    rows = con.execute(f"SELECT DISTINCT a.person_id FROM authorships a WHERE {where} ORDER BY 1", params).fetchall()
+    if not rows:
+        raise UserError(f"the population {population.label} is empty in this database")
+    return [r[0] for r in rows]
+
+
+@dataclass
+class Sample:
+    sample_id: str
+    population: Population
+    design: str
+    size: int
+    seed: int
+    population_size: int
+    people: list[tuple[str, str | None, str | None]]  # person_id, stratum, paper_id
+    strata: dict[str, int] = field(default_factory=dict)  # stratum -> population size
+    clusters_total: int | None = None
+
+
+def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: int, design: str, seed: int) -> Sample:
+    if design not in DESIGNS:
+        raise UserError(f"unknown design {design!r} (choose {', '.join(DESIGNS)})")
+    if size <= 0:
+        raise UserError("--size must be positive")
+    with connect_read_only(db) as con:
+        population = population_of(con, venue_names, years, tier)
+        people = members(con, population)
+        N = len(people)
+        sample_id = f"{population.label.replace(' ', '-')}-{design}-{size}-seed{seed}"
+        rng = random.Random(seed)
+        if design == "person":
+            if size > N:
+                raise UserError(f"a sample of {size} is larger than the population ({N} people in {population.label})")
+            chosen = [(p, None, None) for p in rng.sample(people, size)]
+            return Sample(sample_id, population, design, size, seed, N, chosen)
+        if design == "stratified":
+            return _stratified(con, population, people, size, rng, sample_id, seed)
+        return _by_paper(con, population, size, rng, sample_id, seed, N)
+
+
+def _stratified(con, population, people, size, rng, sample_id, seed) -> Sample:
+    if population.tier != "top20":
+        raise UserError("the stratified design draws within tiers: use --tier top20")
+    where, params = population.where()
+    oral = {r[0] for r in con.execute(
+        f"SELECT DISTINCT a.person_id FROM authorships a WHERE {where} AND a.tier = 'top2'", params).fetchall()}
+    if not oral:
+        raise UserError(f"no oral authors in {population.label}: the stratified design needs both tiers")
+    strata = {"top2": sorted(oral), "top20": sorted(set(people) - oral)}
+    N = len(people)
+    if size > N:
+        raise UserError(f"a sample of {size} is larger than the population ({N} people in {population.label})")
+    sizes = {h: min(len(m), max(2, round(size * len(m) / N))) for h, m in strata.items()}
+    sizes["top20"] = min(len(strata["top20"]), size - sizes["top2"])
+    chosen = [(p, h, None) for h in ("top2", "top20") for p in rng.sample(strata[h], sizes[h])]
+    return Sample(sample_id, population, "stratified", size, seed, N, chosen,
+                  strata={h: len(m) for h, m in strata.items()})
+
+
+def _by_paper(con, population, size, rng, sample_id, seed, N) -> Sample:
+    where, params = population.where()
+    papers = [r[0] for r in con.execute(
+        f"SELECT DISTINCT a.venue || ':' || a.year || ':' || a.paper_id FROM authorships a WHERE {where} ORDER BY 1",
+        params).fetchall()]
+    if size > len(papers):
+        raise UserError(f"a sample of {size} papers is larger than the population's {len(papers)} papers")
+    drawn = rng.sample(papers, size)
+    rows = con.execute(
+        f"SELECT a.venue || ':' || a.year || ':' || a.paper_id AS paper, a.person_id FROM authorships a "
+        f"WHERE {where} ORDER BY 1, a.author_position", params).fetchall()
+    authors: dict[str, list[str]] = {}
+    for paper, person in rows:
+        authors.setdefault(paper, []).append(person)
+    chosen = [(person, None, paper) for paper in drawn for person in dict.fromkeys(authors[paper])]
+    return Sample(sample_id, population, "paper", size, seed, N, chosen, clusters_total=len(papers))
+
+
+def save(db: Path, sample: Sample) -> None:
+    """Store the sample (replacing one with the same id) in `samples` and `sample_designs`."""
+    with open_for_update(db) as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM samples WHERE sample_id = ?", [sample.sample_id])
+        con.execute("DELETE FROM sample_designs WHERE sample_id = ?", [sample.sample_id])
+        con.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)",
+                        [[sample.sample_id, p, stratum, paper] for p, stratum, paper in sample.people])
+        con.execute("INSERT INTO sample_designs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            sample.sample_id, list(sample.population.venues), list(sample.population.years), sample.population.tier,
+            sample.design, sample.size, sample.seed, sample.population_size, json.dumps(sample.strata),
+            sample.clusters_total, datetime.now(timezone.utc).isoformat(timespec="seconds")])
+        con.execute("COMMIT")
+
+
+def write_sheet(db: Path, sample: Sample, output: Path) -> int:
+    """The annotation sheet: what is known about each sampled person, and the empty columns to fill."""
+    output = Path(output)
+    if not output.parent.is_dir():
+        raise UserError(f"{output.parent}: output directory not found")
+    with connect_read_only(db) as con:
+        context = {r[0]: r for r in con.execute(CONTEXT_SQL, [list(dict.fromkeys(p for p, _, _ in sample.people))]).fetchall()}
+    tmp = output.with_name(f".{output.name}.tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*ANNOTATION_COLUMNS, *CONTEXT_COLUMNS])
+        written = set()
+        for person, stratum, _ in sample.people:
+            if person in written:
+                continue
+            written.add(person)
+            _, name, papers, trail, titles, facts = context[person]
+            query = urllib.parse.quote(name or "")
+            writer.writerow([person, *[""] * (len(ANNOTATION_COLUMNS) - 1), sample.sample_id, stratum or "", name,
+                             papers, trail, titles or "", facts or "",
+                             f"https://openreview.net/search?term={query}&group=all&content=all&source=all",
+                             f"https://dblp.org/search?q={query}",
+                             f"https://scholar.google.com/scholar?q=%22{query}%22",
+                             f"https://orcid.org/orcid-search/search?searchQuery={query}",
+                             f"https://duckduckgo.com/?q=%22{query}%22+curriculum+vitae"])
+    tmp.replace(output)
+    return len(written)
+
+
+CONTEXT_SQL = """
+SELECT p.person_id, p.display_name,
+       (SELECT string_agg(a.venue || ' ' || a.year || ': ' || pp.title, ' | '
+                          ORDER BY a.year DESC, a.venue, pp.title)
+        FROM authorships a JOIN papers pp USING (venue, year, paper_id) WHERE a.person_id = p.person_id) AS papers,
+       (SELECT string_agg(DISTINCT a.year || ': ' || coalesce(a.institution, a.affiliation)
+                          || coalesce(' (' || a.country || ')', ''), '; '
+                          ORDER BY a.year || ': ' || coalesce(a.institution, a.affiliation)
+                                   || coalesce(' (' || a.country || ')', ''))
+        FROM authorships a WHERE a.person_id = p.person_id AND coalesce(a.institution, a.affiliation) IS NOT NULL) AS trail,
+       (SELECT string_agg(DISTINCT a.year || ': ' || a.job_title, '; ' ORDER BY a.year || ': ' || a.job_title)
+        FROM authorships a WHERE a.person_id = p.person_id AND a.job_title IS NOT NULL) AS titles,
+       (SELECT string_agg(c.stage || ': ' || coalesce(c.institution, '?') || ' (' || coalesce(c.country, '?') || ') ['
+                          || c.source || ']', '; ' ORDER BY c.stage, c.source, c.institution)
+        FROM careers c WHERE c.person_id = p.person_id) AS facts
+FROM persons p WHERE p.person_id IN (SELECT unnest(?))
+"""

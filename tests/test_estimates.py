@@ -1,0 +1,160 @@
+"""Sample -> annotate -> import -> estimate, end to end on NeurIPS 2021, and the bad requests."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
+from talent_tracker.annotations import ANNOTATION_COLUMNS
+from talent_tracker.build import build
+from talent_tracker.sampling import CONTEXT_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("estimates") / "base.duckdb"
+    build(PAPERLISTS, db, venue_names=["neurips"], years="2019-2021", universities=UNIVERSITIES)
+    return db
+
+
+@pytest.fixture
+def db(built, tmp_path) -> Path:
+    copy = tmp_path / "work.duckdb"
+    shutil.copy(built, copy)
+    return copy
+
+
+def sample(db: Path, out: Path, *args: str):
+    return cli("sample", "--db", db, "--venue", "neurips", "--year", "2021", "--output", out, *args)
+
+
+def read_sheet(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_same_seed_same_sample_and_a_sheet_to_fill(db, tmp_path):
+    a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    assert sample(db, a, "--size", "150", "--seed", "7").returncode == 0
+    assert sample(db, b, "--size", "150", "--seed", "7").returncode == 0
+    assert sample(db, c, "--size", "150", "--seed", "8").returncode == 0
+    rows_a, rows_c = read_sheet(a), read_sheet(c)
+    assert rows_a == read_sheet(b) and len(rows_a) == 150
+    assert [r["person_id"] for r in rows_a] != [r["person_id"] for r in rows_c]
+    assert list(rows_a[0]) == [*ANNOTATION_COLUMNS, *CONTEXT_COLUMNS]
+    assert all(r["origin_country"] == "" and r["papers"] and r["search_dblp"].startswith("https://dblp.org/")
+               for r in rows_a)
+    assert one(db, "SELECT count(*) FROM samples WHERE sample_id='neurips-2021-top20-person-150-seed7'") == 150
+
+
+def test_paper_and_stratified_designs(db, tmp_path):
+    paper = tmp_path / "paper.csv"
+    assert sample(db, paper, "--design", "paper", "--size", "30", "--seed", "1").returncode == 0
+    drawn = query(db, "SELECT count(DISTINCT paper), count(DISTINCT person_id) FROM samples "
+                      "WHERE sample_id='neurips-2021-top20-paper-30-seed1'")[0]
+    assert drawn[0] == 30 and drawn[1] == len(read_sheet(paper)) > 30
+    strat = tmp_path / "strat.csv"
+    assert sample(db, strat, "--design", "stratified", "--size", "200", "--seed", "1").returncode == 0
+    strata = dict(query(db, "SELECT stratum, count(*) FROM samples WHERE sample_id='neurips-2021-top20-stratified-200-seed1' "
+                            "GROUP BY 1"))
+    assert set(strata) == {"top2", "top20"} and sum(strata.values()) == 200 and strata["top2"] >= 2
+
+
+def fill_from_the_data(db: Path, sheet: Path) -> Path:
+    """What an analyst would find for the sampled people, taken here from the data itself:
+    the work country of their latest paper, and for students the graduate school (whose
+    country also stands in for origin, for the test)."""
+    rows = read_sheet(sheet)
+    facts = {p: (w, g) for p, w, g in query(db, """
+        SELECT p.person_id,
+               (SELECT country FROM career_stages WHERE person_id = p.person_id AND stage = 'work'),
+               (SELECT institution FROM career_stages WHERE person_id = p.person_id AND stage = 'graduate')
+        FROM persons p""")}
+    filled = sheet.with_name("filled.csv")
+    with filled.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for row in rows:
+            work, graduate = facts.get(row["person_id"], (None, None))
+            row["work_country"] = work or "could not determine"
+            if graduate:
+                row["graduate_institution"] = graduate
+            writer.writerow(row)
+    return filled
+
+
+def test_sample_annotate_import_estimate(db, tmp_path):
+    sheet = tmp_path / "sheet.csv"
+    assert sample(db, sheet, "--size", "300", "--seed", "7").returncode == 0
+    filled = fill_from_the_data(db, sheet)
+    imported = cli("careers", "import", filled, "--db", db, "--universities", UNIVERSITIES)
+    assert imported.returncode == 0, imported.stderr
+    result = cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--tier", "top20", "--by", "work",
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["sample"]["sample_id"] == "neurips-2021-top20-person-300-seed7"
+    us = next(f for f in data["figures"] if f["group"] == "US")
+    N = data["population_size"]
+    assert us["low"] < us["estimate"] < us["high"] and us["method"] == "hypergeometric"
+    assert 0.3 < us["share"] < 0.7 and us["population_size"] == N
+    assert all(f["low"] <= f["estimate"] <= f["high"] for f in data["figures"])
+    graduate = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "graduate",
+                              "--json").stdout)
+    assert graduate["figures"] and all(f["sample_size"] > 0 for f in graduate["figures"])
+
+
+def test_exact_counts_when_every_member_is_known(db):
+    # the work country of every top2 author of 2021 is known from the data: no sampling needed
+    missing = one(db, """SELECT count(DISTINCT a.person_id) FROM authorships a WHERE a.venue='neurips' AND a.year=2021
+                         AND a.tier='top2' AND a.person_id NOT IN (SELECT person_id FROM career_stages WHERE stage='work')""")
+    result = cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--tier", "top2", "--by", "work",
+                 "--json")
+    if missing:
+        assert result.returncode == 2 and "no sample of it exists" in result.stderr
+    else:
+        data = json.loads(result.stdout)
+        assert all(f["method"] == "exact" and f["low"] == f["estimate"] == f["high"] for f in data["figures"])
+
+
+def test_flow_and_retention(db, tmp_path):
+    sheet = tmp_path / "sheet.csv"
+    sample(db, sheet, "--size", "200", "--seed", "3")
+    rows = read_sheet(sheet)
+    filled = tmp_path / "flow.csv"
+    with filled.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for i, row in enumerate(rows):
+            # a made-up but valid mix: half from China, of whom a third stay
+            row.update({"origin_country": "CN" if i % 2 else "US", "graduate_country": "US",
+                        "work_country": "CN" if i % 6 == 1 else "US"})
+            writer.writerow(row)
+    assert cli("careers", "import", filled, "--db", db).returncode == 0
+    data = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "flow",
+                          "--json").stdout)
+    paths = {f["group"]: f for f in data["figures"]}
+    assert set(paths) == {"CN -> US -> US", "US -> US -> US", "CN -> US -> CN"}
+    china = next(r for r in data["retention"] if r["origin"] == "CN")
+    assert china["low"] < china["retention"] < china["high"] and abs(china["retention"] - 1 / 3) < 0.02
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sample", "--venue", "neurips", "--year", "2021", "--size", "99999", "--output", "{tmp}/s.csv"], "larger than the population"),
+    (["sample", "--venue", "neurips", "--year", "1999", "--size", "10", "--output", "{tmp}/s.csv"], "is empty in this database"),
+    (["sample", "--venue", "neurips", "--year", "2021", "--tier", "top5", "--output", "{tmp}/s.csv"], "unknown tier 'top5'"),
+    (["sample", "--venue", "cvpr", "--year", "2021", "--output", "{tmp}/s.csv"], "unknown venue 'cvpr'"),
+    (["sample", "--venue", "neurips", "--year", "2021", "--design", "snowball", "--output", "{tmp}/s.csv"], "unknown design"),
+    (["estimate", "--venue", "neurips", "--year", "2021", "--level", "1.5"], "strictly between 0 and 1"),
+    (["estimate", "--venue", "neurips", "--year", "2021", "--by", "origin"], "no sample of it exists"),
+    (["estimate", "--venue", "neurips", "--year", "2021", "--by", "height"], "unknown --by 'height'"),
+])
+def test_bad_requests_are_one_line(db, tmp_path, args, message):
+    result = cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--db", db)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr and result.stderr.strip().count("\n") == 0
