@@ -55,7 +55,7 @@ def neurips2021(full_db):
         SELECT a.person_id, bool_or(a.tier = 'top2') AS oral, list(DISTINCT a.paper_id) AS papers,
                coalesce(any_value(s.country) = 'US', false) AS us
         FROM authorships a LEFT JOIN career_stages s ON s.person_id = a.person_id AND s.stage = 'work'
-        WHERE a.venue = 'neurips' AND a.year = 2021 AND a.accepted GROUP BY a.person_id""")
+        WHERE a.venue = 'neurips' AND a.year = 2021 AND a.accepted GROUP BY a.person_id ORDER BY a.person_id""")
     return rows
 
 
@@ -77,7 +77,7 @@ def test_person_design_covers_and_is_not_wider_than_needed(neurips2021):
         widths["normal"].append(nhigh - nlow)
         return low <= K <= high
 
-    assert _coverage(400, draw) >= 0.94
+    assert _coverage(600, draw) >= 0.94
     mean = {k: sum(v) / len(v) for k, v in widths.items()}
     assert mean["exact"] <= 1.1 * mean["normal"]  # exact, yet about as narrow as the approximation
 
@@ -93,7 +93,7 @@ def test_stratified_design_covers(neurips2021):
         est = stats.stratified_estimate(parts)
         return est.low <= K <= est.high
 
-    assert _coverage(400, draw) >= 0.94
+    assert _coverage(1000, draw) >= 0.94
 
 
 def test_cluster_design_covers(neurips2021):
@@ -101,9 +101,11 @@ def test_cluster_design_covers(neurips2021):
     multiplicity = {r[0]: len(r[2]) for r in neurips2021}
     authors = defaultdict(list)
     for person, _, papers, _ in neurips2021:
-        for paper in papers:
+        for paper in sorted(papers):
             authors[paper].append(person)
     papers = sorted(authors)
+    for paper in papers:
+        authors[paper].sort()
     K, M, m = sum(trait.values()), len(papers), 150
 
     def draw(rng):
@@ -112,4 +114,5 @@ def test_cluster_design_covers(neurips2021):
         est = stats.cluster_estimate(totals, m, M, len(trait))
         return est.low <= K <= est.high
 
-    assert _coverage(400, draw) >= 0.94
+    assert _coverage(1000, draw) >= 0.94
+

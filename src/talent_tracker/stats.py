@@ -143,13 +143,15 @@ def stratified_estimate(strata: list[tuple[int, int, int]], level: float = 0.95)
 
     Point: Σ N_h x_h / n_h. Interval: normal approximation with the finite population
     correction, var = Σ N_h² (1 - n_h/N_h) p_h (1 - p_h) / (n_h - 1) (Cochran 5.3, 5A.3),
-    with the exact per-stratum interval used for any stratum sampled whole or too small
-    for the approximation (x_h = 0 or x_h = n_h contribute their exact half-widths).
+    widened by a continuity correction of half a sampled person per stratum,
+    Σ ½ (N_h/n_h)(1 - n_h/N_h), because the counts are discrete and a small stratum (the
+    oral authors) otherwise brings coverage just under the nominal level; a stratum with
+    x_h = 0 or x_h = n_h contributes its exact half-widths instead.
     """
     if not strata:
         raise UserError("no strata to estimate from")
     z = norm.ppf(0.5 + level / 2)
-    total, variance, extra_low, extra_high = 0.0, 0.0, 0.0, 0.0
+    total, variance, correction, extra_low, extra_high = 0.0, 0.0, 0.0, 0.0, 0.0
     n_total = N_total = 0
     for x, n, N in strata:
         _check(x, n, N, level)
@@ -166,7 +168,8 @@ def stratified_estimate(strata: list[tuple[int, int, int]], level: float = 0.95)
             extra_high += high - N * p
             continue
         variance += N * N * (1 - n / N) * p * (1 - p) / (n - 1)
-    half = z * math.sqrt(variance)
+        correction += 0.5 * (N / n) * (1 - n / N)
+    half = z * math.sqrt(variance) + correction
     low = max(0.0, total - half - extra_low)
     high = min(float(N_total), total + half + extra_high)
     return Estimate(total, low, high, n_total, N_total, "stratified", level)
@@ -179,7 +182,11 @@ def cluster_estimate(cluster_totals: list[float], clusters_sampled: int, cluster
     A person on several papers could be drawn through any of them; giving each person's
     trait weight 1/m_i on each of their m_i papers (Sirken 1970's multiplicity weights)
     makes the population total the sum of these cluster totals z_j over all M papers.
-    Point: M·mean(z); interval: M·t·sqrt((1 - m/M) s_z² / m) (Cochran 9A.5, Lohr 5.2).
+    Point: M·mean(z); interval: M·t(m-1)·sqrt(s_z² / m), the with-replacement variance
+    (Lohr 5.2, 6.4): it omits the finite population correction (1 - m/M), which makes it
+    slightly conservative, because the cluster totals are skewed (many papers with no
+    author who has the trait) and the corrected interval falls just short of its level in
+    simulations on the real data (0.939 at m = 150 of 2,334 papers).
     """
     m, M = clusters_sampled, clusters_total
     if not 0 < m <= M:
@@ -193,7 +200,7 @@ def cluster_estimate(cluster_totals: list[float], clusters_sampled: int, cluster
     if m == M or m < 2:
         return Estimate(total, total, total, m, M, "cluster", level)
     s2 = sum((z - mean) ** 2 for z in cluster_totals) / (m - 1)
-    half = M * t.ppf(0.5 + level / 2, m - 1) * math.sqrt((1 - m / M) * s2 / m)
+    half = M * t.ppf(0.5 + level / 2, m - 1) * math.sqrt(s2 / m)
     return Estimate(total, max(0.0, total - half), min(float(population_size), total + half), m, M, "cluster", level)
 
 
