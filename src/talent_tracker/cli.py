@@ -436,6 +436,25 @@ def estimate(
         out.print(retention)
 
 
+@app.command()
+def serve(
+    db: DbOption = Path(store.DEFAULT_DB),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the interactive tracker and its JSON API (the database is opened read-only)."""
+    import uvicorn
+
+    from .web.app import create_app
+
+    try:
+        application = create_app(db)
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"talent-tracker at http://{host}:{port}/ (API docs at /docs)", highlight=False)
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
 @app.command("evaluate-people")
 def evaluate_people(
     db: DbOption = Path(store.DEFAULT_DB),

@@ -1,0 +1,176 @@
+"""The web tracker: pages, and their JSON twins under /api/ (FastAPI).
+
+The database is opened read-only; every figure comes from `analyses.py`, and results are
+cached in memory (the database does not change while it is served). Pages are rendered
+with autoescaping and fill their charts from the API in the browser with plotly.js, which
+is served from the installed plotly package; the map geometry comes from the npm packages
+installed beside this module (see package.json). Nothing is loaded from a CDN.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+import plotly
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from .. import analyses, store
+from ..errors import UserError
+from ..years import parse_years
+
+HERE = Path(__file__).resolve().parent
+VENDOR = HERE / "node_modules"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+VenueQ = Annotated[list[str] | None, Query(description="Venue(s): neurips, icml, iclr")]
+YearsQ = Annotated[str | None, Query(description="Years: 2019, 2010-2019 or 2010-2012,2019")]
+TierQ = Annotated[str, Query(description="top20 (accepted) or top2 (oral)")]
+
+PAGES = {
+    "overview": ("/", "Overview", ["work_countries", "work_sectors", "tier_comparison"]),
+    "flows": ("/flows", "Flows", ["flows", "origin_countries", "graduate_countries"]),
+    "map": ("/map", "World map", ["map"]),
+    "trends": ("/trends", "Trends", ["trends"]),
+    "institutions": ("/institutions", "Institutions", ["top_institutions", "top_institutions_asia"]),
+    "countries": ("/countries/US", "Country profiles", ["country"]),
+    "methodology": ("/methodology", "Methodology", []),
+}
+
+
+def create_app(db: Path) -> FastAPI:
+    db = Path(db)
+    with store.connect_read_only(db):
+        pass  # fail now, with one clear line, if the database cannot be read
+    app = FastAPI(title="talent-tracker", description="Where the world's top AI researchers come from, train and "
+                  "work. Every page's figures have a JSON twin here.", version="1")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    if VENDOR.is_dir():
+        app.mount("/vendor", StaticFiles(directory=str(VENDOR)), name="vendor")
+
+    @lru_cache(maxsize=4096)
+    def cached(name: str, venues: tuple, years: tuple, tier: str, extra: str = "") -> dict:
+        f = analyses.filters_of(list(venues), list(years), tier)
+        if name == "country":
+            return analyses.country_profile(db, f, extra)
+        if name == "map":
+            return _map(db, f)
+        return analyses.ANALYSES[name](db, f).as_dict()
+
+    def run(name: str, venue: list[str] | None, years: str | None, tier: str, extra: str = "") -> dict:
+        try:
+            year_list = tuple(parse_years(years)) if years else ()
+            return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, extra)
+        except UserError as exc:
+            raise HTTPException(status_code=400, detail=str(exc)) from None
+
+    @app.get("/api/meta", summary="Venues, years and tiers in the database")
+    def meta() -> dict:
+        return _meta(db)
+
+    @app.get("/api/analyses/{name}", summary="One analysis as a table (format=json or csv)")
+    def analysis(name: str, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20",
+                 format: str = "json"):
+        if name not in analyses.ANALYSES and name != "map":
+            raise HTTPException(status_code=404, detail=f"no analysis {name!r}")
+        result = run(name, venue, years, tier)
+        if format == "csv":
+            return _csv(result, name)
+        return JSONResponse(result)
+
+    @app.get("/api/countries/{code}", summary="A country's profile")
+    def country(code: str, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20"):
+        return JSONResponse(run("country", venue, years, tier, code.upper()))
+
+    @app.get("/static-vendor/topojson/{name}", include_in_schema=False)
+    def plotly_topojson(name: str) -> Response:
+        # plotly.js fetches base-map geometry even for a hidden base map; give it the
+        # installed Natural Earth file instead of letting it reach for its CDN
+        path = VENDOR / "world-atlas" / "countries-110m.json"
+        if not path.is_file():
+            raise HTTPException(status_code=404, detail="map geometry not installed (npm install in talent_tracker/web)")
+        return Response(path.read_bytes(), media_type="application/json", headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/static-vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> Response:
+        return Response(PLOTLY_JS.read_bytes(), media_type="application/javascript",
+                        headers={"Cache-Control": "max-age=86400"})
+
+    def page(request: Request, key: str, **extra) -> HTMLResponse:
+        path, title, charts = PAGES[key]
+        return templates.TemplateResponse(request, "page.html", {
+            "page": key, "title": title, "charts": charts, "pages": PAGES, "static_site": False,
+            "meta_json": safe_json(_meta(db)), **extra})
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview(request: Request):
+        return page(request, "overview")
+
+    def page_route(key: str):
+        def route(request: Request) -> HTMLResponse:
+            return page(request, key)
+        return route
+
+    for key in ("flows", "map", "trends", "institutions", "methodology"):
+        app.add_api_route(PAGES[key][0], page_route(key), response_class=HTMLResponse, include_in_schema=False)
+
+    @app.get("/countries/{code}", response_class=HTMLResponse, include_in_schema=False)
+    def country_page(request: Request, code: str):
+        return page(request, "countries", country=code.upper()[:2])
+
+    return app
+
+
+@lru_cache(maxsize=8)
+def _meta_cached(db: str, mtime: float) -> dict:
+    with store.connect_read_only(Path(db)) as con:
+        rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
+        samples = con.execute("SELECT sample_id FROM sample_designs ORDER BY created_at DESC").fetchall() \
+            if "sample_designs" in store.table_names(con) else []
+    venues: dict[str, list] = {}
+    for venue, year, oral in rows:
+        venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
+    return {"venues": venues, "tiers": ["top20", "top2"], "samples": [s[0] for s in samples]}
+
+
+def _meta(db: Path) -> dict:
+    return _meta_cached(str(db), db.stat().st_mtime)
+
+
+def _map(db: Path, f) -> dict:
+    import pycountry
+
+    result = analyses.work_countries(db, f).as_dict()
+    for row in result["rows"]:
+        country = pycountry.countries.get(alpha_2=row[0])
+        row.append(country.numeric if country else None)
+    result["columns"].append("iso_numeric")
+    result["name"] = "map"
+    return result
+
+
+def _csv(result: dict, name: str) -> PlainTextResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    if "columns" in result:
+        writer.writerow(result["columns"])
+        writer.writerows(result["rows"])
+    else:
+        writer.writerow(["key", "value"])
+        for key, value in result.items():
+            writer.writerow([key, json.dumps(value) if isinstance(value, (dict, list)) else value])
+    return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def safe_json(data) -> str:
+    """JSON to embed in a <script> element: `<` escaped so no text can close the element."""
+    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -1,0 +1,245 @@
+// talent-tracker pages: read the filters, fetch each chart's data (the JSON API, or the
+// precomputed files of a published site), draw it with plotly.js. All text from the data
+// is untrusted: it goes into the page through textContent, and into charts escaped.
+"use strict";
+
+const META = JSON.parse(document.getElementById("meta").textContent);
+const STATIC = document.body.dataset.static === "yes";
+const PAGE = document.body.dataset.page;
+
+function esc(text) {
+  return String(text ?? "").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function option(select, value, label) {
+  const o = document.createElement("option");
+  o.value = value;
+  o.textContent = label;
+  select.appendChild(o);
+}
+
+function yearsOf(venue) {
+  const venues = venue === "all" ? Object.keys(META.venues) : [venue];
+  const years = new Set();
+  venues.forEach((v) => (META.venues[v] || []).forEach((y) => years.add(y.year)));
+  return [...years].sort();
+}
+
+function setUpFilters() {
+  const venue = document.getElementById("venue");
+  if (!venue) return;
+  Object.keys(META.venues).forEach((v) => option(venue, v, v));
+  option(venue, "all", "all venues");
+  venue.value = META.venues.neurips ? "neurips" : Object.keys(META.venues)[0];
+  const fillYears = () => {
+    const years = document.getElementById("years");
+    const keep = years.value;
+    years.textContent = "";
+    const list = yearsOf(venue.value);
+    option(years, "", `all years (${list[0]}–${list[list.length - 1]})`);
+    list.slice().reverse().forEach((y) => option(years, String(y), String(y)));
+    if ([...years.options].some((o) => o.value === keep)) years.value = keep;
+  };
+  fillYears();
+  venue.addEventListener("change", () => { fillYears(); render(); });
+  document.getElementById("years").addEventListener("change", render);
+  document.getElementById("tier").addEventListener("change", render);
+  const country = document.getElementById("country");
+  if (country) {
+    country.addEventListener("change", render);
+  }
+}
+
+function params() {
+  const venue = document.getElementById("venue").value;
+  return {
+    venues: venue === "all" ? Object.keys(META.venues) : [venue],
+    venueKey: venue,
+    years: document.getElementById("years").value,
+    tier: document.getElementById("tier").value,
+  };
+}
+
+function apiUrl(name, p, format) {
+  if (STATIC) {
+    return `data/${name}/${p.venueKey}_${p.tier}_${p.years || "all"}${name === "country" ? "_" + p.country : ""}.json`;
+  }
+  const q = new URLSearchParams();
+  p.venues.forEach((v) => q.append("venue", v));
+  if (p.years) q.set("years", p.years);
+  q.set("tier", p.tier);
+  if (format) q.set("format", format);
+  if (name === "country") return `/api/countries/${encodeURIComponent(p.country)}?${q}`;
+  return `/api/analyses/${name}?${q}`;
+}
+
+async function load(name, p) {
+  const response = await fetch(apiUrl(name, p));
+  if (!response.ok) {
+    let detail = `HTTP ${response.status}`;
+    try { detail = (await response.json()).detail || detail; } catch (e) { /* not JSON */ }
+    return { unavailable: detail };
+  }
+  return response.json();
+}
+
+function setText(section, selector, text) {
+  section.querySelector(selector).textContent = text;
+}
+
+function fillTable(table, columns, rows, limit) {
+  table.textContent = "";
+  const head = table.createTHead().insertRow();
+  columns.forEach((c) => { const th = document.createElement("th"); th.textContent = c; head.appendChild(th); });
+  const body = table.createTBody();
+  rows.slice(0, limit).forEach((r) => {
+    const tr = body.insertRow();
+    r.forEach((v) => { tr.insertCell().textContent = typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : String(v ?? ""); });
+  });
+}
+
+function csvDownload(section, result, name) {
+  const link = section.querySelector("a.csv");
+  if (!STATIC) { link.href = apiUrl(name, params(), "csv"); return; }
+  const lines = [result.columns.join(",")].concat(result.rows.map((r) => r.map((v) => `"${String(v ?? "").replace(/"/g, '""')}"`).join(",")));
+  link.href = URL.createObjectURL(new Blob([lines.join("\n")], { type: "text/csv" }));
+  link.download = `${name}.csv`;
+}
+
+const LAYOUT = { margin: { l: 160, r: 20, t: 10, b: 40 }, height: 420, font: { family: "system-ui, sans-serif", size: 12 } };
+
+function bar(labels, values, errors, horizontal = true) {
+  const trace = { type: "bar", orientation: horizontal ? "h" : "v" };
+  if (horizontal) { trace.y = labels.map(esc).reverse(); trace.x = values.slice().reverse(); }
+  else { trace.x = labels.map(esc); trace.y = values; }
+  if (errors) {
+    const [low, high] = errors;
+    const key = horizontal ? "error_x" : "error_y";
+    const hi = values.map((v, i) => high[i] - v), lo = values.map((v, i) => v - low[i]);
+    trace[key] = { type: "data", symmetric: false, array: horizontal ? hi.reverse() : hi, arrayminus: horizontal ? lo.reverse() : lo };
+  }
+  return [trace];
+}
+
+const DRAW = {
+  work_countries: (r) => bar(r.rows.slice(0, 20).map((x) => x[1] || x[0]), r.rows.slice(0, 20).map((x) => x[2])),
+  work_sectors: (r) => [{ type: "pie", labels: r.rows.map((x) => esc(x[0])), values: r.rows.map((x) => x[1]) }],
+  tier_comparison: (r) => [
+    { type: "bar", name: "top 20%", x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[1]) },
+    { type: "bar", name: "top 2%", x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[2]) },
+  ],
+  top_institutions: (r) => bar(r.rows.map((x) => `${x[0]} (${x[1]})`), r.rows.map((x) => x[3])),
+  top_institutions_asia: (r) => bar(r.rows.map((x) => `${x[0]} (${x[1]})`), r.rows.map((x) => x[3])),
+  origin_countries: (r) => bar(r.rows.slice(0, 15).map((x) => x[0]), r.rows.slice(0, 15).map((x) => x[1]),
+    [r.rows.slice(0, 15).map((x) => x[2]), r.rows.slice(0, 15).map((x) => x[3])]),
+  graduate_countries: (r) => bar(r.rows.slice(0, 15).map((x) => x[0]), r.rows.slice(0, 15).map((x) => x[1]),
+    [r.rows.slice(0, 15).map((x) => x[2]), r.rows.slice(0, 15).map((x) => x[3])]),
+  trends: (r) => {
+    const byCountry = {};
+    r.rows.forEach(([year, country, people]) => { (byCountry[country] = byCountry[country] || { x: [], y: [] }); byCountry[country].x.push(year); byCountry[country].y.push(people); });
+    return Object.entries(byCountry).map(([c, d]) => ({ type: "scatter", mode: "lines+markers", name: esc(c), x: d.x, y: d.y }));
+  },
+  flows: (r) => {
+    const nodes = [], index = {};
+    const node = (label) => { if (!(label in index)) { index[label] = nodes.length; nodes.push(label); } return index[label]; };
+    const link = { source: [], target: [], value: [], customdata: [] };
+    r.rows.forEach(([o, g, w, est, low, high]) => {
+      [[`origin ${o}`, `graduate ${g}`], [`graduate ${g}`, `work ${w}`]].forEach(([a, b]) => {
+        link.source.push(node(a)); link.target.push(node(b)); link.value.push(est); link.customdata.push(`${Math.round(low)}–${Math.round(high)}`);
+      });
+    });
+    return [{ type: "sankey", node: { label: nodes.map(esc), pad: 12 }, link: { ...link, hovertemplate: "%{value:.0f} (interval %{customdata})<extra></extra>" } }];
+  },
+};
+
+let WORLD = null;
+async function world() {
+  if (WORLD) return WORLD;
+  const url = STATIC ? "static/countries-110m.json" : "/vendor/world-atlas/countries-110m.json";
+  const topo = await (await fetch(url)).json();
+  WORLD = topojson.feature(topo, topo.objects.countries);
+  return WORLD;
+}
+
+async function drawMap(section, result) {
+  const geo = await world();
+  const rows = result.rows.filter((r) => r[4]);
+  const trace = { type: "choropleth", geojson: geo, featureidkey: "id", locations: rows.map((r) => r[4]),
+    z: rows.map((r) => r[2]), text: rows.map((r) => esc(r[1] || r[0])), colorscale: "Blues", reversescale: true,
+    hovertemplate: "%{text}: %{z} people<extra></extra>" };
+  await Plotly.react(section.querySelector(".plot"), [trace], { ...LAYOUT, margin: { l: 0, r: 0, t: 0, b: 0 },
+    geo: { visible: false, projection: { type: "natural earth" }, lataxis: { range: [-60, 85] } } },
+    { responsive: true, displaylogo: false, topojsonURL: STATIC ? "static/topojson/" : "/static-vendor/topojson/" });
+}
+
+async function drawCountry(section, p) {
+  const data = await load("country", p);
+  const plot = section.querySelector(".plot");
+  if (data.unavailable) { setText(section, ".chart-method", data.unavailable); return; }
+  setText(section, ".chart-title", `${data.name} (${data.country})`);
+  setText(section, ".chart-method", `${data.people.toLocaleString()} people work here by their latest paper (${(100 * data.share).toFixed(1)}% of located people) · exact · ${data.filters}`);
+  await Plotly.react(plot, [{ type: "scatter", mode: "lines+markers", x: data.trend.map((t) => t[0]), y: data.trend.map((t) => t[1]) }],
+    { ...LAYOUT, margin: { l: 50, r: 20, t: 10, b: 40 } }, { responsive: true, displaylogo: false });
+  fillTable(section.querySelector("table.data"), data.institutions.columns, data.institutions.rows, 15);
+  plot.dataset.rendered = JSON.stringify([p, data.people]);
+  hookDownloads(section, data.institutions, "country");
+}
+
+function hookDownloads(section, result, name) {
+  const plot = section.querySelector(".plot");
+  csvDownload(section, result, name);
+  section.querySelector("a.json").href = apiUrl(name, params());
+  section.querySelector("a.png").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "png", filename: name }); };
+  section.querySelector("a.svg").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "svg", filename: name }); };
+}
+
+async function drawSection(section, p) {
+  const name = section.dataset.chart;
+  if (name === "country") return drawCountry(section, p);
+  const result = await load(name, p);
+  const plot = section.querySelector(".plot");
+  const notes = section.querySelector("ul.notes");
+  notes.textContent = "";
+  if (result.unavailable || result.method === "unavailable" || !result.rows.length) {
+    setText(section, ".chart-title", result.title || name);
+    setText(section, ".chart-method", `Not available for these filters: ${result.unavailable || (result.notes || []).join(" ") || "no data"}`);
+    Plotly.purge(plot);
+    await Plotly.react(plot, [], { ...LAYOUT, height: 120, annotations: [{ text: "no data for these filters", showarrow: false }] }, { displaylogo: false });
+    plot.dataset.rendered = JSON.stringify([p, "empty"]);
+    section.querySelector("table.data").textContent = "";
+    return;
+  }
+  setText(section, ".chart-title", result.title);
+  const sizes = result.sample_size != null ? ` · n = ${result.sample_size.toLocaleString()} of N = ${(result.population_size || 0).toLocaleString()}` : "";
+  setText(section, ".chart-method", `Method: ${result.method}${result.method === "sample" ? " (95% intervals shown)" : ""}${sizes} · ${result.filters}`);
+  (result.notes || []).forEach((n) => { const li = document.createElement("li"); li.textContent = n; notes.appendChild(li); });
+  if (name === "map") await drawMap(section, result);
+  else await Plotly.react(plot, DRAW[name](result), { ...LAYOUT, barmode: "group", margin: name === "flows" ? { l: 10, r: 10, t: 10, b: 10 } : LAYOUT.margin }, { responsive: true, displaylogo: false });
+  plot.dataset.rendered = JSON.stringify([p, result.rows.slice(0, 3)]);
+  fillTable(section.querySelector("table.data"), result.columns, result.rows, 25);
+  hookDownloads(section, result, name);
+}
+
+async function render() {
+  const p = params();
+  const country = document.getElementById("country");
+  if (country) p.country = country.value;
+  await Promise.all([...document.querySelectorAll("section.chart")].map((s) => drawSection(s, p)));
+  document.body.dataset.ready = String(Date.now());
+}
+
+async function setUpCountries() {
+  const select = document.getElementById("country");
+  if (!select) return;
+  const top = await load("work_countries", params());
+  (top.rows || []).slice(0, 60).forEach((r) => option(select, r[0], `${r[1] || r[0]} (${r[0]})`));
+  const wanted = document.body.dataset.country;
+  if (wanted && [...select.options].some((o) => o.value === wanted)) select.value = wanted;
+}
+
+(async () => {
+  setUpFilters();
+  if (PAGE === "methodology") { document.body.dataset.ready = String(Date.now()); return; }
+  await setUpCountries();
+  await render();
+})();
