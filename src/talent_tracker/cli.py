@@ -455,6 +455,26 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
+@app.command()
+def publish(
+    db: DbOption = Path(store.DEFAULT_DB),
+    output: Annotated[Path, typer.Option("--output", help="Folder to write the static site to.")] = Path("site"),
+) -> None:
+    """Write the tracker as a static site (open DIR/index.html from disk or any static host)."""
+    from .web.publish import publish as run_publish
+
+    try:
+        with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as bars:
+            task = bars.add_task("publishing", total=None)
+            counts = run_publish(db, output, lambda done, total: bars.update(task, completed=done, total=total))
+    except UserError as exc:
+        _fail(str(exc))
+    out.print(f"published {counts['pages']} pages and {counts['data_files']:,} data files "
+              f"({counts['filter_settings']} filter settings) to {output}; open {output / 'index.html'}",
+              highlight=False)
+
+
 @app.command("evaluate-people")
 def evaluate_people(
     db: DbOption = Path(store.DEFAULT_DB),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -139,6 +140,7 @@ class DatabaseWriter:
         # a WAL left by a crashed writer of the old file would be replayed onto the new one
         with contextlib.suppress(FileNotFoundError):
             os.remove(f"{self.db}.wal")
+        release(self.db)
         os.replace(self.tmp, self.db)
 
     def abort(self) -> None:
@@ -178,10 +180,51 @@ def connect_read_only(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+_READERS: dict[str, tuple[float, duckdb.DuckDBPyConnection]] = {}
+_READERS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def reader(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on a shared read-only connection: for the many small queries of analyses,
+    publishing and the web server. Reopened when the file is replaced by a rebuild."""
+    db = Path(db)
+    try:
+        stamp = db.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise UserError(f"{db}: database not found (create it with `talent-tracker build`)") from None
+    key = str(db.resolve())
+    with _READERS_LOCK:
+        cached = _READERS.get(key)
+        if cached is None or cached[0] != stamp:
+            if cached is not None:
+                with contextlib.suppress(duckdb.Error):
+                    cached[1].close()
+            try:
+                _READERS[key] = (stamp, duckdb.connect(key, read_only=True))
+            except duckdb.Error as exc:
+                raise UserError(f"{db}: not a readable talent-tracker database ({_first_line(exc)})") from None
+        cursor = _READERS[key][1].cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def release(db: Path) -> None:
+    """Close this process's shared read-only connection to `db` (before writing to it)."""
+    with _READERS_LOCK:
+        cached = _READERS.pop(str(Path(db).resolve()), None)
+    if cached is not None:
+        with contextlib.suppress(duckdb.Error):
+            cached[1].close()
+
+
 @contextlib.contextmanager
 def open_for_update(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to an existing database (for imports; transactions are the caller's)."""
     db = Path(db)
+    release(db)
     if not db.is_file():
         raise UserError(f"{db}: database not found (create it with `talent-tracker build`)")
     try:

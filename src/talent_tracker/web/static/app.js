@@ -47,6 +47,11 @@ function setUpFilters() {
   const country = document.getElementById("country");
   if (country) {
     country.addEventListener("change", render);
+    if (STATIC) {  // a published site has country profiles for all years only
+      const years = document.getElementById("years");
+      years.value = "";
+      years.disabled = true;
+    }
   }
 }
 
@@ -60,10 +65,25 @@ function params() {
   };
 }
 
+function dataKey(name, p) {
+  return `${name}/${p.venueKey}_${p.tier}_${p.years || "all"}${name === "country" ? "_" + p.country : ""}`;
+}
+
+// a published site may be opened from disk, where fetch() cannot read files: its data
+// comes as scripts that set window.TT_DATA[key]
+window.TT_DATA = window.TT_DATA || {};
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const tag = document.createElement("script");
+    tag.src = src;
+    tag.onload = resolve;
+    tag.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.appendChild(tag);
+  });
+}
+
 function apiUrl(name, p, format) {
-  if (STATIC) {
-    return `data/${name}/${p.venueKey}_${p.tier}_${p.years || "all"}${name === "country" ? "_" + p.country : ""}.json`;
-  }
+  if (STATIC) return `data/${dataKey(name, p)}.js`;
   const q = new URLSearchParams();
   p.venues.forEach((v) => q.append("venue", v));
   if (p.years) q.set("years", p.years);
@@ -74,6 +94,13 @@ function apiUrl(name, p, format) {
 }
 
 async function load(name, p) {
+  if (STATIC) {
+    const key = dataKey(name, p);
+    if (!(key in window.TT_DATA)) {
+      try { await loadScript(`data/${key}.js`); } catch (e) { return { unavailable: "not precomputed for this site" }; }
+    }
+    return window.TT_DATA[key];
+  }
   const response = await fetch(apiUrl(name, p));
   if (!response.ok) {
     let detail = `HTTP ${response.status}`;
@@ -155,8 +182,16 @@ const DRAW = {
 let WORLD = null;
 async function world() {
   if (WORLD) return WORLD;
-  const url = STATIC ? "static/countries-110m.json" : "/vendor/world-atlas/countries-110m.json";
-  const topo = await (await fetch(url)).json();
+  let topo;
+  if (STATIC) {
+    await loadScript("static/world.js");
+    topo = window.TT_WORLD;
+    // plotly.js reads its base-map geometry from here before trying to fetch it
+    window.PlotlyGeoAssets = window.PlotlyGeoAssets || { topojson: {} };
+    window.PlotlyGeoAssets.topojson.world_110m = topo;
+  } else {
+    topo = await (await fetch("/vendor/world-atlas/countries-110m.json")).json();
+  }
   WORLD = topojson.feature(topo, topo.objects.countries);
   return WORLD;
 }

@@ -1,0 +1,108 @@
+"""`publish`: the tracker as a static site that opens from disk (file://) or any static host.
+
+The same pages as `serve`, with every figure precomputed for the filter values the site
+offers (each venue and all venues; top20 and top2; all years and each year; country
+profiles for the 60 leading countries with all years). Browsers do not let pages read
+files from disk with fetch(), so the data is written as small scripts that set
+`window.TT_DATA[...]`, loaded on demand; the map geometry likewise. The site is written
+to a temporary folder and renamed into place, so a failed publish leaves the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from .. import analyses, store
+from ..errors import UserError
+from .app import HERE, PAGES, PLOTLY_JS, VENDOR, _map, _meta, safe_json
+
+COUNTRY_PROFILES = 60
+
+
+def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
+    db, output = Path(db), Path(output)
+    with store.connect_read_only(db):
+        pass
+    geometry = VENDOR / "world-atlas" / "countries-110m.json"
+    topojson_js = VENDOR / "topojson-client" / "dist" / "topojson-client.min.js"
+    if not geometry.is_file() or not topojson_js.is_file():
+        raise UserError(f"map geometry not installed: run `npm ci --prefix {HERE}`")
+    meta = _meta(db)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        _pages(work, meta)
+        _assets(work, geometry, topojson_js)
+        counts = _data(work, db, meta, progress)
+        if output.exists():
+            shutil.rmtree(output)
+        work.rename(output)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return counts
+
+
+def _pages(root: Path, meta: dict) -> None:
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]))
+    template = env.get_template("page.html")
+    for key, (_, title, charts) in PAGES.items():
+        html = template.render(page=key, title=title, charts=charts, pages=PAGES, static_site=True,
+                               meta_json=safe_json(meta), country="US")
+        (root / f"{key}.html").write_text(html, "utf-8")
+    (root / "index.html").write_text((root / "overview.html").read_text("utf-8"), "utf-8")
+
+
+def _assets(root: Path, geometry: Path, topojson_js: Path) -> None:
+    static = root / "static"
+    static.mkdir()
+    for name in ("app.js", "style.css"):
+        shutil.copy(HERE / "static" / name, static / name)
+    shutil.copy(PLOTLY_JS, static / "plotly.min.js")
+    shutil.copy(topojson_js, static / "topojson-client.min.js")
+    world = geometry.read_text("utf-8")
+    (static / "world.js").write_text(f"window.TT_WORLD = {world};\n", "utf-8")
+
+
+def _combos(meta: dict) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """(venue key, venues, tier, years) for every filter setting the site offers."""
+    combos = []
+    for key in [*meta["venues"], "all"]:
+        venues = tuple(meta["venues"]) if key == "all" else (key,)
+        years = sorted({y["year"] for v in venues for y in meta["venues"][v]})
+        for tier in ("top20", "top2"):
+            for year in ["all", *map(str, years)]:
+                combos.append((key, venues, tier, year))
+    return combos
+
+
+def _data(root: Path, db: Path, meta: dict, progress) -> dict:
+    combos = _combos(meta)
+    names = [*analyses.ANALYSES, "map"]
+    total = len(combos) * len(names)
+    done = files = 0
+    for key, venues, tier, year in combos:
+        f = analyses.Filters(venues, () if year == "all" else (int(year),), tier)
+        for name in names:
+            result = _map(db, f) if name == "map" else analyses.ANALYSES[name](db, f).as_dict()
+            _write(root, f"{name}/{key}_{tier}_{year}", result)
+            files += 1
+            done += 1
+            progress(done, total)
+        if year == "all":
+            countries = [r[0] for r in analyses.work_countries(db, f).rows[:COUNTRY_PROFILES]]
+            for code in countries:
+                _write(root, f"country/{key}_{tier}_all_{code}", analyses.country_profile(db, f, code))
+                files += 1
+    return {"pages": len(PAGES) + 1, "data_files": files, "filter_settings": len(combos)}
+
+
+def _write(root: Path, path: str, data: dict) -> None:
+    target = root / "data" / f"{path}.js"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(f"window.TT_DATA[{json.dumps(path)}] = {safe_json(data)};\n", "utf-8")
