@@ -475,6 +475,42 @@ def publish(
               highlight=False)
 
 
+@app.command()
+def report(
+    db: DbOption = Path(store.DEFAULT_DB),
+    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue (repeatable); default neurips.")] = None,
+    years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2019 or 2010-2019; default all.")] = None,
+    tier: Annotated[str, typer.Option("--tier", help="top20 or top2.")] = "top20",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The headline findings for a venue, years and tier, as tables in the terminal."""
+    from . import analyses
+    from .years import parse_years
+
+    names = ["work_countries", "work_sectors", "top_institutions", "top_institutions_asia", "tier_comparison",
+             "origin_countries", "graduate_countries", "flows"]
+    try:
+        f = analyses.filters_of(venue, parse_years(years) if years else [], tier)
+        results = {name: analyses.ANALYSES[name](db, f) for name in names}
+    except UserError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps({k: v.as_dict() for k, v in results.items()}, indent=2) + "\n")
+        return
+    for name, result in results.items():
+        table = Table(title=f"{result.title} — {result.filters} ({result.method})", title_justify="left")
+        for column in result.columns:
+            table.add_column(column)
+        for row in result.rows[:15]:
+            table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        if not result.rows:
+            table.add_column("not available")
+            table.add_row("; ".join(result.notes) or "no data")
+        out.print(table)
+        for note in result.notes[:5] if result.rows else []:
+            out.print(f"  {note}", highlight=False)
+
+
 @app.command("evaluate-people")
 def evaluate_people(
     db: DbOption = Path(store.DEFAULT_DB),

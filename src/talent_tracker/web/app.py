@@ -124,7 +124,7 @@ def create_app(db: Path) -> FastAPI:
 
     @app.get("/countries/{code}", response_class=HTMLResponse, include_in_schema=False)
     def country_page(request: Request, code: str):
-        return page(request, "countries", country=code.upper()[:2])
+        return page(request, "countries", country=code.upper())
 
     return app
 

@@ -1,0 +1,159 @@
+"""The tracker in a real browser (Debian's Chromium driven by Playwright), served and published.
+
+Screenshots of every page are written to test-artifacts/ as the tests' artefacts.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import ROOT, cli
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts"
+SERVER_PAGES = ["/", "/flows", "/map", "/trends", "/institutions", "/countries/CN", "/methodology"]
+SITE_PAGES = ["index.html", "flows.html", "map.html", "trends.html", "institutions.html", "countries.html",
+              "methodology.html"]
+
+if not Path(CHROMIUM).exists():
+    raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(full_db):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(full_db),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(url + "/api/meta", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError(proc.stdout.read().decode())
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def site(full_db, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site") / "site"
+    result = cli("publish", "--db", full_db, "--output", out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield instance
+        instance.close()
+
+
+def visit(browser, url: str, shot: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    problems, outside = [], []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "file://", "data:", "blob:")) else None)
+    page.goto(url)
+    page.wait_for_function("document.body.dataset.ready", timeout=60000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    return page, problems, outside
+
+
+def rendered(page) -> dict:
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('section.chart')].map(
+        s => [s.dataset.chart, {svg: !!s.querySelector('.plot .main-svg'), data: s.querySelector('.plot').dataset.rendered}]))""")
+
+
+def change_filter(page, select: str, value: str) -> None:
+    before = page.evaluate("document.body.dataset.ready")
+    page.select_option(select, value)
+    page.wait_for_function(f"document.body.dataset.ready !== '{before}'", timeout=60000)
+
+
+@pytest.mark.parametrize("path", SERVER_PAGES)
+def test_served_pages_render_every_chart(browser, server, path):
+    page, problems, outside = visit(browser, server + path, "serve" + (path.replace("/", "_") or "_index"))
+    charts = rendered(page)
+    assert all(c["svg"] and c["data"] for c in charts.values()), charts
+    assert problems == [] and outside == []
+    if path != "/methodology":
+        assert charts
+        first = dict(charts)
+        change_filter(page, "#tier", "top2")
+        after = rendered(page)
+        assert any(after[name]["data"] != first[name]["data"] for name in after), "no chart changed with the filter"
+        assert problems == []
+    page.close()
+
+
+@pytest.mark.parametrize("name", SITE_PAGES)
+def test_published_pages_open_from_disk(browser, site, name):
+    page, problems, outside = visit(browser, (site / name).as_uri(), "site_" + name.replace(".html", ""))
+    charts = rendered(page)
+    assert all(c["svg"] and c["data"] for c in charts.values()), charts
+    assert problems == [] and outside == []
+    if name not in ("methodology.html", "countries.html"):
+        first = rendered(page)
+        change_filter(page, "#years", page.evaluate("document.querySelector('#years').options[2].value"))
+        assert any(rendered(page)[n]["data"] != first[n]["data"] for n in first)
+        assert problems == []
+    page.close()
+
+
+def test_api_json_twins_and_openapi(server):
+    schema = httpx.get(server + "/openapi.json").json()
+    assert "/api/analyses/{name}" in schema["paths"] and "/api/countries/{code}" in schema["paths"]
+    result = httpx.get(server + "/api/analyses/work_countries", params={"venue": "neurips", "years": "2018"}).json()
+    assert result["method"] == "exact" and result["rows"][0][0] == "US"
+    csv_text = httpx.get(server + "/api/analyses/top_institutions", params={"venue": "neurips", "format": "csv"}).text
+    assert csv_text.startswith("institution,country,sector,people")
+    bad = httpx.get(server + "/api/analyses/work_countries", params={"venue": "cvpr"})
+    assert bad.status_code == 400 and "unknown venue" in bad.json()["detail"]
+    assert httpx.get(server + "/api/analyses/nothing").status_code == 404
+
+
+def test_untrusted_text_is_escaped(server, browser):
+    # a query string trying to inject markup comes back as data, never as markup
+    evil = "<img src=x onerror=alert(1)>"
+    response = httpx.get(server + "/api/countries/" + evil)
+    assert response.status_code in (400, 404, 422)
+    page, problems, _ = visit(browser, server + "/countries/%3Cimg%20src=x%20onerror=alert(1)%3E", "escape")
+    assert page.evaluate("document.querySelectorAll('img').length") == 0
+    assert page.evaluate("document.body.dataset.country") == evil.upper()  # kept as text, not markup
+    assert problems == []
+    page.close()
+
+
+def test_report_in_the_terminal(full_db):
+    result = cli("report", "--db", full_db, "--venue", "neurips", "--years", "2018")
+    assert result.returncode == 0, result.stderr
+    assert "Where they work" in result.stdout and "United States" in result.stdout
+    data = json.loads(cli("report", "--db", full_db, "--venue", "neurips", "--years", "2018", "--json").stdout)
+    assert data["work_countries"]["rows"][0][0] == "US"
