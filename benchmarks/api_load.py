@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-ANALYSES = ["work_countries", "work_sectors", "top_institutions", "top_institutions_asia", "trends",
+ANALYSES = ["work_countries", "work_sectors", "top_institutions", "top_institutions_asia", "trends", "editions", "net_flows",
             "tier_comparison", "origin_countries", "graduate_countries", "flows", "map"]
 
 

@@ -142,6 +142,15 @@ def test_flow_and_retention(db, tmp_path):
     assert set(paths) == {"CN -> US -> US", "US -> US -> US", "CN -> US -> CN"}
     china = next(r for r in data["retention"] if r["origin"] == "CN")
     assert china["low"] < china["retention"] < china["high"] and abs(china["retention"] - 1 / 3) < 0.02
+    # the same sample gives the net gain or loss per country, and the US's origin mix
+    from talent_tracker import analyses
+
+    f = analyses.filters_of(["neurips"], [2021], "top20")
+    net = {r[0]: r for r in analyses.net_flows(db, f).rows}
+    assert net["US"][1] > 0 > net["CN"][1] and net["US"][2] <= net["US"][1] <= net["US"][3]
+    mix = analyses.origin_mix(db, f, "US")
+    assert mix.method == "sample" and {r[0] for r in mix.rows} == {"CN", "US"}
+    assert abs(sum(r[2] for r in mix.rows) - 1) < 1e-6
 
 
 @pytest.mark.parametrize("args, message", [

@@ -242,7 +242,95 @@ def country_profile(db: Path, f: Filters, country: str) -> dict:
         "filters": f.label,
         "institutions": top_institutions(db, f, 15, country=code).as_dict(),
         "trend": [[y, n] for y, c, n in trends(db, f, countries=200).rows if c == code],
+        "origin_mix": origin_mix(db, f, code).as_dict(),
     }
+
+
+def editions(db: Path, f: Filters) -> Result:
+    """Two editions side by side: the first and last of the filtered years, else the two
+    latest years whose authors have affiliations (a year without them cannot be compared)."""
+    years = f.years
+    if len(years) < 2:
+        with reader(db) as con:
+            years = tuple(r[0] for r in con.execute(
+                "SELECT DISTINCT year FROM authorships WHERE accepted AND country IS NOT NULL "
+                "AND venue IN (SELECT unnest(?)) ORDER BY 1", [list(f.venues)]).fetchall())[-2:]
+    if len(years) < 2:
+        return Result("editions", "Edition against edition", [], [], "unavailable", f.label,
+                      ["Needs two years in the data."])
+    result = edition_comparison(db, f, years[0], years[-1])
+    result.name = "editions"
+    return result
+
+
+def net_flows(db: Path, f: Filters) -> Result:
+    """Per country: people working there minus people originating there (net gain or loss).
+
+    From the sampled people whose origin and work are both known: a = from elsewhere and
+    working in c, b = from c and working elsewhere; net = N (a - b) / n with the normal
+    interval of a difference of two multinomial counts, with the finite population
+    correction: var = N² (1 - n/N) [(p_a + p_b) - (p_a - p_b)²] / (n - 1) (Cochran 3.5).
+    """
+    if not f.years:
+        return Result("net_flows", "Net gain or loss of talent per country", [], [], "unavailable", f.label,
+                      ["Estimated per sampled population: choose the year(s) of a sample."])
+    try:
+        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+    except UserError as exc:
+        return Result("net_flows", "Net gain or loss of talent per country", [], [], "unavailable", f.label, [str(exc)])
+    paths = [(r["group"].split(" -> "), r["estimate"]) for r in data["figures"]]
+    N = data["population_size"]
+    n = data["figures"][0]["sample_size"] if data["figures"] else 0
+    if not n:
+        return Result("net_flows", "Net gain or loss of talent per country", [], [], "unavailable", f.label, [])
+    # back from estimates to sampled counts: each path's estimate is N * count / n
+    counts = [(stages, round(est * n / N)) for stages, est in paths]
+    countries = sorted({s[0] for s, _ in counts} | {s[2] for s, _ in counts})
+    import math
+
+    from scipy.stats import norm as normal
+
+    z = normal.ppf(0.975)
+    rows = []
+    for c in countries:
+        a = sum(k for s, k in counts if s[2] == c and s[0] != c)
+        b = sum(k for s, k in counts if s[0] == c and s[2] != c)
+        pa, pb = a / n, b / n
+        net = N * (pa - pb)
+        var = N * N * (1 - n / N) * ((pa + pb) - (pa - pb) ** 2) / max(n - 1, 1) if n < N else 0.0
+        half = z * math.sqrt(max(var, 0.0))
+        rows.append([c, round(net, 1), round(net - half, 1), round(net + half, 1), a, b])
+    rows.sort(key=lambda r: -r[1])
+    return Result("net_flows", "Net gain or loss of talent per country (work minus origin)",
+                  ["country", "net", "low", "high", "in_sampled", "out_sampled"], rows,
+                  "exact" if data["sample"] is None else "sample", f.label,
+                  ["Positive: more people work in the country than come from it."], n, N)
+
+
+def origin_mix(db: Path, f: Filters, country: str) -> Result:
+    """The origins of the people who work in a country (e.g. US institutions by origin)."""
+    title = f"Where the people working in {country_name(country) or country} come from"
+    if not f.years:
+        return Result("origin_mix", title, [], [], "unavailable", f.label,
+                      ["Estimated per sampled population: choose the year(s) of a sample."])
+    try:
+        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+    except UserError as exc:
+        return Result("origin_mix", title, [], [], "unavailable", f.label, [str(exc)])
+    retention = {r["origin"]: r for r in data.get("retention", [])}
+    del retention
+    in_country = [(r["group"].split(" -> ")[0], r) for r in data["figures"] if r["group"].split(" -> ")[2] == country]
+    total = sum(r["estimate"] for _, r in in_country) or 1
+    by_origin: dict[str, list] = {}
+    for origin, r in in_country:
+        row = by_origin.setdefault(origin, [origin, 0.0, 0.0, 0.0])
+        row[1] += r["estimate"]
+        row[2] += r["low"]
+        row[3] += r["high"]
+    rows = sorted(([o, round(e, 1), round(e / total, 4)] for o, e, _, _ in by_origin.values()), key=lambda r: -r[1])
+    return Result("origin_mix", title, ["origin", "estimate", "share_of_country"], rows,
+                  "exact" if data["sample"] is None else "sample", f.label,
+                  ["Shares of the people working in the country whose origin is known; intervals per path are in flows."])
 
 
 ANALYSES = {
@@ -252,4 +340,7 @@ ANALYSES = {
     "origin_countries": lambda db, f: career_stage(db, f, "origin"),
     "graduate_countries": lambda db, f: career_stage(db, f, "graduate"),
     "flows": flows,
+    "net_flows": net_flows,
+    "editions": editions,
+    "us_origin_mix": lambda db, f: origin_mix(db, f, "US"),
 }

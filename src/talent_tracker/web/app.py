@@ -36,9 +36,9 @@ TierQ = Annotated[str, Query(description="top20 (accepted) or top2 (oral)")]
 
 PAGES = {
     "overview": ("/", "Overview", ["work_countries", "work_sectors", "tier_comparison"]),
-    "flows": ("/flows", "Flows", ["flows", "origin_countries", "graduate_countries"]),
+    "flows": ("/flows", "Flows", ["flows", "net_flows", "us_origin_mix", "origin_countries", "graduate_countries"]),
     "map": ("/map", "World map", ["map"]),
-    "trends": ("/trends", "Trends", ["trends"]),
+    "trends": ("/trends", "Trends", ["trends", "editions"]),
     "institutions": ("/institutions", "Institutions", ["top_institutions", "top_institutions_asia"]),
     "countries": ("/countries/US", "Country profiles", ["country"]),
     "methodology": ("/methodology", "Methodology", []),

@@ -166,6 +166,12 @@ const DRAW = {
     r.rows.forEach(([year, country, people]) => { (byCountry[country] = byCountry[country] || { x: [], y: [] }); byCountry[country].x.push(year); byCountry[country].y.push(people); });
     return Object.entries(byCountry).map(([c, d]) => ({ type: "scatter", mode: "lines+markers", name: esc(c), x: d.x, y: d.y }));
   },
+  net_flows: (r) => bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1]), [r.rows.map((x) => x[2]), r.rows.map((x) => x[3])]),
+  us_origin_mix: (r) => bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1])),
+  editions: (r) => [
+    { type: "bar", name: r.columns[1].replace("people_", ""), x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[1]) },
+    { type: "bar", name: r.columns[3].replace("people_", ""), x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[3]) },
+  ],
   flows: (r) => {
     const nodes = [], index = {};
     const node = (label) => { if (!(label in index)) { index[label] = nodes.length; nodes.push(label); } return index[label]; };
