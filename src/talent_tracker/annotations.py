@@ -79,7 +79,8 @@ def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple
     return entries, problems
 
 
-def _validate_row(line: int, row: dict, persons: set[str], resolver) -> tuple[list[dict], list[str]]:
+def _validate_row(line: int, row: dict, persons: set[str], resolver, allow_new: bool = False
+                  ) -> tuple[list[dict], list[str]]:
     problems = []
     person = row["person_id"]
     if not person:
@@ -103,27 +104,35 @@ def _validate_row(line: int, row: dict, persons: set[str], resolver) -> tuple[li
                             "alpha-2 code")
             continue
         institution = None
+        new_name = None
         if text:
             found = resolver.resolve(text)
-            if found.institution_id is None or found.method not in ("exact", "alias", "fuzzy"):
+            if (found.institution_id is None or found.method not in ("exact", "alias", "fuzzy")) and allow_new and country:
+                # a new institution, named by the analyst with its country
+                new_name = text
+                found = None
+            elif found.institution_id is None or found.method not in ("exact", "alias", "fuzzy"):
                 problems.append(f"line {line}: {stage}_institution {text!r} is not a known institution "
-                                "(add it to the registry, or give the country alone)")
+                                "(add it to the registry, or give the country alone)"
+                                + (" with its country" if allow_new else ""))
                 continue
-            if found.other_institution_ids:
+            if found is not None and found.other_institution_ids:
                 problems.append(f"line {line}: {stage}_institution {text!r} is ambiguous (names several "
                                 "institutions)")
                 continue
-            institution = resolver.by_id[found.institution_id]
-            if country and country != found.country:
-                problems.append(f"line {line}: {stage}_country {country} conflicts with {institution.name} "
-                                f"({found.country})")
-                continue
-            country = found.country
+            if found is not None:
+                institution = resolver.by_id[found.institution_id]
+                if country and country != found.country:
+                    problems.append(f"line {line}: {stage}_country {country} conflicts with {institution.name} "
+                                    f"({found.country})")
+                    continue
+                country = found.country
         entries.append({
             "person_id": person, "stage": stage,
             "institution_id": institution.institution_id if institution else None,
-            "institution": institution.name if institution else None, "country": country,
-            "sector": (sector or None) if stage == "work" else (institution.sector if institution else None),
+            "institution": institution.name if institution else new_name, "country": country,
+            "sector": (sector or (institution.sector if institution else None)) if stage == "work"
+            else (institution.sector if institution else None),
             "evidence_url": row["evidence_url"] or None, "notes": row["notes"] or None,
         })
     if sector and not any(e["stage"] == "work" for e in entries):

@@ -299,6 +299,28 @@ def fetch(
         raise typer.Exit(1)
 
 
+users_app = typer.Typer(help="Annotation accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option("--role", help="annotator, reviewer or admin.")] = "annotator",
+    db: DbOption = Path(store.DEFAULT_DB),
+) -> None:
+    """Create a user (or renew their token) and print the token: it is shown only once."""
+    from .annotate import add_user
+
+    try:
+        with store.open_for_update(db) as con:
+            token = add_user(con, name, role)
+    except UserError as exc:
+        _fail(str(exc))
+    sys.stdout.write(token + "\n")
+    err.print(f"{name} ({role}): keep this token; it is stored only as a hash", highlight=False)
+
+
 careers_app = typer.Typer(help="Career annotations: import analysts' sheets.", no_args_is_help=True)
 app.add_typer(careers_app, name="careers")
 
@@ -441,14 +463,16 @@ def serve(
     db: DbOption = Path(store.DEFAULT_DB),
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    annotate: Annotated[bool, typer.Option("--annotate", help="Also serve the annotation workflow (opens the database for writing).")] = False,
+    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list, for the institution autocomplete and validation.")] = None,
 ) -> None:
-    """Serve the interactive tracker and its JSON API (the database is opened read-only)."""
+    """Serve the interactive tracker and its JSON API (read-only unless --annotate)."""
     import uvicorn
 
     from .web.app import create_app
 
     try:
-        application = create_app(db)
+        application = create_app(db, annotate=annotate, universities=universities)
     except UserError as exc:
         _fail(str(exc))
     out.print(f"talent-tracker at http://{host}:{port}/ (API docs at /docs)", highlight=False)

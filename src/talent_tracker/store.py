@@ -18,7 +18,7 @@ DEFAULT_DB = "talent-tracker.duckdb"
 RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "resolution_method",
                       "resolution_confidence", "other_institution_ids")
 # tables of analysts' work: a rebuild copies them from the database it replaces
-KEPT_TABLES = ("annotations", "samples", "sample_designs")
+KEPT_TABLES = ("annotations", "samples", "sample_designs", "users", "submissions", "decisions", "audit_log")
 # columns of `authorships` filled by stages after a file is read
 LATER_COLUMNS = (*RESOLUTION_COLUMNS, "person_id")
 
@@ -58,6 +58,24 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("sample_id", _str), ("venues", _strs), ("years", pa.list_(_int)), ("tier", _str), ("design", _str),
         ("size", _int), ("seed", pa.int64()), ("population_size", _int), ("strata", _str), ("clusters_total", _int),
         ("created_at", _str),
+    ]),
+    # the annotation workflow (annotate.py)
+    "users": pa.schema([("name", _str), ("role", _str), ("token_sha256", _str), ("created_at", _str)]),
+    "submissions": pa.schema([
+        ("person_id", _str), ("annotator", _str), ("sample_id", _str),
+        ("origin_institution_id", _str), ("origin_institution", _str), ("origin_country", _str),
+        ("graduate_institution_id", _str), ("graduate_institution", _str), ("graduate_country", _str),
+        ("work_institution_id", _str), ("work_institution", _str), ("work_country", _str), ("work_sector", _str),
+        ("undetermined", _strs), ("confidence", _str), ("evidence_url", _str), ("notes", _str),
+        ("version", _int), ("updated_at", _str),
+    ]),
+    "decisions": pa.schema([
+        ("person_id", _str), ("stage", _str), ("reviewer", _str), ("institution_id", _str), ("institution", _str),
+        ("country", _str), ("sector", _str), ("decided_at", _str),
+    ]),
+    "audit_log": pa.schema([
+        ("id", pa.int64()), ("at", _str), ("actor", _str), ("action", _str), ("person_id", _str),
+        ("before", _str), ("after", _str),
     ]),
     "persons": pa.schema([
         ("person_id", _str), ("display_name", _str), ("name_variants", _strs), ("openreview_ids", _strs),
@@ -100,6 +118,10 @@ ORDER = {
     "careers": "person_id, stage, source, institution_id",
     "annotations": "person_id, stage",
     "samples": "sample_id, person_id",
+    "users": "name",
+    "submissions": "person_id, annotator",
+    "decisions": "person_id, stage",
+    "audit_log": "id",
     "sample_designs": "sample_id",
     "career_stages": "person_id, stage",
     "inputs": "venue, year, source_file",
@@ -184,11 +206,33 @@ _READERS: dict[str, tuple[float, duckdb.DuckDBPyConnection]] = {}
 _READERS_LOCK = threading.Lock()
 
 
+_WRITERS: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+def share_writable(db: Path, con: duckdb.DuckDBPyConnection | None) -> None:
+    """Let `reader` hand out cursors of this read-write connection (annotation mode: one
+    process may not hold a read-only and a read-write connection to the same file)."""
+    key = str(Path(db).resolve())
+    with _READERS_LOCK:
+        if con is None:
+            _WRITERS.pop(key, None)
+        else:
+            _WRITERS[key] = con
+
+
 @contextlib.contextmanager
 def reader(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on a shared read-only connection: for the many small queries of analyses,
     publishing and the web server. Reopened when the file is replaced by a rebuild."""
     db = Path(db)
+    writable = _WRITERS.get(str(db.resolve()))
+    if writable is not None:
+        cursor = writable.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        return
     try:
         stamp = db.stat().st_mtime_ns
     except FileNotFoundError:

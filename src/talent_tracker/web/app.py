@@ -45,7 +45,7 @@ PAGES = {
 }
 
 
-def create_app(db: Path) -> FastAPI:
+def create_app(db: Path, annotate: bool = False, universities: Path | None = None) -> FastAPI:
     db = Path(db)
     with store.connect_read_only(db):
         pass  # fail now, with one clear line, if the database cannot be read
@@ -56,14 +56,20 @@ def create_app(db: Path) -> FastAPI:
     if VENDOR.is_dir():
         app.mount("/vendor", StaticFiles(directory=str(VENDOR)), name="vendor")
 
-    @lru_cache(maxsize=4096)
-    def cached(name: str, venues: tuple, years: tuple, tier: str, extra: str = "") -> dict:
+    if annotate:
+        _annotation_mode(app, db, universities, templates)
+
+    def compute(name: str, venues: tuple, years: tuple, tier: str, extra: str = "") -> dict:
         f = analyses.filters_of(list(venues), list(years), tier)
         if name == "country":
             return analyses.country_profile(db, f, extra)
         if name == "map":
             return _map(db, f)
         return analyses.ANALYSES[name](db, f).as_dict()
+
+    # the database does not change while the tracker alone serves it; in annotation mode
+    # every save changes estimates, which must show at once
+    cached = compute if annotate else lru_cache(maxsize=4096)(compute)
 
     def run(name: str, venue: list[str] | None, years: str | None, tier: str, extra: str = "") -> dict:
         try:
@@ -129,9 +135,30 @@ def create_app(db: Path) -> FastAPI:
     return app
 
 
+def _annotation_mode(app: FastAPI, db: Path, universities: Path | None, templates) -> None:
+    """Open the database for writing (one connection; a cursor per request) and add the routes."""
+    import duckdb
+
+    from .. import annotate
+    from ..institutions import load_resolver
+    from .annotate_routes import router
+
+    store.release(db)
+    con = duckdb.connect(str(db))
+    annotate.prepare(con)
+    store.share_writable(db, con)
+    resolver, _ = load_resolver(universities)
+    app.include_router(router(con, resolver, templates))
+
+    @app.on_event("shutdown")
+    def close() -> None:
+        store.share_writable(db, None)
+        con.close()
+
+
 @lru_cache(maxsize=8)
 def _meta_cached(db: str, mtime: float) -> dict:
-    with store.connect_read_only(Path(db)) as con:
+    with store.reader(Path(db)) as con:
         rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
         samples = con.execute("SELECT sample_id FROM sample_designs ORDER BY created_at DESC").fetchall() \
             if "sample_designs" in store.table_names(con) else []
