@@ -25,7 +25,7 @@ from pathlib import Path
 from . import stats
 from .errors import UserError
 from .sampling import Population, members, population_of
-from .store import connect_read_only, table_names
+from .store import reader, table_names
 
 BY = ("origin", "graduate", "work", "flow")
 
@@ -36,7 +36,7 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
         raise UserError(f"unknown --by {by!r} (choose {', '.join(BY)})")
     if not 0 < level < 1:
         raise UserError(f"--level must lie strictly between 0 and 1, not {level}")
-    with connect_read_only(db) as con:
+    with reader(db) as con:
         population = population_of(con, venue_names, years, tier)
         people = members(con, population)
         N = len(people)

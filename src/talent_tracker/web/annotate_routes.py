@@ -155,6 +155,14 @@ def router(con: duckdb.DuckDBPyConnection, resolver, templates: Jinja2Templates)
                         csrf=csrf_for(request.cookies.get(COOKIE, "")), **context)
         return RedirectResponse(f"/annotate/person/{quote(person_id)}?sample={quote(sample)}&saved=1", status_code=303)
 
+    @r.get("/api/annotations/{person_id}", summary="Your entry for a person, with its version (Bearer token)")
+    def api_get(request: Request, person_id: str):
+        user = user_of(request)
+        with cursor() as c:
+            mine = annotate.submission(c, person_id, user.name)
+        return JSONResponse(mine or {"person_id": person_id, "annotator": user.name, "version": 0},
+                            headers={"Cache-Control": "no-store"})
+
     @r.post("/api/annotations/{person_id}", summary="Save an annotator's entry for a person (Bearer token)")
     async def api_save(request: Request, person_id: str):
         user = user_of(request, write=True)
