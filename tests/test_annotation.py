@@ -17,8 +17,6 @@ import pytest
 
 from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, query
 from talent_tracker.build import build
-from test_web import CHROMIUM, visit  # noqa: F401  (the browser fixture comes from there too)
-from test_web import browser  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +83,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ROOT / "test-artifacts" / f"annotate_{name}.png"), full_page=True)
 
 
-def test_save_then_edit_with_autocomplete(browser, served):  # noqa: F811
+def test_save_then_edit_with_autocomplete(browser, served):
     page, problems = sign_in(browser, served["base"], served["tokens"]["alice"])
     open_first_person(page, served["base"])
     page.fill("#work_institution", "Tsinghua")
@@ -111,7 +109,7 @@ def test_save_then_edit_with_autocomplete(browser, served):  # noqa: F811
     page.close()
 
 
-def test_a_stale_form_is_refused_clearly(browser, served):  # noqa: F811
+def test_a_stale_form_is_refused_clearly(browser, served):
     page, problems = sign_in(browser, served["base"], served["tokens"]["bob"])
     open_first_person(page, served["base"])
     other = page.context.new_page()
@@ -130,7 +128,7 @@ def test_a_stale_form_is_refused_clearly(browser, served):  # noqa: F811
     page.close()
 
 
-def test_invalid_entries_are_explained(browser, served):  # noqa: F811
+def test_invalid_entries_are_explained(browser, served):
     page, _ = sign_in(browser, served["base"], served["tokens"]["alice"])
     open_first_person(page, served["base"])
     page.fill("#graduate_institution", "Hogwarts School of Witchcraft")
@@ -147,7 +145,7 @@ def test_invalid_entries_are_explained(browser, served):  # noqa: F811
     page.close()
 
 
-def test_script_in_a_field_is_shown_as_text(browser, served):  # noqa: F811
+def test_script_in_a_field_is_shown_as_text(browser, served):
     page, problems = sign_in(browser, served["base"], served["tokens"]["alice"])
     open_first_person(page, served["base"])
     page.fill("#graduate_institution", "<img src=x onerror=window.pwned=1>")
@@ -184,7 +182,7 @@ def test_unauthorised_and_cross_site_writes_are_refused(served):
     assert httpx.get(f"{base}/annotate/export.csv", cookies={"tt_token": tokens["adam"]}).status_code == 200
 
 
-def test_reviewer_settles_a_disagreement(browser, served):  # noqa: F811
+def test_reviewer_settles_a_disagreement(browser, served):
     base, tokens = served["base"], served["tokens"]
     person = served["people"][-1]
     for name, country in (("alice", "FR"), ("bob", "CA")):

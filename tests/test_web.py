@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import ROOT, cli
+from conftest import CHROMIUM, ROOT, cli
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
 SERVER_PAGES = ["/", "/flows", "/map", "/trends", "/institutions", "/countries/CN", "/methodology"]
 SITE_PAGES = ["index.html", "flows.html", "map.html", "trends.html", "institutions.html", "countries.html",
@@ -59,18 +58,6 @@ def site(full_db, tmp_path_factory) -> Path:
     result = cli("publish", "--db", full_db, "--output", out)
     assert result.returncode == 0, result.stderr
     return out
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        yield instance
-        instance.close()
 
 
 def visit(browser, url: str, shot: str):
