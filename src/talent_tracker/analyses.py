@@ -317,8 +317,6 @@ def origin_mix(db: Path, f: Filters, country: str) -> Result:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
     except UserError as exc:
         return Result("origin_mix", title, [], [], "unavailable", f.label, [str(exc)])
-    retention = {r["origin"]: r for r in data.get("retention", [])}
-    del retention
     in_country = [(r["group"].split(" -> ")[0], r) for r in data["figures"] if r["group"].split(" -> ")[2] == country]
     total = sum(r["estimate"] for _, r in in_country) or 1
     by_origin: dict[str, list] = {}

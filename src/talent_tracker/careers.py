@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -185,9 +184,3 @@ SELECT * EXCLUDE (rank) FROM (
 ) WHERE rank = 1
 """
 
-
-def group_by_person(facts: list[dict]) -> dict[str, list[dict]]:
-    by_person: dict[str, list[dict]] = defaultdict(list)
-    for fact in facts:
-        by_person[fact["person_id"]].append(fact)
-    return by_person

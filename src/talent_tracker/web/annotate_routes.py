@@ -12,7 +12,6 @@ import csv
 import hashlib
 import hmac
 import io
-from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import duckdb
@@ -250,7 +249,3 @@ def _values(mine: dict) -> dict:
         values[f"{stage}_undetermined"] = stage in (mine.get("undetermined") or [])
     values["confidence"] = mine.get("confidence") or "medium"
     return values
-
-
-def template_dir() -> Path:
-    return Path(__file__).resolve().parent / "templates"
