@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 import duckdb
 
-from .annotations import _validate_row
+from .annotations import _validate_row, refresh_annotation_facts
 from .careers import STAGES
 from .errors import UserError
 
@@ -190,11 +190,7 @@ def settle(con, person_id: str) -> None:
         con.execute("DELETE FROM annotations WHERE person_id = ? AND stage = ?", [person_id, stage])
         con.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [person_id, stage, value[0], value[1], value[2], value[3], evidence, notes, who, _now()])
-    con.execute("DELETE FROM careers WHERE source = 'annotation' AND person_id = ?", [person_id])
-    con.execute("""INSERT INTO careers
-        SELECT a.person_id, a.stage, a.institution_id, a.institution, a.country, a.sector, NULL::INTEGER, NULL::INTEGER,
-               'annotation', 1.0::FLOAT, concat_ws('; ', 'annotated ' || a.imported_at, a.evidence_url, a.notes)
-        FROM annotations a WHERE a.person_id = ?""", [person_id])
+    refresh_annotation_facts(con, person_id)
 
 
 def disagreements(con) -> list[dict]:

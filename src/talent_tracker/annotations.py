@@ -179,7 +179,12 @@ WHERE a.person_id IN (SELECT person_id FROM persons)
 """
 
 
-def refresh_annotation_facts(con) -> None:
-    """Replace the careers rows that come from annotations with the annotations as they are."""
-    con.execute("DELETE FROM careers WHERE source = 'annotation'")
-    con.execute(ANNOTATION_FACTS_SQL)
+def refresh_annotation_facts(con, person_id: str | None = None) -> None:
+    """Replace the careers rows that come from annotations (of everyone, or of one person)
+    with the annotations as they are."""
+    if person_id is None:
+        con.execute("DELETE FROM careers WHERE source = 'annotation'")
+        con.execute(ANNOTATION_FACTS_SQL)
+        return
+    con.execute("DELETE FROM careers WHERE source = 'annotation' AND person_id = ?", [person_id])
+    con.execute(ANNOTATION_FACTS_SQL + " AND a.person_id = ?", [person_id])
