@@ -13,6 +13,7 @@ which a rebuild carries over from the previous database: they are never overwrit
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ import pycountry
 
 from .careers import STAGES
 from .errors import UserError
+from .limits import MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 from .institutions.registry import SECTORS
 
 ANNOTATION_COLUMNS = (
@@ -43,18 +45,25 @@ class ImportReport:
 
 
 def read_sheet(path: Path) -> list[tuple[int, dict]]:
+    text = read_text(Path(path), MAX_SHEET_BYTES, "annotation sheet")
     try:
-        text = Path(path).read_text("utf-8-sig")
-    except FileNotFoundError:
-        raise UserError(f"{path}: annotation sheet not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the annotation sheet ({exc})") from None
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in ANNOTATION_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise UserError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(ANNOTATION_COLUMNS)})")
-    return [(line, {k: (row.get(k) or "").strip() for k in ANNOTATION_COLUMNS}) for line, row in
-            enumerate(reader, start=2)]
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        missing = [c for c in ANNOTATION_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise UserError(f"{path}: missing column(s) {', '.join(missing)} (expected {', '.join(ANNOTATION_COLUMNS)})")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if len(rows) >= MAX_SHEET_ROWS:
+                raise UserError(f"{path}: more than {MAX_SHEET_ROWS:,} rows; split the sheet")
+            rows.append((line, {k: _cell(row.get(k)) for k in ANNOTATION_COLUMNS}))
+        return rows
+    except csv.Error as exc:
+        raise UserError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _cell(value) -> str:
+    """A sheet cell as text, cut to the longest value a field may hold."""
+    return str(value or "").strip()[:MAX_FORM_TEXT]
 
 
 def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple[list[dict], list[str]]:

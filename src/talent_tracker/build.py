@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import json
 import multiprocessing
 import os
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import __version__, annotations, careers, people, store
+from . import __version__, annotations, careers, limits, people, store
 from .errors import UserError
 from .institutions import Resolver, load_resolver
 from .records import Paper, Skip, UnalignedEntry
@@ -265,8 +264,9 @@ def _has_venue_folders(data: Path, venues: Venues) -> bool:
 
 
 def _input_row(source, path: Path, label, venue, year, records) -> dict:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-    size = path.stat().st_size if path.is_file() else None
+    size = path.stat().st_size if limits.regular_file_problem(path) is None else None
+    # a file too large to have been read is not worth reading again to hash it
+    digest = paperlists.sha256_of(path) if size is not None and size <= limits.MAX_SOURCE_BYTES else None
     return {"source": source, "source_file": label, "venue": venue, "year": year, "bytes": size,
             "sha256": digest, "records": records}
 

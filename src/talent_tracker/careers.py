@@ -26,6 +26,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from .errors import UserError
+from .limits import MAX_PROFILE_FILE_BYTES, MAX_PROFILE_FILES, read_text
 
 STAGES = ("origin", "graduate", "work")
 PRECEDENCE = {"annotation": 1, "profile": 2, "job_title": 3, "affiliation": 4}
@@ -104,10 +105,16 @@ def read_profiles(folder: Path) -> tuple[list[dict], list[str]]:
     if not folder.is_dir():
         raise UserError(f"{folder}: profiles folder not found")
     profiles, problems = [], []
-    for path in sorted(folder.glob("*.json")):
+    paths = sorted(folder.glob("*.json"))
+    if len(paths) > MAX_PROFILE_FILES:
+        raise UserError(f"{folder}: more than {MAX_PROFILE_FILES:,} profile files")
+    for path in paths:
         try:
-            data = json.loads(path.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json.loads(read_text(path, MAX_PROFILE_FILE_BYTES, "profile file"))
+        except UserError as exc:
+            problems.append(f"{path.name}: " + str(exc).removeprefix(f"{path}: "))
+            continue
+        except json.JSONDecodeError as exc:
             problems.append(f"{path.name}: not a readable JSON file ({exc})")
             continue
         items = data.get("profiles", [data]) if isinstance(data, dict) else data if isinstance(data, list) else []

@@ -15,6 +15,7 @@ from rich.table import Table
 from . import __version__, store
 from .build import BuildResult, build as run_build, skip_summary
 from .errors import UserError
+from .limits import MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 from .records import Skip
 
 app = typer.Typer(
@@ -229,10 +230,9 @@ def resolve(
         if text is not None or (domain and file is None):
             queries.append((text or "", domain))
         if file is not None:
-            try:
-                lines = file.read_text("utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UserError(f"{file}: cannot be read ({exc})") from None
+            lines = read_text(file, MAX_SHEET_BYTES, "affiliations file").splitlines()
+            if len(lines) > MAX_SHEET_ROWS:
+                raise UserError(f"{file}: more than {MAX_SHEET_ROWS:,} lines")
             for line in lines:
                 if line.strip():
                     affiliation, _, line_domain = line.partition("\t")

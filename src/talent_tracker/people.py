@@ -35,6 +35,7 @@ from unidecode import unidecode
 
 from .errors import UserError
 from .institutions.places import WEBMAIL
+from .limits import MAX_COAUTHOR_TEAM
 
 # A name block with no contradicting evidence is one person only up to this many
 # mentions: beyond it the name is common enough that unrelated people share it. A block
@@ -162,14 +163,7 @@ def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (
     _join_on(clusters, mentions.email, mentions.name)
     _apply_overrides(clusters, mentions, overrides)
 
-    papers: dict[tuple, list[int]] = defaultdict(list)
-    for i in range(n):
-        papers[(mentions.venue[i], mentions.year[i], mentions.paper_id[i])].append(i)
-    coauthors: list[frozenset[str]] = [frozenset()] * n
-    for members in papers.values():
-        on_paper = frozenset(keys[i] for i in members) - {""}
-        for i in members:
-            coauthors[i] = on_paper - {keys[i]}
+    coauthors = _Coauthors(mentions, keys)
     places = [_place(mentions.institution_id[i], mentions.email_domain[i]) for i in range(n)]
 
     blocks: dict[str, list[int]] = defaultdict(list)
@@ -181,6 +175,27 @@ def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (
         _cluster_block(clusters, members, coauthors, places, initial=len(key.split()[0]) == 1)
     _join_variants(clusters, blocks, coauthors, places)
     return _person_ids(clusters, mentions)
+
+
+class _Coauthors:
+    """Each mention's co-authors (their name keys), kept once per paper, not per mention:
+    per-mention sets would grow with the square of the team. Papers with more than
+    MAX_COAUTHOR_TEAM authors give no co-author evidence (see limits.py)."""
+
+    def __init__(self, mentions: Mentions, keys: list[str]):
+        papers: dict[tuple, int] = {}
+        self.paper_of = [papers.setdefault(p, len(papers))
+                         for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
+        members: list[list[str]] = [[] for _ in papers]
+        for i, paper in enumerate(self.paper_of):
+            if keys[i]:
+                members[paper].append(keys[i])
+        self.on_paper = [frozenset(m) if len(m) <= MAX_COAUTHOR_TEAM else frozenset() for m in members]
+        self.keys = keys
+
+    def __getitem__(self, i: int) -> frozenset[str]:
+        on_paper = self.on_paper[self.paper_of[i]]
+        return on_paper - {self.keys[i]} if self.keys[i] in on_paper else on_paper
 
 
 def _join_on(clusters: _Clusters, values: list[str | None], names: list[str] | None = None) -> None:
@@ -275,12 +290,23 @@ def _join_variants(clusters: _Clusters, blocks: dict[str, list[int]], coauthors,
             candidates = [reverse] if reverse in blocks and reverse != key else []
         if not candidates:
             continue
+        # evidence -> one mention per candidate person holding it (an index, so each
+        # mention's evidence is read once, not once per pair of mentions)
+        holders: dict[str, dict[int, int]] = defaultdict(dict)
+        for k in candidates:
+            for j in blocks[k]:
+                root = clusters.find(j)
+                for item in _evidence(j, coauthors, places):
+                    holders[item].setdefault(root, j)
         for i in members:
-            evidence = {("c:" + c) for c in coauthors[i]} | places[i]
-            matches = {clusters.find(j) for k in candidates for j in blocks[k]
-                       if evidence & ({("c:" + c) for c in coauthors[j]} | places[j])}
+            matches = {clusters.find(j) for item in _evidence(i, coauthors, places)
+                       for j in holders.get(item, {}).values()}
             if len(matches) == 1:
                 clusters.union(matches.pop(), i)
+
+
+def _evidence(i: int, coauthors, places) -> set[str]:
+    return {"c:" + c for c in coauthors[i]} | places[i]
 
 
 def _apply_overrides(clusters: _Clusters, mentions: Mentions, overrides) -> None:

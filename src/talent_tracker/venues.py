@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import UserError
+from .limits import MAX_SMALL_FILE_BYTES, read_text
 from .years import parse_years
 
 TIER_TOP2 = "top2"
@@ -133,10 +134,8 @@ def load_venues(override: Path | None = None) -> Venues:
     user: dict = {}
     if override is not None:
         try:
-            user = tomllib.loads(Path(override).read_text("utf-8"))
-        except FileNotFoundError:
-            raise UserError(f"{override}: venues file not found") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            user = tomllib.loads(read_text(Path(override), MAX_SMALL_FILE_BYTES, "venues file"))
+        except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{override}: not a valid TOML venues file ({exc})") from None
     venues = {}
     for key in sorted(set(data) | set(user)):

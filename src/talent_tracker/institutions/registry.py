@@ -11,7 +11,6 @@ gives or `talent-tracker fetch` downloads; it is never copied into the repositor
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 import pycountry
 
 from ..errors import UserError
+from ..limits import MAX_SHEET_BYTES, MAX_UNIVERSITIES_BYTES, read_text
 
 SECTORS = ("academia", "industry", "government", "nonprofit")
 REGISTRY_COLUMNS = ("institution_id", "name", "country", "sector", "parent", "multinational", "aliases", "domains")
@@ -46,7 +46,7 @@ def load_registry(path: Path | None = None) -> list[Institution]:
         text = resources.files(__package__).joinpath("registry.csv").read_text("utf-8")
         label = "registry.csv"
     else:
-        text, label = Path(path).read_text("utf-8"), str(path)
+        text, label = read_text(Path(path), MAX_SHEET_BYTES, "registry"), str(path)
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != REGISTRY_COLUMNS:
         raise UserError(f"{label}: expected the columns {','.join(REGISTRY_COLUMNS)}")
@@ -84,12 +84,11 @@ def default_universities_path(cache: Path = Path("talent-tracker-data")) -> Path
 def load_universities(path: Path) -> list[Institution]:
     """The world-universities list (JSON or gzipped JSON), as academic institutions."""
     path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: universities file not found (get it with `talent-tracker fetch --universities`)")
     try:
-        raw = path.read_bytes()
-        data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
-    except FileNotFoundError:
-        raise UserError(f"{path}: universities file not found (get it with `talent-tracker fetch --universities`)") from None
-    except (OSError, EOFError, ValueError) as exc:
+        data = json.loads(read_text(path, MAX_UNIVERSITIES_BYTES, "universities list"))
+    except ValueError as exc:
         raise UserError(f"{path}: not a readable universities list ({exc})") from None
     if not isinstance(data, list):
         raise UserError(f"{path}: expected a JSON array of universities")

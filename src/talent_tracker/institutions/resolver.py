@@ -25,6 +25,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from ..limits import MAX_FIELD_CHARS
 from .places import WEBMAIL, city_names, country_names, country_of_tld, find_places, norm, region_names
 from .registry import Institution
 
@@ -100,7 +101,7 @@ class Resolver:
         for key in self.names:
             words = key.split()
             self._starts[words[0]] = max(self._starts.get(words[0], 0), len(words))
-        self._cached = lru_cache(maxsize=None)(self._resolve)
+        self._cached = lru_cache(maxsize=1 << 18)(self._resolve)
 
     def _add_name(self, name: str, inst: Institution, method: str) -> None:
         key = norm(name)
@@ -115,7 +116,8 @@ class Resolver:
         country_names(), region_names(), city_names()
 
     def resolve(self, text: str | None, domain: str | None = None) -> Resolution:
-        return self._cached((text or "").strip(), (domain or "").strip().lower())
+        # bounded: matching costs grow with the length of the text (limits.py)
+        return self._cached((text or "")[:MAX_FIELD_CHARS].strip(), (domain or "")[:253].strip().lower())
 
     def _resolve(self, text: str, domain: str) -> Resolution:
         segments = [s for s in _SEGMENT_SPLIT.split(text) if s.strip()] if text else []

@@ -21,6 +21,8 @@ from collections.abc import Sequence
 POSITIONAL = "positional"
 PROFILE_ORDER = "profile_order"
 EVIDENCE = "evidence"
+# not aligned: the file's work budget for evidence alignment is spent (limits.ALIGNMENT_BUDGET)
+OVER_BUDGET = "over_budget"
 
 _IMPOSSIBLE = -(10**9)
 _NO_PROFILE_PENALTY = -1000
@@ -30,8 +32,13 @@ def align(
     entries: Sequence[str],
     has_profile: Sequence[bool],
     known: Sequence[frozenset[str] | None],
+    budget: list[int] | None = None,
 ) -> tuple[dict[int, int], str | None]:
-    """Map author index -> entry index, and the rule used (None when nothing could be)."""
+    """Map author index -> entry index, and the rule used (None when nothing could be).
+
+    `budget` ([cells]) is what the evidence alignment may still spend; it costs authors x
+    entries, and a paper it cannot afford is left unaligned (OVER_BUDGET).
+    """
     n, k = len(has_profile), len(entries)
     if k == n:
         return {i: i for i in range(n)}, POSITIONAL
@@ -42,6 +49,10 @@ def align(
         return {author: j for j, author in enumerate(profiled)}, PROFILE_ORDER
     if not any(known):
         return {}, None  # no evidence about anyone: nothing can be placed
+    if budget is not None:
+        if budget[0] < n * k:
+            return {}, OVER_BUDGET
+        budget[0] -= n * k
     assigned = _evidence_alignment(entries, has_profile, known, len(profiled) >= k)
     return assigned, (EVIDENCE if assigned else None)
 

@@ -8,12 +8,13 @@ the same conference, year and title; authors keep the order of the rows.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import limits
 from ..errors import UserError
+from ..limits import MAX_AUTHORS, TooLarge, clip
 from ..records import Authorship, Paper, Skip
 from ..venues import Venue, Venues
 from .ids import content_id, make_unique
@@ -23,17 +24,19 @@ SOURCE = "conference-csv"
 COLUMNS = ("Conference", "Year", "Title", "Author", "Affiliation")
 FILE_NAMES = ("papers.csv.gz", "papers.csv")
 _NO_AFFILIATION = {"none", "null", "n/a", "na", "-", "(organization)"}
+# a field past this is a broken file (one row is read whole before it can be cut short)
+csv.field_size_limit(limits.MAX_RECORD_BYTES)
 
 Report = Callable[[Skip], None]
 
 
 def locate(data: Path) -> Path:
     """The CSV file given as itself, inside DIR, or inside DIR/conference-csv."""
-    if data.is_file():
+    if data.exists() and not data.is_dir():
         return data
     for folder in (data, data / "conference-csv"):
         for name in FILE_NAMES:
-            if (folder / name).is_file():
+            if (folder / name).exists():
                 return folder / name
     raise UserError(f"{data}: no {' or '.join(FILE_NAMES)} found for source conference-csv")
 
@@ -46,28 +49,44 @@ def read(
     report: Report,
 ) -> list[Paper]:
     label = path.name
+    papers: list[Paper] = []
+    pending: list[Skip] = []  # reported once the whole file has been read
     try:
-        raw = path.read_bytes()
-        text = (gzip.decompress(raw) if path.suffix == ".gz" else raw).decode("utf-8-sig")
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        report(Skip(label, "file", "malformed file", f"cannot be read ({exc})"))
+        with limits.bounded_stream(path, limits.MAX_SOURCE_BYTES, "CSV file") as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            _read_rows(csv.reader(text), label, venues, wanted, years, papers, pending.append)
+    except (TooLarge, OSError, UnicodeDecodeError, csv.Error, *limits.GZIP_ERRORS) as exc:
+        detail = (str(exc) if isinstance(exc, (TooLarge, csv.Error))
+                  else f"not UTF-8 text ({exc.reason})" if isinstance(exc, UnicodeDecodeError)
+                  else f"not a complete gzip file ({exc})" if isinstance(exc, limits.GZIP_ERRORS)
+                  else f"cannot be read ({exc.strerror or exc})")
+        report(Skip(label, "file", "malformed file", detail))
         return []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    for skip in pending:
+        report(skip)
+    return make_unique(papers)
+
+
+def _read_rows(reader, label: str, venues: Venues, wanted, years, papers: list[Paper], report: Report) -> None:
     header = next(reader, None)
     if header is None or [h.strip() for h in header[: len(COLUMNS)]] != list(COLUMNS):
-        report(Skip(label, "file", "malformed file",
-                    f"expected the columns {','.join(COLUMNS)}, found {','.join(header or [])!r}"))
-        return []
+        raise csv.Error(f"expected the columns {','.join(COLUMNS)}, found {','.join(header or [])[:200]!r}")
     wanted_keys = {v.key for v in wanted} if wanted else None
-    papers: list[Paper] = []
     current: Paper | None = None
     unknown: dict[str, int] = {}
+    too_many: dict[int, int] = {}  # paper index -> authors dropped
     for line, row in enumerate(reader, start=2):
+        if line > limits.MAX_CSV_ROWS + 1:
+            raise TooLarge(f"more than {limits.MAX_CSV_ROWS:,} rows")
         where = f"line {line}"
         if len(row) < len(COLUMNS):
             report(Skip(label, "record", "row has too few columns", f"{len(row)} of {len(COLUMNS)}", record=where))
             continue
-        conference, year_text, title, author, affiliation = (clean(v) for v in row[: len(COLUMNS)])
+        values = [clip(clean(v)) for v in row[: len(COLUMNS)]]
+        if any(cut for _, cut in values):
+            report(Skip(label, "field", f"value longer than {limits.MAX_FIELD_CHARS:,} characters cut short",
+                        record=where, count=sum(cut for _, cut in values)))
+        conference, year_text, title, author, affiliation = (v for v, _ in values)
         venue = venues.by_csv_name(conference)
         if venue is None:
             unknown[conference] = unknown.get(conference, 0) + 1
@@ -75,7 +94,7 @@ def read(
         try:
             year = int(year_text)
         except ValueError:
-            report(Skip(label, "record", "year is not a number", repr(year_text), venue.key, record=where))
+            report(Skip(label, "record", "year is not a number", repr(year_text[:50]), venue.key, record=where))
             continue
         if (wanted_keys is not None and venue.key not in wanted_keys) or (years is not None and year not in years):
             continue
@@ -92,12 +111,21 @@ def read(
         if not author:
             report(Skip(label, "field", "empty author name", "", venue.key, year, where))
             continue
+        if len(current.authors) >= MAX_AUTHORS:
+            too_many[len(papers) - 1] = too_many.get(len(papers) - 1, 0) + 1
+            continue
         if affiliation.casefold() in _NO_AFFILIATION:
             affiliation = ""  # the scrape writes a missing affiliation as the word `None`
         current.authors.append(
             Authorship(position=len(current.authors) + 1, name=author, affiliation=affiliation or None,
                        alignment="positional" if affiliation else None)
         )
-    for conference, rows in sorted(unknown.items()):
-        report(Skip(label, "record", "unknown venue", f"Conference {conference!r}", count=rows))
-    return make_unique(papers)
+    for index, dropped in too_many.items():
+        paper = papers[index]
+        report(Skip(label, "field", f"paper has more than {MAX_AUTHORS:,} authors: the first {MAX_AUTHORS:,} kept",
+                    paper.title[:200], paper.venue, paper.year, paper.record, dropped))
+    for conference, rows in sorted(unknown.items())[:100]:
+        report(Skip(label, "record", "unknown venue", f"Conference {conference[:100]!r}", count=rows))
+    if len(unknown) > 100:
+        report(Skip(label, "record", "unknown venue", f"{len(unknown) - 100:,} more unknown conference names",
+                    count=sum(rows for _, rows in sorted(unknown.items())[100:])))

@@ -8,17 +8,21 @@ do not line up (see alignment.py), duplicate records of one paper, broken record
 
 from __future__ import annotations
 
-import gzip
+import hashlib
+import io
 import re
-import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
+import ijson
+from ijson.common import ObjectBuilder
 
+from .. import limits
 from ..errors import UserError
+from ..limits import MAX_AUTHORS, RecordTooLarge, TooLarge, clip
 from ..records import Authorship, Paper, Skip, UnalignedEntry
 from ..venues import Venue, Venues
 from . import alignment
@@ -54,8 +58,14 @@ def discover(
         raise UserError(f"{data_dir}: data directory not found")
     wanted_keys = {v.key for v in wanted} if wanted else None
     units: dict[tuple[str, int], Unit] = {}
-    for folder in sorted(p for p in data_dir.iterdir() if p.is_dir()):
+    for folder in sorted(data_dir.iterdir()):
         venue = venues.by_folder(folder.name)
+        if not folder.is_dir():
+            problem = limits.regular_file_problem(folder)
+            if venue is not None:
+                report(Skip(folder.name + "/", "file", "venue folder cannot be read",
+                            problem or "a file, not a folder", venue.key))
+            continue
         if venue is None:
             if wanted_keys is None and any(_FILE.match(f.name) for f in folder.iterdir()):
                 report(Skip(folder.name + "/", "file", "not a configured venue folder",
@@ -66,7 +76,12 @@ def discover(
         for path in sorted(folder.iterdir()):
             label = f"{folder.name}/{path.name}"
             match = _FILE.match(path.name)
-            if not path.is_file() or path.name.startswith("."):
+            if path.name.startswith("."):
+                continue  # a download or a build in progress, editor files
+            problem = limits.regular_file_problem(path)
+            if problem:
+                report(Skip(label, "file", "not a readable file", problem, venue.key,
+                            int(match["year"]) if match else None))
                 continue
             if match is None or match["stem"] != folder.name:
                 report(Skip(label, "file", "file name not understood",
@@ -89,28 +104,107 @@ def discover(
     return [units[k] for k in sorted(units)]
 
 
-def load_json(unit: Unit, report: Report) -> list | None:
-    """The parsed array, or None after reporting why the file cannot be read."""
+class _NotAnArray(Exception):
+    pass
+
+
+def iter_records(unit: Unit) -> Iterator[tuple[object, int, str | None]]:
+    """The file's records, streamed: decompressed and parsed as they are read, within the
+    caps of limits.py. Yields (record, strings cut short, why the record was dropped).
+
+    The fast path parses whole records, each at most MAX_RECORD_BYTES of JSON. A file
+    with a larger record is read again, carefully: event by event, cutting strings at
+    MAX_STRING_CHARS and dropping (and counting) a record of more than
+    MAX_RECORD_VALUES values, so one huge field costs its record a truncation, not the
+    file its papers; a record is still at most MAX_CAREFUL_RECORD_BYTES (the parser's
+    time grows with the square of a string's length). Raises one of _UNREADABLE when
+    the file cannot be read whole.
+    """
     try:
-        raw = unit.path.read_bytes()
-        data = orjson.loads(gzip.decompress(raw) if unit.path.suffix == ".gz" else raw)
-    except (OSError, EOFError, zlib.error, orjson.JSONDecodeError) as exc:
-        report(Skip(unit.label, "file", "malformed file", _describe(exc), unit.venue.key, unit.year))
-        return None
-    if not isinstance(data, list):
-        report(Skip(unit.label, "file", "malformed file",
-                    f"expected a JSON array of papers, found {type(data).__name__}",
-                    unit.venue.key, unit.year))
-        return None
-    return data
+        with _open_array(unit, limits.MAX_RECORD_BYTES) as (raw, stream):
+            for index, record in enumerate(ijson.items(stream, "item", use_float=True)):
+                if index >= limits.MAX_RECORDS:
+                    raise TooLarge(f"more than {limits.MAX_RECORDS:,} records")
+                raw.mark()
+                yield record, 0, None
+        return
+    except RecordTooLarge:
+        pass
+    with _open_array(unit, limits.MAX_CAREFUL_RECORD_BYTES) as (raw, stream):
+        yield from _careful_records(raw, stream)
+
+
+@contextmanager
+def _open_array(unit: Unit, record_limit: int | None):
+    with limits.bounded_stream(unit.path, limits.MAX_SOURCE_BYTES, "paper list", record_limit) as raw:
+        stream = io.BufferedReader(raw, 64 * 1024)
+        while True:
+            head = stream.peek(1)
+            if not head:
+                raise _NotAnArray("the file is empty")
+            if head.lstrip():
+                break
+            stream.read(len(head))  # leading whitespace
+        first = head.lstrip()[:1]
+        if first != b"[":
+            kind = {b"{": "an object", b'"': "a string"}.get(first, "no JSON array")
+            raise _NotAnArray(f"expected a JSON array of papers, found {kind}")
+        yield raw, stream
+
+
+_STARTS, _ENDS = ("start_map", "start_array"), ("end_map", "end_array")
+
+
+def _careful_records(raw, stream) -> Iterator[tuple[object, int, str | None]]:
+    depth = records = values = cut = 0
+    builder: ObjectBuilder | None = None
+    for event, value in ijson.basic_parse(stream, use_float=True):
+        if event in _STARTS:
+            depth += 1
+            if depth == 1:
+                continue  # the array of records
+            if depth == 2:
+                records += 1
+                if records > limits.MAX_RECORDS:
+                    raise TooLarge(f"more than {limits.MAX_RECORDS:,} records")
+                builder, values, cut = ObjectBuilder(), 0, 0
+        elif event in _ENDS:
+            depth -= 1
+            if depth == 0:
+                continue
+        elif depth == 1:  # a record that is a bare value
+            records += 1
+            raw.mark()
+            yield value, 0, None
+            continue
+        if builder is not None:
+            values += 1
+            if values > limits.MAX_RECORD_VALUES:
+                builder = None
+            else:
+                if isinstance(value, str) and len(value) > limits.MAX_STRING_CHARS:
+                    value, cut = value[: limits.MAX_STRING_CHARS], cut + 1
+                builder.event(event, value)
+        if depth == 1:  # the record just ended
+            raw.mark()
+            if builder is None:
+                yield None, 0, f"record has more than {limits.MAX_RECORD_VALUES:,} JSON values"
+            else:
+                yield builder.value, cut, None
+            builder = None
+
+
+_UNREADABLE = (TooLarge, _NotAnArray, ijson.JSONError, OSError, *limits.GZIP_ERRORS)
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, orjson.JSONDecodeError):
-        return f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-    if isinstance(exc, (EOFError, zlib.error, gzip.BadGzipFile)):
+    if isinstance(exc, ijson.JSONError):
+        return f"not valid JSON ({str(exc).strip().splitlines()[0]})"
+    if isinstance(exc, limits.GZIP_ERRORS):
         return f"not a complete gzip file ({exc})"
-    return f"cannot be read ({exc})"
+    if isinstance(exc, OSError):
+        return f"cannot be read ({exc.strerror or exc})"
+    return str(exc)
 
 
 def read(
@@ -119,20 +213,45 @@ def read(
     unaligned: Callable[[UnalignedEntry], None],
     rank: Callable[[str | None], int],
 ) -> list[Paper]:
-    """Every paper of one file; `rank` orders presentation labels (oral > accepted > other)."""
-    data = load_json(unit, report)
-    if data is None:
-        return []
+    """Every paper of one file; `rank` orders presentation labels (oral > accepted > other).
+
+    A file that cannot be read whole (broken, not an array, past a cap) is one `file`
+    skip and gives no papers: a venue-year is never built from part of its list.
+    """
     parsed: list[_Parsed] = []
-    for index, raw in enumerate(data):
-        item = _parse_record(unit, index, raw, report)
-        if item is not None:
+    pending: list[Skip] = []  # reported once the whole file has been read
+    values = 0
+    try:
+        for index, (raw, cut, dropped) in enumerate(iter_records(unit)):
+            if dropped:
+                pending.append(Skip(unit.label, "record", dropped, "", unit.venue.key, unit.year, f"#{index}"))
+                continue
+            item = _parse_record(unit, index, raw, pending.append, cut)
+            if item is None:
+                continue
+            values += len(item.paper.authors) + sum(len(v) for v in item.lists.values())
+            if values > limits.MAX_FILE_VALUES:
+                raise TooLarge(f"more than {limits.MAX_FILE_VALUES:,} author names and per-author values")
             parsed.append(item)
+    except _UNREADABLE as exc:
+        report(Skip(unit.label, "file", "malformed file", _describe(exc), unit.venue.key, unit.year))
+        return []
+    for skip in pending:
+        report(skip)
     _unique_ids(parsed)
     known = _known_values(parsed)
+    budget = [limits.ALIGNMENT_BUDGET]
     for item in parsed:
-        _fill_per_author(unit, item, known, report, unaligned)
+        _fill_per_author(unit, item, known, report, unaligned, budget)
     return _merge_presentation_duplicates(unit, [p.paper for p in parsed], rank, report)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -143,11 +262,11 @@ class _Parsed:
     source_keys: tuple[list[str], list[str]] | None  # per-author institutions, countries
 
 
-def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parsed | None:
+def _parse_record(unit: Unit, index: int, raw: object, report: Report, cut: int = 0) -> _Parsed | None:
     where = f"#{index}"
 
-    def skip(reason: str, detail: str = "", scope: str = "record") -> None:
-        report(Skip(unit.label, scope, reason, detail, unit.venue.key, unit.year, where))
+    def skip(reason: str, detail: str = "", scope: str = "record", count: int = 1) -> None:
+        report(Skip(unit.label, scope, reason, _short(detail), unit.venue.key, unit.year, where, count))
 
     if not isinstance(raw, dict):
         skip("record is not a JSON object", f"found {type(raw).__name__}")
@@ -158,7 +277,15 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parse
     if author_text is not None and not isinstance(author_text, str):
         skip("author list is not text", f"found {type(author_text).__name__}")
         return None
-    title = clean(raw.get("title")) if isinstance(raw.get("title"), (str, int, float)) else ""
+    clipped = cut  # strings already cut short while reading
+
+    def bounded(value: str | None) -> str | None:
+        nonlocal clipped
+        value, cut = clip(value)
+        clipped += cut
+        return value
+
+    title = bounded(clean(raw.get("title")) if isinstance(raw.get("title"), (str, int, float)) else "")
     names, merged = split_authors(author_text or "")
     if not title and not names:
         skip("record has neither title nor authors")
@@ -169,7 +296,7 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parse
         status = None
     track = raw.get("track") if isinstance(raw.get("track"), str) else None
     raw_id = raw.get("id")
-    paper_id = clean(raw_id) if isinstance(raw_id, (str, int)) and str(raw_id).strip() else ""
+    paper_id = bounded(clean(raw_id)) if isinstance(raw_id, (str, int)) and str(raw_id).strip() else ""
     if not title:
         skip("missing title", scope="field")
     if not names:
@@ -181,15 +308,20 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parse
         year=unit.year,
         paper_id=paper_id,
         title=title,
-        track=clean(track) or None,
-        status=clean(status) or None,
+        track=bounded(clean(track)) or None,
+        status=bounded(clean(status)) or None,
         source=SOURCE,
         source_file=unit.label,
         record=where,
-        url=clean(raw.get("site")) or None if isinstance(raw.get("site"), str) else None,
+        url=bounded(clean(raw.get("site"))) or None if isinstance(raw.get("site"), str) else None,
     )
     kept = [i for i, n in enumerate(names) if n]
-    paper.authors = [Authorship(position=p, name=names[i]) for p, i in enumerate(kept, start=1)]
+    dropped = len(kept) - MAX_AUTHORS
+    if dropped > 0:
+        skip(f"paper has more than {MAX_AUTHORS:,} authors: the first {MAX_AUTHORS:,} kept",
+             f"{len(kept):,} authors", scope="field", count=dropped)
+        kept = kept[:MAX_AUTHORS]
+    paper.authors = [Authorship(position=p, name=bounded(names[i])) for p, i in enumerate(kept, start=1)]
 
     def per_author(key: str) -> list[str] | None:
         values = split_list(raw.get(key)) if isinstance(raw.get(key), str) else None
@@ -199,7 +331,12 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parse
             values = drop_positions(values, merged)
         if len(values) == len(names):
             values = [values[i] for i in kept]
-        return values
+        elif dropped > 0 or len(values) > MAX_AUTHORS:
+            # a list out of line with a paper too large to keep whole: no rule can place it
+            skip("per-author list of an over-long paper not used", f"{key}: {len(values):,} entries",
+                 scope="field", count=len(values))
+            return None
+        return [bounded(v) for v in values]
 
     ids = per_author("authorids")
     identities: list[str | None] = [None] * len(paper.authors)
@@ -224,7 +361,14 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report) -> _Parse
             values = per_author("email")
         if values is not None:
             lists[key] = values
+    if clipped:
+        skip(f"value longer than {limits.MAX_FIELD_CHARS:,} characters cut short", scope="field", count=clipped)
     return _Parsed(paper, identities, lists, _source_keys(raw, len(paper.authors)))
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """A skip's detail, short enough to show (the data itself may be huge)."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _source_keys(raw: dict, n: int) -> tuple[list[str], list[str]] | None:
@@ -267,7 +411,7 @@ def _known_values(parsed: list[_Parsed]) -> dict[str, dict[str, frozenset[str]]]
     return {key: {k: frozenset(v) for k, v in table.items()} for key, table in seen.items()}
 
 
-def _fill_per_author(unit: Unit, item: _Parsed, known, report: Report, unaligned) -> None:
+def _fill_per_author(unit: Unit, item: _Parsed, known, report: Report, unaligned, budget: list[int]) -> None:
     paper = item.paper
     n = len(paper.authors)
     strength = {alignment.POSITIONAL: 3, alignment.PROFILE_ORDER: 2, alignment.EVIDENCE: 1}
@@ -275,7 +419,7 @@ def _fill_per_author(unit: Unit, item: _Parsed, known, report: Report, unaligned
     for key, values in item.lists.items():
         entries = values
         hints = [known[key].get(i) if i else None for i in item.identities]
-        assigned, rule = alignment.align(entries, has_profile, hints)
+        assigned, rule = alignment.align(entries, has_profile, hints, budget)
         attr = _PER_AUTHOR[key]
         for author_index, entry_index in assigned.items():
             value = entries[entry_index]
@@ -294,9 +438,10 @@ def _fill_per_author(unit: Unit, item: _Parsed, known, report: Report, unaligned
         if left:
             for j in left:
                 unaligned(UnalignedEntry(paper.venue, paper.year, paper.paper_id, key, j + 1, entries[j]))
-            report(Skip(unit.label, "field", "per-author list does not line up with the authors",
-                        f"{key}: {len(entries)} entries for {n} authors", paper.venue, paper.year,
-                        paper.record, count=len(left)))
+            reason = ("per-author list not aligned: the file's alignment budget is spent"
+                      if rule == alignment.OVER_BUDGET else "per-author list does not line up with the authors")
+            report(Skip(unit.label, "field", reason, f"{key}: {len(entries)} entries for {n} authors",
+                        paper.venue, paper.year, paper.record, count=len(left)))
     if item.source_keys is not None and len(item.lists.get("aff", ())) == n:
         institutions, countries = item.source_keys
         for authorship, inst, country in zip(paper.authors, institutions, countries):
