@@ -53,14 +53,28 @@ def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
-def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
-    import duckdb
+def copy_db(source: Path, target: Path) -> Path:
+    """A copy of a database and its workspace (through SQLite's backup: recent commits may
+    still be in the write-ahead log, which a file copy would miss)."""
+    import sqlite3
 
-    con = duckdb.connect(str(db), read_only=True)
-    try:
+    from talent_tracker.workspace import path_for
+
+    shutil.copy(source, target)
+    if path_for(source).exists():
+        with sqlite3.connect(path_for(source)) as a, sqlite3.connect(path_for(target)) as b:
+            a.backup(b)
+        a.close()
+        b.close()
+    return target
+
+
+def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of a query over the database and its workspace, as every reader sees them."""
+    from talent_tracker.store import reader
+
+    with reader(db) as con:
         return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def one(db: Path, sql: str, params: list | None = None):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 from concurrent.futures import ThreadPoolExecutor
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, query
+from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, copy_db, query
 from talent_tracker.build import build
 
 
@@ -31,7 +30,7 @@ def prepared(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def served(prepared, tmp_path_factory):
     db = tmp_path_factory.mktemp("served") / "work.duckdb"
-    shutil.copy(prepared, db)
+    copy_db(prepared, db)
     people = [r[0] for r in query(db, "SELECT DISTINCT person_id FROM samples ORDER BY 1")]
     tokens = {}
     for name, role in (("alice", "annotator"), ("bob", "annotator"), ("rita", "reviewer"), ("adam", "admin")):
@@ -87,7 +86,7 @@ def test_save_then_edit_with_autocomplete(browser, served):
     page, problems = sign_in(browser, served["base"], served["tokens"]["alice"])
     open_first_person(page, served["base"])
     page.fill("#work_institution", "Tsinghua")
-    page.wait_for_function("document.querySelectorAll('#institutions option').length > 0")
+    page.locator("#institutions option").first.wait_for(state="attached")
     page.fill("#work_institution", "Tsinghua University")
     page.dispatch_event("#work_institution", "change")
     assert page.input_value("#work_country") == "CN" and page.input_value("#work_sector") == "academia"
@@ -161,13 +160,24 @@ def test_script_in_a_field_is_shown_as_text(browser, served):
     page.close()
 
 
+def session_of(base: str, token: str) -> dict:
+    """The signed session cookie a browser gets by signing in with `token`."""
+    response = httpx.post(f"{base}/annotate/login", data={"token": token}, headers={"Origin": base})
+    assert response.status_code == 303, response.text
+    return {"tt_session": response.cookies["tt_session"]}
+
+
 def test_unauthorised_and_cross_site_writes_are_refused(served):
     base, tokens = served["base"], served["tokens"]
     person = served["people"][0]
     assert httpx.post(f"{base}/api/annotations/{person}", json={"version": 0}).status_code == 401
     assert httpx.post(f"{base}/api/annotations/{person}", json={"version": 0},
                       headers={"Authorization": "Bearer not-a-token"}).status_code == 401
-    cookies = {"tt_token": tokens["alice"]}
+    # the raw token is no cookie: only a signed session is
+    assert httpx.get(f"{base}/annotate/review", cookies={"tt_token": tokens["rita"]}).status_code == 401
+    assert httpx.get(f"{base}/annotate/review", cookies={"tt_session": tokens["rita"]}).status_code == 401
+    cookies = session_of(base, tokens["alice"])
+    assert tokens["alice"] not in cookies["tt_session"]
     # a form posted from another site with the analyst's cookie
     evil = httpx.post(f"{base}/annotate/person/{person}", data={"work_country": "US", "version": 0},
                       cookies=cookies, headers={"Origin": "http://evil.example"})
@@ -176,10 +186,14 @@ def test_unauthorised_and_cross_site_writes_are_refused(served):
     no_token = httpx.post(f"{base}/annotate/person/{person}", data={"work_country": "US", "version": 0},
                           cookies=cookies, headers={"Origin": base})
     assert no_token.status_code == 403 and "CSRF" in no_token.text
+    # signing out is a write like the others
+    assert httpx.post(f"{base}/annotate/logout", cookies=cookies, headers={"Origin": base}).status_code == 403
+    assert httpx.post(f"{base}/annotate/logout", cookies=cookies, headers={"Origin": "http://evil.example"}
+                      ).status_code == 403
     # roles: an annotator may neither review nor export
     assert httpx.get(f"{base}/annotate/review", cookies=cookies).status_code == 403
     assert httpx.get(f"{base}/annotate/export.csv", cookies=cookies).status_code == 403
-    assert httpx.get(f"{base}/annotate/export.csv", cookies={"tt_token": tokens["adam"]}).status_code == 200
+    assert httpx.get(f"{base}/annotate/export.csv", cookies=session_of(base, tokens["adam"])).status_code == 200
 
 
 def test_reviewer_settles_a_disagreement(browser, served):
@@ -206,15 +220,20 @@ def test_reviewer_settles_a_disagreement(browser, served):
     page.close()
 
 
-def test_annotators_keep_every_acknowledged_save_through_a_restart(prepared, tmp_path):
+def test_saves_survive_a_rebuild_and_a_kill(prepared, tmp_path):
+    """10 annotators save while the database is rebuilt under the running server and the
+    server is then killed (SIGKILL) and restarted: every acknowledged save is kept, and
+    the server shows the new build without a restart."""
     spec = importlib.util.spec_from_file_location("annotation_load", ROOT / "benchmarks" / "annotation_load.py")
     load = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(load)
     db = tmp_path / "load.duckdb"
-    shutil.copy(prepared, db)
+    copy_db(prepared, db)
     # in a thread of its own: Playwright's sync API keeps an event loop on this one
     with ThreadPoolExecutor(1) as pool:
-        report = pool.submit(load.run, db, 10, 12, True).result()
+        report = pool.submit(load.run, db, 10, 20, True, True).result()
     assert report["problems"] == [], report
+    assert report["rebuild"] == {"exit_code": 0, "seconds": report["rebuild"]["seconds"], "shown_without_restart": True}
     assert report["acknowledged_saves"] > 100 and report["restart_seconds"]
     assert report["audit_log_saves"] >= report["acknowledged_saves"]
+    assert report["read_meta_ms"]["requests"] > 20

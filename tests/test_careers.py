@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
+from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 from talent_tracker.build import build
 from talent_tracker.careers import stage_of_title
 
@@ -79,7 +78,7 @@ def test_unreadable_profile_files_are_reported(tmp_path):
 @pytest.fixture
 def db_copy(careers_db, tmp_path) -> Path:
     copy = tmp_path / "copy.duckdb"
-    shutil.copy(careers_db, copy)
+    copy_db(careers_db, copy)
     return copy
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
+from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 from talent_tracker.annotations import ANNOTATION_COLUMNS
 from talent_tracker.build import build
 from talent_tracker.sampling import CONTEXT_COLUMNS
@@ -25,7 +24,7 @@ def built(tmp_path_factory) -> Path:
 @pytest.fixture
 def db(built, tmp_path) -> Path:
     copy = tmp_path / "work.duckdb"
-    shutil.copy(built, copy)
+    copy_db(built, copy)
     return copy
 
 

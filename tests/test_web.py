@@ -67,7 +67,8 @@ def visit(browser, url: str, shot: str):
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "file://", "data:", "blob:")) else None)
     page.goto(url)
-    page.wait_for_function("document.body.dataset.ready", timeout=60000)
+    # locators, not wait_for_function: its string predicates are eval'd, which the CSP refuses
+    page.locator("body[data-ready]").wait_for(state="attached", timeout=60000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
     return page, problems, outside
@@ -81,7 +82,7 @@ def rendered(page) -> dict:
 def change_filter(page, select: str, value: str) -> None:
     before = page.evaluate("document.body.dataset.ready")
     page.select_option(select, value)
-    page.wait_for_function(f"document.body.dataset.ready !== '{before}'", timeout=60000)
+    page.locator(f"body[data-ready]:not([data-ready='{before}'])").wait_for(state="attached", timeout=60000)
 
 
 @pytest.mark.parametrize("path", SERVER_PAGES)

@@ -96,7 +96,7 @@ def _people(con, f: Filters) -> int:
 
 def work_countries(db: Path, f: Filters) -> Result:
     where, params = f.sql()
-    with reader(db) as con:
+    with reader(db, with_workspace=False) as con:
         total = _people(con, f)
         rows = con.execute(_LATEST.format(where=where) + """
             SELECT country, count(*) AS people FROM latest GROUP BY country ORDER BY people DESC, country""",
@@ -110,7 +110,7 @@ def work_countries(db: Path, f: Filters) -> Result:
 
 def work_sectors(db: Path, f: Filters) -> Result:
     where, params = f.sql()
-    with reader(db) as con:
+    with reader(db, with_workspace=False) as con:
         rows = con.execute(_LATEST.format(where=where) + """
             SELECT coalesce(sector, 'unknown'), count(*) FROM latest GROUP BY 1 ORDER BY 2 DESC""", params).fetchall()
     total = sum(r[1] for r in rows)
@@ -127,7 +127,7 @@ def top_institutions(db: Path, f: Filters, limit: int = 25, country: str | None 
         extra, extra_params = "AND a.country = ?", [country.upper()]
     elif region == "asia":
         extra, extra_params = "AND a.country IN (SELECT unnest(?))", [list(ASIA)]
-    with reader(db) as con:
+    with reader(db, with_workspace=False) as con:
         rows = con.execute(f"""
             SELECT i.name, i.country, i.sector, count(DISTINCT a.person_id) AS people
             FROM authorships a JOIN institutions i USING (institution_id)
@@ -142,7 +142,7 @@ def top_institutions(db: Path, f: Filters, limit: int = 25, country: str | None 
 
 def trends(db: Path, f: Filters, countries: int = 8) -> Result:
     where, params = f.sql()
-    with reader(db) as con:
+    with reader(db, with_workspace=False) as con:
         rows = con.execute(f"""
             SELECT a.year, a.country, count(DISTINCT a.person_id) FROM authorships a
             WHERE {where} AND a.country IS NOT NULL GROUP BY ALL ORDER BY 1, 3 DESC""", params).fetchall()
@@ -251,7 +251,7 @@ def editions(db: Path, f: Filters) -> Result:
     latest years whose authors have affiliations (a year without them cannot be compared)."""
     years = f.years
     if len(years) < 2:
-        with reader(db) as con:
+        with reader(db, with_workspace=False) as con:
             years = tuple(r[0] for r in con.execute(
                 "SELECT DISTINCT year FROM authorships WHERE accepted AND country IS NOT NULL "
                 "AND venue IN (SELECT unnest(?)) ORDER BY 1", [list(f.venues)]).fetchall())[-2:]

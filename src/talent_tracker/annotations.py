@@ -72,7 +72,7 @@ def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple
     problems: list[str] = []
     seen: dict[tuple[str, str], tuple[int, tuple]] = {}
     for line, row in rows:
-        row_entries, row_problems = _validate_row(line, row, persons, resolver)
+        row_entries, row_problems = validate_row(line, row, persons, resolver)
         for entry in row_entries:
             key = (entry["person_id"], entry["stage"])
             value = (entry["institution_id"], entry["country"])
@@ -88,7 +88,7 @@ def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple
     return entries, problems
 
 
-def _validate_row(line: int, row: dict, persons: set[str], resolver, allow_new: bool = False
+def validate_row(line: int, row: dict, persons: set[str], resolver, allow_new: bool = False
                   ) -> tuple[list[dict], list[str]]:
     problems = []
     person = row["person_id"]
@@ -149,51 +149,34 @@ def _validate_row(line: int, row: dict, persons: set[str], resolver, allow_new: 
     return entries, problems
 
 
-def import_sheet(db: Path, path: Path, resolver) -> ImportReport:
-    """Validate the sheet and upsert its good rows into the database's `annotations`."""
-    from .store import open_for_update
+def import_sheet(db: Path, path: Path, resolver, actor: str | None = None) -> ImportReport:
+    """Validate the sheet and upsert its good rows into the workspace's `annotations`
+    (one transaction: all good rows or, on a failure, none)."""
+    from .store import reader
+    from .workspace import audit, cli_actor, now, open_workspace
 
     rows = read_sheet(path)
     report = ImportReport(rows=len(rows))
-    with open_for_update(db) as con:
-        persons = {r[0] for r in con.execute("SELECT person_id FROM persons").fetchall()}
-        entries, report.problems = validate(rows, persons, resolver)
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        con.execute("BEGIN TRANSACTION")
+    wanted = sorted({row["person_id"] for _, row in rows if row["person_id"]})
+    with reader(db) as con:
+        persons = {r[0] for r in con.execute("SELECT person_id FROM persons WHERE person_id IN (SELECT unnest(?))",
+                                             [wanted]).fetchall()}
+    entries, report.problems = validate(rows, persons, resolver)
+    workspace = open_workspace(db)
+    stamp = now()
+    with workspace.write() as con:
         for entry in entries:
             current = con.execute(
                 "SELECT institution_id, country, sector, evidence_url, notes FROM annotations "
                 "WHERE person_id = ? AND stage = ?", [entry["person_id"], entry["stage"]]).fetchone()
             new = (entry["institution_id"], entry["country"], entry["sector"], entry["evidence_url"], entry["notes"])
-            if current == new:
+            if current is not None and tuple(current) == new:
                 report.unchanged += 1
                 continue
-            con.execute("DELETE FROM annotations WHERE person_id = ? AND stage = ?", [entry["person_id"], entry["stage"]])
-            con.execute("INSERT INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT OR REPLACE INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [entry["person_id"], entry["stage"], entry["institution_id"], entry["institution"],
                          entry["country"], entry["sector"], entry["evidence_url"], entry["notes"], str(path), stamp])
             report.imported += 1
-        refresh_annotation_facts(con)
-        con.execute("COMMIT")
+        audit(con, actor or cli_actor(), "import sheet", None, None,
+              {"sheet": str(path), "rows": report.rows, "imported": report.imported, "problems": len(report.problems)})
     return report
-
-
-ANNOTATION_FACTS_SQL = """
-INSERT INTO careers
-SELECT a.person_id, a.stage, a.institution_id, a.institution, a.country, a.sector,
-       NULL::INTEGER AS start_year, NULL::INTEGER AS end_year, 'annotation' AS source, 1.0::FLOAT AS confidence,
-       concat_ws('; ', 'annotated ' || a.imported_at, a.evidence_url, a.notes) AS evidence
-FROM annotations a
-WHERE a.person_id IN (SELECT person_id FROM persons)
-"""
-
-
-def refresh_annotation_facts(con, person_id: str | None = None) -> None:
-    """Replace the careers rows that come from annotations (of everyone, or of one person)
-    with the annotations as they are."""
-    if person_id is None:
-        con.execute("DELETE FROM careers WHERE source = 'annotation'")
-        con.execute(ANNOTATION_FACTS_SQL)
-        return
-    con.execute("DELETE FROM careers WHERE source = 'annotation' AND person_id = ?", [person_id])
-    con.execute(ANNOTATION_FACTS_SQL + " AND a.person_id = ?", [person_id])

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import __version__, annotations, careers, limits, people, store
+from . import __version__, careers, limits, people, store
+from . import workspace as workspaces
 from .errors import UserError
 from .institutions import Resolver, load_resolver
 from .records import Paper, Skip, UnalignedEntry
@@ -81,8 +82,10 @@ def build(
     people_overrides: Path | None = None,
     profiles: Path | None = None,
 ) -> BuildResult:
-    with _collector_paused():
-        return _build(Path(data), Path(db), source, venue_names, years, venues_file, strict, progress, universities,
+    db = Path(db)
+    with store.build_lock(db), _collector_paused():
+        store.check_replaceable(db)
+        return _build(Path(data), db, source, venue_names, years, venues_file, strict, progress, universities,
                       people_overrides, profiles)
 
 
@@ -95,7 +98,13 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     venues = load_venues(venues_file)
     wanted = [venues.get(name) for name in venue_names] if venue_names else None
     year_list = parse_years(years) if years else None
-    overrides = people.load_overrides(people_overrides)
+    # the workspace is made (or taken over from an earlier version's database) before
+    # anything is replaced; overrides given as a file join those kept there
+    workspace = workspaces.open_workspace(db)
+    if people_overrides is not None:
+        people.import_overrides(workspace, people.load_overrides(people_overrides), str(people_overrides))
+    overrides = people.workspace_overrides(workspace)
+    workspaces.forget(db)  # no open workspace connection may cross into the forked workers
     profile_records, profile_problems = careers.read_profiles(profiles) if profiles else ([], [])
     resolver, resolver_warning = load_resolver(universities)
     resolver.warm()  # build the place tables once, before the workers fork
@@ -123,7 +132,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
                         f"{': ' + first.detail if first.detail else ''}; and others); database left unchanged")
 
     settings = {"source": source, "data": str(Path(data).resolve()), "venues": [v.key for v in wanted or []],
-                "years": years or "", "venues_file": str(venues_file or ""), "strict": strict}
+                "years": years or "", "venues_file": str(venues_file or ""), "strict": strict,
+                "universities": str(Path(universities).resolve()) if universities else ""}
     progress.start(1, "resolving people")
     authorships = pa.concat_tables([p.authorships for p in parts])
     person_ids = people.resolve_people(people.mentions_of(authorships), overrides)
@@ -134,8 +144,6 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
     facts += careers.facts_from_profiles(profile_records, by_profile, resolver)
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
-    # analysts' annotations and samples are never rebuilt: they come over from the database being replaced
-    kept = {name: store.read_table_if_present(Path(db), name) for name in store.KEPT_TABLES}
     tables = {
         "papers": papers,
         "authorships": authorships,
@@ -145,8 +153,6 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "institutions": _institutions_table(resolver, authorships),
         "persons": people.persons_table(authorships).cast(store.SCHEMAS["persons"]),
         "careers": _table("careers", facts),
-        **{name: table.cast(store.SCHEMAS[name]) if table is not None else _table(name, [])
-           for name, table in kept.items()},
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
@@ -155,7 +161,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         ]),
     }
     progress.start(1, "writing database")
-    store.write_database(Path(db), tables, (annotations.ANNOTATION_FACTS_SQL, careers.CAREER_STAGES_SQL))
+    store.write_database(db, tables)
     progress.advance(str(db))
     accepted = sum(p.accepted for p in parts)
     return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,

@@ -1,16 +1,26 @@
-"""The `talent-tracker` command: argument handling and display only; the work is elsewhere."""
+"""The `talent-tracker` command: argument handling and display only; the work is elsewhere.
+
+Everything printed from data (names, titles, statuses, file names) goes out as plain
+text, never as rich markup: `[/]` in a title is shown, not interpreted. Every error the
+user can fix, in arguments, inputs or outputs, is one line on stderr and exit code 2
+(`main` makes typer's own usage errors one line too).
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
+import duckdb
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__, store
 from .build import BuildResult, build as run_build, skip_summary
@@ -31,7 +41,16 @@ if not out.is_terminal:
     out = Console(width=220)
 err = Console(stderr=True, soft_wrap=True)  # one message, one line: never folded
 
-DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB database file.")]
+DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB database file (its workspace sits beside it).")]
+
+
+def _cell(value) -> Text:
+    """A table cell shown as it is (data is never rich markup)."""
+    return Text("" if value is None else str(value))
+
+
+def _row(table: Table, *values) -> None:
+    table.add_row(*map(_cell, values))
 
 
 class _BarProgress:
@@ -51,13 +70,25 @@ class _BarProgress:
 
     def skip(self, skip: Skip) -> None:
         if skip.scope == "file":
-            self.bars.console.print(f"[yellow]skipped[/] {skip.source_file}: {skip.reason}"
-                                    f"{': ' + skip.detail if skip.detail else ''}", highlight=False)
+            self.bars.console.print(f"[yellow]skipped[/] {escape(skip.source_file)}: {escape(skip.reason)}"
+                                    f"{': ' + escape(skip.detail) if skip.detail else ''}", highlight=False)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[red]error:[/] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _warn(message: str) -> None:
+    err.print(f"[yellow]warning:[/] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
+
+
+def _say(message: str) -> None:
+    out.print(Text(message))
+
+
+def _one_line(message: str) -> str:
+    return " ".join(str(message).split())
 
 
 @app.command()
@@ -88,9 +119,9 @@ def build(
 
 def _print_build(result: BuildResult) -> None:
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    out.print(f"built {result.db}: {result.papers:,} papers ({result.accepted:,} accepted), "
-              f"{result.authorships:,} authorships in {result.seconds:.1f}s", highlight=False)
+        _warn(warning)
+    _say(f"built {result.db}: {result.papers:,} papers ({result.accepted:,} accepted), "
+         f"{result.authorships:,} authorships in {result.seconds:.1f}s")
     counts = skip_summary(result.skips)
     if counts:
         table = Table(title="Skipped or merged (details: talent-tracker summary, table `skips`)")
@@ -98,7 +129,7 @@ def _print_build(result: BuildResult) -> None:
         table.add_column("reason")
         table.add_column("count", justify="right")
         for (scope, reason), count in sorted(counts.items()):
-            table.add_row(scope, reason, f"{count:,}")
+            _row(table, scope, reason, f"{count:,}")
         out.print(table)
 
 
@@ -107,16 +138,16 @@ def export(
     table: Annotated[str, typer.Argument(help="Table to export: papers, authorships, skips, ...")],
     db: DbOption = Path(store.DEFAULT_DB),
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or json.")] = "csv",
-    output: Annotated[Optional[Path], typer.Option("--output", help="File to write.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="File to write (required).")] = None,
 ) -> None:
-    """Export one table of the database as CSV, Parquet or JSON."""
+    """Export one table (of the database or its workspace) as CSV, Parquet or JSON."""
     if output is None:
         _fail("--output FILE is required")
     try:
         rows = store.export_table(db, table, fmt, output)
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"wrote {rows:,} rows of {table} to {output}", highlight=False)
+    _say(f"wrote {rows:,} rows of {table} to {output}")
 
 
 @app.command()
@@ -134,7 +165,7 @@ def summary(
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
-    table = Table(title=f"talent-tracker summary of {db}")
+    table = Table(title=Text(f"talent-tracker summary of {db}"))
     columns = [
         ("venue", "venue"), ("year", "year"), ("papers", "papers"), ("accepted", "accepted_papers"),
         ("top2 papers", "top2_papers"), ("authorships", "authorships"),
@@ -156,20 +187,20 @@ def summary(
             else:
                 cells.append(f"{value:,}" if isinstance(value, int) and key != "year"
                              else "" if value is None else str(value))
-        table.add_row(*cells)
+        _row(table, *cells)
     out.print(table)
     people = Table(title="Accepted authors: people counted once per year and summed (person-years), and once overall")
     for title in ("venue", "years", "person-years", "person-years 2010-2019", "distinct people"):
         people.add_column(title, justify="left" if title == "venue" else "right")
     for row in data["people"]:
-        people.add_row(row["venue"], f"{row['first_year']}-{row['last_year']}", f"{row['person_years']:,}",
-                       f"{row['person_years_2010_2019']:,}", f"{row['distinct_people']:,}")
+        _row(people, row["venue"], f"{row['first_year']}-{row['last_year']}", f"{row['person_years']:,}",
+             f"{row['person_years_2010_2019']:,}", f"{row['distinct_people']:,}")
     out.print(people)
     careers = Table(title="Career facts per stage and source (people: share of all persons)")
     for title in ("stage", "source", "facts", "people", "people %"):
         careers.add_column(title, justify="left" if title in ("stage", "source") else "right")
     for row in data["careers"]:
-        careers.add_row(row["stage"], row["source"], f"{row['facts']:,}", f"{row['people']:,}", str(row["people_pct"]))
+        _row(careers, row["stage"], row["source"], f"{row['facts']:,}", f"{row['people']:,}", row["people_pct"])
     out.print(careers)
     if data["skips"]:
         reasons = Table(title="What was skipped, not counted or merged, and why")
@@ -177,8 +208,8 @@ def summary(
             reasons.add_column(title, overflow="fold")
         for row in data["skips"]:
             example = row["example_file"] + (f": {row['example_detail']}" if row["example_detail"] else "")
-            reasons.add_row(row["venue"], str(row["year"] or ""), row["scope"], row["reason"], f"{row['count']:,}",
-                            example[:100])
+            _row(reasons, row["venue"], row["year"] or "", row["scope"], row["reason"], f"{row['count']:,}",
+                 example[:100])
         out.print(reasons)
 
 
@@ -205,9 +236,9 @@ def venues(
         shown = year_list or sorted({y for years_set, _ in v.years for y in years_set} | {0})
         for year in shown:
             rule = v.rule(year) if year else v.rule(-1)
-            table.add_row(v.key, str(year) if year else "default", ", ".join(rule.labels["accepted"]),
-                          ", ".join(rule.labels["oral"]) or "n/a (no oral label)", ", ".join(rule.labels["tracks"]),
-                          rule.notes[-1] if rule.notes else "")
+            _row(table, v.key, str(year) if year else "default", ", ".join(rule.labels["accepted"]),
+                 ", ".join(rule.labels["oral"]) or "n/a (no oral label)", ", ".join(rule.labels["tracks"]),
+                 rule.notes[-1] if rule.notes else "")
     out.print(table)
 
 
@@ -240,7 +271,7 @@ def resolve(
     except UserError as exc:
         _fail(str(exc))
     if warning:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        _warn(warning)
     results = [resolver.resolve(q, d) for q, d in queries]
     if as_json:
         for result in results:
@@ -250,8 +281,8 @@ def resolve(
     for title in ("query", "institution_id", "institution", "country", "sector", "method", "confidence"):
         table.add_column(title, overflow="fold")
     for r in results:
-        table.add_row(r.query, r.institution_id or "", r.institution or "", r.country or "", r.sector or "",
-                      r.method or "", f"{r.confidence:.2f}" if r.confidence is not None else "")
+        _row(table, r.query, r.institution_id, r.institution, r.country, r.sector, r.method,
+             f"{r.confidence:.2f}" if r.confidence is not None else "")
     out.print(table)
 
 
@@ -285,7 +316,8 @@ def fetch(
         def show(result) -> None:
             colour = {"downloaded": "green", "cached": "blue", "failed": "red"}[result.status]
             size = f" ({result.bytes:,} bytes)" if result.bytes else ""
-            bars.console.print(f"[{colour}]{result.status}[/] {result.path}{size} {result.detail}", highlight=False)
+            bars.console.print(f"[{colour}]{result.status}[/] {escape(str(result.path))}{size} "
+                               f"{escape(result.detail or '')}", highlight=False)
             bars.advance(task)
 
         results = [] if only_universities else fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
@@ -293,8 +325,8 @@ def fetch(
             results.append(fetch_universities(cache))
             show(results[-1])
     failed = [r for r in results if r.status == "failed"]
-    out.print(f"{len(results) - len(failed)} of {len(results)} lists ready in {cache}"
-              f"; build with: talent-tracker build --data {cache}", highlight=False)
+    _say(f"{len(results) - len(failed)} of {len(results)} lists ready in {cache}"
+         f"; build with: talent-tracker build --data {cache}")
     if failed:
         raise typer.Exit(1)
 
@@ -309,16 +341,21 @@ def users_add(
     role: Annotated[str, typer.Option("--role", help="annotator, reviewer or admin.")] = "annotator",
     db: DbOption = Path(store.DEFAULT_DB),
 ) -> None:
-    """Create a user (or renew their token) and print the token: it is shown only once."""
+    """Create a user (or renew their token) and print the token: it is shown only once.
+
+    Works while the server runs (the workspace takes concurrent writers); a new token
+    ends the user's signed-in sessions."""
     from .annotate import add_user
+    from .workspace import cli_actor, open_workspace
 
     try:
-        with store.open_for_update(db) as con:
-            token = add_user(con, name, role)
+        with store.reader(db):
+            pass  # the database must exist: its workspace sits beside it
+        token = add_user(open_workspace(db), name, role, cli_actor())
     except UserError as exc:
         _fail(str(exc))
     sys.stdout.write(token + "\n")
-    err.print(f"{name} ({role}): keep this token; it is stored only as a hash", highlight=False)
+    err.print(Text(f"{name} ({role}): keep this token; it is stored only as a hash"))
 
 
 careers_app = typer.Typer(help="Career annotations: import analysts' sheets.", no_args_is_help=True)
@@ -341,13 +378,64 @@ def careers_import(
     except UserError as exc:
         _fail(str(exc))
     if warning:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        _warn(warning)
     for problem in report.problems:
-        err.print(f"[yellow]not imported:[/] {sheet.name} {problem}", highlight=False)
-    out.print(f"{sheet}: {report.rows} rows; {report.imported} stage entries imported or changed, "
-              f"{report.unchanged} unchanged; {len(report.problems)} problems", highlight=False)
+        err.print(f"[yellow]not imported:[/] {escape(_one_line(f'{sheet.name} {problem}'))}", highlight=False)
+    _say(f"{sheet}: {report.rows} rows; {report.imported} stage entries imported or changed, "
+         f"{report.unchanged} unchanged; {len(report.problems)} problems")
     if report.problems:
         raise typer.Exit(1)
+
+
+people_app = typer.Typer(help="People: analysts' decisions on who is whom.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+overrides_app = typer.Typer(help="Same/different-person decisions, kept in the workspace and applied by every build.",
+                            no_args_is_help=True)
+people_app.add_typer(overrides_app, name="overrides")
+
+
+@overrides_app.command("import")
+def overrides_import(
+    file: Annotated[Path, typer.Argument(help="CSV with columns decision,authorship_a,authorship_b,note.")],
+    db: DbOption = Path(store.DEFAULT_DB),
+) -> None:
+    """Keep analysts' same/different decisions in the workspace (the next build applies them)."""
+    from .people import import_overrides, load_overrides
+    from .workspace import open_workspace
+
+    try:
+        with store.reader(db):
+            pass
+        rows = load_overrides(file)
+        changed = import_overrides(open_workspace(db), rows, str(file))
+    except UserError as exc:
+        _fail(str(exc))
+    _say(f"{file}: {len(rows)} decisions, {changed} new or changed; run `talent-tracker build` to apply them")
+
+
+@overrides_app.command("list")
+def overrides_list(
+    db: DbOption = Path(store.DEFAULT_DB),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The decisions kept in the workspace."""
+    from .workspace import open_workspace
+
+    try:
+        with store.reader(db):
+            pass
+        rows = open_workspace(db).rows("SELECT * FROM person_overrides ORDER BY created_at, authorship_a")
+    except UserError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title="People overrides (workspace)")
+    for title in ("decision", "authorship_a", "authorship_b", "note", "by", "at"):
+        table.add_column(title, overflow="fold")
+    for r in rows:
+        _row(table, r["decision"], r["authorship_a"], r["authorship_b"], r["note"], r["actor"], r["created_at"])
+    out.print(table)
 
 
 @app.command()
@@ -367,9 +455,10 @@ def person(
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
     p = data["person"]
-    out.print(f"[bold]{p['display_name']}[/] ({p['person_id']}): {p['n_papers']} papers, "
-              f"{p['first_year']}-{p['last_year']}, {', '.join(p['venues'])}; also written "
-              f"{', '.join(v for v in p['name_variants'] if v != p['display_name']) or '-'}")
+    out.print(Text.assemble((p["display_name"] or "", "bold"),
+                            f" ({p['person_id']}): {p['n_papers']} papers, {p['first_year']}-{p['last_year']}, "
+                            f"{', '.join(p['venues'])}; also written "
+                            f"{', '.join(v for v in p['name_variants'] if v != p['display_name']) or '-'}"))
     stages = Table(title="Career: the fact used per stage (precedence: annotation, profile, job title, affiliation)")
     facts = Table(title="All career facts")
     for table in (stages, facts):
@@ -378,14 +467,13 @@ def person(
     for table, rows in ((stages, data["career_stages"]), (facts, data["careers"])):
         for f in rows:
             years = f"{f['start_year'] or ''}-{f['end_year'] or ''}".strip("-")
-            table.add_row(f["stage"], f["institution"] or "", f["country"] or "", f["sector"] or "", years,
-                          f["source"], f["evidence"] or "")
+            _row(table, f["stage"], f["institution"], f["country"], f["sector"], years, f["source"], f["evidence"])
     papers = Table(title="Papers")
     for title in ("venue", "year", "tier", "title", "affiliation", "job title", "institution", "country"):
         papers.add_column(title, overflow="fold")
     for r in data["papers"]:
-        papers.add_row(r["venue"], str(r["year"]), r["tier"] or "-", r["title"], r["affiliation"] or "",
-                       r["job_title"] or "", r["institution"] or "", r["country"] or "")
+        _row(papers, r["venue"], r["year"], r["tier"] or "-", r["title"], r["affiliation"], r["job_title"],
+             r["institution"], r["country"])
     out.print(stages, facts, papers)
 
 
@@ -398,22 +486,24 @@ def sample(
     size: Annotated[int, typer.Option("--size", help="People (person, stratified) or papers (paper) to draw.")] = 400,
     design: Annotated[str, typer.Option("--design", help="person, paper or stratified.")] = "person",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same sample.")] = 7,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Annotation sheet to write (CSV).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", help="Annotation sheet to write (CSV; required).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet (it may hold annotations).")] = False,
 ) -> None:
-    """Draw a reproducible sample of a population and write it as an annotation sheet."""
-    from .sampling import draw, save, write_sheet
+    """Draw a reproducible sample of a population and write it as an annotation sheet.
+
+    The sample and its sheet are recorded together or not at all."""
+    from .sampling import draw, save
     from .years import parse_years
 
     if output is None:
         _fail("--output SHEET.csv is required")
     try:
         drawn = draw(db, venue or [], parse_years(year) if year else [], tier, size, design, seed)
-        save(db, drawn)
-        people = write_sheet(db, drawn, output)
+        people = save(db, drawn, output, overwrite)
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"sample {drawn.sample_id}: {people} people of {drawn.population_size:,} in "
-              f"{drawn.population.label}; sheet written to {output}", highlight=False)
+    _say(f"sample {drawn.sample_id}: {people} people of {drawn.population_size:,} in "
+         f"{drawn.population.label}; sheet written to {output}")
 
 
 @app.command()
@@ -440,21 +530,21 @@ def estimate(
         return
     source = (f"sample {result['sample']['sample_id']} ({result['sample']['design']})" if result["sample"]
               else "every member known: exact counts")
-    table = Table(title=f"{result['population']}, by {by}: {source}; {result['level']:.0%} intervals")
+    table = Table(title=Text(f"{result['population']}, by {by}: {source}; {result['level']:.0%} intervals"))
     for title in ("group", "estimate", "interval", "share", "share interval", "n", "N", "method"):
         table.add_column(title, justify="left" if title in ("group", "method") else "right")
     for r in result["figures"]:
-        table.add_row(str(r["group"]), f"{r['estimate']:,.0f}", f"{r['low']:,.0f}-{r['high']:,.0f}", f"{r['share']:.1%}",
-                      f"{r['share_low']:.1%}-{r['share_high']:.1%}", f"{r['sample_size']:,}",
-                      f"{r['population_size']:,}", r["method"])
+        _row(table, r["group"], f"{r['estimate']:,.0f}", f"{r['low']:,.0f}-{r['high']:,.0f}", f"{r['share']:.1%}",
+             f"{r['share_low']:.1%}-{r['share_high']:.1%}", f"{r['sample_size']:,}", f"{r['population_size']:,}",
+             r["method"])
     out.print(table)
     if result.get("retention"):
         retention = Table(title="Retention: share of each origin country's people who work there")
         for title in ("origin", "retention", "interval", "sampled from origin", "stayed", "method"):
             retention.add_column(title, justify="left" if title in ("origin", "method") else "right")
         for r in result["retention"]:
-            retention.add_row(r["origin"], f"{r['retention']:.1%}", f"{r['low']:.1%}-{r['high']:.1%}",
-                              str(r["origin_sampled"]), str(r["stayed"]), r["method"])
+            _row(retention, r["origin"], f"{r['retention']:.1%}", f"{r['low']:.1%}-{r['high']:.1%}",
+                 r["origin_sampled"], r["stayed"], r["method"])
         out.print(retention)
 
 
@@ -463,19 +553,26 @@ def serve(
     db: DbOption = Path(store.DEFAULT_DB),
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
-    annotate: Annotated[bool, typer.Option("--annotate", help="Also serve the annotation workflow (opens the database for writing).")] = False,
+    annotate: Annotated[bool, typer.Option("--annotate", help="Also serve the annotation workflow (saves go to the workspace).")] = False,
     universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list, for the institution autocomplete and validation.")] = None,
+    blind: Annotated[bool, typer.Option("--blind", help="Annotators do not see each other's entries or settled values until review.")] = False,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="A name clients reach the server by (repeatable; loopback names are always allowed).")] = None,
 ) -> None:
-    """Serve the interactive tracker and its JSON API (read-only unless --annotate)."""
+    """Serve the interactive tracker and its JSON API. A build of the same database may run
+    meanwhile: the server shows the new build as soon as it is in place."""
     import uvicorn
 
     from .web.app import create_app
+    from .web.security import allowed_hosts
 
+    hosts = allowed_hosts(host, allow_host)
     try:
-        application = create_app(db, annotate=annotate, universities=universities)
+        application = create_app(db, annotate=annotate, universities=universities, blind=blind, hosts=hosts)
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"talent-tracker at http://{host}:{port}/ (API docs at /docs)", highlight=False)
+    if host in ("0.0.0.0", "::") and not allow_host:
+        _warn("listening on every interface, but only loopback names are accepted: add --allow-host NAME")
+    _say(f"talent-tracker at http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 
@@ -494,9 +591,8 @@ def publish(
             counts = run_publish(db, output, lambda done, total: bars.update(task, completed=done, total=total))
     except UserError as exc:
         _fail(str(exc))
-    out.print(f"published {counts['pages']} pages and {counts['data_files']:,} data files "
-              f"({counts['filter_settings']} filter settings) to {output}; open {output / 'index.html'}",
-              highlight=False)
+    _say(f"published {counts['pages']} pages and {counts['data_files']:,} data files "
+         f"({counts['filter_settings']} filter settings) to {output}; open {output / 'index.html'}")
 
 
 @app.command()
@@ -522,17 +618,17 @@ def report(
         sys.stdout.write(json.dumps({k: v.as_dict() for k, v in results.items()}, indent=2) + "\n")
         return
     for name, result in results.items():
-        table = Table(title=f"{result.title} — {result.filters} ({result.method})", title_justify="left")
+        table = Table(title=Text(f"{result.title} — {result.filters} ({result.method})"), title_justify="left")
         for column in result.columns:
             table.add_column(column)
         for row in result.rows[:15]:
-            table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+            _row(table, *[f"{v:.3f}" if isinstance(v, float) else v for v in row])
         if not result.rows:
             table.add_column("not available")
-            table.add_row("; ".join(result.notes) or "no data")
+            _row(table, "; ".join(result.notes) or "no data")
         out.print(table)
         for note in result.notes[:5] if result.rows else []:
-            out.print(f"  {note}", highlight=False)
+            _say(f"  {note}")
 
 
 @app.command("evaluate-people")
@@ -550,14 +646,14 @@ def evaluate_people(
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
-    table = Table(title=f"Person resolution against OpenReview ids ({', '.join(report['venue_years'])})")
+    table = Table(title=Text(f"Person resolution against OpenReview ids ({', '.join(report['venue_years'])})"))
     for title in ("set", "authorships", "precision", "recall", "F1", "true people", "predicted people", "error"):
         table.add_column(title, justify="left" if title == "set" else "right")
     for name in ("ids_hidden", "ids_hidden_shared_names", "ids_present"):
         row = report[name]
-        table.add_row(name.replace("_", " "), f"{row['authorships']:,}", f"{row['precision']:.4f}",
-                      f"{row['recall']:.4f}", f"{row['f1']:.4f}", f"{row['true_people']:,}",
-                      f"{row['predicted_people']:,}", f"{row['people_error']:+.2%}")
+        _row(table, name.replace("_", " "), f"{row['authorships']:,}", f"{row['precision']:.4f}",
+             f"{row['recall']:.4f}", f"{row['f1']:.4f}", f"{row['true_people']:,}",
+             f"{row['predicted_people']:,}", f"{row['people_error']:+.2%}")
     out.print(table)
 
 
@@ -568,7 +664,35 @@ def version() -> None:
 
 
 def main() -> None:
-    app()
+    """Run the command; usage errors, and errors of the machine (disk full, permission
+    denied), are one line and exit code 2 like every other error."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # typer's own (vendored click) usage errors
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(exc.format_message() + "\n")
+            code = 0
+        else:
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+            err.print(f"[red]error:[/] {escape(_one_line(exc.format_message()) + hint)}", highlight=False,
+                      soft_wrap=True)
+            code = getattr(exc, "exit_code", 2)
+    except typer.Abort:
+        err.print("[red]error:[/] interrupted", highlight=False)
+        code = 130
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            code = 1
+        else:
+            where = f": {exc.filename}" if exc.filename else ""
+            err.print(f"[red]error:[/] {escape(_one_line((exc.strerror or str(exc)) + where))}", highlight=False,
+                      soft_wrap=True)
+            code = 2
+    except duckdb.IOException as exc:
+        err.print(f"[red]error:[/] {escape(_one_line(str(exc)))}", highlight=False, soft_wrap=True)
+        code = 2
+    sys.exit(code or 0)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 from . import stats
 from .errors import UserError
 from .sampling import Population, members, population_of
-from .store import reader, table_names
+from .store import reader
 
 BY = ("origin", "graduate", "work", "flow")
 
@@ -84,8 +84,6 @@ def _known(con, people: list[str], stages: tuple[str, ...]) -> dict[str, dict[st
 
 
 def _design(con, population: Population, sample_id: str | None) -> dict:
-    if "sample_designs" not in table_names(con):
-        raise UserError("no samples in this database: draw one with `talent-tracker sample`")
     cursor = con.execute("SELECT * FROM sample_designs ORDER BY created_at DESC, sample_id")
     names = [d[0] for d in cursor.description]
     designs = [dict(zip(names, row)) for row in cursor.fetchall()]

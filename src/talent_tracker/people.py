@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from unidecode import unidecode
 
 from .errors import UserError
 from .institutions.places import WEBMAIL
-from .limits import MAX_COAUTHOR_TEAM
+from .limits import MAX_COAUTHOR_TEAM, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 
 # A name block with no contradicting evidence is one person only up to this many
 # mentions: beyond it the name is common enough that unrelated people share it. A block
@@ -346,26 +347,58 @@ def _person_ids(clusters: _Clusters, mentions: Mentions) -> list[str]:
 
 
 OVERRIDE_COLUMNS = ("decision", "authorship_a", "authorship_b", "note")
+_AUTHORSHIP = re.compile(r"^[a-z0-9_-]+:\d{4}:[^\s]+:\d+$")
 
 
-def load_overrides(path: Path | None) -> list[tuple[str, str, str]]:
-    """Analysts' same/different decisions; each authorship is `venue:year:paper_id:position`."""
-    if path is None:
-        return []
+def load_overrides(path: Path) -> list[tuple[str, str, str, str]]:
+    """Analysts' same/different decisions from a CSV file; each authorship is written
+    `venue:year:paper_id:position`. Any bad row is an error naming its line."""
+    text = read_text(Path(path), MAX_SHEET_BYTES, "people overrides file")
     try:
-        text = Path(path).read_text("utf-8")
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read the people overrides ({exc})") from None
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames or not set(OVERRIDE_COLUMNS[:3]) <= set(reader.fieldnames):
-        raise UserError(f"{path}: expected the columns {','.join(OVERRIDE_COLUMNS)}")
-    rows = []
-    for line, row in enumerate(reader, start=2):
-        decision = (row["decision"] or "").strip().lower()
-        if decision not in ("same", "different"):
-            raise UserError(f"{path} line {line}: decision must be 'same' or 'different', not {decision!r}")
-        rows.append((decision, row["authorship_a"].strip(), row["authorship_b"].strip()))
-    return rows
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames or not set(OVERRIDE_COLUMNS[:3]) <= set(reader.fieldnames):
+            raise UserError(f"{path}: expected the columns {','.join(OVERRIDE_COLUMNS)}")
+        rows = []
+        for line, row in enumerate(reader, start=2):
+            if len(rows) >= MAX_SHEET_ROWS:
+                raise UserError(f"{path}: more than {MAX_SHEET_ROWS:,} rows")
+            decision, a, b, note = (str(row.get(k) or "").strip() for k in OVERRIDE_COLUMNS)
+            if decision.lower() not in ("same", "different"):
+                raise UserError(f"{path} line {line}: decision must be 'same' or 'different', not {decision[:40]!r}")
+            for value in (a, b):
+                if not _AUTHORSHIP.match(value) or len(value) > 400:
+                    raise UserError(f"{path} line {line}: {value[:60]!r} is not an authorship "
+                                    "(venue:year:paper_id:position)")
+            rows.append((decision.lower(), a, b, note[:MAX_FORM_TEXT]))
+        return rows
+    except csv.Error as exc:
+        raise UserError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def import_overrides(workspace, rows: list[tuple[str, str, str, str]], source: str, actor: str | None = None) -> int:
+    """Keep analysts' decisions in the workspace (the later decision on a pair wins);
+    returns how many were new or changed."""
+    from .workspace import audit, cli_actor, now
+
+    actor = actor or cli_actor()
+    changed = 0
+    with workspace.write() as con:
+        for decision, a, b, note in rows:
+            a, b = sorted((a, b))
+            current = con.execute("SELECT decision, note FROM person_overrides WHERE authorship_a = ? AND "
+                                  "authorship_b = ?", [a, b]).fetchone()
+            if current is not None and tuple(current) == (decision, note or None):
+                continue
+            con.execute("INSERT OR REPLACE INTO person_overrides VALUES (?, ?, ?, ?, ?, ?)",
+                        [a, b, decision, note or None, actor, now()])
+            changed += 1
+        audit(con, actor, "import people overrides", None, None, {"file": source, "rows": len(rows), "changed": changed})
+    return changed
+
+
+def workspace_overrides(workspace) -> list[tuple[str, str, str]]:
+    return [(r["decision"], r["authorship_a"], r["authorship_b"]) for r in workspace.rows(
+        "SELECT decision, authorship_a, authorship_b FROM person_overrides ORDER BY created_at, authorship_a")]
 
 
 def bcubed(predicted: list[str], truth: list[str]) -> tuple[float, float, float]:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from .errors import UserError
 from .people import Mentions, bcubed, name_key, resolve_people
-from .store import connect_read_only
+from .store import reader
 
 COLUMNS = "venue, year, paper_id, author_position, author_name, openreview_id, email, email_domain, institution_id"
 
 
 def evaluate(db: Path) -> dict:
-    with connect_read_only(db) as con:
+    with reader(db) as con:
         rows = con.execute(f"SELECT {COLUMNS} FROM authorships").fetchall()
     if not rows:
         raise UserError(f"{db}: no authorships to evaluate")

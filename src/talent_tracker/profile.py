@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import UserError
-from .store import connect_read_only
+from .store import reader
 
 
 def person_report(db: Path, person_id: str) -> dict:
-    with connect_read_only(db) as con:
+    with reader(db) as con:
         person = _rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
         if not person:
             raise UserError(f"{db}: no person {person_id!r}")

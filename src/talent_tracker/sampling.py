@@ -10,24 +10,28 @@ Designs (`--design`):
 
 The same database, population, design, size and seed always give the same sample: the
 population is sorted before `random.Random(seed)` draws from it. A sample is stored in
-`samples` (one row per sampled person) and `sample_designs` (one row per sample) and is
-carried over by rebuilds like the annotations.
+the workspace's `samples` (one row per sampled person) and `sample_designs` (one row per
+sample), together with its sheet: both are written, or neither. A sample is never
+rewritten: drawing the same one again changes nothing, and a different draw under the
+same id (the database changed since) is refused.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import random
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from .annotations import ANNOTATION_COLUMNS
 from .errors import UserError
-from .store import connect_read_only, open_for_update
+from .store import check_output_file, csv_safe, reader
 from .venues import load_venues
+from .workspace import audit, cli_actor, now, open_workspace
 
 DESIGNS = ("person", "paper", "stratified")
 TIERS = ("top20", "top2")
@@ -103,7 +107,7 @@ def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: in
         raise UserError(f"unknown design {design!r} (choose {', '.join(DESIGNS)})")
     if size <= 0:
         raise UserError("--size must be positive")
-    with connect_read_only(db) as con:
+    with reader(db) as con:
         population = population_of(con, venue_names, years, tier)
         people = members(con, population)
         N = len(people)
@@ -156,30 +160,57 @@ def _by_paper(con, population, size, rng, sample_id, seed, N) -> Sample:
     return Sample(sample_id, population, "paper", size, seed, N, chosen, clusters_total=len(papers))
 
 
-def save(db: Path, sample: Sample) -> None:
-    """Store the sample (replacing one with the same id) in `samples` and `sample_designs`."""
-    with open_for_update(db) as con:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM samples WHERE sample_id = ?", [sample.sample_id])
-        con.execute("DELETE FROM sample_designs WHERE sample_id = ?", [sample.sample_id])
-        con.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)",
-                        [[sample.sample_id, p, stratum, paper] for p, stratum, paper in sample.people])
-        con.execute("INSERT INTO sample_designs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            sample.sample_id, list(sample.population.venues), list(sample.population.years), sample.population.tier,
-            sample.design, sample.size, sample.seed, sample.population_size, json.dumps(sample.strata),
-            sample.clusters_total, datetime.now(timezone.utc).isoformat(timespec="seconds")])
-        con.execute("COMMIT")
-
-
-def write_sheet(db: Path, sample: Sample, output: Path) -> int:
-    """The annotation sheet: what is known about each sampled person, and the empty columns to fill."""
+def save(db: Path, sample: Sample, output: Path, overwrite: bool = False, actor: str | None = None) -> int:
+    """Store the sample and write its annotation sheet, all or nothing; returns the people
+    in the sheet. An existing sheet is kept unless `overwrite` (it may hold annotations)."""
     output = Path(output)
-    if not output.parent.is_dir():
-        raise UserError(f"{output.parent}: output directory not found")
-    with connect_read_only(db) as con:
+    check_output_file(output)
+    if output.exists() and not overwrite:
+        raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite")
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        people = _write_sheet(db, sample, tmp)
+        workspace = open_workspace(db)
+        with workspace.write() as con:
+            _record(con, sample, actor or cli_actor())
+            # inside the transaction: a sheet that cannot be put in place records nothing
+            if overwrite:
+                os.replace(tmp, output)
+            else:
+                os.link(tmp, output)  # never replaces a file that appeared meanwhile
+    except FileExistsError:
+        raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite") \
+            from None
+    except OSError as exc:
+        raise UserError(f"{output}: cannot be written ({exc.strerror or exc}); no sample was recorded") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return people
+
+
+def _record(con, sample: Sample, actor: str) -> None:
+    rows = [(sample.sample_id, p, stratum, paper) for p, stratum, paper in sample.people]
+    existing = con.execute("SELECT sample_id, person_id, stratum, paper FROM samples WHERE sample_id = ? "
+                           "ORDER BY rowid", [sample.sample_id]).fetchall()
+    if existing:
+        if [tuple(r) for r in existing] == rows:
+            return  # the same draw again: nothing changes
+        raise UserError(f"sample {sample.sample_id} exists with other people (the database was rebuilt since it "
+                        "was drawn); samples are never rewritten: choose another --seed")
+    con.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)", rows)
+    con.execute("INSERT INTO sample_designs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        sample.sample_id, json.dumps(list(sample.population.venues)), json.dumps(list(sample.population.years)),
+        sample.population.tier, sample.design, sample.size, sample.seed, sample.population_size,
+        json.dumps(sample.strata), sample.clusters_total, now()])
+    audit(con, actor, "sample", None, None, {"sample_id": sample.sample_id, "people": len(set(r[1] for r in rows))})
+
+
+def _write_sheet(db: Path, sample: Sample, output: Path) -> int:
+    """The annotation sheet: what is known about each sampled person, and the empty columns to fill."""
+    with reader(db) as con:
         context = {r[0]: r for r in con.execute(CONTEXT_SQL, [list(dict.fromkeys(p for p, _, _ in sample.people))]).fetchall()}
-    tmp = output.with_name(f".{output.name}.tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
+    with output.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*ANNOTATION_COLUMNS, *CONTEXT_COLUMNS])
         written = set()
@@ -189,14 +220,13 @@ def write_sheet(db: Path, sample: Sample, output: Path) -> int:
             written.add(person)
             _, name, papers, trail, titles, facts = context[person]
             query = urllib.parse.quote(name or "")
-            writer.writerow([person, *[""] * (len(ANNOTATION_COLUMNS) - 1), sample.sample_id, stratum or "", name,
-                             papers, trail, titles or "", facts or "",
+            writer.writerow([person, *[""] * (len(ANNOTATION_COLUMNS) - 1), sample.sample_id, stratum or "",
+                             *map(csv_safe, (name, papers, trail, titles or "", facts or "")),
                              f"https://openreview.net/search?term={query}&group=all&content=all&source=all",
                              f"https://dblp.org/search?q={query}",
                              f"https://scholar.google.com/scholar?q=%22{query}%22",
                              f"https://orcid.org/orcid-search/search?searchQuery={query}",
                              f"https://duckduckgo.com/?q=%22{query}%22+curriculum+vitae"])
-    tmp.replace(output)
     return len(written)
 
 

@@ -1,8 +1,19 @@
-"""The DuckDB file: table schemas, the atomic build swap, read-only access, exports."""
+"""The DuckDB database: table schemas, the atomic build swap, reading, exports.
+
+A build writes every derived table into a temporary file beside the database and renames
+it over the old one when complete, holding a lock so that two builds of one database
+never overlap. Readers (`reader`) see the build and the workspace (workspace.py) as one
+set of tables: an in-memory DuckDB that attaches the build file read-only and holds a
+snapshot of the workspace tables analyses need, with `careers` and `career_stages`
+composed from both. A reader notices a new build (the file is replaced) and a change in
+the workspace (its generation moves) and looks again, so a running server shows a new
+build or a new annotation without a restart.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 import threading
@@ -12,13 +23,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from . import workspace as workspaces
 from .errors import UserError
 
 DEFAULT_DB = "talent-tracker.duckdb"
 RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "resolution_method",
                       "resolution_confidence", "other_institution_ids")
-# tables of analysts' work: a rebuild copies them from the database it replaces
-KEPT_TABLES = ("annotations", "samples", "sample_designs", "users", "submissions", "decisions", "audit_log")
+# tables a build derives (the database file); human work lives in the workspace
+BUILD_TABLES = ("papers", "authorships", "skips", "unaligned_entries", "venue_years", "institutions", "persons",
+                "careers", "inputs", "build_info")
+# workspace tables every reader sees beside the build's (what analyses and estimates use)
+SNAPSHOT_TABLES = ("annotations", "samples", "sample_designs")
 # columns of `authorships` filled by stages after a file is read
 LATER_COLUMNS = (*RESOLUTION_COLUMNS, "person_id")
 
@@ -104,6 +119,10 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("sha256", _str), ("records", _int),
     ]),
     "build_info": pa.schema([("key", _str), ("value", _str)]),
+    "person_overrides": pa.schema([
+        ("authorship_a", _str), ("authorship_b", _str), ("decision", _str), ("note", _str), ("actor", _str),
+        ("created_at", _str),
+    ]),
 }
 
 # the order rows are exported in (tables keep the order of the source files)
@@ -126,21 +145,79 @@ ORDER = {
     "career_stages": "person_id, stage",
     "inputs": "venue, year, source_file",
     "build_info": "key",
+    "person_overrides": "authorship_a, authorship_b",
 }
+
+
+_DUCKDB_MAGIC = b"DUCK"
+
+
+def check_replaceable(db: Path) -> None:
+    """Refuse to build over a file that is not a talent-tracker database (one line, exit 2)."""
+    db = Path(db)
+    if not os.path.lexists(db):
+        return
+    if db.is_dir() or not db.is_file():
+        raise UserError(f"{db}: exists and is not a file; choose another --db")
+    with open(db, "rb") as handle:
+        head = handle.read(16)
+    if head[8:12] != _DUCKDB_MAGIC:
+        raise UserError(f"{db}: exists and is not a talent-tracker database; choose another --db "
+                        "(a build never overwrites other files)")
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:
+        raise UserError(f"{db}: cannot be opened to check it is a talent-tracker database ({_first_line(exc)})") \
+            from None
+    try:
+        ours = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'build_info'").fetchone()
+        tool = con.execute("SELECT value FROM build_info WHERE key = 'tool_version'").fetchone() if ours[0] else None
+    except duckdb.Error:
+        tool = None
+    finally:
+        con.close()
+    if tool is None:
+        raise UserError(f"{db}: is a DuckDB database but not a talent-tracker one; choose another --db")
+
+
+@contextlib.contextmanager
+def build_lock(db: Path) -> Iterator[None]:
+    """Held for a whole build: a second build of the same database is refused, and the
+    temporary files of a build that was killed are removed (nothing else can own them)."""
+    db = Path(db)
+    if not db.parent.is_dir():
+        raise UserError(f"{db.parent}: folder not found (create it first)")
+    lock_path = db.with_name(f".{db.name}.lock")
+    try:
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held until the build ends
+    except OSError as exc:
+        raise UserError(f"{db.parent}: cannot write here ({exc.strerror or exc})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UserError(f"{db}: another build of this database is running; wait for it to finish") from None
+        for stale in db.parent.glob(f".{db.name}.*.tmp*"):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+        yield
+    finally:
+        handle.close()
 
 
 class DatabaseWriter:
     """Write tables into a temporary file beside `db`, then swap it in.
 
     Until `commit()` renames it over the old file the previous database is untouched,
-    so an interrupted or failed build leaves it as it was. Rows can be appended while a
-    build is still reading (the tables are created from `SCHEMAS` up front).
+    so an interrupted or failed build leaves it as it was (the caller holds build_lock).
     """
 
     def __init__(self, db: Path, tables: list[str]):
         self.db = Path(db)
-        self.db.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{self.db.name}.", suffix=".tmp", dir=self.db.parent)
+        try:
+            handle, tmp_name = tempfile.mkstemp(prefix=f".{self.db.name}.", suffix=".tmp", dir=self.db.parent)
+        except OSError as exc:
+            raise UserError(f"{self.db.parent}: cannot write the database here ({exc.strerror or exc})") from None
         os.close(handle)
         self.tmp = Path(tmp_name)
         self.tmp.unlink()  # DuckDB must create the file itself
@@ -162,7 +239,6 @@ class DatabaseWriter:
         # a WAL left by a crashed writer of the old file would be replayed onto the new one
         with contextlib.suppress(FileNotFoundError):
             os.remove(f"{self.db}.wal")
-        release(self.db)
         os.replace(self.tmp, self.db)
 
     def abort(self) -> None:
@@ -174,7 +250,7 @@ class DatabaseWriter:
 
 
 def write_database(db: Path, tables: dict[str, pa.Table], statements: tuple[str, ...] = ()) -> None:
-    """Write whole tables atomically (see DatabaseWriter), then run `statements` (views, fix-ups)."""
+    """Write whole tables atomically (see DatabaseWriter), then run `statements` (fix-ups)."""
     writer = DatabaseWriter(db, list(tables))
     try:
         for name, table in tables.items():
@@ -182,140 +258,244 @@ def write_database(db: Path, tables: dict[str, pa.Table], statements: tuple[str,
         for statement in statements:
             writer.con.execute(statement)
         writer.commit()
+    except duckdb.IOException as exc:
+        writer.abort()
+        raise UserError(f"{db}: the database could not be written ({_first_line(exc)}); the previous one is "
+                        "unchanged") from None
     except BaseException:
         writer.abort()
         raise
 
 
-@contextlib.contextmanager
-def connect_read_only(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+# --- reading: the build and the workspace as one set of tables ----------------------------
+
+# annotations as career facts: they outrank every inferred fact (careers.PRECEDENCE)
+ANNOTATION_FACTS_SQL = """
+SELECT a.person_id, a.stage, a.institution_id, a.institution, a.country, a.sector,
+       NULL::INTEGER AS start_year, NULL::INTEGER AS end_year, 'annotation' AS source, 1.0::FLOAT AS confidence,
+       concat_ws('; ', 'annotated ' || a.imported_at, a.evidence_url, a.notes) AS evidence
+FROM annotations a
+WHERE a.person_id IN (SELECT person_id FROM build.persons)
+"""
+
+
+class _Composed:
+    """An in-memory DuckDB: the build attached read-only, the workspace snapshot as tables."""
+
+    def __init__(self, db: Path, stamp: tuple):
+        from .careers import CAREER_STAGES_SQL
+
+        self.db, self.stamp = db, stamp
+        self.generation: int | None = None
+        self.lock = threading.Lock()
+        self.con = duckdb.connect()
+        try:
+            self.con.execute(f"ATTACH '{_quote(str(db))}' AS build (READ_ONLY)")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise UserError(f"{db}: not a readable talent-tracker database ({_first_line(exc)})") from None
+        present = {r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'build'").fetchall()}
+        if "build_info" not in present:
+            self.con.close()
+            raise UserError(f"{db}: not a talent-tracker database (no build_info table)")
+        for name in BUILD_TABLES:
+            if name in present and name != "careers":
+                self.con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM build."{name}"')
+        for name in SNAPSHOT_TABLES:
+            self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
+            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
+            self.con.unregister("empty")
+        # a database of an earlier version also held the annotation facts itself
+        self.con.execute("CREATE VIEW careers AS SELECT * FROM build.careers WHERE source <> 'annotation' "
+                         "UNION ALL " + ANNOTATION_FACTS_SQL)
+        self.con.execute(CAREER_STAGES_SQL)
+
+    def refresh(self) -> None:
+        """Take a new snapshot of the workspace if it changed since the last one."""
+        workspace = workspaces.open_workspace(self.db, create=False)
+        if workspace is None:
+            return
+        generation = workspace.generation()
+        if generation == self.generation:
+            return
+        with self.lock:
+            if generation == self.generation:
+                return
+            with workspace.read():
+                generation = workspace.generation()
+                tables = {name: workspace.table(name, SCHEMAS[name]) for name in SNAPSHOT_TABLES}
+            cursor = self.con.cursor()
+            try:
+                cursor.execute("BEGIN TRANSACTION")
+                for name, table in tables.items():
+                    cursor.register("incoming", table)
+                    cursor.execute(f'DELETE FROM "{name}"')
+                    cursor.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
+                    cursor.unregister("incoming")
+                cursor.execute("COMMIT")
+            finally:
+                cursor.close()
+            self.generation = generation
+
+
+_COMPOSED: dict[str, _Composed] = {}
+_COMPOSED_LOCK = threading.Lock()
+
+
+def _stamp(db: Path) -> tuple:
+    try:
+        info = os.stat(db)
+    except FileNotFoundError:
+        raise UserError(f"{db}: database not found (create it with `talent-tracker build`)") from None
+    except OSError as exc:
+        raise UserError(f"{db}: cannot be read ({exc.strerror or exc})") from None
+    if not os.path.isfile(db):
+        raise UserError(f"{db}: not a database file")
+    return info.st_ino, info.st_mtime_ns, info.st_size
+
+
+def _composed(db: Path, with_workspace: bool = True) -> _Composed:
     db = Path(db)
-    if not db.is_file():
-        raise UserError(f"{db}: database not found (create it with `talent-tracker build`)")
+    stamp = _stamp(db)
+    key = str(db.resolve())
+    with _COMPOSED_LOCK:
+        composed = _COMPOSED.get(key)
+        if composed is None or composed.stamp != stamp:
+            # a new build: readers still using the old one keep it until they finish
+            workspaces.open_workspace(db, create=_has_legacy_tables(db))
+            composed = _Composed(db, stamp)
+            _COMPOSED[key] = composed
+    if with_workspace or composed.generation is None:
+        composed.refresh()
+    return composed
+
+
+def _has_legacy_tables(db: Path) -> bool:
+    """A database of an earlier version holds human work the workspace must take over."""
+    if workspaces.path_for(db).exists():
+        return False
     try:
         con = duckdb.connect(str(db), read_only=True)
-    except duckdb.Error as exc:
-        raise UserError(f"{db}: not a readable talent-tracker database ({_first_line(exc)})") from None
+    except duckdb.Error:
+        return False
     try:
-        yield con
+        return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name IN "
+                                "('annotations', 'users', 'samples')").fetchone()[0])
     finally:
         con.close()
 
 
-_READERS: dict[str, tuple[float, duckdb.DuckDBPyConnection]] = {}
-_READERS_LOCK = threading.Lock()
-
-
-_WRITERS: dict[str, duckdb.DuckDBPyConnection] = {}
-
-
-def share_writable(db: Path, con: duckdb.DuckDBPyConnection | None) -> None:
-    """Let `reader` hand out cursors of this read-write connection (annotation mode: one
-    process may not hold a read-only and a read-write connection to the same file)."""
-    key = str(Path(db).resolve())
-    with _READERS_LOCK:
-        if con is None:
-            _WRITERS.pop(key, None)
-        else:
-            _WRITERS[key] = con
-
-
 @contextlib.contextmanager
-def reader(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor on a shared read-only connection: for the many small queries of analyses,
-    publishing and the web server. Reopened when the file is replaced by a rebuild."""
-    db = Path(db)
-    writable = _WRITERS.get(str(db.resolve()))
-    if writable is not None:
-        cursor = writable.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
-        return
-    try:
-        stamp = db.stat().st_mtime_ns
-    except FileNotFoundError:
-        raise UserError(f"{db}: database not found (create it with `talent-tracker build`)") from None
-    key = str(db.resolve())
-    with _READERS_LOCK:
-        cached = _READERS.get(key)
-        if cached is None or cached[0] != stamp:
-            if cached is not None:
-                with contextlib.suppress(duckdb.Error):
-                    cached[1].close()
-            try:
-                _READERS[key] = (stamp, duckdb.connect(key, read_only=True))
-            except duckdb.Error as exc:
-                raise UserError(f"{db}: not a readable talent-tracker database ({_first_line(exc)})") from None
-        cursor = _READERS[key][1].cursor()
+def reader(db: Path, with_workspace: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor over the build and the workspace snapshot (see _Composed). Cheap: the
+    connection is shared per process and only rebuilt when the database is replaced.
+
+    `with_workspace=False` skips bringing the snapshot up to date: for queries of the
+    build's tables alone, which then need not wait for the workspace's latest writes.
+    """
+    cursor = _composed(db, with_workspace).con.cursor()
     try:
         yield cursor
     finally:
         cursor.close()
 
 
+def build_stamp(db: Path) -> tuple:
+    """Changes when a new build replaces the database (for caches of derived figures)."""
+    return _stamp(Path(db))
+
+
+def workspace_generation(db: Path) -> int:
+    """Changes with every write to the workspace (for caches of figures that use it)."""
+    workspace = workspaces.open_workspace(db, create=False)
+    return workspace.generation() if workspace is not None else 0
+
+
 def release(db: Path) -> None:
-    """Close this process's shared read-only connection to `db` (before writing to it)."""
-    with _READERS_LOCK:
-        cached = _READERS.pop(str(Path(db).resolve()), None)
-    if cached is not None:
-        with contextlib.suppress(duckdb.Error):
-            cached[1].close()
-
-
-@contextlib.contextmanager
-def open_for_update(db: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection to an existing database (for imports; transactions are the caller's)."""
-    db = Path(db)
-    release(db)
-    if not db.is_file():
-        raise UserError(f"{db}: database not found (create it with `talent-tracker build`)")
-    try:
-        con = duckdb.connect(str(db))
-    except duckdb.Error as exc:
-        raise UserError(f"{db}: cannot open the database for writing ({_first_line(exc)})") from None
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def read_table_if_present(db: Path, name: str) -> pa.Table | None:
-    """A table of an existing database, or None (no database, no such table, unreadable)."""
-    if not Path(db).is_file():
-        return None
-    try:
-        with connect_read_only(db) as con:
-            if name not in table_names(con):
-                return None
-            return con.sql(f'SELECT * FROM "{name}"').to_arrow_table()
-    except (UserError, duckdb.Error):
-        return None
+    """Drop this process's reader of `db` (tests that replace files by hand)."""
+    with _COMPOSED_LOCK:
+        _COMPOSED.pop(str(Path(db).resolve()), None)
 
 
 def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute("SELECT table_name FROM information_schema.tables ORDER BY table_name").fetchall()
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'memory' "
+                       "ORDER BY table_name").fetchall()
     return [r[0] for r in rows]
 
 
+EXPORTABLE = (*BUILD_TABLES, "career_stages", *workspaces.TABLES)
+
+
 def export_table(db: Path, table: str, fmt: str, output: Path) -> int:
-    """Write one table to csv, parquet or json (an array of objects); returns the row count."""
+    """Write one table to csv, parquet or json (an array of objects); returns the row count.
+
+    CSV cells that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or
+    carriage return) are written with a leading `'`.
+    """
     options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet", "json": "FORMAT json, ARRAY true"}
     if fmt not in options:
         raise UserError(f"unknown export format {fmt!r} (choose csv, parquet or json)")
+    if table not in EXPORTABLE:
+        raise UserError(f"no table {table!r} (tables: {', '.join(EXPORTABLE)})")
     output = Path(output)
-    with connect_read_only(db) as con:
-        names = table_names(con)
-        if table not in names:
-            raise UserError(f"{db}: no table {table!r} (tables: {', '.join(names)})")
-        if not output.parent.is_dir():
-            raise UserError(f"{output.parent}: output directory not found")
+    check_output_file(output)
+    with reader(db) as con:
+        if table in workspaces.TABLES and table not in SNAPSHOT_TABLES:
+            workspace = workspaces.open_workspace(db)
+            con.register("exported", workspace.table(table, SCHEMAS[table]))
+            source = "exported"
+        else:
+            source = f'"{table}"'
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        select = ", ".join(_csv_safe(name) if fmt == "csv" and kind == "VARCHAR" else f'"{name}"'
+                           for name, kind, *_ in described)
         order = ORDER.get(table, "ALL")
         tmp = output.with_name(f".{output.name}.tmp")
-        con.execute(f"COPY (SELECT * FROM \"{table}\" ORDER BY {order}) TO ? ({options[fmt]})", [str(tmp)])
-        os.replace(tmp, output)
-        return con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        try:
+            con.execute(f"COPY (SELECT {select} FROM {source} ORDER BY {order}) TO '{_quote(str(tmp))}' "
+                        f"({options[fmt]})")
+            os.replace(tmp, output)
+        except (duckdb.IOException, OSError) as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise UserError(f"{output}: cannot be written ({_first_line(exc)})") from None
+        return con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+
+
+def csv_safe(value):
+    """A CSV cell a spreadsheet will not run as a formula: text starting with `=`, `+`,
+    `-`, `@`, a tab or a carriage return gets a leading `'` (names, titles and
+    affiliations come from source data anyone can write into); other values are kept."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_safe(column: str) -> str:
+    """csv_safe as SQL, for a text column of an export."""
+    return (f"""CASE WHEN regexp_matches("{column}", '^[=+\\-@\\t\\r]') THEN '''' || "{column}" """
+            f"""ELSE "{column}" END AS "{column}\"""")
+
+
+def check_output_file(output: Path) -> None:
+    """One clear line, before any work, for an output file that cannot be written."""
+    output = Path(output)
+    parent = output.parent
+    if output.is_dir():
+        raise UserError(f"{output}: is a directory; give a file name")
+    if not parent.exists():
+        raise UserError(f"{parent}: output directory not found")
+    if not parent.is_dir():
+        raise UserError(f"{parent}: is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{parent}: output directory is not writable")
+    if output.exists() and not os.access(output, os.W_OK):
+        raise UserError(f"{output}: is not writable")
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _first_line(exc: Exception) -> str:

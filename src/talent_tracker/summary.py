@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .store import connect_read_only
+from .store import reader
 
 COUNTS_SQL = """
 WITH p AS (
@@ -105,7 +105,7 @@ ORDER BY 1, 2
 
 def summarise(db: Path) -> dict:
     """Per venue-year counts, per venue people, and the skip reasons, as plain data (rows of dicts)."""
-    with connect_read_only(db) as con:
+    with reader(db) as con:
         return {"venue_years": _rows(con, COUNTS_SQL), "people": _rows(con, PEOPLE_SQL),
                 "careers": _rows(con, CAREERS_SQL), "skips": _rows(con, REASONS_SQL)}
 

@@ -1,182 +1,248 @@
 """Annotation mode of the web app: queue, evidence, form, review, export (annotate.py stores).
 
-Every write needs a valid token: as `Authorization: Bearer <token>` (API) or as the
-session cookie set by logging in with it (pages). Cookie-authenticated writes must also
-carry the form's CSRF token and come from this site (Origin/Referer), so another site
-cannot make an analyst's browser write. A stale form gets 409 with a clear message.
+Every write needs a valid token: as `Authorization: Bearer <token>` (API), or a signed
+session cookie got by signing in with it (pages; see security.Sessions). Cookie-based
+writes must also carry the form's CSRF token and come from this site (Origin/Referer),
+so another site cannot make an analyst's browser write; signing in and out included.
+A stale form gets 409 with a clear message, a malformed one 4xx. Handlers that touch the
+databases are plain functions, which FastAPI runs in its thread pool, so a save never
+stalls the other requests; async handlers only read the request body and hand the
+rest to the thread pool.
+
+With `blind`, annotators see neither each other's entries nor the settled values until a
+reviewer looks: their evidence page leaves out annotation facts, their queue counts only
+their own entries.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
-import hmac
 import io
+from typing import Annotated
 from urllib.parse import quote, urlparse
 
-import duckdb
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from .. import annotate
+from .. import annotate, store
 from ..careers import STAGES
+from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY, MAX_URL
+from ..workspace import Workspace
+from .security import SESSION_COOKIE, SESSION_SECONDS, Sessions
 
-COOKIE = "tt_token"
+_Name = Annotated[str | None, Field(default=None, max_length=MAX_FORM_NAME)]
 
 
-def csrf_for(token: str) -> str:
-    return hmac.new(token.encode(), b"talent-tracker csrf", hashlib.sha256).hexdigest()[:32]
+class Entry(BaseModel):
+    """An annotator's entry for a person (JSON API): each stage's institution and/or
+    country (ISO 3166-1 alpha-2), the work sector, evidence and the form's version."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int = Field(0, ge=0, description="The version this entry was read at (0 for a first save)")
+    sample_id: _Name = None
+    origin_institution: _Name = None
+    origin_country: _Name = None
+    graduate_institution: _Name = None
+    graduate_country: _Name = None
+    work_institution: _Name = None
+    work_country: _Name = None
+    work_sector: _Name = None
+    origin_undetermined: bool = False
+    graduate_undetermined: bool = False
+    work_undetermined: bool = False
+    confidence: Annotated[str | None, Field(default=None, max_length=20)] = None
+    evidence_url: Annotated[str | None, Field(default=None, max_length=MAX_URL)] = None
+    notes: Annotated[str | None, Field(default=None, max_length=MAX_FORM_TEXT)] = None
 
 
-def router(con: duckdb.DuckDBPyConnection, resolver, templates: Jinja2Templates) -> APIRouter:
+class Viewer:
+    """Who makes a request, and how (a session cookie, or a bearer token)."""
+
+    def __init__(self, user: annotate.User, session: dict | None):
+        self.user, self.session = user, session
+
+
+def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind: bool = False) -> APIRouter:
     r = APIRouter()
+    sessions = Sessions(workspace.secret())
 
-    def cursor():
-        return con.cursor()
-
-    def user_of(request: Request, write: bool = False) -> annotate.User:
+    def identify(request: Request) -> Viewer | None:
         header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else None
-        by_cookie = token is None
-        token = token or request.cookies.get(COOKIE)
-        with cursor() as c:
-            user = annotate.authenticate(c, token)
-        if user is None:
-            raise HTTPException(status_code=401, detail="a valid token is needed (talent-tracker users add)")
-        if write and by_cookie:
-            _same_site(request)
-        return user
+        if header.lower().startswith("bearer "):
+            user = annotate.authenticate(workspace.connection(), header[7:].strip())
+            return Viewer(user, None) if user else None
+        session = sessions.read(request.cookies.get(SESSION_COOKIE))
+        if session is None:
+            return None
+        found = annotate.user_named(workspace.connection(), session["u"])
+        if found is None or found[1][:16] != session["k"]:
+            return None  # the user is gone, or has a new token since
+        return Viewer(found[0], session)
 
-    def _same_site(request: Request) -> None:
+    def viewer(request: Request) -> Viewer:
+        found = identify(request)
+        if found is None:
+            raise HTTPException(status_code=401, detail="a valid token is needed (talent-tracker users add)")
+        return found
+
+
+    def same_site(request: Request) -> None:
         origin = request.headers.get("origin") or request.headers.get("referer")
         host = request.headers.get("host", "")
         if not origin or urlparse(origin).netloc != host:
             raise HTTPException(status_code=403, detail="cross-site request refused")
 
-    def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, context, status_code=status)
+    def check_write(request: Request, who: Viewer, form: dict | None) -> None:
+        """A cookie-based write must come from this site and carry the form's CSRF token."""
+        if who.session is None:
+            return  # a bearer token: no browser sends it on its own
+        same_site(request)
+        if not sessions.csrf_ok(who.session, (form or {}).get("csrf")):
+            raise HTTPException(status_code=403, detail="this form is not from this site (CSRF token missing)")
+
+    async def read_form(request: Request) -> dict:
+        form = await request.form(max_files=0, max_fields=60, max_part_size=MAX_FORM_TEXT * 4)
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+    def page(request: Request, name: str, who: Viewer | None, status: int = 200, **context) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {
+            "user": who.user if who else None, "csrf": sessions.csrf(who.session) if who else "", "blind": blind,
+            **context}, status_code=status)
+
+    def is_blind_for(who: Viewer) -> bool:
+        return blind and not who.user.may("review")
 
     @r.get("/annotate", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
-        try:
-            user = user_of(request)
-        except HTTPException:
-            return page(request, "annotate_login.html", user=None)
-        with cursor() as c:
-            samples = c.execute("""SELECT d.sample_id, d.population_size, count(DISTINCT s.person_id),
-                count(DISTINCT u.person_id) FROM sample_designs d JOIN samples s USING (sample_id)
-                LEFT JOIN submissions u ON u.person_id = s.person_id GROUP BY ALL ORDER BY 1""").fetchall()
-        return page(request, "annotate_home.html", user=user, samples=samples)
+        who = identify(request)
+        if who is None:
+            return page(request, "annotate_login.html", None)
+        return page(request, "annotate_home.html", who, samples=annotate.samples_overview(workspace.connection()))
 
     @r.post("/annotate/login", include_in_schema=False)
     async def login(request: Request):
-        _same_site(request)
-        form = await request.form()
+        same_site(request)
+        form = await read_form(request)
         token = str(form.get("token") or "").strip()
-        with cursor() as c:
-            user = annotate.authenticate(c, token)
+        user = await run_in_threadpool(annotate.authenticate, workspace.connection(), token)
         if user is None:
-            return page(request, "annotate_login.html", status=401, user=None, error="That token is not valid.")
+            return page(request, "annotate_login.html", None, status=401, error="That token is not valid.")
+        found = await run_in_threadpool(annotate.user_named, workspace.connection(), user.name)
         response = RedirectResponse("/annotate", status_code=303)
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=12 * 3600)
+        response.set_cookie(SESSION_COOKIE, sessions.issue(user.name, found[1]), httponly=True, samesite="strict",
+                            max_age=SESSION_SECONDS)
         return response
 
     @r.post("/annotate/logout", include_in_schema=False)
-    def logout(request: Request):
+    async def logout(request: Request):
+        who = await run_in_threadpool(viewer, request)
+        check_write(request, who, await read_form(request))
         response = RedirectResponse("/annotate", status_code=303)
-        response.delete_cookie(COOKIE)
+        response.delete_cookie(SESSION_COOKIE)
         return response
 
     @r.get("/annotate/samples/{sample_id}", response_class=HTMLResponse, include_in_schema=False)
-    def sample_queue(request: Request, sample_id: str):
-        user = user_of(request)
-        with cursor() as c:
-            rows = annotate.queue(c, sample_id, user.name)
+    def sample_queue(request: Request, sample_id: str, who: Viewer = Depends(viewer)):
+        with store.reader(db) as con:
+            names = dict(con.execute("SELECT person_id, display_name FROM persons WHERE person_id IN "
+                                     "(SELECT person_id FROM samples WHERE sample_id = ?)", [sample_id]).fetchall())
+        rows = annotate.queue(workspace.connection(), sample_id, who.user.name, names)
         if not rows:
-            raise HTTPException(status_code=404, detail=f"no sample {sample_id!r}")
+            raise HTTPException(status_code=404, detail=f"no sample {sample_id[:100]!r}")
+        if is_blind_for(who):
+            for row in rows:
+                row["entries"] = int(row["mine"])
         done = sum(1 for row in rows if row["entries"])
-        return page(request, "annotate_queue.html", user=user, sample_id=sample_id, rows=rows, done=done)
+        return page(request, "annotate_queue.html", who, sample_id=sample_id, rows=rows, done=done)
 
-    def evidence(c, person_id: str) -> dict:
+    def evidence(person_id: str, who: Viewer) -> dict:
         from ..profile import _rows
 
-        person = _rows(c, "SELECT * FROM persons WHERE person_id = ?", [person_id])
-        if not person:
-            raise HTTPException(status_code=404, detail=f"no person {person_id!r}")
-        name = person[0]["display_name"]
-        q = quote(name or "")
-        return {
-            "person": person[0],
-            "papers": _rows(c, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution, a.country
-                FROM authorships a JOIN papers p USING (venue, year, paper_id) WHERE a.person_id = ?
-                ORDER BY a.year DESC, p.title""", [person_id]),
-            "coauthors": [r[0] for r in c.execute("""SELECT DISTINCT b.author_name FROM authorships a
-                JOIN authorships b ON a.venue = b.venue AND a.year = b.year AND a.paper_id = b.paper_id
-                WHERE a.person_id = ? AND b.person_id <> a.person_id ORDER BY 1 LIMIT 40""", [person_id]).fetchall()],
-            "facts": _rows(c, "SELECT * FROM careers WHERE person_id = ? ORDER BY stage, source", [person_id]),
-            "links": {
-                "OpenReview": f"https://openreview.net/search?term={q}&group=all&content=all&source=all",
-                "DBLP": f"https://dblp.org/search?q={q}",
-                "Google Scholar": f"https://scholar.google.com/scholar?q=%22{q}%22",
-                "ORCID": f"https://orcid.org/orcid-search/search?searchQuery={q}",
-                "Web": f"https://duckduckgo.com/?q=%22{q}%22+curriculum+vitae",
-            },
+        with store.reader(db) as con:
+            person = _rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
+            if not person:
+                raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
+            hidden = ("annotation",) if is_blind_for(who) else ()
+            context = {
+                "person": person[0],
+                "papers": _rows(con, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution,
+                    a.country FROM authorships a JOIN papers p USING (venue, year, paper_id) WHERE a.person_id = ?
+                    ORDER BY a.year DESC, p.title""", [person_id]),
+                "coauthors": [r[0] for r in con.execute("""SELECT DISTINCT b.author_name FROM authorships a
+                    JOIN authorships b ON a.venue = b.venue AND a.year = b.year AND a.paper_id = b.paper_id
+                    WHERE a.person_id = ? AND b.person_id <> a.person_id ORDER BY 1 LIMIT 40""",
+                                                     [person_id]).fetchall()],
+                "facts": _rows(con, "SELECT * FROM careers WHERE person_id = ? AND source NOT IN (SELECT unnest(?)) "
+                                    "ORDER BY stage, source", [person_id, list(hidden)]),
+            }
+        q = quote(person[0]["display_name"] or "")
+        context["links"] = {
+            "OpenReview": f"https://openreview.net/search?term={q}&group=all&content=all&source=all",
+            "DBLP": f"https://dblp.org/search?q={q}",
+            "Google Scholar": f"https://scholar.google.com/scholar?q=%22{q}%22",
+            "ORCID": f"https://orcid.org/orcid-search/search?searchQuery={q}",
+            "Web": f"https://duckduckgo.com/?q=%22{q}%22+curriculum+vitae",
         }
+        return context
+
+    def known_person(person_id: str) -> bool:
+        with store.reader(db, with_workspace=False) as con:
+            return con.execute("SELECT 1 FROM persons WHERE person_id = ?", [person_id]).fetchone() is not None
 
     @r.get("/annotate/person/{person_id}", response_class=HTMLResponse, include_in_schema=False)
-    def person_form(request: Request, person_id: str, sample: str = "", saved: int = 0):
-        user = user_of(request)
-        with cursor() as c:
-            context = evidence(c, person_id)
-            mine = annotate.submission(c, person_id, user.name) or {}
-        return page(request, "annotate_person.html", user=user, sample=sample, saved=saved, mine=mine,
-                    values=_values(mine), version=mine.get("version", 0), stages=STAGES,
-                    csrf=csrf_for(request.cookies.get(COOKIE, "")), **context)
+    def person_form(request: Request, person_id: str, who: Viewer = Depends(viewer), sample: str = "", saved: int = 0):
+        context = evidence(person_id, who)
+        mine = annotate.submission(workspace.connection(), person_id, who.user.name) or {}
+        return page(request, "annotate_person.html", who, sample=sample[:200], saved=saved, mine=mine,
+                    values=_values(mine), version=mine.get("version", 0), stages=STAGES, **context)
+
+    def save_form(request: Request, person_id: str, who: Viewer, form: dict):
+        sample = str(form.get("sample_id") or "")[:200]
+        try:
+            version = int(form.get("version") or 0)
+            annotate.save(workspace, who.user, person_id, sample or None, form, version, resolver,
+                          known_person(person_id))
+        except (annotate.StaleForm, annotate.Invalid, PermissionError, ValueError) as exc:
+            status, problems = _status(exc)
+            return page(request, "annotate_person.html", who, status=status, sample=sample, saved=0, mine={},
+                        values=form, version=form.get("version", 0), stages=STAGES, problems=problems,
+                        **evidence(person_id, who))
+        return RedirectResponse(f"/annotate/person/{quote(person_id)}?sample={quote(sample)}&saved=1",
+                                status_code=303)
 
     @r.post("/annotate/person/{person_id}", response_class=HTMLResponse, include_in_schema=False)
     async def person_save(request: Request, person_id: str):
-        user = user_of(request, write=True)
-        form = dict(await request.form())
-        if not hmac.compare_digest(str(form.get("csrf", "")), csrf_for(request.cookies.get(COOKIE, ""))):
-            raise HTTPException(status_code=403, detail="this form is not from this site (CSRF token missing)")
-        sample = str(form.get("sample_id") or "")
-        try:
-            version = int(form.get("version") or 0)
-            with cursor() as c:
-                annotate.save(c, user, person_id, sample or None, form, version, resolver)
-        except (annotate.StaleForm, annotate.Invalid, PermissionError, duckdb.TransactionException) as exc:
-            status, problems = _status(exc)
-            with cursor() as c:
-                context = evidence(c, person_id)
-            return page(request, "annotate_person.html", status=status, user=user, sample=sample, saved=0,
-                        mine={}, values=form, version=form.get("version", 0), stages=STAGES, problems=problems,
-                        csrf=csrf_for(request.cookies.get(COOKIE, "")), **context)
-        return RedirectResponse(f"/annotate/person/{quote(person_id)}?sample={quote(sample)}&saved=1", status_code=303)
+        who = await run_in_threadpool(viewer, request)
+        form = await read_form(request)
+        check_write(request, who, form)
+        return await run_in_threadpool(save_form, request, person_id, who, form)
 
     @r.get("/api/annotations/{person_id}", summary="Your entry for a person, with its version (Bearer token)")
-    def api_get(request: Request, person_id: str):
-        user = user_of(request)
-        with cursor() as c:
-            mine = annotate.submission(c, person_id, user.name)
-        return JSONResponse(mine or {"person_id": person_id, "annotator": user.name, "version": 0},
+    def api_get(person_id: str, who: Viewer = Depends(viewer)):
+        mine = annotate.submission(workspace.connection(), person_id, who.user.name)
+        return JSONResponse(mine or {"person_id": person_id, "annotator": who.user.name, "version": 0},
                             headers={"Cache-Control": "no-store"})
 
-    @r.post("/api/annotations/{person_id}", summary="Save an annotator's entry for a person (Bearer token)")
-    async def api_save(request: Request, person_id: str):
-        user = user_of(request, write=True)
-        body = await request.json()
+    @r.post("/api/annotations/{person_id}", summary="Save your entry for a person (Bearer token)",
+            responses={409: {"description": "Saved again since this version was read"},
+                       413: {"description": "Body too large"}, 422: {"description": "Invalid entry"}})
+    def api_save(request: Request, person_id: str, entry: Entry, who: Viewer = Depends(viewer)):
+        check_write(request, who, {"csrf": request.headers.get("x-csrf-token")})
+        form = entry.model_dump()
         try:
-            with cursor() as c:
-                version = annotate.save(c, user, person_id, body.get("sample_id"), body, int(body.get("version", 0)),
-                                        resolver)
-        except (annotate.StaleForm, annotate.Invalid, PermissionError, duckdb.TransactionException) as exc:
+            version = annotate.save(workspace, who.user, person_id, entry.sample_id, form, entry.version, resolver,
+                                    known_person(person_id))
+        except (annotate.StaleForm, annotate.Invalid, PermissionError) as exc:
             status, problems = _status(exc)
             return JSONResponse({"detail": problems}, status_code=status)
-        return {"person_id": person_id, "annotator": user.name, "version": version}
+        return {"person_id": person_id, "annotator": who.user.name, "version": version}
 
     @r.get("/api/institutions", summary="Institution autocomplete (registry and world universities)")
-    def institutions(q: str = "", limit: int = 20):
+    def institutions(q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
+                     limit: Annotated[int, Query(ge=1, le=50)] = 20):
         needle = q.strip().casefold()
         if len(needle) < 2:
             return []
@@ -191,44 +257,40 @@ def router(con: duckdb.DuckDBPyConnection, resolver, templates: Jinja2Templates)
         return found
 
     @r.get("/annotate/review", response_class=HTMLResponse, include_in_schema=False)
-    def review(request: Request):
-        user = user_of(request)
-        if not user.may("review"):
-            raise HTTPException(status_code=403, detail=f"{user.name} may not review")
-        with cursor() as c:
-            items = annotate.disagreements(c)
-        return page(request, "annotate_review.html", user=user, items=items,
-                    csrf=csrf_for(request.cookies.get(COOKIE, "")))
+    def review(request: Request, who: Viewer = Depends(viewer)):
+        if not who.user.may("review"):
+            raise HTTPException(status_code=403, detail=f"{who.user.name} may not review")
+        return page(request, "annotate_review.html", who, items=annotate.disagreements(workspace.connection()))
 
-    @r.post("/annotate/review", include_in_schema=False)
-    async def review_decide(request: Request):
-        user = user_of(request, write=True)
-        form = dict(await request.form())
-        if not hmac.compare_digest(str(form.get("csrf", "")), csrf_for(request.cookies.get(COOKIE, ""))):
-            raise HTTPException(status_code=403, detail="this form is not from this site (CSRF token missing)")
+    def decide(who: Viewer, form: dict) -> None:
         try:
-            with cursor() as c:
-                annotate.decide(c, user, str(form["person_id"]), str(form["stage"]), str(form["annotator"]))
+            annotate.decide(workspace, who.user, str(form.get("person_id", "")), str(form.get("stage", "")),
+                            str(form.get("annotator", "")))
         except PermissionError as exc:
             raise HTTPException(status_code=403, detail=str(exc)) from None
         except annotate.Invalid as exc:
             raise HTTPException(status_code=422, detail=exc.problems) from None
+
+    @r.post("/annotate/review", include_in_schema=False)
+    async def review_decide(request: Request):
+        who = await run_in_threadpool(viewer, request)
+        form = await read_form(request)
+        check_write(request, who, form)
+        await run_in_threadpool(decide, who, form)
         return RedirectResponse("/annotate/review", status_code=303)
 
     @r.get("/annotate/export.csv", include_in_schema=False)
-    def export(request: Request):
-        user = user_of(request)
-        if not user.may("export"):
-            raise HTTPException(status_code=403, detail=f"{user.name} may not export")
-        with cursor() as c:
-            result = c.execute("SELECT * FROM annotations ORDER BY person_id, stage")
-            names = [d[0] for d in result.description]
-            rows = result.fetchall()
+    def export(who: Viewer = Depends(viewer)):
+        if not who.user.may("export"):
+            raise HTTPException(status_code=403, detail=f"{who.user.name} may not export")
+        cursor = workspace.connection().execute("SELECT * FROM annotations ORDER BY person_id, stage")
+        names = [d[0] for d in cursor.description]
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(names)
-        writer.writerows(rows)
-        return PlainTextResponse(buffer.getvalue(), media_type="text/csv")
+        writer.writerows([store.csv_safe(v) for v in row] for row in cursor.fetchall())
+        return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
+                                 headers={"Content-Disposition": 'attachment; filename="annotations.csv"'})
 
     return r
 
@@ -236,10 +298,10 @@ def router(con: duckdb.DuckDBPyConnection, resolver, templates: Jinja2Templates)
 def _status(exc: Exception) -> tuple[int, list[str]]:
     if isinstance(exc, annotate.StaleForm):
         return 409, [str(exc)]
-    if isinstance(exc, duckdb.TransactionException):
-        return 409, ["someone saved this person at the same moment: reload and save again"]
     if isinstance(exc, PermissionError):
         return 403, [str(exc)]
+    if isinstance(exc, ValueError) and not isinstance(exc, annotate.Invalid):
+        return 422, ["the form's version is not a number: reload the page"]
     return 422, exc.problems
 
 

@@ -1,7 +1,8 @@
 """The web tracker: pages, and their JSON twins under /api/ (FastAPI).
 
-The database is opened read-only; every figure comes from `analyses.py`, and results are
-cached in memory (the database does not change while it is served). Pages are rendered
+The database is read-only here; every figure comes from `analyses.py`, and results are
+cached in memory per build (and per workspace generation for figures that use samples
+and annotations), so a new build or annotation shows without a restart. Pages are rendered
 with autoescaping and fill their charts from the API in the browser with plotly.js, which
 is served from the installed plotly package; the map geometry comes from the npm packages
 installed beside this module (see package.json). Nothing is loaded from a CDN.
@@ -16,23 +17,27 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+import fastapi_offline
 import plotly
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Path as Path_
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import analyses, store
 from ..errors import UserError
 from ..years import parse_years
+from .security import BodyLimit, SecurityHeaders, allowed_hosts
 
 HERE = Path(__file__).resolve().parent
 VENDOR = HERE / "node_modules"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 VenueQ = Annotated[list[str] | None, Query(description="Venue(s): neurips, icml, iclr")]
-YearsQ = Annotated[str | None, Query(description="Years: 2019, 2010-2019 or 2010-2012,2019")]
-TierQ = Annotated[str, Query(description="top20 (accepted) or top2 (oral)")]
+YearsQ = Annotated[str | None, Query(max_length=200, description="Years: 2019, 2010-2019 or 2010-2012,2019")]
+TierQ = Annotated[str, Query(max_length=10, description="top20 (accepted) or top2 (oral)")]
 
 PAGES = {
     "overview": ("/", "Overview", ["work_countries", "work_sectors", "tier_comparison"]),
@@ -45,21 +50,39 @@ PAGES = {
 }
 
 
-def create_app(db: Path, annotate: bool = False, universities: Path | None = None) -> FastAPI:
+# analyses that read the workspace (samples, annotations): their cache follows its generation
+WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "net_flows", "us_origin_mix", "country"}
+OFFLINE_DOCS = Path(fastapi_offline.__file__).parent / "static"
+
+
+def create_app(db: Path, annotate: bool = False, universities: Path | None = None, blind: bool = False,
+               hosts: list[str] | None = None) -> FastAPI:
+    """The tracker for `db`; with `annotate`, also the annotation workflow (writes go to the
+    workspace, the database stays read-only, so a build may replace it while serving).
+    `hosts`: the names the Host header may carry (security.allowed_hosts)."""
     db = Path(db)
-    with store.connect_read_only(db):
+    with store.reader(db):
         pass  # fail now, with one clear line, if the database cannot be read
     app = FastAPI(title="talent-tracker", description="Where the world's top AI researchers come from, train and "
-                  "work. Every page's figures have a JSON twin here.", version="1")
+                  "work. Every page's figures have a JSON twin here.", version="1", docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts or allowed_hosts("127.0.0.1"))
+    app.add_middleware(SecurityHeaders)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/static-docs", StaticFiles(directory=str(OFFLINE_DOCS)), name="static-docs")
     if VENDOR.is_dir():
         app.mount("/vendor", StaticFiles(directory=str(VENDOR)), name="vendor")
 
     if annotate:
-        _annotation_mode(app, db, universities, templates)
+        from ..institutions import load_resolver
+        from ..workspace import open_workspace
+        from .annotate_routes import router
 
-    def compute(name: str, venues: tuple, years: tuple, tier: str, extra: str = "") -> dict:
+        resolver, _ = load_resolver(universities)
+        app.include_router(router(db, open_workspace(db), resolver, templates, blind))
+
+    def compute(name: str, venues: tuple, years: tuple, tier: str, extra: str, build: tuple, generation: int) -> dict:
         f = analyses.filters_of(list(venues), list(years), tier)
         if name == "country":
             return analyses.country_profile(db, f, extra)
@@ -67,33 +90,36 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
             return _map(db, f)
         return analyses.ANALYSES[name](db, f).as_dict()
 
-    # the database does not change while the tracker alone serves it; in annotation mode
-    # every save changes estimates, which must show at once
-    cached = compute if annotate else lru_cache(maxsize=4096)(compute)
+    # results are kept per build and, for those that read it, per workspace generation:
+    # a new build or a new annotation shows at once, without a restart
+    cached = lru_cache(maxsize=4096)(compute)
 
     def run(name: str, venue: list[str] | None, years: str | None, tier: str, extra: str = "") -> dict:
         try:
             year_list = tuple(parse_years(years)) if years else ()
-            return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, extra)
+            generation = store.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
+            return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, extra, store.build_stamp(db),
+                          generation)
         except UserError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
 
-    @app.get("/api/meta", summary="Venues, years and tiers in the database")
+    @app.get("/api/meta", summary="Venues, years, tiers and samples in the database, and when it was built")
     def meta() -> dict:
         return _meta(db)
 
     @app.get("/api/analyses/{name}", summary="One analysis as a table (format=json or csv)")
     def analysis(name: str, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20",
-                 format: str = "json"):
+                 format: Annotated[str, Query(pattern="^(json|csv)$")] = "json"):
         if name not in analyses.ANALYSES and name != "map":
-            raise HTTPException(status_code=404, detail=f"no analysis {name!r}")
+            raise HTTPException(status_code=404, detail=f"no analysis {name[:100]!r}")
         result = run(name, venue, years, tier)
         if format == "csv":
             return _csv(result, name)
         return JSONResponse(result)
 
     @app.get("/api/countries/{code}", summary="A country's profile")
-    def country(code: str, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20"):
+    def country(code: Annotated[str, Path_(max_length=3)], venue: VenueQ = None, years: YearsQ = None,
+                tier: TierQ = "top20"):
         return JSONResponse(run("country", venue, years, tier, code.upper()))
 
     @app.get("/static-vendor/topojson/{name}", include_in_schema=False)
@@ -109,6 +135,14 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     def plotly_js() -> Response:
         return Response(PLOTLY_JS.read_bytes(), media_type="application/javascript",
                         headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs(request: Request):
+        return templates.TemplateResponse(request, "docs.html", {"kind": "swagger"})
+
+    @app.get("/redoc", response_class=HTMLResponse, include_in_schema=False)
+    def redoc(request: Request):
+        return templates.TemplateResponse(request, "docs.html", {"kind": "redoc"})
 
     def page(request: Request, key: str, **extra) -> HTMLResponse:
         path, title, charts = PAGES[key]
@@ -129,47 +163,30 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         app.add_api_route(PAGES[key][0], page_route(key), response_class=HTMLResponse, include_in_schema=False)
 
     @app.get("/countries/{code}", response_class=HTMLResponse, include_in_schema=False)
-    def country_page(request: Request, code: str):
+    def country_page(request: Request, code: Annotated[str, Path_(max_length=3)]):
         return page(request, "countries", country=code.upper())
 
     return app
 
 
-def _annotation_mode(app: FastAPI, db: Path, universities: Path | None, templates) -> None:
-    """Open the database for writing (one connection; a cursor per request) and add the routes."""
-    import duckdb
-
-    from .. import annotate
-    from ..institutions import load_resolver
-    from .annotate_routes import router
-
-    store.release(db)
-    con = duckdb.connect(str(db))
-    annotate.prepare(con)
-    store.share_writable(db, con)
-    resolver, _ = load_resolver(universities)
-    app.include_router(router(con, resolver, templates))
-
-    @app.on_event("shutdown")
-    def close() -> None:
-        store.share_writable(db, None)
-        con.close()
-
-
 @lru_cache(maxsize=8)
-def _meta_cached(db: str, mtime: float) -> dict:
-    with store.reader(Path(db)) as con:
+def _build_meta(db: str, build: tuple) -> dict:
+    with store.reader(Path(db), with_workspace=False) as con:
         rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
-        samples = con.execute("SELECT sample_id FROM sample_designs ORDER BY created_at DESC").fetchall() \
-            if "sample_designs" in store.table_names(con) else []
+        built = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
     venues: dict[str, list] = {}
     for venue, year, oral in rows:
         venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
-    return {"venues": venues, "tiers": ["top20", "top2"], "samples": [s[0] for s in samples]}
+    return {"venues": venues, "tiers": ["top20", "top2"], "built_at": built[0] if built else None}
 
 
 def _meta(db: Path) -> dict:
-    return _meta_cached(str(db), db.stat().st_mtime)
+    from ..workspace import open_workspace
+
+    workspace = open_workspace(db, create=False)
+    samples = [r["sample_id"] for r in workspace.rows(
+        "SELECT sample_id FROM sample_designs ORDER BY created_at DESC")] if workspace else []
+    return {**_build_meta(str(db), store.build_stamp(db)), "samples": samples}
 
 
 def _map(db: Path, f) -> dict:
@@ -189,11 +206,11 @@ def _csv(result: dict, name: str) -> PlainTextResponse:
     writer = csv.writer(buffer)
     if "columns" in result:
         writer.writerow(result["columns"])
-        writer.writerows(result["rows"])
+        writer.writerows([store.csv_safe(v) for v in row] for row in result["rows"])
     else:
         writer.writerow(["key", "value"])
         for key, value in result.items():
-            writer.writerow([key, json.dumps(value) if isinstance(value, (dict, list)) else value])
+            writer.writerow([key, store.csv_safe(json.dumps(value) if isinstance(value, (dict, list)) else value)])
     return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 

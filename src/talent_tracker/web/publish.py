@@ -4,13 +4,18 @@ The same pages as `serve`, with every figure precomputed for the filter values t
 offers (each venue and all venues; top20 and top2; all years and each year; country
 profiles for the 60 leading countries with all years). Browsers do not let pages read
 files from disk with fetch(), so the data is written as small scripts that set
-`window.TT_DATA[...]`, loaded on demand; the map geometry likewise. The site is written
-to a temporary folder and renamed into place, so a failed publish leaves the old one.
+`window.TT_DATA[...]`, loaded on demand; the map geometry likewise.
+
+The site is written to a temporary folder beside the output and swapped in when complete,
+so a failed publish leaves the old site. It carries a marker file (SITE_MARKER): publish
+replaces a folder only if it is empty or holds a site it wrote itself, so `--output` can
+never delete someone's files.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -24,28 +29,70 @@ from .app import HERE, PAGES, PLOTLY_JS, VENDOR, _map, _meta, safe_json
 COUNTRY_PROFILES = 60
 
 
+SITE_MARKER = ".talent-tracker-site"
+
+
 def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
     db, output = Path(db), Path(output)
-    with store.connect_read_only(db):
+    with store.reader(db):
         pass
     geometry = VENDOR / "world-atlas" / "countries-110m.json"
     topojson_js = VENDOR / "topojson-client" / "dist" / "topojson-client.min.js"
     if not geometry.is_file() or not topojson_js.is_file():
         raise UserError(f"map geometry not installed: run `npm ci --prefix {HERE}`")
+    check_site_output(output)
     meta = _meta(db)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
+    except OSError as exc:
+        raise UserError(f"{output.parent}: cannot write the site here ({exc.strerror or exc})") from None
     try:
         _pages(work, meta)
         _assets(work, geometry, topojson_js)
         counts = _data(work, db, meta, progress)
-        if output.exists():
-            shutil.rmtree(output)
-        work.rename(output)
-    except BaseException:
+        (work / SITE_MARKER).write_text(f"written by talent-tracker publish from {db.resolve()}\n", "utf-8")
+        _swap_in(work, output)
+    except OSError as exc:
+        raise UserError(f"{output}: the site could not be written ({exc.strerror or exc}); the previous one is "
+                        "unchanged") from None
+    finally:
         shutil.rmtree(work, ignore_errors=True)
-        raise
     return counts
+
+
+def check_site_output(output: Path) -> None:
+    """One line, before any work, when the site cannot go to `output`: it must be a new
+    or empty folder, or a site publish wrote, in a writable folder that exists."""
+    output = Path(output)
+    parent = output.parent
+    if not parent.is_dir():
+        raise UserError(f"{parent}: " + ("is a file, not a folder" if parent.exists() else "folder not found"))
+    if output.is_symlink() or (output.exists() and not output.is_dir()):
+        raise UserError(f"{output}: exists and is not a folder; choose another --output")
+    if output.is_dir() and any(output.iterdir()) and not (output / SITE_MARKER).is_file():
+        raise UserError(f"{output}: is not empty and holds no site written by publish; choose a new or empty "
+                        "folder (publish never deletes files it did not write)")
+    if output.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        raise UserError(f"{output}: is the current folder or one above it; choose a folder for the site")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{parent}: is not writable")
+
+
+def _swap_in(work: Path, output: Path) -> None:
+    """Put the finished site in place of `output`: the old site (ours, or an empty folder)
+    is moved aside, the new one renamed in, and the old one removed."""
+    old = None
+    if output.exists():
+        old = output.with_name(f".{output.name}.{os.getpid()}.old.tmp")
+        output.rename(old)
+    try:
+        work.rename(output)
+    except OSError:
+        if old is not None:
+            old.rename(output)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _pages(root: Path, meta: dict) -> None:

@@ -1,0 +1,291 @@
+"""The workspace: analysts' work, kept apart from everything a build derives.
+
+Users and their tokens, annotators' submissions, reviewers' decisions, the audit log,
+settled annotations, samples and people overrides are human work: no build rewrites
+them. They live in `<db>.workspace.sqlite` beside the database (`talent-tracker.duckdb`
+-> `talent-tracker.workspace.sqlite`), the database holds only what a build derives and
+is replaced whole by the next build.
+
+Why SQLite and not DuckDB for this part: DuckDB lets one process write a file at a time,
+and here a server saves annotations while `users add`, `careers import`, `sample` or a
+build run beside it. SQLite in WAL mode serialises writers across processes (each waits
+up to BUSY_TIMEOUT for its turn), never blocks readers, and with `synchronous=FULL` a
+committed transaction survives a kill -9 or a power cut. Every write is one transaction
+that also bumps `meta.generation`, which is how readers notice a change; DuckDB reads a
+snapshot of the tables analyses need (store.reader).
+
+A database built by an earlier version kept these tables inside the DuckDB file: the
+first time its workspace is opened they are copied into it, once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow as pa
+
+from .errors import UserError
+
+SUFFIX = ".workspace.sqlite"
+BUSY_TIMEOUT_MS = 30_000
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS submissions (
+    person_id TEXT NOT NULL, annotator TEXT NOT NULL, sample_id TEXT,
+    origin_institution_id TEXT, origin_institution TEXT, origin_country TEXT,
+    graduate_institution_id TEXT, graduate_institution TEXT, graduate_country TEXT,
+    work_institution_id TEXT, work_institution TEXT, work_country TEXT, work_sector TEXT,
+    undetermined TEXT, confidence TEXT, evidence_url TEXT, notes TEXT,
+    version INTEGER NOT NULL, updated_at TEXT NOT NULL,
+    PRIMARY KEY (person_id, annotator));
+CREATE TABLE IF NOT EXISTS decisions (
+    person_id TEXT NOT NULL, stage TEXT NOT NULL, reviewer TEXT NOT NULL, institution_id TEXT, institution TEXT,
+    country TEXT, sector TEXT, decided_at TEXT NOT NULL, PRIMARY KEY (person_id, stage));
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    person_id TEXT, before TEXT, after TEXT);
+CREATE TABLE IF NOT EXISTS annotations (
+    person_id TEXT NOT NULL, stage TEXT NOT NULL, institution_id TEXT, institution TEXT, country TEXT, sector TEXT,
+    evidence_url TEXT, notes TEXT, sheet TEXT, imported_at TEXT, PRIMARY KEY (person_id, stage));
+CREATE TABLE IF NOT EXISTS samples (sample_id TEXT NOT NULL, person_id TEXT NOT NULL, stratum TEXT, paper TEXT);
+CREATE INDEX IF NOT EXISTS samples_by_id ON samples (sample_id);
+CREATE TABLE IF NOT EXISTS sample_designs (
+    sample_id TEXT PRIMARY KEY, venues TEXT NOT NULL, years TEXT NOT NULL, tier TEXT NOT NULL, design TEXT NOT NULL,
+    size INTEGER, seed INTEGER, population_size INTEGER, strata TEXT, clusters_total INTEGER, created_at TEXT);
+CREATE TABLE IF NOT EXISTS person_overrides (
+    authorship_a TEXT NOT NULL, authorship_b TEXT NOT NULL, decision TEXT NOT NULL, note TEXT, actor TEXT,
+    created_at TEXT NOT NULL, PRIMARY KEY (authorship_a, authorship_b));
+"""
+
+# the workspace tables, in the order `export` and the README list them
+TABLES = ("users", "submissions", "decisions", "audit_log", "annotations", "samples", "sample_designs",
+          "person_overrides")
+# columns stored as JSON text here and as lists in DuckDB
+LIST_COLUMNS = {"submissions": ("undetermined",), "sample_designs": ("venues", "years")}
+
+
+def path_for(db: Path) -> Path:
+    """The workspace of a database: `x.duckdb` -> `x.workspace.sqlite`, `x` -> `x.workspace.sqlite`."""
+    db = Path(db)
+    stem = db.name[: -len(".duckdb")] if db.name.endswith(".duckdb") else db.name
+    return db.with_name(stem + SUFFIX)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def cli_actor() -> str:
+    """Who runs a command, for the audit log."""
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+class Workspace:
+    """One workspace file; a connection per thread (SQLite connections are not shared)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def connection(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            try:
+                con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                      check_same_thread=False)
+                con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                con.execute("PRAGMA synchronous = FULL")
+            except sqlite3.Error as exc:
+                raise UserError(f"{self.path}: cannot open the workspace ({exc})") from None
+            con.row_factory = sqlite3.Row
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it is kept, or none of it. Waits its turn behind
+        other writers (any process) for up to BUSY_TIMEOUT_MS."""
+        con = self.connection()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise UserError(f"{self.path}: the workspace is busy ({exc}); try again") from None
+        try:
+            yield con
+            con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent view for several queries (a read transaction)."""
+        con = self.connection()
+        con.execute("BEGIN")
+        try:
+            yield con
+        finally:
+            con.execute("COMMIT")
+
+    def generation(self) -> int:
+        """Bumped by every write: readers compare it to know whether to look again."""
+        row = self.connection().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def secret(self) -> bytes:
+        """The key that signs this workspace's web sessions (made once, kept here)."""
+        row = self.connection().execute("SELECT value FROM meta WHERE key = 'session_secret'").fetchone()
+        return bytes.fromhex(row[0])
+
+    def rows(self, sql: str, params: tuple | list = ()) -> list[dict]:
+        return [dict(r) for r in self.connection().execute(sql, params).fetchall()]
+
+    def table(self, name: str, schema: pa.Schema) -> pa.Table:
+        """A workspace table as Arrow, in the database's schema (JSON lists become lists)."""
+        if name not in TABLES:
+            raise UserError(f"no workspace table {name!r}")
+        rows = self.rows(f'SELECT * FROM "{name}"')
+        for column in LIST_COLUMNS.get(name, ()):
+            for row in rows:
+                row[column] = json.loads(row[column]) if row[column] else None
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    con.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+def audit(con: sqlite3.Connection, actor: str, action: str, person_id: str | None, before, after) -> None:
+    """Append to the audit log (inside the caller's write transaction)."""
+    con.execute("INSERT INTO audit_log (at, actor, action, person_id, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+                [now(), actor, action, person_id, json.dumps(before, default=str), json.dumps(after, default=str)])
+
+
+_OPEN: dict[str, Workspace] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_workspace(db: Path, create: bool = True) -> Workspace | None:
+    """The workspace of `db`, created (and filled from a database of an earlier version) if
+    it does not exist yet; None when it does not exist and `create` is false."""
+    path = path_for(db)
+    key = str(path.resolve())
+    with _OPEN_LOCK:
+        workspace = _OPEN.get(key)
+        if workspace is not None and path.exists():
+            return workspace
+        if not path.exists():
+            if not create:
+                return None
+            _create(path, Path(db))
+        workspace = Workspace(path)
+        _OPEN[key] = workspace
+        return workspace
+
+
+def forget(db: Path) -> None:
+    """Close this process's connections to a workspace (tests, and before a fork)."""
+    key = str(path_for(db).resolve())
+    with _OPEN_LOCK:
+        workspace = _OPEN.pop(key, None)
+    if workspace is not None:
+        workspace.close()
+
+
+def _create(path: Path, db: Path) -> None:
+    """Create the workspace whole or not at all: written beside it, then linked into place
+    (if another process created it meanwhile, theirs is kept and ours dropped)."""
+    if not path.parent.is_dir():
+        raise UserError(f"{path.parent}: folder not found")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        con = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            con.executescript(SCHEMA)
+            con.execute("BEGIN")
+            con.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("schema_version", str(SCHEMA_VERSION)), ("generation", "0"),
+                ("session_secret", secrets.token_hex(32)), ("created_at", now())])
+            _import_legacy(con, db)
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        with sqlite3.connect(path, isolation_level=None) as con:
+            con.execute("PRAGMA journal_mode = WAL")
+        con.close()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the workspace ({exc.strerror or exc})") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+# the tables an earlier version kept inside the DuckDB database
+_LEGACY = ("users", "submissions", "decisions", "audit_log", "annotations", "samples", "sample_designs")
+
+
+def _import_legacy(con: sqlite3.Connection, db: Path) -> None:
+    """Copy the human tables of a database built by an earlier version into the new
+    workspace. A database that exists but cannot be read is an error, never "no tables":
+    reading it is the only way to keep that work."""
+    if not db.is_file() or db.stat().st_size == 0:
+        return
+    import duckdb
+
+    try:
+        old = duckdb.connect(str(db), read_only=True)
+    except duckdb.Error as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "lock" in message.lower():
+            raise UserError(f"{db}: in use by another program, so its annotations cannot be moved into the "
+                            f"workspace (is a server of an earlier version running? stop it and try again)") from None
+        return  # not a DuckDB file at all: nothing of ours to keep (build refuses it)
+    try:
+        present = {r[0] for r in old.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        for name in _LEGACY:
+            if name not in present:
+                continue
+            cursor = old.execute(f'SELECT * FROM "{name}"')
+            columns = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+            if not rows:
+                continue
+            lists = LIST_COLUMNS.get(name, ())
+            values = [[json.dumps(v) if c in lists and v is not None else v for c, v in zip(columns, row)]
+                      for row in rows]
+            con.executemany(f'INSERT OR REPLACE INTO "{name}" ({", ".join(columns)}) '
+                            f'VALUES ({", ".join("?" for _ in columns)})', values)
+        con.execute("INSERT INTO meta VALUES ('imported_from', ?)", [str(db)])
+    finally:
+        old.close()
