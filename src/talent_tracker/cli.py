@@ -74,6 +74,12 @@ class _BarProgress:
                                     f"{': ' + escape(skip.detail) if skip.detail else ''}", highlight=False)
 
 
+def _bars(description: str) -> Progress:
+    """Progress bars on a terminal; nothing at all when stderr is a file or a pipe."""
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                    transient=True, disable=not err.is_terminal)
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[red]error:[/] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -106,8 +112,7 @@ def build(
 ) -> None:
     """Build the database from conference data (atomically: a failed build changes nothing)."""
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True) as bars:
+        with _bars("{task.description}") as bars:
             result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars),
                                universities=universities, people_overrides=people_overrides, profiles=profiles)
     except UserError as exc:
@@ -309,8 +314,7 @@ def fetch(
     if year_list is None and ref != "pinned":
         _fail("--years is required with --ref other than pinned")
 
-    with Progress(TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bars:
+    with _bars("fetching") as bars:
         task = bars.add_task("fetching", total=None)
 
         def show(result) -> None:
@@ -552,7 +556,7 @@ def estimate(
 def serve(
     db: DbOption = Path(store.DEFAULT_DB),
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     annotate: Annotated[bool, typer.Option("--annotate", help="Also serve the annotation workflow (saves go to the workspace).")] = False,
     universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list, for the institution autocomplete and validation.")] = None,
     blind: Annotated[bool, typer.Option("--blind", help="Annotators do not see each other's entries or settled values until review.")] = False,
@@ -568,12 +572,26 @@ def serve(
     hosts = allowed_hosts(host, allow_host)
     try:
         application = create_app(db, annotate=annotate, universities=universities, blind=blind, hosts=hosts)
+        _check_port(host, port)
     except UserError as exc:
         _fail(str(exc))
     if host in ("0.0.0.0", "::") and not allow_host:
         _warn("listening on every interface, but only loopback names are accepted: add --allow-host NAME")
     _say(f"talent-tracker at http://{host}:{port}/ (API docs at /docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+def _check_port(host: str, port: int) -> None:
+    """One line now, rather than a server log later, if the address cannot be listened on."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        with socket.socket(infos[0][0], socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(infos[0][4])
+    except (OSError, OverflowError) as exc:
+        raise UserError(f"cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 @app.command()
@@ -585,8 +603,7 @@ def publish(
     from .web.publish import publish as run_publish
 
     try:
-        with Progress(TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True) as bars:
+        with _bars("publishing") as bars:
             task = bars.add_task("publishing", total=None)
             counts = run_publish(db, output, lambda done, total: bars.update(task, completed=done, total=total))
     except UserError as exc:

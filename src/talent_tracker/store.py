@@ -185,8 +185,7 @@ def build_lock(db: Path) -> Iterator[None]:
     """Held for a whole build: a second build of the same database is refused, and the
     temporary files of a build that was killed are removed (nothing else can own them)."""
     db = Path(db)
-    if not db.parent.is_dir():
-        raise UserError(f"{db.parent}: folder not found (create it first)")
+    check_output_file(db)
     lock_path = db.with_name(f".{db.name}.lock")
     try:
         handle = open(lock_path, "a+")  # noqa: SIM115 - held until the build ends
@@ -483,13 +482,17 @@ def check_output_file(output: Path) -> None:
     output = Path(output)
     parent = output.parent
     if output.is_dir():
-        raise UserError(f"{output}: is a directory; give a file name")
+        raise UserError(f"{output}: is a folder, not a file; give a file name")
     if not parent.exists():
         raise UserError(f"{parent}: output directory not found")
     if not parent.is_dir():
         raise UserError(f"{parent}: is a file, not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{parent}: output directory is not writable")
+    if os.path.lexists(output) and (output.is_symlink() or not output.is_file()):
+        # a device, FIFO or link: an output is written beside it and renamed over it,
+        # which would replace the device or link itself
+        raise UserError(f"{output}: exists and is not a regular file; choose another output")
     if output.exists() and not os.access(output, os.W_OK):
         raise UserError(f"{output}: is not writable")
 

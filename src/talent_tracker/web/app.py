@@ -21,7 +21,7 @@ import fastapi_offline
 import plotly
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -138,11 +138,12 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs(request: Request):
-        return templates.TemplateResponse(request, "docs.html", {"kind": "swagger"})
+        return templates.TemplateResponse(request, "docs.html", {})
 
-    @app.get("/redoc", response_class=HTMLResponse, include_in_schema=False)
-    def redoc(request: Request):
-        return templates.TemplateResponse(request, "docs.html", {"kind": "redoc"})
+    @app.get("/redoc", include_in_schema=False)
+    def redoc():
+        # ReDoc's bundle always loads its logo from a CDN: the docs are Swagger UI's
+        return RedirectResponse("/docs", status_code=308)
 
     def page(request: Request, key: str, **extra) -> HTMLResponse:
         path, title, charts = PAGES[key]

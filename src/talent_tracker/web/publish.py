@@ -7,9 +7,9 @@ files from disk with fetch(), so the data is written as small scripts that set
 `window.TT_DATA[...]`, loaded on demand; the map geometry likewise.
 
 The site is written to a temporary folder beside the output and swapped in when complete,
-so a failed publish leaves the old site. It carries a marker file (SITE_MARKER): publish
-replaces a folder only if it is empty or holds a site it wrote itself, so `--output` can
-never delete someone's files.
+so a failed publish leaves the old site. It carries a marker file (SITE_MARKER) listing
+every file it wrote: publish replaces a folder only if it is empty or holds exactly a site
+it wrote itself, so `--output` can never delete someone's files.
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
         _pages(work, meta)
         _assets(work, geometry, topojson_js)
         counts = _data(work, db, meta, progress)
-        (work / SITE_MARKER).write_text(f"written by talent-tracker publish from {db.resolve()}\n", "utf-8")
+        files = sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file())
+        (work / SITE_MARKER).write_text(json.dumps({"written_by": "talent-tracker publish", "database": str(db.resolve()),
+                                                    "files": files}, indent=1), "utf-8")
         _swap_in(work, output)
     except OSError as exc:
         raise UserError(f"{output}: the site could not be written ({exc.strerror or exc}); the previous one is "
@@ -69,13 +71,29 @@ def check_site_output(output: Path) -> None:
         raise UserError(f"{parent}: " + ("is a file, not a folder" if parent.exists() else "folder not found"))
     if output.is_symlink() or (output.exists() and not output.is_dir()):
         raise UserError(f"{output}: exists and is not a folder; choose another --output")
-    if output.is_dir() and any(output.iterdir()) and not (output / SITE_MARKER).is_file():
-        raise UserError(f"{output}: is not empty and holds no site written by publish; choose a new or empty "
-                        "folder (publish never deletes files it did not write)")
+    if output.is_dir() and any(output.iterdir()):
+        foreign = _not_ours(output)
+        if foreign:
+            raise UserError(f"{output}: holds files publish did not write ({foreign}); choose a new or empty folder "
+                            "(publish never deletes files it did not write)")
     if output.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
         raise UserError(f"{output}: is the current folder or one above it; choose a folder for the site")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{parent}: is not writable")
+
+
+def _not_ours(folder: Path) -> str | None:
+    """What in `folder` is not part of a site publish wrote there (None if nothing)."""
+    try:
+        listed = set(json.loads((folder / SITE_MARKER).read_text("utf-8"))["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no site of publish"
+    for path in folder.rglob("*"):
+        relative = str(path.relative_to(folder))
+        if relative != SITE_MARKER and (path.is_symlink() or (path.is_file() and relative not in listed)
+                                        or not (path.is_file() or path.is_dir())):
+            return relative
+    return None
 
 
 def _swap_in(work: Path, output: Path) -> None:

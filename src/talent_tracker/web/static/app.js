@@ -125,10 +125,18 @@ function fillTable(table, columns, rows, limit) {
   });
 }
 
+// a CSV cell a spreadsheet will not run as a formula: text starting with = + - @, a tab
+// or a carriage return gets a leading ' (numbers stay numbers)
+function csvCell(v) {
+  let text = String(v ?? "");
+  if (typeof v === "string" && /^[=+\-@\t\r]/.test(text)) text = "'" + text;
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
 function csvDownload(section, result, name) {
   const link = section.querySelector("a.csv");
   if (!STATIC) { link.href = apiUrl(name, params(), "csv"); return; }
-  const lines = [result.columns.join(",")].concat(result.rows.map((r) => r.map((v) => `"${String(v ?? "").replace(/"/g, '""')}"`).join(",")));
+  const lines = [result.columns.map(csvCell).join(",")].concat(result.rows.map((r) => r.map(csvCell).join(",")));
   link.href = URL.createObjectURL(new Blob([lines.join("\n")], { type: "text/csv" }));
   link.download = `${name}.csv`;
 }
