@@ -17,6 +17,8 @@ import pytest
 
 from conftest import PAPERLISTS, one, query
 from talent_tracker import limits
+from talent_tracker.build import build
+from talent_tracker.errors import UserError
 from talent_tracker.people import Mentions, resolve_people
 
 GOOD = {"title": "A good paper", "author": "Ada Lovelace;Alan Turing", "status": "Poster", "id": "good",
@@ -165,3 +167,21 @@ def test_the_caps_never_bite_on_the_real_data(full_db):
     capped = [r for r in reasons if any(word in r for word in ("cut short", "more than", "budget", "larger than",
                                                               "over-long", "not a readable file"))]
     assert capped == [] and len(reasons) > 10
+
+
+def test_conference_csv_cuts_a_huge_field_and_stops_a_bomb(tmp_path):
+    good = "NIPS,2018,A good paper,Ada Lovelace,University of Oxford\n"
+    long_field = tmp_path / "long" / "papers.csv"
+    long_field.parent.mkdir()
+    long_field.write_text("Conference,Year,Title,Author,Affiliation\n"
+                          f"NIPS,2018,Long affiliation,Solo Author,\"University {'x y ' * 2_500_000}\"\n" + good)
+    db = tmp_path / "long.duckdb"
+    build(long_field, db, source="conference-csv")
+    assert one(db, "SELECT count(*) FROM papers") == 2
+    assert one(db, "SELECT max(length(affiliation)) FROM authorships") == limits.MAX_FIELD_CHARS
+    bomb = tmp_path / "bomb" / "papers.csv.gz"
+    bomb.parent.mkdir()
+    gzip_bomb(bomb, 1, b"Conference,Year,Title,Author,Affiliation\n" + good.encode() + b'NIPS,2018,"', b'",x,y\n')
+    # a file that cannot be read whole gives nothing (and the build says so in one line)
+    with pytest.raises(UserError, match="no papers found"):
+        build(bomb, tmp_path / "bomb.duckdb", source="conference-csv")

@@ -179,14 +179,14 @@ def _year(field: object) -> int | None:
 
 # --- choosing one fact per stage -----------------------------------------------------
 
+# the order of a person's facts for one stage, best first
+_RANK = " ".join(f"WHEN '{source}' THEN {rank}" for source, rank in PRECEDENCE.items())
+STAGE_ORDER = f"CASE source {_RANK} ELSE 9 END, end_year DESC NULLS LAST, confidence DESC, institution_id"
+
 CAREER_STAGES_SQL = f"""
 CREATE OR REPLACE VIEW career_stages AS
 SELECT * EXCLUDE (rank) FROM (
-    SELECT *, row_number() OVER (
-        PARTITION BY person_id, stage
-        ORDER BY CASE source {' '.join(f"WHEN '{s}' THEN {r}" for s, r in PRECEDENCE.items())} ELSE 9 END,
-                 end_year DESC NULLS LAST, confidence DESC, institution_id
-    ) AS rank
+    SELECT *, row_number() OVER (PARTITION BY person_id, stage ORDER BY {STAGE_ORDER}) AS rank
     FROM careers
 ) WHERE rank = 1
 """

@@ -1,7 +1,8 @@
 """`estimate`: population figures by origin, graduate or work country, and flows, with intervals.
 
 For a population (venues, years, tier) and a stage, each person's country is the one
-`career_stages` gives (an annotation first). When every member's country is known the
+`career_stages` gives (an annotation first): the inferred part is computed once per build,
+the annotations and samples are read from the workspace on every call. When every member's country is known the
 figures are exact counts (method `exact`). Otherwise they come from the latest sample of
 that population (or `--sample`), using the people of the sample whose country is known;
 those left unknown ("could not determine") are set aside, which assumes they are missing
@@ -20,12 +21,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from functools import lru_cache
 from pathlib import Path
 
 from . import stats
+from .careers import STAGE_ORDER
 from .errors import UserError
 from .sampling import Population, members, population_of
-from .store import reader
+from .store import build_stamp, reader
+from .workspace import open_workspace
 
 BY = ("origin", "graduate", "work", "flow")
 
@@ -36,57 +40,99 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
         raise UserError(f"unknown --by {by!r} (choose {', '.join(BY)})")
     if not 0 < level < 1:
         raise UserError(f"--level must lie strictly between 0 and 1, not {level}")
-    with reader(db) as con:
-        population = population_of(con, venue_names, years, tier)
-        people = members(con, population)
-        N = len(people)
-        stages = ("origin", "graduate", "work") if by == "flow" else (by,)
-        known = _known(con, people, stages)
-        value = (lambda p: " -> ".join(known[s].get(p, "?") for s in stages)) if by == "flow" \
-            else (lambda p: known[by].get(p))
-        complete = [p for p in people if all(p in known[s] for s in stages)]
-        result = {"population": population.label, "population_size": N, "by": by, "level": level}
-        if len(complete) == N:
-            counts = Counter(value(p) for p in people)
-            result["sample"] = None
-            result["figures"] = [_exact(group, count, N, level) for group, count in counts.most_common()]
-            if by == "flow":
-                result["retention"] = _retention(people, known, N, N, level)
-            return result
-        design = _design(con, population, sample_id)
-        sampled = con.execute("SELECT person_id, stratum, paper FROM samples WHERE sample_id = ?",
-                              [design["sample_id"]]).fetchall()
-        if design["design"] == "paper":
-            where, params = population.where()
+    db = Path(db)
+    stamp = build_stamp(db)
+    population, people, member = _population(str(db), stamp, tuple(venue_names), tuple(years), tier)
+    N = len(people)
+    stages = ("origin", "graduate", "work") if by == "flow" else (by,)
+    workspace = open_workspace(db, create=False)
+    known = _known(str(db), stamp, population, stages, workspace, member)
+    value = (lambda p: " -> ".join(known[s].get(p, "?") for s in stages)) if by == "flow" \
+        else (lambda p: known[by].get(p))
+    complete = set.intersection(*(set(known[s]) for s in stages))
+    result = {"population": population.label, "population_size": N, "by": by, "level": level}
+    if len(complete) == N:
+        counts = Counter(value(p) for p in people)
+        result["sample"] = None
+        result["figures"] = [_exact(group, count, N, level) for group, count in counts.most_common()]
+        if by == "flow":
+            result["retention"] = _retention(people, known, N, N, level)
+        return result
+    design = _design(workspace, population, sample_id)
+    sampled = [(r["person_id"], r["stratum"], r["paper"]) for r in workspace.rows(
+        "SELECT person_id, stratum, paper FROM samples WHERE sample_id = ? ORDER BY rowid", [design["sample_id"]])]
+    sampled = [row for row in sampled if row[0] in member]
+    if design["design"] == "paper":
+        where, params = population.where()
+        with reader(db, with_workspace=False) as con:
             design["multiplicity"] = dict(con.execute(
                 f"SELECT a.person_id, count(DISTINCT (a.venue, a.year, a.paper_id)) FROM authorships a "
-                f"WHERE {where} AND a.person_id IN (SELECT person_id FROM samples WHERE sample_id = ?) GROUP BY 1",
-                [*params, design["sample_id"]]).fetchall())
-    members_set = set(people)
-    sampled = [row for row in sampled if row[0] in members_set]
+                f"WHERE {where} AND a.person_id IN (SELECT unnest(?)) GROUP BY 1",
+                [*params, sorted({p for p, _, _ in sampled})]).fetchall())
     result["sample"] = {k: design[k] for k in ("sample_id", "design", "size", "seed")}
     result["figures"] = _figures(design, sampled, people, complete, value, N, level)
     if by == "flow":
         sampled_people = list(dict.fromkeys(p for p, _, _ in sampled))
-        usable = [p for p in sampled_people if p in set(complete)]
+        usable = [p for p in sampled_people if p in complete]
         result["retention"] = _retention(usable, known, len(usable), N, level)
     return result
 
 
-def _known(con, people: list[str], stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
-    rows = con.execute("SELECT person_id, stage, country FROM career_stages WHERE country IS NOT NULL "
-                       "AND stage IN (SELECT unnest(?)) AND person_id IN (SELECT unnest(?))",
-                       [list(stages), people]).fetchall()
+# What an estimate needs from the build is the same until the next build: the population's
+# members and their inferred facts are kept per build; only what the workspace adds
+# (annotations, samples: small) is read afresh, so a save does not cost a recount.
+
+@lru_cache(maxsize=64)
+def _population(db: str, build: tuple, venue_names: tuple, years: tuple, tier: str
+                ) -> tuple[Population, tuple[str, ...], frozenset[str]]:
+    """The population, its members in order, and as a set."""
+    with reader(Path(db), with_workspace=False) as con:
+        population = population_of(con, list(venue_names), list(years), tier)
+        people = tuple(members(con, population))
+    return population, people, frozenset(people)
+
+
+@lru_cache(maxsize=64)
+def _inferred(db: str, build: tuple, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Per stage, the country of the member's best inferred fact (careers.STAGE_ORDER), for
+    members whose best inferred fact has one; ranked over the population's facts only."""
+    where, params = population.where()
+    with reader(Path(db), with_workspace=False) as con:
+        rows = con.execute(f"""
+            SELECT person_id, stage, country FROM (
+                SELECT person_id, stage, country,
+                       row_number() OVER (PARTITION BY person_id, stage ORDER BY {STAGE_ORDER}) AS rank
+                FROM build.careers
+                WHERE source <> 'annotation' AND stage IN (SELECT unnest(?))
+                  AND person_id IN (SELECT a.person_id FROM authorships a WHERE {where})
+            ) WHERE rank = 1 AND country IS NOT NULL""", [list(stages), *params]).fetchall()
     known: dict[str, dict[str, str]] = {s: {} for s in stages}
     for person, stage, country in rows:
         known[stage][person] = country
     return known
 
 
-def _design(con, population: Population, sample_id: str | None) -> dict:
-    cursor = con.execute("SELECT * FROM sample_designs ORDER BY created_at DESC, sample_id")
-    names = [d[0] for d in cursor.description]
-    designs = [dict(zip(names, row)) for row in cursor.fetchall()]
+def _known(db: str, build: tuple, population: Population, stages: tuple[str, ...], workspace,
+           member: frozenset[str]) -> dict[str, dict[str, str]]:
+    """Per stage, each member's country as `career_stages` gives it: an annotation outranks
+    every inferred fact, so it replaces the inferred country (or, without a country, hides it)."""
+    known = {stage: dict(countries) for stage, countries in _inferred(db, build, population, stages).items()}
+    if workspace is None:
+        return known
+    for row in workspace.rows("SELECT person_id, stage, country FROM annotations WHERE stage IN "
+                              f"({', '.join('?' for _ in stages)})", list(stages)):
+        if row["person_id"] in member:
+            if row["country"]:
+                known[row["stage"]][row["person_id"]] = row["country"]
+            else:
+                known[row["stage"]].pop(row["person_id"], None)
+    return known
+
+
+def _design(workspace, population: Population, sample_id: str | None) -> dict:
+    designs = workspace.rows("SELECT * FROM sample_designs ORDER BY created_at DESC, sample_id") if workspace else []
+    for design in designs:
+        design["venues"], design["years"] = json.loads(design["venues"]), json.loads(design["years"])
     if sample_id is not None:
         chosen = next((d for d in designs if d["sample_id"] == sample_id), None)
         if chosen is None:

@@ -7,6 +7,7 @@ their own TOML file (same schema). Everything here is a pure function of that da
 from __future__ import annotations
 
 import tomllib
+from functools import lru_cache
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -129,18 +130,31 @@ class Venues:
 
 def load_venues(override: Path | None = None) -> Venues:
     """The packaged mapping, with the user's TOML file (if any) laid over it."""
-    packaged = resources.files(__package__).joinpath("venues.toml").read_text("utf-8")
-    data = tomllib.loads(packaged)
+    data = _packaged()
     user: dict = {}
     if override is not None:
         try:
             user = tomllib.loads(read_text(Path(override), MAX_SMALL_FILE_BYTES, "venues file"))
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{override}: not a valid TOML venues file ({exc})") from None
+    if not user:
+        return _default_venues()
     venues = {}
     for key in sorted(set(data) | set(user)):
         venues[key] = _venue(key, data.get(key, {}), user.get(key, {}), override)
     return Venues(venues)
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> dict:
+    return tomllib.loads(resources.files(__package__).joinpath("venues.toml").read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _default_venues() -> Venues:
+    """The packaged mapping alone, parsed once (it is read on every request of the web app)."""
+    data = _packaged()
+    return Venues({key: _venue(key, data[key], {}, None) for key in sorted(data)})
 
 
 def _venue(key: str, ours: dict, theirs: dict, origin: Path | None) -> Venue:

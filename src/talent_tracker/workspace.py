@@ -240,7 +240,10 @@ def _create(path: Path, db: Path) -> None:
         try:
             os.link(tmp, path)
         except FileExistsError:
-            pass
+            pass  # another process made it meanwhile: theirs is kept
+        except OSError:
+            if not path.exists():  # a file system without hard links
+                os.rename(tmp, path)
         with sqlite3.connect(path, isolation_level=None) as con:
             con.execute("PRAGMA journal_mode = WAL")
         con.close()
