@@ -112,6 +112,8 @@ def test_killed_build_leaves_previous_database_usable(tmp_path, data_dir):
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the build finished before it could be interrupted"
     assert query(db, "SELECT venue, year, count(*) FROM papers GROUP BY ALL ORDER BY 1, 2") == before
-    # and the next build replaces it cleanly
+    assert any(p.name.endswith(".tmp") for p in tmp_path.iterdir())  # the killed build's
+    # and the next build replaces it cleanly, and removes what the killed one left
     build(PAPERLISTS, db, venue_names=["iclr"], years="2013")
     assert query(db, "SELECT DISTINCT venue, year FROM papers") == [("iclr", 2013)]
+    assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]

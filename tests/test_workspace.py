@@ -5,8 +5,6 @@ build never replaces a file that is not a talent-tracker database."""
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -214,21 +212,3 @@ def test_a_second_build_of_the_same_database_waits_its_turn(tmp_path):
     assert first.wait(300) == 0
     assert second.returncode == 2 and "another build of this database is running" in second.stderr
     assert one(db, "SELECT count(DISTINCT venue) FROM papers") == 3  # the first build's, whole
-
-
-def test_a_killed_build_leaves_no_temporary_files_behind_the_next(tmp_path, data_dir):
-    db = tmp_path / "t.duckdb"
-    build(data_dir, db)
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "build", "--data", str(PAPERLISTS),
-                             "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline and proc.poll() is None:
-        if any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-        time.sleep(0.005)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    assert any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
-    build(data_dir, db)
-    assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]

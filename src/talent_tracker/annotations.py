@@ -1,4 +1,4 @@
-"""Analysts' annotation sheets: validate, import into the database, turn into career facts.
+"""Analysts' annotation sheets: validate, and import into the workspace (readers make them career facts).
 
 A sheet is a CSV with one row per person; ANNOTATION_COLUMNS are read, extra columns
 (the context a `sample` sheet carries) are ignored. For each stage an institution
@@ -6,8 +6,8 @@ and/or a country may be given; the institution must resolve to exactly one known
 institution, the country must be an ISO 3166-1 alpha-2 code and agree with the
 institution's. Every problem is reported with its line number and the row is not
 imported; good rows are. Importing is an upsert per person and stage, so importing the
-same sheet twice changes nothing the second time. Annotations live in their own table,
-which a rebuild carries over from the previous database: they are never overwritten.
+same sheet twice changes nothing the second time. Annotations live in the workspace
+(workspace.py), which no build touches: they are never overwritten.
 """
 
 from __future__ import annotations

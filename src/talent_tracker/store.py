@@ -411,18 +411,6 @@ def workspace_generation(db: Path) -> int:
     return workspace.generation() if workspace is not None else 0
 
 
-def release(db: Path) -> None:
-    """Drop this process's reader of `db` (tests that replace files by hand)."""
-    with _COMPOSED_LOCK:
-        _COMPOSED.pop(str(Path(db).resolve()), None)
-
-
-def table_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'memory' "
-                       "ORDER BY table_name").fetchall()
-    return [r[0] for r in rows]
-
-
 EXPORTABLE = (*BUILD_TABLES, "career_stages", *workspaces.TABLES)
 
 
