@@ -212,3 +212,11 @@ def test_a_second_build_of_the_same_database_waits_its_turn(tmp_path):
     assert first.wait(300) == 0
     assert second.returncode == 2 and "another build of this database is running" in second.stderr
     assert one(db, "SELECT count(DISTINCT venue) FROM papers") == 3  # the first build's, whole
+
+
+def test_a_database_gone_while_serving_is_a_clear_503(db):
+    with serving(db) as base:
+        assert httpx.get(base + "/api/meta").status_code == 200
+        db.unlink()
+        gone = httpx.get(base + "/api/analyses/work_countries", params={"years": "2021"})
+        assert gone.status_code == 503 and "database not found" in gone.json()["detail"]

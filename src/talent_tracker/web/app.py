@@ -69,6 +69,13 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts or allowed_hosts("127.0.0.1"))
     app.add_middleware(SecurityHeaders)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+    @app.exception_handler(UserError)
+    def unavailable(request: Request, exc: UserError) -> JSONResponse:
+        # what a command would say in one line (a busy workspace, a database that went
+        # missing): the request was fine, the server cannot answer it now
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.mount("/static-docs", StaticFiles(directory=str(OFFLINE_DOCS)), name="static-docs")
     if VENDOR.is_dir():
@@ -95,11 +102,11 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     cached = lru_cache(maxsize=4096)(compute)
 
     def run(name: str, venue: list[str] | None, years: str | None, tier: str, extra: str = "") -> dict:
+        build = store.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
+        generation = store.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
         try:
             year_list = tuple(parse_years(years)) if years else ()
-            generation = store.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
-            return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, extra, store.build_stamp(db),
-                          generation)
+            return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, extra, build, generation)
         except UserError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
 
