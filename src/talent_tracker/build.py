@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import __version__, careers, limits, people, store
+from . import __version__, careers, limits, linkage, people, store
 from . import workspace as workspaces
 from .errors import UserError
 from .institutions import Resolver, load_resolver
@@ -81,21 +81,26 @@ def build(
     universities: Path | None = None,
     people_overrides: Path | None = None,
     profiles: Path | None = None,
+    people_backend: str = "duckdb",
+    people_model: Path | None = None,
 ) -> BuildResult:
     db = Path(db)
     with store.build_lock(db), _collector_paused():
         store.check_replaceable(db)
         return _build(Path(data), db, source, venue_names, years, venues_file, strict, progress, universities,
-                      people_overrides, profiles)
+                      people_overrides, profiles, people_backend, people_model)
 
 
 def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities,
-           people_overrides, profiles) -> BuildResult:
+           people_overrides, profiles, people_backend, people_model) -> BuildResult:
     started = time.perf_counter()
     progress = progress or Progress()
     if source not in SOURCES:
         raise UserError(f"unknown source {source!r} (choose {' or '.join(SOURCES)})")
     venues = load_venues(venues_file)
+    if people_backend not in linkage.BACKENDS:
+        raise UserError(f"unknown people backend {people_backend!r} (choose {' or '.join(linkage.BACKENDS)})")
+    model = linkage.Model.load(people_model)
     wanted = [venues.get(name) for name in venue_names] if venue_names else None
     year_list = parse_years(years) if years else None
     # the workspace is made (or taken over from an earlier version's database) before
@@ -133,10 +138,12 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
 
     settings = {"source": source, "data": str(Path(data).resolve()), "venues": [v.key for v in wanted or []],
                 "years": years or "", "venues_file": str(venues_file or ""), "strict": strict,
-                "universities": str(Path(universities).resolve()) if universities else ""}
+                "universities": str(Path(universities).resolve()) if universities else "",
+                "people_backend": people_backend, "people_model": str(people_model or "packaged"),
+                "people_threshold": model.threshold}
     progress.start(1, "resolving people")
-    authorships = pa.concat_tables([p.authorships for p in parts])
-    person_ids = people.resolve_people(people.mentions_of(authorships), overrides)
+    authorships = _fill_from_profile_year(pa.concat_tables([p.authorships for p in parts]))
+    person_ids = people.resolve_people(people.mentions_of(authorships, papers), overrides, model, people_backend)
     authorships = authorships.append_column(store.SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")
@@ -361,6 +368,45 @@ def _with_institutions(authorships: pa.Table, resolver: Resolver) -> pa.Table:
     }
     for name in store.RESOLUTION_COLUMNS:
         authorships = authorships.append_column(schema.field(name), pa.array(columns[name], schema.field(name).type))
+    return authorships
+
+
+PROFILE_YEAR = "profile_year"
+_FILLED = ("affiliation", *store.RESOLUTION_COLUMNS)
+
+
+def _fill_from_profile_year(authorships: pa.Table) -> pa.Table:
+    """An author whose affiliation entry could not be placed on a paper takes the one their
+    OpenReview profile has on their other papers of that year, when those all name the same
+    institution (else it would be a guess); such authorships get alignment `profile_year`."""
+    ids = authorships.column("openreview_id").to_pylist()
+    if not any(ids):
+        return authorships
+    years = authorships.column("year").to_pylist()
+    columns = {name: authorships.column(name).to_pylist() for name in (*_FILLED, "alignment")}
+    seen: dict[tuple, dict] = {}
+    for i, profile in enumerate(ids):
+        if profile and columns["affiliation"][i]:
+            found = seen.setdefault((profile, years[i]), {"places": set(), "rows": []})
+            found["places"].add(columns["institution_id"][i] or columns["affiliation"][i])
+            found["rows"].append(i)
+    filled = 0
+    for i, profile in enumerate(ids):
+        found = seen.get((profile, years[i])) if profile and not columns["affiliation"][i] else None
+        if found is None or len(found["places"]) != 1:
+            continue
+        texts = [columns["affiliation"][j] for j in found["rows"]]
+        source = found["rows"][texts.index(max(set(texts), key=texts.count))]
+        for name in _FILLED:
+            columns[name][i] = columns[name][source]
+        columns["alignment"][i] = PROFILE_YEAR
+        filled += 1
+    if not filled:
+        return authorships
+    for name, values in columns.items():
+        index = authorships.schema.get_field_index(name)
+        authorships = authorships.set_column(index, authorships.schema.field(index),
+                                             pa.array(values, authorships.schema.field(index).type))
     return authorships
 
 

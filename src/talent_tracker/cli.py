@@ -109,12 +109,15 @@ def build(
     universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list (JSON or .json.gz); default: the copy `fetch --universities` keeps.")] = None,
     people_overrides: Annotated[Optional[Path], typer.Option("--people-overrides", help="CSV of analysts' same/different-person decisions.")] = None,
     profiles: Annotated[Optional[Path], typer.Option("--profiles", help="Folder of OpenReview profile JSON files (career history).")] = None,
+    people_backend: Annotated[str, typer.Option("--people-backend", help="Where the people model runs: duckdb (embedded) or spark.")] = "duckdb",
+    people_model: Annotated[Optional[Path], typer.Option("--people-model", help="A people model from `people train` (default: the packaged one).")] = None,
 ) -> None:
     """Build the database from conference data (atomically: a failed build changes nothing)."""
     try:
         with _bars("{task.description}") as bars:
             result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars),
-                               universities=universities, people_overrides=people_overrides, profiles=profiles)
+                               universities=universities, people_overrides=people_overrides, profiles=profiles,
+                               people_backend=people_backend, people_model=people_model)
     except UserError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -651,27 +654,54 @@ def report(
 @app.command("evaluate-people")
 def evaluate_people(
     db: DbOption = Path(store.DEFAULT_DB),
+    backend: Annotated[str, typer.Option("--backend", help="duckdb (embedded) or spark.")] = "duckdb",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Hide the OpenReview ids of the years that have them, resolve people, compare with the ids."""
+    """Cross-validate person resolution against OpenReview ids: per venue-year with ids, trained
+    and tuned on the others, scored on it with its ids hidden."""
     from .people_eval import evaluate
 
     try:
-        report = evaluate(db)
+        report = evaluate(db, backend)
     except UserError as exc:
         _fail(str(exc))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
-    table = Table(title=Text(f"Person resolution against OpenReview ids ({', '.join(report['venue_years'])})"))
-    for title in ("set", "authorships", "precision", "recall", "F1", "true people", "predicted people", "error"):
-        table.add_column(title, justify="left" if title == "set" else "right")
-    for name in ("ids_hidden", "ids_hidden_shared_names", "ids_present"):
-        row = report[name]
-        _row(table, name.replace("_", " "), f"{row['authorships']:,}", f"{row['precision']:.4f}",
-             f"{row['recall']:.4f}", f"{row['f1']:.4f}", f"{row['true_people']:,}",
-             f"{row['predicted_people']:,}", f"{row['people_error']:+.2%}")
+    table = Table(title="Person resolution, venue-year cross-validation against OpenReview ids")
+    for title in ("held out", "trained on", "threshold", "authorships", "precision", "recall", "F1",
+                  "shared-name F1", "true people", "predicted", "error"):
+        table.add_column(title, justify="left" if title in ("held out", "trained on") else "right")
+    for fold in report["folds"]:
+        _row(table, fold["held_out"], ", ".join(fold["trained_on"]), f"{fold['threshold']:g}",
+             f"{fold['authorships']:,}", f"{fold['precision']:.4f}", f"{fold['recall']:.4f}", f"{fold['f1']:.4f}",
+             f"{fold['shared_f1']:.4f}", f"{fold['true_people']:,}", f"{fold['predicted_people']:,}",
+             f"{fold['people_error']:+.2%}")
     out.print(table)
+    present = ", ".join(f"{s['venue_year']} F1 {s['f1']:.4f}" for s in report["ids_present"])
+    _say(f"with every id visible (the shipped model): {present}")
+
+
+@people_app.command("train")
+def people_train(
+    db: DbOption = Path(store.DEFAULT_DB),
+    output: Annotated[Path, typer.Option("--output", help="Model file to write (the packaged one is src/talent_tracker/people_model.json).")] = Path("people_model.json"),
+) -> None:
+    """Train the people model on the venue-years with OpenReview ids and tune its threshold
+    (a build then only predicts and clusters: build --people-model FILE)."""
+    from .people_eval import train_model
+
+    try:
+        store.check_output_file(output)
+        model = train_model(db)
+        model.save(output)
+    except UserError as exc:
+        _fail(str(exc))
+    best = next(g for g in model.provenance["tuning"] if g["threshold"] == model.threshold)
+    scores = "; ".join(f"{s['venue_year']} F1 {s['f1']:.4f}, shared-name F1 {s['shared_f1']:.4f}, people "
+                       f"{s['people_error']:+.2%}" for s in best["scores"])
+    _say(f"trained on {', '.join(model.provenance['trained_on'])}: links at match weight {model.threshold:g} "
+         f"({scores}, on the training venue-years with their ids hidden); written to {output}")
 
 
 @app.command()

@@ -1,19 +1,19 @@
 """Authorship -> person: one person per researcher, across papers, venues and years.
 
-Evidence, strongest first (a union-find over authorships, under one hard rule: two
-different OpenReview ids are never the same person):
+Rules first, then the model (linkage.py), under hard constraints that nothing overrides:
+two different OpenReview ids are never one person; two authors of the same paper are
+never one person (but one OpenReview id is one person even if the source lists it twice
+on a paper); an analyst's "different" is never joined.
 
-1. the same OpenReview profile id (authoritative, across venues and years);
+1. the same OpenReview profile id, across venues and years (authoritative);
 2. the same e-mail address, between mentions whose names agree (author-id lists are
    sometimes out of line with the names);
-3. analysts' decisions (`people_overrides.csv`): "same" joins, "different" separates;
-4. within a block of identical normalised names (`Zhi-Hua Zhou` = `Zhihua Zhou`):
-   a shared co-author, the same institution, the same institutional e-mail domain;
-5. a name block of at most MERGE_RARE mentions, or of at most MERGE_UNCONTRADICTED
-   mentions that carry no contradicting evidence (one institution at most), is one
-   person (never across two profiles); in a larger or contradicted block, a mention
-   without shared evidence stays a person of its own;
-6. initials (`J. Smith`) join the one full-name person of that initial and surname they
+3. analysts' decisions (the workspace's `person_overrides`): "same" joins;
+4. the model: every pair of mentions sharing a name key is scored (first-name and
+   surname frequencies, co-authors, institution, e-mail site, years, title words), and
+   pairs at the model's threshold or above are joined, strongest first (single linkage,
+   each join checked against the constraints);
+5. initials (`J. Smith`) join the one full-name person of that initial and surname they
    share a co-author or institution with; reversed names (`Koller Daphne`) join
    `Daphne Koller` on the same evidence.
 
@@ -32,20 +32,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from unidecode import unidecode
 
 from .errors import UserError
-from .institutions.places import WEBMAIL
+from . import linkage
 from .limits import MAX_COAUTHOR_TEAM, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 
-# A name block with no contradicting evidence is one person only up to this many
-# mentions: beyond it the name is common enough that unrelated people share it. A block
-# of at most MERGE_RARE mentions is one person even across institutions (people move).
-# Measured on NeurIPS/ICLR 2021 with profile ids hidden (`talent-tracker evaluate-people`):
-# lower values split too many people (count error > 1%), higher ones merge namesakes
-# (shared-name F1 < 0.90); see the README.
-MERGE_UNCONTRADICTED = 15
-MERGE_RARE = 4
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md"}
 _NON_LETTER = re.compile(r"[^a-z\s]")
 
@@ -63,14 +56,21 @@ class Mentions:
     email: list[str | None]
     email_domain: list[str | None]
     institution_id: list[str | None]
+    country: list[str | None] | None = None
+    title: list[str | None] | None = None  # the paper's
 
 
-def mentions_of(table) -> Mentions:
-    """The Mentions of an `authorships` Arrow table."""
+def mentions_of(table, papers=None) -> Mentions:
+    """The Mentions of an `authorships` Arrow table (with the titles of `papers`, if given)."""
     column = lambda name: table.column(name).to_pylist()  # noqa: E731
+    titles = None
+    if papers is not None:
+        by_paper = dict(zip(zip(papers.column("venue").to_pylist(), papers.column("year").to_pylist(),
+                                papers.column("paper_id").to_pylist()), papers.column("title").to_pylist()))
+        titles = [by_paper.get(key) for key in zip(column("venue"), column("year"), column("paper_id"))]
     return Mentions(column("venue"), column("year"), column("paper_id"), column("author_position"),
                     column("author_name"), column("openreview_id"), column("email"), column("email_domain"),
-                    column("institution_id"))
+                    column("institution_id"), column("country") if "country" in table.column_names else None, titles)
 
 
 PERSONS_SQL = """
@@ -115,12 +115,16 @@ def name_key(name: str) -> str:
 
 
 class _Clusters:
-    """Union-find that refuses to join two different OpenReview profiles or a 'different' pair."""
+    """Union-find under the hard constraints: a join is refused when it would put two
+    different OpenReview profiles, two authors of one paper, or a pair an analyst called
+    different into one person."""
 
-    def __init__(self, n: int, profiles: list[str | None]):
+    def __init__(self, n: int, profiles: list[str | None], paper_of: list[int]):
         self.parent = list(range(n))
         self.profile: dict[int, str] = {i: p for i, p in enumerate(profiles) if p}
         self.apart: dict[int, set[int]] = defaultdict(set)
+        self.paper_of = paper_of
+        self.papers: dict[int, set[int]] = {}  # a root's papers, once it has joined anyone
 
     def find(self, i: int) -> int:
         root = i
@@ -130,7 +134,10 @@ class _Clusters:
             self.parent[i], i = root, self.parent[i]
         return root
 
-    def union(self, a: int, b: int) -> bool:
+    def _papers(self, root: int) -> set[int]:
+        return self.papers.get(root) or {self.paper_of[root]}
+
+    def union(self, a: int, b: int, same_paper_allowed: bool = False) -> bool:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return True
@@ -139,43 +146,152 @@ class _Clusters:
             return False
         if rb in {self.find(x) for x in self.apart.get(ra, ())}:
             return False
+        papers_a, papers_b = self._papers(ra), self._papers(rb)
+        if not same_paper_allowed and not papers_a.isdisjoint(papers_b):
+            return False
         if ra < rb:
             ra, rb = rb, ra  # the smaller index stays the root
+            papers_a, papers_b = papers_b, papers_a
         self.parent[ra] = rb
         if pa or pb:
             self.profile[rb] = pa or pb
         self.profile.pop(ra, None)
         self.apart[rb] |= self.apart.pop(ra, set())
+        merged = papers_a | papers_b if len(papers_a) < len(papers_b) else papers_b | papers_a
+        self.papers[rb] = merged
+        self.papers.pop(ra, None)
         return True
+
+    def merge_groups(self, group: np.ndarray, free: np.ndarray) -> None:
+        """Join at once every mention of each group marked `free` (it holds no conflict):
+        the smallest index becomes the root, as `union` would make it."""
+        members = np.flatnonzero(free)
+        if not len(members):
+            return
+        roots: dict[int, int] = {}
+        for i in members.tolist():  # ascending: the first seen is the smallest
+            roots.setdefault(int(group[i]), i)
+        for i in members.tolist():
+            root = roots[int(group[i])]
+            if root == i:
+                continue
+            self.parent[i] = root
+            papers = self.papers.get(root)
+            if papers is None:
+                papers = self.papers[root] = {self.paper_of[root]}
+            papers.add(self.paper_of[i])
+            profile = self.profile.pop(i, None)
+            if profile:
+                self.profile[root] = profile
 
     def keep_apart(self, a: int, b: int) -> None:
         self.apart[self.find(a)].add(b)
         self.apart[self.find(b)].add(a)
 
 
-def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = ()) -> list[str]:
+Edges = tuple  # (left, right, match weight) arrays from linkage.predict, strongest first
+
+
+def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (), model=None,
+                   backend: str = "duckdb") -> list[str]:
     """A person id per authorship (see the module docstring for the evidence used)."""
-    n = len(mentions.name)
+    model = model or linkage.Model.load()
+    edges = linkage.predict(linkage.features(mentions), model, model.threshold, backend)
+    return link(mentions, edges, model.threshold, overrides)
+
+
+@dataclass
+class Prepared:
+    """What linking reads that does not depend on the threshold (computed once for tuning)."""
+
+    keys: list[str]
+    paper_of: list[int]
+    coauthors: object
+    places: list[frozenset[str]]
+    blocks: dict[str, list[int]]
+
+
+def prepare(mentions: Mentions) -> Prepared:
     keys = [name_key(x) for x in mentions.name]
-    clusters = _Clusters(n, mentions.openreview_id)
-    _join_on(clusters, mentions.openreview_id)
-    # e-mails come from author-id lists that are sometimes out of line with the names:
-    # an address joins only mentions whose names agree (`Sergey Levine` is never `Yoshua Bengio`)
-    _join_on(clusters, mentions.email, mentions.name)
-    _apply_overrides(clusters, mentions, overrides)
-
-    coauthors = _Coauthors(mentions, keys)
-    places = [_place(mentions.institution_id[i], mentions.email_domain[i]) for i in range(n)]
-
+    papers: dict[tuple, int] = {}
+    paper_of = [papers.setdefault(p, len(papers)) for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
+    places = [_place(i, d) for i, d in zip(mentions.institution_id, mentions.email_domain)]
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
         if key:
             blocks[key].append(i)
-    for key, members in blocks.items():
-        # an initial (`d koller`) stands for many first names: never "rare"
-        _cluster_block(clusters, members, coauthors, places, initial=len(key.split()[0]) == 1)
-    _join_variants(clusters, blocks, coauthors, places)
+    return Prepared(keys, paper_of, _Coauthors(mentions, keys), places, blocks)
+
+
+def link(mentions: Mentions, edges: Edges, threshold: float, overrides: list[tuple[str, str, str]] = (),
+         prepared: Prepared | None = None) -> list[str]:
+    """Person ids from the rules, the constraints and the model's pairs at `threshold` or above.
+
+    Joins are made strongest first and each is checked against the constraints. Where a
+    connected group of mentions holds no possible conflict (at most one profile id, no
+    paper twice, no analysts' "different"), every join succeeds whatever the order, so the
+    group is one person at once; only groups with a conflict are joined pair by pair.
+    """
+    prepared = prepared or prepare(mentions)
+    n = len(mentions.name)
+    left, right, weight = edges
+    cut = int(np.searchsorted(-weight, -threshold, side="right"))  # edges come strongest first
+    left, right = left[:cut], right[:cut]
+    hard = _hard_links(mentions, overrides)
+    group = _components(n, np.concatenate([left, hard[0]]), np.concatenate([right, hard[1]]))
+    conflicted = _conflicted(group, mentions, prepared.paper_of, overrides)
+    clusters = _Clusters(n, mentions.openreview_id, prepared.paper_of)
+    clusters.merge_groups(group, ~conflicted[group])
+    _join_on(clusters, mentions.openreview_id, same_paper_allowed=True)
+    # e-mails come from author-id lists that are sometimes out of line with the names:
+    # an address joins only mentions whose names agree (`Sergey Levine` is never `Yoshua Bengio`)
+    _join_on(clusters, mentions.email, mentions.name)
+    _apply_overrides(clusters, mentions, overrides)
+    inside = conflicted[group[left]]
+    for u, v in zip(left[inside].tolist(), right[inside].tolist()):
+        clusters.union(u, v)
+    _join_variants(clusters, prepared.blocks, prepared.coauthors, prepared.places)
     return _person_ids(clusters, mentions)
+
+
+def _hard_links(mentions: Mentions, overrides) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs the rules may join (same profile id; same e-mail; analysts' "same"), as edges."""
+    pairs: list[tuple[int, int]] = []
+    _join_on(pairs.append, mentions.openreview_id)
+    _join_on(pairs.append, mentions.email, mentions.name)  # the same pairs link() tries
+    index = _authorship_index(mentions) if overrides else {}
+    for decision, a, b in overrides:
+        if decision == "same" and a in index and b in index:
+            pairs.append((index[a], index[b]))
+    found = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+    return found[:, 0], found[:, 1]
+
+
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def _conflicted(group: np.ndarray, mentions: Mentions, paper_of: list[int], overrides) -> np.ndarray:
+    """Per group: could some join inside it be refused (two profiles, a paper twice, a "different")?"""
+    flagged = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=bool)
+    papers = np.asarray(paper_of, dtype=np.int64)
+    pairs = np.stack([group, papers], axis=1)
+    _, first, counts = np.unique(pairs, axis=0, return_index=True, return_counts=True)
+    flagged[group[first[counts > 1]]] = True
+    profiled = [(g, p) for g, p in zip(group.tolist(), mentions.openreview_id) if p]
+    seen: dict[int, str] = {}
+    for g, p in profiled:
+        if seen.setdefault(g, p) != p:
+            flagged[g] = True
+    index = _authorship_index(mentions) if overrides else {}
+    for decision, a, b in overrides:
+        if decision == "different" and a in index and b in index and group[index[a]] == group[index[b]]:
+            flagged[group[index[a]]] = True
+    return flagged
 
 
 class _Coauthors:
@@ -199,7 +315,10 @@ class _Coauthors:
         return on_paper - {self.keys[i]} if self.keys[i] in on_paper else on_paper
 
 
-def _join_on(clusters: _Clusters, values: list[str | None], names: list[str] | None = None) -> None:
+def _join_on(join, values: list[str | None], names: list[str] | None = None, same_paper_allowed: bool = False
+             ) -> None:
+    """Join mentions with the same value (and, with `names`, agreeing names): `join` is a
+    _Clusters or a callable taking the pair."""
     anchors: dict[str, list[int]] = defaultdict(list)
     for i, value in enumerate(values):
         if not value:
@@ -208,8 +327,10 @@ def _join_on(clusters: _Clusters, values: list[str | None], names: list[str] | N
         target = next((j for j in group if names is None or names_agree(names[j], names[i])), None)
         if target is None:
             group.append(i)
+        elif isinstance(join, _Clusters):
+            join.union(target, i, same_paper_allowed)
         else:
-            clusters.union(target, i)
+            join((target, i))
 
 
 def names_agree(a: str, b: str) -> bool:
@@ -220,56 +341,16 @@ def names_agree(a: str, b: str) -> bool:
     return ta[-1] == tb[-1] or ta[0] == tb[-1] or ta[-1] == tb[0]  # `Koller Daphne` / `Daphne Koller`
 
 
-_SECOND_LEVEL = {"edu", "ac", "com", "co", "org", "gov", "net", "or", "ne", "go"}
-
-
-@lru_cache(maxsize=None)
-def _site(domain: str) -> str:
-    """The registrable part of a domain: `cs.stanford.edu` -> `stanford.edu`, `mails.tsinghua.edu.cn` -> `tsinghua.edu.cn`."""
-    labels = domain.lower().strip(".").split(".")
-    keep = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
-    return ".".join(labels[-keep:])
-
-
 @lru_cache(maxsize=None)
 def _place(institution_id: str | None, domain: str | None) -> frozenset[str]:
     """Where a mention says the author is: institution and institutional e-mail site."""
     found = set()
     if institution_id:
         found.add("i:" + institution_id)
-    if domain and domain not in WEBMAIL:
-        found.add("d:" + _site(domain))
+    registrable = linkage.site(domain)
+    if registrable:
+        found.add("d:" + registrable)
     return frozenset(found)
-
-
-def _cluster_block(clusters: _Clusters, members: list[int], coauthors, places, initial: bool = False) -> None:
-    if len(members) < 2:
-        return
-    # shared co-author or shared institution / institutional domain
-    by_coauthor: dict[str, int] = {}
-    by_place: dict[str, int] = {}
-    for i in members:
-        for coauthor in coauthors[i]:
-            j = by_coauthor.setdefault(coauthor, i)
-            if j != i:
-                clusters.union(j, i)
-        for place in places[i]:
-            j = by_place.setdefault(place, i)
-            if j != i:
-                clusters.union(j, i)
-    roots: dict[int, list[int]] = defaultdict(list)
-    for i in members:
-        roots[clusters.find(i)].append(i)
-    if len(roots) < 2:
-        return
-    institutions = {p for i in members for p in places[i] if p.startswith("i:")}
-    profiles = {clusters.profile.get(r) for r in roots} - {None}
-    rare = not initial and len(members) <= MERGE_RARE and len(profiles) <= 1
-    if rare or (len(members) <= MERGE_UNCONTRADICTED and len(institutions) <= 1 and len(profiles) <= 1):
-        # a rare name and nothing says these are different people: one person
-        first = members[0]
-        for i in members[1:]:
-            clusters.union(first, i)
 
 
 def _join_variants(clusters: _Clusters, blocks: dict[str, list[int]], coauthors, places) -> None:
@@ -310,16 +391,22 @@ def _evidence(i: int, coauthors, places) -> set[str]:
     return {"c:" + c for c in coauthors[i]} | places[i]
 
 
+def _authorship_index(mentions: Mentions) -> dict[str, int]:
+    return {f"{v}:{y}:{p}:{k}": i for i, (v, y, p, k) in enumerate(
+        zip(mentions.venue, mentions.year, mentions.paper_id, mentions.position))}
+
+
 def _apply_overrides(clusters: _Clusters, mentions: Mentions, overrides) -> None:
     """Analysts' decisions: ('same' | 'different', authorship key A, authorship key B)."""
-    index = {f"{v}:{y}:{p}:{k}": i for i, (v, y, p, k) in enumerate(
-        zip(mentions.venue, mentions.year, mentions.paper_id, mentions.position))}
+    if not overrides:
+        return
+    index = _authorship_index(mentions)
     for decision, a, b in overrides:
         i, j = index.get(a), index.get(b)
         if i is None or j is None:
             continue
         if decision == "same":
-            clusters.union(i, j)
+            clusters.union(i, j, same_paper_allowed=True)
         else:
             clusters.keep_apart(i, j)
 
