@@ -148,37 +148,47 @@ def title_words(title: str | None) -> tuple[str, ...]:
 
 
 def features(mentions) -> pa.Table:
-    """One row per authorship: what the comparisons read (`unique_id` is its index)."""
+    """One row per authorship: what the comparisons read (`unique_id` is its index).
+
+    Co-authors and title words are lists of integer codes (the same name key or word, the
+    same code): comparing lists of integers is about half the cost of lists of strings.
+    """
     from .people import name_key, name_tokens
 
     n = len(mentions.name)
     keys = [name_key(x) for x in mentions.name]
+    codes: dict[str, int] = {}
     papers: dict[tuple, int] = {}
     paper_of = [papers.setdefault(p, len(papers)) for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
-    on_paper: list[list[str]] = [[] for _ in papers]
+    team: list[list[int]] = [[] for _ in papers]
     for i, paper in enumerate(paper_of):
         if keys[i]:
-            on_paper[paper].append(keys[i])
-    first, last, middle, coauthors = [], [], [], []
+            team[paper].append(codes.setdefault(keys[i], len(codes)))
+    teams = [sorted(set(t)) if len(t) <= MAX_COAUTHOR_TEAM else [] for t in team]
+    titles = getattr(mentions, "title", None) or [None] * n
+    words_of: list[list[int] | None] = [None] * len(papers)
+    first, last, middle, coauthors, words = [], [], [], [], []
     for i, name in enumerate(mentions.name):
         tokens = name_tokens(name)
         first.append(tokens[0] if tokens else None)
         last.append(tokens[-1] if len(tokens) > 1 else None)
         middle.append("".join(t[0] for t in tokens[1:-1]) or None)
-        team = on_paper[paper_of[i]]
-        others = sorted(set(team) - {keys[i]}) if len(team) <= MAX_COAUTHOR_TEAM else []
-        coauthors.append(others or None)
-    titles = getattr(mentions, "title", None) or [None] * n
+        paper = paper_of[i]
+        own = codes.get(keys[i])
+        coauthors.append([c for c in teams[paper] if c != own] or None)
+        if words_of[paper] is None:
+            words_of[paper] = [codes.setdefault("w:" + w, len(codes)) for w in title_words(titles[i])]
+        words.append(words_of[paper] or None)
     return pa.table({
         "unique_id": pa.array(range(n), pa.int64()),
         "name_key": [k or None for k in keys],
         "first": first, "last": last, "middle": middle,
-        "coauthors": pa.array(coauthors, pa.list_(pa.string())),
+        "coauthors": pa.array(coauthors, pa.list_(pa.int32())),
         "inst": mentions.institution_id,
         "country": getattr(mentions, "country", None) or [None] * n,
         "site": [site(d) for d in mentions.email_domain],
         "year": pa.array(mentions.year, pa.int32()),
-        "words": pa.array([list(title_words(t)) or None for t in titles], pa.list_(pa.string())),
+        "words": pa.array(words, pa.list_(pa.int32())),
     })
 
 

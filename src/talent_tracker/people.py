@@ -106,6 +106,7 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(t for t in _NON_LETTER.sub(" ", text).split() if t not in _SUFFIXES)
 
 
+@lru_cache(maxsize=None)
 def name_key(name: str) -> str:
     """`first last`, middle names dropped: the block a mention is compared within."""
     tokens = name_tokens(name)
