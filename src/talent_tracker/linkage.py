@@ -208,7 +208,7 @@ def train(table: pa.Table, labels: list[str | None], seed: int = 7) -> tuple[dic
     n = len(labelled)
     prior = sum(c * (c - 1) for c in counts.values()) / (n * (n - 1))
     with_labels = table.append_column("label", pa.array(labels, pa.string()))
-    api = DuckDBAPI()
+    api = DuckDBAPI(connection=_quiet_duckdb())
     linker = Linker(api.register(with_labels), settings(prior=prior), log_level=logging.ERROR)
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
     linker.training.estimate_m_from_label_column("label")
@@ -249,10 +249,9 @@ def predict(table: pa.Table, model: Model, threshold: float, backend: str = "duc
 
 
 def _predict_duckdb(table: pa.Table, model: Model, threshold: float) -> pa.Table:
-    import duckdb
     from splink import DuckDBAPI, Linker
 
-    con = duckdb.connect()
+    con = _quiet_duckdb()
     try:
         api = DuckDBAPI(connection=con)
         linker = Linker(api.register(table), settings(model.parameters, model.prior), log_level=logging.ERROR)
@@ -260,6 +259,15 @@ def _predict_duckdb(table: pa.Table, model: Model, threshold: float) -> pa.Table
         return found.as_duckdbpyrelation().select("unique_id_l, unique_id_r, match_weight").to_arrow_table()
     finally:
         con.close()
+
+
+def _quiet_duckdb():
+    """An in-memory DuckDB that draws no progress bar on stdout during long queries."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _predict_spark(table: pa.Table, model: Model, threshold: float) -> pa.Table:
@@ -292,7 +300,7 @@ def spark_session():
     try:
         spark = (SparkSession.builder.master(master).appName("talent-tracker people")
                  .config("spark.jars", similarity_jar_location())
-                 .config("spark.ui.enabled", "false")
+                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                  .config("spark.sql.shuffle.partitions", os.environ.get("TALENT_TRACKER_SPARK_PARTITIONS", "16"))
                  .config("spark.driver.memory", os.environ.get("TALENT_TRACKER_SPARK_MEMORY", "4g"))
                  .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
