@@ -95,7 +95,7 @@ def test_short_lists_are_aligned_to_profiled_authors_or_kept_unassigned(full_db)
         for record in source_records("nips/nips2021.json.gz"):
             published += sum(1 for v in record[field].split(";") if v.strip())
         # an affiliation taken from the same profile's other papers came from no entry
-        besides = " AND alignment IS DISTINCT FROM 'profile_year'" if column == "affiliation" else ""
+        besides = " AND affiliation_source IS DISTINCT FROM 'profile_year'" if column == "affiliation" else ""
         placed = one(full_db, f"SELECT count({column}) FROM authorships WHERE venue='neurips' AND year=2021{besides}")
         kept = one(full_db, "SELECT count(*) FROM unaligned_entries WHERE venue='neurips' AND year=2021 AND field=?", [field])
         assert placed + kept == published
@@ -121,12 +121,12 @@ def test_evidence_alignment_agrees_with_the_same_profile_elsewhere(full_db):
 
 def test_an_unplaced_affiliation_comes_from_the_same_profile_that_year(full_db):
     filled = query(full_db, "SELECT venue, year, paper_id, openreview_id, affiliation, institution_id FROM authorships "
-                            "WHERE alignment = 'profile_year'")
+                            "WHERE affiliation_source = 'profile_year'")
     assert len(filled) > 900  # NeurIPS 2021 and ICLR 2021
     # each from another paper of that profile in that year, which names the same institution
     for venue, year, paper_id, profile, affiliation, institution in filled[:300]:
         others = query(full_db, "SELECT DISTINCT coalesce(institution_id, affiliation) FROM authorships WHERE "
-                                "openreview_id = ? AND year = ? AND alignment IS DISTINCT FROM 'profile_year' "
+                                "openreview_id = ? AND year = ? AND affiliation_source IS DISTINCT FROM 'profile_year' "
                                 "AND affiliation IS NOT NULL", [profile, year])
         assert others == [(institution or affiliation,)]
 

@@ -24,8 +24,9 @@ from . import __version__, careers, limits, linkage, people, store
 from . import workspace as workspaces
 from .errors import UserError
 from .institutions import Resolver, load_resolver
+from .institutions.registry import universities_in
 from .records import Paper, Skip, UnalignedEntry
-from .sources import conference_csv, paperlists
+from .sources import conference_csv, paperlists, schedule
 from .venues import TIER_TOP2, TIER_TOP20, Decision, Venue, Venues, decide, load_venues
 from .years import parse_years
 
@@ -111,6 +112,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     overrides = people.workspace_overrides(workspace)
     workspaces.forget(db)  # no open workspace connection may cross into the forked workers
     profile_records, profile_problems = careers.read_profiles(profiles) if profiles else ([], [])
+    if universities is None:
+        universities = universities_in(data)  # the data folder as a whole holds the list
     resolver, resolver_warning = load_resolver(universities)
     resolver.warm()  # build the place tables once, before the workers fork
 
@@ -208,9 +211,15 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
         return [part]
     root = data / "paperlists" if not _has_venue_folders(data, venues) and (data / "paperlists").is_dir() else data
     units = paperlists.discover(root, venues, wanted, years, report)
+    # the data folder as a whole may hold other sources that enrich some venue-years
+    found = schedule.locate(data) if root != data else None
+    enrich = {}
+    if found is not None and any((u.venue.key, u.year) == schedule.VENUE_YEAR for u in units):
+        enrich[schedule.VENUE_YEAR] = (f"{schedule.FOLDER}/{found.name}", schedule.read(found))
     progress.start(len(units), "reading paper lists")
     parts: list[_Part] = []
-    for part in _map_units(functools.partial(_read_unit, venues=venues, resolver=resolver), units):
+    work = functools.partial(_read_unit, venues=venues, resolver=resolver, enrich=enrich)
+    for part in _map_units(work, units):
         for skip in part.skips:
             report(skip)
         progress.advance(part.input["source_file"])
@@ -249,11 +258,14 @@ def _map_units(work, units: list) -> Iterator[_Part]:
         _JOB = ()
 
 
-def _read_unit(unit: paperlists.Unit, venues: Venues, resolver: Resolver) -> _Part:
+def _read_unit(unit: paperlists.Unit, venues: Venues, resolver: Resolver, enrich: dict | None = None) -> _Part:
     with _collector_paused():
         skips: list[Skip] = []
         unaligned: list[UnalignedEntry] = []
         papers = paperlists.read(unit, skips.append, unaligned.append, _ranker(unit.venue, unit.year))
+        if (unit.venue.key, unit.year) in (enrich or {}):
+            label, posters = enrich[(unit.venue.key, unit.year)]
+            schedule.merge(papers, posters, label, skips.append)
         row = _input_row(SOURCES[0], unit.path, unit.label, unit.venue.key, unit.year, len(papers))
         return _part(papers, unaligned, skips, venues, row, resolver)
 
@@ -261,9 +273,10 @@ def _read_unit(unit: paperlists.Unit, venues: Venues, resolver: Resolver) -> _Pa
 def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip], venues: Venues, row,
           resolver: Resolver) -> _Part:
     decisions = _decide_all(papers, venues, skips.append)
+    authorships = _with_institutions(_authorships_table(papers, decisions), resolver)
     return _Part(
-        papers=_papers_table(papers, decisions),
-        authorships=_with_institutions(_authorships_table(papers, decisions), resolver),
+        papers=_papers_table(papers, decisions, _paper_countries(papers, authorships, unaligned, resolver)),
+        authorships=authorships,
         unaligned=_table("unaligned_entries", [u.__dict__ for u in unaligned]),
         skips=skips,
         input=row,
@@ -297,7 +310,9 @@ def _ranker(venue: Venue, year: int) -> Callable[[str | None], int]:
 def _decide_all(papers: list[Paper], venues: Venues, report) -> list[Decision]:
     rule = lru_cache(maxsize=None)(lambda key, year: venues.by_key[key].rule(year))
     cached = lru_cache(maxsize=None)(lambda key, year, status, track: decide(rule(key, year), status, track))
-    excluded = {(key, year): r.exclude_titles for (key, year), r in _rules(papers, venues).items()}
+    rules = _rules(papers, venues)
+    excluded = {(key, year): r.exclude_titles for (key, year), r in rules.items()}
+    _tracks_from_poster_ids(papers, rules, report)
     decisions = []
     for paper in papers:
         if paper.listed_as_accepted and paper.status is None:
@@ -312,6 +327,20 @@ def _decide_all(papers: list[Paper], venues: Venues, report) -> list[Decision]:
                         paper.venue, paper.year, paper.record))
         decisions.append(decision)
     return decisions
+
+
+def _tracks_from_poster_ids(papers: list[Paper], rules: dict, report) -> None:
+    """Correct the track of papers whose poster id the venue mapping places on another track."""
+    moved: dict[tuple, list[Paper]] = {}
+    for paper in papers:
+        track = rules[(paper.venue, paper.year)].track_of(paper.url)
+        if track is not None and track != (paper.track or "main"):
+            moved.setdefault((paper.source_file, paper.venue, paper.year, paper.track or "main", track), []).append(paper)
+            paper.track = track
+    for (source_file, venue, year, before, after), group in moved.items():
+        report(Skip(source_file, "field", f"track {before!r} read as {after!r} from the poster id (venues.toml)",
+                    f"{len(group)} papers, e.g. {group[0].paper_id}: {group[0].title[:80]!r}", venue, year,
+                    count=len(group)))
 
 
 def _rules(papers: list[Paper], venues: Venues) -> dict:
@@ -343,8 +372,28 @@ def _paper_columns(papers: list[Paper], decisions: list[Decision]) -> dict[str, 
     }
 
 
-def _papers_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
-    return pa.Table.from_pydict(_paper_columns(papers, decisions), schema=store.SCHEMAS["papers"])
+def _papers_table(papers: list[Paper], decisions: list[Decision], countries: list[list[str] | None]) -> pa.Table:
+    return pa.Table.from_pydict({**_paper_columns(papers, decisions), "countries": countries},
+                                schema=store.SCHEMAS["papers"])
+
+
+def _paper_countries(papers: list[Paper], authorships: pa.Table, unaligned: list[UnalignedEntry],
+                     resolver: Resolver) -> list[list[str] | None]:
+    """Per paper, the countries of its authors' affiliations, including the entries of
+    per-author lists that could not be placed on an author (affiliations and e-mail domains)."""
+    found: dict[tuple, set[str]] = {}
+    keys = zip(authorships.column("venue").to_pylist(), authorships.column("year").to_pylist(),
+               authorships.column("paper_id").to_pylist())
+    for key, country in zip(keys, authorships.column("country").to_pylist()):
+        if country:
+            found.setdefault(key, set()).add(country)
+    for entry in unaligned:
+        if entry.field in ("aff", "aff_domain"):
+            text, domain = (entry.value, None) if entry.field == "aff" else (None, entry.value.strip().lower())
+            country = resolver.resolve(text, domain).country
+            if country:
+                found.setdefault((entry.venue, entry.year, entry.paper_id), set()).add(country)
+    return [sorted(found[key]) if key in found else None for key in ((p.venue, p.year, p.paper_id) for p in papers)]
 
 
 def _with_institutions(authorships: pa.Table, resolver: Resolver) -> pa.Table:
@@ -378,12 +427,13 @@ _FILLED = ("affiliation", *store.RESOLUTION_COLUMNS)
 def _fill_from_profile_year(authorships: pa.Table) -> pa.Table:
     """An author whose affiliation entry could not be placed on a paper takes the one their
     OpenReview profile has on their other papers of that year, when those all name the same
-    institution (else it would be a guess); such authorships get alignment `profile_year`."""
+    institution (else it would be a guess); such authorships get affiliation_source
+    `profile_year`."""
     ids = authorships.column("openreview_id").to_pylist()
     if not any(ids):
         return authorships
     years = authorships.column("year").to_pylist()
-    columns = {name: authorships.column(name).to_pylist() for name in (*_FILLED, "alignment")}
+    columns = {name: authorships.column(name).to_pylist() for name in (*_FILLED, "affiliation_source")}
     seen: dict[tuple, dict] = {}
     for i, profile in enumerate(ids):
         if profile and columns["affiliation"][i]:
@@ -399,7 +449,7 @@ def _fill_from_profile_year(authorships: pa.Table) -> pa.Table:
         source = found["rows"][texts.index(max(set(texts), key=texts.count))]
         for name in _FILLED:
             columns[name][i] = columns[name][source]
-        columns["alignment"][i] = PROFILE_YEAR
+        columns["affiliation_source"][i] = PROFILE_YEAR
         filled += 1
     if not filled:
         return authorships

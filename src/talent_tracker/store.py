@@ -45,12 +45,15 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("venue", _str), ("year", _int), ("paper_id", _str), ("title", _str), ("track", _str),
         ("status", _str), ("accepted", _bool), ("tier", _str), ("n_authors", _int), ("url", _str),
         ("source", _str), ("source_file", _str), ("source_record", _str),
+        # countries its authors are in: placed affiliations, and entries no rule could
+        # place on an author (a paper's countries are known even where an author's is not)
+        ("countries", _strs),
     ]),
     "authorships": pa.schema([
         ("venue", _str), ("year", _int), ("paper_id", _str), ("status", _str), ("accepted", _bool),
         ("tier", _str), ("author_position", _int), ("author_name", _str), ("openreview_id", _str),
         ("email", _str), ("email_domain", _str), ("affiliation", _str), ("job_title", _str),
-        ("alignment", _str), ("source_institutions", _strs), ("source_countries", _strs),
+        ("alignment", _str), ("affiliation_source", _str), ("source_institutions", _strs), ("source_countries", _strs),
         ("source", _str),
         # resolved from affiliation and e-mail domain (institutions/resolver.py)
         ("institution_id", _str), ("institution", _str), ("country", _str), ("sector", _str),

@@ -6,6 +6,7 @@ their own TOML file (same schema). Everything here is a pure function of that da
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from .years import parse_years
 
 TIER_TOP2 = "top2"
 TIER_TOP20 = "top20"
-_RULE_KEYS = ("accepted", "oral", "not_accepted", "tracks", "exclude_titles", "note")
+_RULE_KEYS = ("accepted", "oral", "not_accepted", "tracks", "exclude_titles", "track_by_poster_id", "note")
+_POSTER_ID = re.compile(r"/poster/(\d+)(?:[/?#]|$)")
 
 
 @dataclass(frozen=True)
@@ -32,10 +34,22 @@ class YearRule:
     exclude_titles: frozenset[str]
     notes: tuple[str, ...]
     labels: dict[str, tuple[str, ...]]  # the lists as written, for display and storage
+    # (first poster id, last poster id, track): where the list's own track is wrong
+    track_by_poster_id: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def oral_known(self) -> bool:
         return bool(self.oral)
+
+    def track_of(self, url: str | None) -> str | None:
+        """The track a paper's poster id puts it on (None: the list's own track stands)."""
+        if not self.track_by_poster_id or not url:
+            return None
+        found = _POSTER_ID.search(url)
+        if found is None:
+            return None
+        poster = int(found.group(1))
+        return next((track for low, high, track in self.track_by_poster_id if low <= poster <= high), None)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,8 @@ class Venue:
             exclude_titles=fold("exclude_titles"),
             notes=tuple(n.strip() for n in notes if n and n.strip()),
             labels={k: tuple(chosen.get(k, [])) for k in ("accepted", "oral", "not_accepted", "tracks")},
+            track_by_poster_id=tuple((int(r["from"]), int(r["to"]), str(r["track"]))
+                                     for r in chosen.get("track_by_poster_id", [])),
         )
 
     def decide(self, year: int, status: str | None, track: str | None) -> Decision:
@@ -165,6 +181,12 @@ def _venue(key: str, ours: dict, theirs: dict, origin: Path | None) -> Venue:
     for list_key in ("oral", "not_accepted", "tracks", "exclude_titles", "csv_names", "aliases"):
         if not isinstance(merged.get(list_key, []), list):
             raise UserError(f"{where}: venue {key!r}: `{list_key}` must be a list")
+    for block in [merged, *theirs.get("years", []), *ours.get("years", [])]:
+        for entry in block.get("track_by_poster_id", []):
+            if not (isinstance(entry, dict) and isinstance(entry.get("from"), int) and isinstance(entry.get("to"), int)
+                    and isinstance(entry.get("track"), str)):
+                raise UserError(f"{where}: venue {key!r}: `track_by_poster_id` entries need integer `from` and "
+                                "`to` and a `track`")
     year_blocks = []
     for block in list(theirs.get("years", [])) + list(ours.get("years", [])):
         if "range" not in block:

@@ -78,7 +78,16 @@ def load_registry(path: Path | None = None) -> list[Institution]:
 
 
 def default_universities_path(cache: Path = Path("talent-tracker-data")) -> Path:
-    return cache / "world-universities" / UNIVERSITIES_FILE
+    return universities_in(cache) or cache / "world-universities" / UNIVERSITIES_FILE
+
+
+def universities_in(folder: Path) -> Path | None:
+    """The world-universities list in a data folder (`world-universities/`, .json or .json.gz)."""
+    for name in (UNIVERSITIES_FILE, UNIVERSITIES_FILE + ".gz"):
+        path = Path(folder) / "world-universities" / name
+        if path.is_file():
+            return path
+    return None
 
 
 def load_universities(path: Path) -> list[Institution]:

@@ -121,8 +121,8 @@ class Resolver:
 
     def _resolve(self, text: str, domain: str) -> Resolution:
         segments = [s for s in _SEGMENT_SPLIT.split(text) if s.strip()] if text else []
-        matches = [(segment, self._match(segment)) for segment in segments]
-        found = [(segment, m) for segment, m in matches if m is not None]
+        # every institution named, segment by segment and in order within a segment
+        found = [(segment, m) for segment in segments for m in self._matches(segment)]
         domain_inst = self.by_domain(domain)
         if found:
             chosen_segment, chosen = found[0]
@@ -176,8 +176,21 @@ class Resolver:
                 return inst
         return None
 
+    def _matches(self, segment: str) -> list[_Match]:
+        """The institutions named in the segment (`University of Toronto, Nvidia, Vector
+        Institute` names three), in order; a close spelling when none is named exactly."""
+        hits = self._hits(segment)
+        if hits:
+            return sorted(hits, key=lambda h: h.start)
+        fuzzy = self._fuzzy(segment)
+        return [fuzzy] if fuzzy else []
+
     def _match(self, segment: str) -> _Match | None:
         """The first institution named in the segment, by its longest name or alias."""
+        found = self._matches(segment)
+        return found[0] if found else None
+
+    def _hits(self, segment: str) -> list[_Match]:
         words = norm(segment).split()
         hits: list[_Match] = []
         for start, word in enumerate(words):
@@ -192,9 +205,7 @@ class Resolver:
                 if not any(h.start <= start and start + size <= h.start + h.words for h in hits):
                     hits.append(_Match(hit[0], hit[1], start, size))
                 break  # the longest name starting here
-        if hits:
-            return min(hits, key=lambda h: h.start)
-        return self._fuzzy(segment)
+        return hits
 
     def _fuzzy(self, segment: str) -> _Match | None:
         for part in segment.split(","):

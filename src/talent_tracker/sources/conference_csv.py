@@ -118,7 +118,8 @@ def _read_rows(reader, label: str, venues: Venues, wanted, years, papers: list[P
             affiliation = ""  # the scrape writes a missing affiliation as the word `None`
         current.authors.append(
             Authorship(position=len(current.authors) + 1, name=author, affiliation=affiliation or None,
-                       alignment="positional" if affiliation else None)
+                       alignment="positional" if affiliation else None,
+                       affiliation_source="list" if affiliation else None)
         )
     for index, dropped in too_many.items():
         paper = papers[index]

@@ -431,6 +431,8 @@ def _fill_per_author(unit: Unit, item: _Parsed, known, report: Report, unaligned
                 if value is None:
                     continue
             setattr(authorship, attr, value)
+            if attr == "affiliation":
+                authorship.affiliation_source = "list"
             if authorship.alignment is None or strength[rule] < strength[authorship.alignment]:
                 authorship.alignment = rule
         used = set(assigned.values())
