@@ -27,9 +27,10 @@ if not PAPERLISTS.is_dir():
 
 @pytest.fixture(scope="session")
 def full_db(tmp_path_factory) -> Path:
-    """All 58 venue-years of the paper lists, built once per test session."""
+    """The data folder as a whole (all 58 venue-years of the paper lists, the NeurIPS 2022
+    schedule, the world-universities list, the published figures), built once per session."""
     db = tmp_path_factory.mktemp("full") / "full.duckdb"
-    build(PAPERLISTS, db, universities=UNIVERSITIES)
+    build(SHARED, db)
     return db
 
 

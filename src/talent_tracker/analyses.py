@@ -1,15 +1,21 @@
-"""The tracker's tables: named analyses over the database, each with its method.
+"""The tracker's tables: named analyses over the database, each with its method and coverage.
 
-Every analysis takes a `Filters` (venues, years, tier) and returns a `Result`: columns,
-rows, the method (`exact` when counted from data known for every person, `sample` when
-estimated, with intervals), and notes saying what the figure rests on. The web API, the
-static site, the terminal report and the exports all show these results; none of them
-computes anything of its own.
+Every analysis takes a `Filters` (venues, years, tier, place) and returns a `Result`:
+columns, rows, the method, the coverage (the share of the population whose value is
+known) and notes saying what the figure rests on. The web API, the static site, the
+terminal report and the exports all show these results; none computes anything of its own.
+
+Methods: `exact` when counted from data known for at least EXACT_COVERAGE of the
+population; `partial` when counted from fewer (the coverage says how few: shares are of
+the people with a value, who may not be like the rest); `sample` when estimated from an
+annotated sample, with intervals; `unavailable`.
 
 A person is counted once per figure: for "where they work", by the country, institution
-and sector of their latest accepted paper in the filtered years that has one (exact: the
-affiliation at publication is known for every such person). Origin, graduate school,
-flows and retention come from `career_stages` and samples (see estimates.py).
+and sector of their latest accepted paper in the filtered years that has one. The
+country is the lab's (`Google, Zurich` is Switzerland) or, with `place = "hq"`, the
+headquarters' (the country of the institution's topmost parent: the United States).
+Regions and region groups come from regions.csv and region_groups.csv. Origin, graduate
+school, flows and retention come from `career_stages` and samples (estimates.py).
 """
 
 from __future__ import annotations
@@ -17,14 +23,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import estimates
+from . import estimates, regions
 from .errors import UserError
 from .institutions.places import country_name
 from .store import reader
 from .venues import load_venues
 
-ASIA = ("CN", "HK", "TW", "MO", "JP", "KR", "SG", "IN", "IL", "AE", "SA", "VN", "TH", "MY", "ID", "PK", "BD", "IR",
-        "TR", "QA", "PH", "LK", "NP", "KZ")
+EXACT_COVERAGE = 0.95
+# a growth multiple needs at least this many people in its first year to mean anything
+GROWTH_BASE = 20
+PLACES = ("lab", "hq")
 
 
 @dataclass(frozen=True)
@@ -32,10 +40,13 @@ class Filters:
     venues: tuple[str, ...] = ("neurips",)
     years: tuple[int, ...] = ()
     tier: str = "top20"
+    place: str = "lab"
 
     def sql(self, alias: str = "a") -> tuple[str, list]:
         if self.tier not in ("top20", "top2"):
             raise UserError(f"unknown tier {self.tier!r} (choose top20 or top2)")
+        if self.place not in PLACES:
+            raise UserError(f"unknown place {self.place!r} (choose lab or hq)")
         parts = [f"{alias}.accepted", f"{alias}.venue IN (SELECT unnest(?))"]
         params: list = [list(self.venues)]
         if self.years:
@@ -53,7 +64,8 @@ class Filters:
 
     @property
     def label(self) -> str:
-        return f"{'+'.join(self.venues)} {self.years_label} {self.tier}"
+        place = " (headquarters)" if self.place == "hq" else ""
+        return f"{'+'.join(self.venues)} {self.years_label} {self.tier}{place}"
 
 
 @dataclass
@@ -67,24 +79,45 @@ class Result:
     notes: list[str] = field(default_factory=list)
     sample_size: int | None = None
     population_size: int | None = None
+    coverage: float | None = None  # the share of the population whose value is known
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def filters_of(venues: list[str] | None, years: list[int] | None, tier: str | None) -> Filters:
+def filters_of(venues: list[str] | None, years: list[int] | None, tier: str | None, place: str | None = None
+               ) -> Filters:
     catalogue = load_venues()
     keys = tuple(sorted({catalogue.get(v).key for v in venues})) if venues else ("neurips",)
-    return Filters(keys, tuple(sorted(set(years or ()))), tier or "top20")
+    return Filters(keys, tuple(sorted(set(years or ()))), tier or "top20", place or "lab")
+
+
+def method_of(coverage: float) -> str:
+    return "exact" if coverage >= EXACT_COVERAGE else "partial"
+
+
+def coverage_note(known: int, total: int, what: str = "people") -> str:
+    share = known / total if total else 0.0
+    if share >= EXACT_COVERAGE:
+        return f"{known:,} of {total:,} {what} ({share:.1%}) have a value; shares are of those."
+    return (f"Partial: only {known:,} of {total:,} {what} ({share:.1%}) have a value; shares are of those, who "
+            "may not be like the rest.")
+
+
+def _country(f: Filters) -> str:
+    """The work country of an authorship `a` (joined to its institution `i`)."""
+    return "coalesce(i.hq_country, a.country)" if f.place == "hq" else "a.country"
 
 
 # the person's latest accepted authorship with a country, in the filtered years
-_LATEST = """
+def _latest(f: Filters, where: str) -> str:
+    return f"""
 WITH located AS (
-    SELECT a.person_id, a.year, a.country, a.institution_id, a.institution, a.sector,
+    SELECT a.person_id, a.year, {_country(f)} AS country, a.institution_id, a.institution, a.sector,
            row_number() OVER (PARTITION BY a.person_id ORDER BY a.year DESC, a.venue, a.paper_id,
                               a.author_position) AS rank
-    FROM authorships a WHERE {where} AND a.country IS NOT NULL
+    FROM authorships a LEFT JOIN institutions i USING (institution_id)
+    WHERE {where} AND a.country IS NOT NULL
 ), latest AS (SELECT * EXCLUDE (rank) FROM located WHERE rank = 1)
 """
 
@@ -94,29 +127,70 @@ def _people(con, f: Filters) -> int:
     return con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where}", params).fetchone()[0]
 
 
+def year_coverage(con, f: Filters) -> list[tuple[int, int, int]]:
+    """Per year: people, and people with a country at publication."""
+    where, params = f.sql()
+    return con.execute(f"""SELECT a.year, count(DISTINCT a.person_id),
+                                  count(DISTINCT a.person_id) FILTER (WHERE a.country IS NOT NULL)
+                           FROM authorships a WHERE {where} GROUP BY 1 ORDER BY 1""", params).fetchall()
+
+
+def _thin_years(con, f: Filters) -> list[str]:
+    """For views over several years: the years whose people mostly have no country."""
+    if len(f.years) == 1:
+        return []
+    thin = [(y, k / n if n else 0) for y, n, k in year_coverage(con, f) if n and k / n < EXACT_COVERAGE]
+    if not thin:
+        return []
+    listed = ", ".join(f"{y} ({share:.0%})" for y, share in thin)
+    return [f"Years where fewer than {EXACT_COVERAGE:.0%} of people have a country: {listed}; their people count "
+            "as located only through papers of other years."]
+
+
 def work_countries(db: Path, f: Filters) -> Result:
     where, params = f.sql()
     with reader(db, with_workspace=False) as con:
         total = _people(con, f)
-        rows = con.execute(_LATEST.format(where=where) + """
+        rows = con.execute(_latest(f, where) + """
             SELECT country, count(*) AS people FROM latest GROUP BY country ORDER BY people DESC, country""",
                            params).fetchall()
+        thin = _thin_years(con, f)
     located = sum(r[1] for r in rows)
+    coverage = located / total if total else 0.0
+    place = ("Country of the headquarters of each person's employer (its topmost parent institution)"
+             if f.place == "hq" else "Country of the lab each person's latest paper names")
     return Result("work_countries", "Where they work: country at publication", ["country", "name", "people", "share"],
-                  [[c, country_name(c), n, round(n / located, 4)] for c, n in rows], "exact", f.label,
-                  [f"{located:,} of {total:,} people have a country at publication; shares are of those."],
-                  located, total)
+                  [[c, country_name(c), n, round(n / located, 4)] for c, n in rows], method_of(coverage), f.label,
+                  [coverage_note(located, total), f"{place}.", *thin], located, total, round(coverage, 4))
+
+
+def work_regions(db: Path, f: Filters) -> Result:
+    """Where they work by region (regions.csv)."""
+    countries = work_countries(db, f)
+    by_region: dict[str, int] = {}
+    for code, _, people, _ in countries.rows:
+        region = regions.region_of(code) or "unknown region"
+        by_region[region] = by_region.get(region, 0) + people
+    located = sum(by_region.values()) or 1
+    rows = [[r, n, round(n / located, 4)] for r, n in sorted(by_region.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return Result("work_regions", "Where they work: region at publication", ["region", "people", "share"], rows,
+                  countries.method, countries.filters, [*countries.notes, "Regions as in regions.csv (UN M49 "
+                  "sub-regions; the Middle East apart from Asia)."], countries.sample_size, countries.population_size,
+                  countries.coverage)
 
 
 def work_sectors(db: Path, f: Filters) -> Result:
     where, params = f.sql()
     with reader(db, with_workspace=False) as con:
-        rows = con.execute(_LATEST.format(where=where) + """
-            SELECT coalesce(sector, 'unknown'), count(*) FROM latest GROUP BY 1 ORDER BY 2 DESC""", params).fetchall()
-    total = sum(r[1] for r in rows)
+        total = _people(con, f)
+        rows = con.execute(_latest(f, where) + """
+            SELECT sector, count(*) FROM latest GROUP BY 1 ORDER BY 2 DESC, 1""", params).fetchall()
+    known = sum(n for s, n in rows if s)
+    coverage = known / total if total else 0.0
     return Result("work_sectors", "Where they work: sector at publication", ["sector", "people", "share"],
-                  [[s, n, round(n / total, 4)] for s, n in rows], "exact", f.label,
-                  ["Sector of the institution of each person's latest paper."], total, total)
+                  [[s, n, round(n / known, 4)] for s, n in rows if s], method_of(coverage), f.label,
+                  [coverage_note(known, total), "Sector of the institution of each person's latest paper."],
+                  known, total, round(coverage, 4))
 
 
 def top_institutions(db: Path, f: Filters, limit: int = 25, country: str | None = None,
@@ -124,89 +198,165 @@ def top_institutions(db: Path, f: Filters, limit: int = 25, country: str | None 
     where, params = f.sql()
     extra, extra_params = "", []
     if country:
-        extra, extra_params = "AND a.country = ?", [country.upper()]
-    elif region == "asia":
-        extra, extra_params = "AND a.country IN (SELECT unnest(?))", [list(ASIA)]
+        extra, extra_params = f"AND {_country(f)} = ?", [country.upper()]
+    elif region:
+        extra, extra_params = f"AND {_country(f)} IN (SELECT unnest(?))", [list(regions.group(region))]
     with reader(db, with_workspace=False) as con:
+        total = _people(con, f)
+        known = con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where} "
+                            "AND a.institution_id IS NOT NULL", params).fetchone()[0]
         rows = con.execute(f"""
             SELECT i.name, i.country, i.sector, count(DISTINCT a.person_id) AS people
             FROM authorships a JOIN institutions i USING (institution_id)
             WHERE {where} {extra}
             GROUP BY ALL ORDER BY people DESC, i.name LIMIT ?""", [*params, *extra_params, limit]).fetchall()
-    scope = f" in {country_name(country.upper())}" if country else " in Asia" if region == "asia" else " worldwide"
+    coverage = known / total if total else 0.0
+    scope = f" in {country_name(country.upper())}" if country else f" in {region.title()}" if region else " worldwide"
+    notes = ["People with at least one accepted paper affiliated with the institution (a person at two "
+             "institutions counts for both)."]
+    if region:
+        notes.append(f"{region.title()}: " + ", ".join(_regions_of(region)) + " (region_groups.csv).")
     return Result("top_institutions", f"Top {limit} institutions{scope}", ["institution", "country", "sector", "people"],
-                  [list(r) for r in rows], "exact", f.label,
-                  ["People with at least one accepted paper affiliated with the institution (a person at two "
-                   "institutions counts for both)."])
+                  [list(r) for r in rows], method_of(coverage), f.label,
+                  [coverage_note(known, total).replace("have a value", "have an institution"), *notes],
+                  known, total, round(coverage, 4))
+
+
+def _regions_of(group: str) -> list[str]:
+    members = set(regions.group(group))
+    return sorted({r for c, r in regions.regions().items() if c in members})
 
 
 def trends(db: Path, f: Filters, countries: int = 8) -> Result:
+    """People per year by country of work; years without affiliations are left out."""
     where, params = f.sql()
     with reader(db, with_workspace=False) as con:
         rows = con.execute(f"""
-            SELECT a.year, a.country, count(DISTINCT a.person_id) FROM authorships a
+            SELECT a.year, {_country(f)} AS country, count(DISTINCT a.person_id)
+            FROM authorships a LEFT JOIN institutions i USING (institution_id)
             WHERE {where} AND a.country IS NOT NULL GROUP BY ALL ORDER BY 1, 3 DESC""", params).fetchall()
+        per_year = year_coverage(con, f)
+    covered = {y: k / n for y, n, k in per_year if n}
+    kept_years = sorted(y for y, share in covered.items() if share >= 0.5)
+    left_out = sorted(y for y, share in covered.items() if share < 0.5)
+    rows = [r for r in rows if r[0] in kept_years]
     totals: dict[str, int] = {}
     for _, c, n in rows:
         totals[c] = totals.get(c, 0) + n
     leaders = sorted(totals, key=lambda c: -totals[c])[:countries]
-    years = sorted({y for y, _, _ in rows})
     by = {(y, c): n for y, c, n in rows}
-    table = [[y, c, by.get((y, c), 0)] for c in leaders for y in years]
+    table = [[y, c, by.get((y, c), 0)] for c in leaders for y in kept_years]
     notes = []
+    if left_out:
+        notes.append(f"Left out, fewer than half their people have a country: {', '.join(map(str, left_out))}.")
+    partial = [y for y in kept_years if covered[y] < EXACT_COVERAGE]
+    if partial:
+        notes.append("Partial years (share of people with a country): "
+                     + ", ".join(f"{y} {covered[y]:.0%}" for y in partial) + ".")
     for c in leaders:
-        first = next((by[(y, c)] for y in years if by.get((y, c))), 0)
-        last = by.get((years[-1], c), 0) if years else 0
-        if first:
-            notes.append(f"{c}: {first:,} → {last:,} people, ×{last / first:.1f} from {years[0]} to {years[-1]}")
+        first_year = next((y for y in kept_years if by.get((y, c), 0) >= GROWTH_BASE), None)
+        if first_year is None or not kept_years:
+            continue
+        first, last = by[(first_year, c)], by.get((kept_years[-1], c), 0)
+        if first_year != kept_years[-1]:
+            notes.append(f"{c}: {first:,} → {last:,} people, ×{last / first:.1f} from {first_year} to "
+                         f"{kept_years[-1]} (growth from the first year with at least {GROWTH_BASE} people)")
+    coverage = (sum(k for y, n, k in per_year if y in kept_years) / max(1, sum(n for y, n, k in per_year
+                                                                                 if y in kept_years)))
     return Result("trends", "People per year by country of work (at publication)", ["year", "country", "people"],
-                  table, "exact", f.label, notes)
+                  table, method_of(coverage) if kept_years else "unavailable", f.label, notes,
+                  coverage=round(coverage, 4) if kept_years else 0.0)
+
+
+def paper_countries(db: Path, f: Filters) -> Result:
+    """The country mix of papers: the share of papers with at least one author in each
+    country, counting affiliation entries that could not be placed on an author."""
+    where, params = f.sql("p")
+    with reader(db, with_workspace=False) as con:
+        total, known = con.execute(f"SELECT count(*), count(p.countries) FROM papers p WHERE {where}",
+                                   params).fetchone()
+        rows = con.execute(f"""SELECT c, count(*) FROM (SELECT unnest(p.countries) AS c FROM papers p WHERE {where})
+                               GROUP BY 1 ORDER BY 2 DESC, 1""", params).fetchall()
+    coverage = known / total if total else 0.0
+    return Result("paper_countries", "Papers with an author in each country", ["country", "name", "papers", "share"],
+                  [[c, country_name(c), n, round(n / known, 4)] for c, n in rows], method_of(coverage), f.label,
+                  [coverage_note(known, total, "papers").replace("have a value", "have a country"),
+                   "A paper counts once for every country of its authors, so shares add up to more than 100%. "
+                   "Affiliations that could not be placed on an author still tell the paper's countries."],
+                  known, total, round(coverage, 4))
 
 
 def tier_comparison(db: Path, f: Filters) -> Result:
     rows: dict[str, dict[str, float]] = {}
+    coverages: dict[str, float] = {}
+    unavailable = []
     for tier in ("top20", "top2"):
         try:
-            result = work_countries(db, Filters(f.venues, f.years, tier))
+            result = work_countries(db, Filters(f.venues, f.years, tier, f.place))
         except UserError:
+            unavailable.append(tier)
             continue
+        if not result.population_size:
+            unavailable.append(tier)
+            continue
+        coverages[tier] = result.coverage or 0.0
         for country, _, _, share in result.rows:
             rows.setdefault(country, {})[tier] = share
     ranked = sorted(rows, key=lambda c: -rows[c].get("top20", 0))[:15]
+    notes = [f"Coverage: {', '.join(f'{t} {c:.0%}' for t, c in coverages.items())}."]
+    if unavailable:
+        notes.append(f"No {' or '.join(unavailable)} authors in these years (no oral label): shown empty, not as 0.")
+    coverage = min(coverages.values()) if coverages else 0.0
     return Result("tier_comparison", "Top 2% against top 20%: share of people by country of work",
                   ["country", "top20_share", "top2_share"],
-                  [[c, rows[c].get("top20", 0.0), rows[c].get("top2", 0.0)] for c in ranked], "exact",
-                  f"{'+'.join(f.venues)} {f.years_label}",
-                  ["top2 is empty for years whose data carries no oral label."])
+                  [[c, rows[c].get("top20"), rows[c].get("top2")] for c in ranked],
+                  method_of(coverage) if coverages else "unavailable", f"{'+'.join(f.venues)} {f.years_label}",
+                  notes, coverage=round(coverage, 4))
 
 
 def edition_comparison(db: Path, f: Filters, first: int, second: int) -> Result:
-    a = {r[0]: r for r in work_countries(db, Filters(f.venues, (first,), f.tier)).rows}
-    b = {r[0]: r for r in work_countries(db, Filters(f.venues, (second,), f.tier)).rows}
+    a_result = work_countries(db, Filters(f.venues, (first,), f.tier, f.place))
+    b_result = work_countries(db, Filters(f.venues, (second,), f.tier, f.place))
+    a = {r[0]: r for r in a_result.rows}
+    b = {r[0]: r for r in b_result.rows}
     ranked = sorted(set(a) | set(b), key=lambda c: -(b.get(c, [0, 0, 0])[2]))[:15]
+    coverage = min(a_result.coverage or 0.0, b_result.coverage or 0.0)
     return Result("edition_comparison", f"{first} against {second}: people by country of work",
                   ["country", f"people_{first}", f"share_{first}", f"people_{second}", f"share_{second}"],
                   [[c, a.get(c, [0, 0, 0, 0])[2], a.get(c, [0, 0, 0, 0])[3], b.get(c, [0, 0, 0, 0])[2],
-                    b.get(c, [0, 0, 0, 0])[3]] for c in ranked], "exact", f"{'+'.join(f.venues)} {f.tier}")
+                    b.get(c, [0, 0, 0, 0])[3]] for c in ranked], method_of(coverage), f"{'+'.join(f.venues)} {f.tier}",
+                  [f"Coverage: {first} {a_result.coverage:.0%}, {second} {b_result.coverage:.0%}."],
+                  coverage=round(coverage, 4))
 
 
 def career_stage(db: Path, f: Filters, stage: str) -> Result:
     """Origin or graduate (or work, from careers) by country: exact or estimated (estimates.py)."""
     if not f.years:
         return Result(f"{stage}_countries", _STAGE_TITLES[stage], [], [], "unavailable", f.label,
-                      ["Figures from careers are estimated per sampled population: choose the year(s) of a sample."])
+                      ["Figures from careers are estimated per sampled population: choose the year(s) of a sample."],
+                      coverage=0.0)
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage)
     except UserError as exc:
-        return Result(f"{stage}_countries", _STAGE_TITLES[stage], [], [], "unavailable", f.label, [str(exc)])
+        return Result(f"{stage}_countries", _STAGE_TITLES[stage], [], [], "unavailable", f.label, [str(exc)],
+                      coverage=0.0)
     rows = [[r["group"], r["estimate"], r["low"], r["high"], r["share"], r["share_low"], r["share_high"]]
             for r in data["figures"]]
     first = data["figures"][0] if data["figures"] else {}
-    method = "exact" if data["sample"] is None else "sample"
-    notes = [f"Sample {data['sample']['sample_id']} ({data['sample']['design']})"] if data["sample"] else []
+    method, coverage, notes = _estimate_method(data)
     return Result(f"{stage}_countries", _STAGE_TITLES[stage],
                   ["country", "estimate", "low", "high", "share", "share_low", "share_high"], rows, method, f.label,
-                  notes, first.get("sample_size"), data["population_size"])
+                  notes, first.get("sample_size"), data["population_size"], coverage)
+
+
+def _estimate_method(data: dict) -> tuple[str, float, list[str]]:
+    """Method, coverage (of the sample: the share of sampled people whose value is known) and notes."""
+    sample = data["sample"]
+    if sample is None:
+        return "exact", 1.0, []
+    coverage = round(sample["known"] / sample["people"], 4) if sample["people"] else 0.0
+    return "sample", coverage, [f"Sample {sample['sample_id']} ({sample['design']}): {sample['known']:,} of "
+                                f"{sample['people']:,} sampled people have a known value ({coverage:.0%})."]
 
 
 _STAGE_TITLES = {"origin": "Where they come from: country of undergraduate degree",
@@ -217,18 +367,19 @@ _STAGE_TITLES = {"origin": "Where they come from: country of undergraduate degre
 def flows(db: Path, f: Filters) -> Result:
     if not f.years:
         return Result("flows", "Paths: origin → graduate school → work", [], [], "unavailable", f.label,
-                      ["Flows are estimated per sampled population: choose the year(s) of a sample."])
+                      ["Flows are estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
     except UserError as exc:
-        return Result("flows", "Paths: origin → graduate school → work", [], [], "unavailable", f.label, [str(exc)])
+        return Result("flows", "Paths: origin → graduate school → work", [], [], "unavailable", f.label, [str(exc)],
+                      coverage=0.0)
     rows = [r["group"].split(" -> ") + [r["estimate"], r["low"], r["high"]] for r in data["figures"]]
-    notes = [f"retention {r['origin']}: {r['retention']:.0%} ({r['low']:.0%}–{r['high']:.0%}), "
-             f"{r['origin_sampled']} sampled" for r in data.get("retention", [])]
+    method, coverage, notes = _estimate_method(data)
+    notes += [f"retention {r['origin']}: {r['retention']:.0%} ({r['low']:.0%}–{r['high']:.0%}), "
+              f"{r['origin_sampled']} sampled" for r in data.get("retention", [])]
     return Result("flows", "Paths: origin → graduate school → work",
-                  ["origin", "graduate", "work", "estimate", "low", "high"], rows,
-                  "exact" if data["sample"] is None else "sample", f.label, notes,
-                  data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"])
+                  ["origin", "graduate", "work", "estimate", "low", "high"], rows, method, f.label, notes,
+                  data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
 
 
 def country_profile(db: Path, f: Filters, country: str) -> dict:
@@ -238,8 +389,8 @@ def country_profile(db: Path, f: Filters, country: str) -> dict:
     works = work_countries(db, f)
     row = next((r for r in works.rows if r[0] == code), [code, country_name(code), 0, 0.0])
     return {
-        "country": code, "name": country_name(code), "people": row[2], "share": row[3],
-        "filters": f.label,
+        "country": code, "name": country_name(code), "region": regions.region_of(code), "people": row[2],
+        "share": row[3], "filters": f.label, "coverage": works.coverage, "method": works.method,
         "institutions": top_institutions(db, f, 15, country=code).as_dict(),
         "trend": [[y, n] for y, c, n in trends(db, f, countries=200).rows if c == code],
         "origin_mix": origin_mix(db, f, code).as_dict(),
@@ -248,16 +399,15 @@ def country_profile(db: Path, f: Filters, country: str) -> dict:
 
 def editions(db: Path, f: Filters) -> Result:
     """Two editions side by side: the first and last of the filtered years, else the two
-    latest years whose authors have affiliations (a year without them cannot be compared)."""
+    latest years in which most people have a country (a year without them cannot be compared)."""
     years = f.years
     if len(years) < 2:
         with reader(db, with_workspace=False) as con:
-            years = tuple(r[0] for r in con.execute(
-                "SELECT DISTINCT year FROM authorships WHERE accepted AND country IS NOT NULL "
-                "AND venue IN (SELECT unnest(?)) ORDER BY 1", [list(f.venues)]).fetchall())[-2:]
+            covered = year_coverage(con, Filters(f.venues, (), f.tier, f.place))
+        years = tuple(y for y, n, k in covered if n and k / n >= 0.5)[-2:]
     if len(years) < 2:
         return Result("editions", "Edition against edition", [], [], "unavailable", f.label,
-                      ["Needs two years in the data."])
+                      ["Needs two years in which most people have a country."], coverage=0.0)
     result = edition_comparison(db, f, years[0], years[-1])
     result.name = "editions"
     return result
@@ -271,18 +421,19 @@ def net_flows(db: Path, f: Filters) -> Result:
     interval of a difference of two multinomial counts, with the finite population
     correction: var = N² (1 - n/N) [(p_a + p_b) - (p_a - p_b)²] / (n - 1) (Cochran 3.5).
     """
+    title = "Net gain or loss of talent per country (work minus origin)"
     if not f.years:
-        return Result("net_flows", "Net gain or loss of talent per country", [], [], "unavailable", f.label,
-                      ["Estimated per sampled population: choose the year(s) of a sample."])
+        return Result("net_flows", title, [], [], "unavailable", f.label,
+                      ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
     except UserError as exc:
-        return Result("net_flows", "Net gain or loss of talent per country", [], [], "unavailable", f.label, [str(exc)])
+        return Result("net_flows", title, [], [], "unavailable", f.label, [str(exc)], coverage=0.0)
     paths = [(r["group"].split(" -> "), r["estimate"]) for r in data["figures"]]
     N = data["population_size"]
     n = data["figures"][0]["sample_size"] if data["figures"] else 0
     if not n:
-        return Result("net_flows", "Net gain or loss of talent per country", [], [], "unavailable", f.label, [])
+        return Result("net_flows", title, [], [], "unavailable", f.label, [], coverage=0.0)
     # back from estimates to sampled counts: each path's estimate is N * count / n
     counts = [(stages, round(est * n / N)) for stages, est in paths]
     countries = sorted({s[0] for s, _ in counts} | {s[2] for s, _ in counts})
@@ -301,10 +452,9 @@ def net_flows(db: Path, f: Filters) -> Result:
         half = z * math.sqrt(max(var, 0.0))
         rows.append([c, round(net, 1), round(net - half, 1), round(net + half, 1), a, b])
     rows.sort(key=lambda r: -r[1])
-    return Result("net_flows", "Net gain or loss of talent per country (work minus origin)",
-                  ["country", "net", "low", "high", "in_sampled", "out_sampled"], rows,
-                  "exact" if data["sample"] is None else "sample", f.label,
-                  ["Positive: more people work in the country than come from it."], n, N)
+    method, coverage, notes = _estimate_method(data)
+    return Result("net_flows", title, ["country", "net", "low", "high", "in_sampled", "out_sampled"], rows, method,
+                  f.label, ["Positive: more people work in the country than come from it.", *notes], n, N, coverage)
 
 
 def origin_mix(db: Path, f: Filters, country: str) -> Result:
@@ -312,11 +462,11 @@ def origin_mix(db: Path, f: Filters, country: str) -> Result:
     title = f"Where the people working in {country_name(country) or country} come from"
     if not f.years:
         return Result("origin_mix", title, [], [], "unavailable", f.label,
-                      ["Estimated per sampled population: choose the year(s) of a sample."])
+                      ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
     except UserError as exc:
-        return Result("origin_mix", title, [], [], "unavailable", f.label, [str(exc)])
+        return Result("origin_mix", title, [], [], "unavailable", f.label, [str(exc)], coverage=0.0)
     in_country = [(r["group"].split(" -> ")[0], r) for r in data["figures"] if r["group"].split(" -> ")[2] == country]
     total = sum(r["estimate"] for _, r in in_country) or 1
     by_origin: dict[str, list] = {}
@@ -326,14 +476,17 @@ def origin_mix(db: Path, f: Filters, country: str) -> Result:
         row[2] += r["low"]
         row[3] += r["high"]
     rows = sorted(([o, round(e, 1), round(e / total, 4)] for o, e, _, _ in by_origin.values()), key=lambda r: -r[1])
-    return Result("origin_mix", title, ["origin", "estimate", "share_of_country"], rows,
-                  "exact" if data["sample"] is None else "sample", f.label,
-                  ["Shares of the people working in the country whose origin is known; intervals per path are in flows."])
+    method, coverage, notes = _estimate_method(data)
+    return Result("origin_mix", title, ["origin", "estimate", "share_of_country"], rows, method, f.label,
+                  ["Shares of the people working in the country whose origin is known; intervals per path are in "
+                   "flows.", *notes], coverage=coverage)
 
 
 ANALYSES = {
-    "work_countries": work_countries, "work_sectors": work_sectors, "top_institutions": top_institutions,
+    "work_countries": work_countries, "work_regions": work_regions, "work_sectors": work_sectors,
+    "top_institutions": top_institutions,
     "top_institutions_asia": lambda db, f: top_institutions(db, f, 14, region="asia"),
+    "paper_countries": paper_countries,
     "trends": trends, "tier_comparison": tier_comparison,
     "origin_countries": lambda db, f: career_stage(db, f, "origin"),
     "graduate_countries": lambda db, f: career_stage(db, f, "graduate"),

@@ -163,6 +163,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "institutions": _institutions_table(resolver, authorships),
         "persons": people.persons_table(authorships).cast(store.SCHEMAS["persons"]),
         "careers": _table("careers", facts),
+        "published_figures": _table("published_figures", _published(data)),
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
@@ -283,6 +284,14 @@ def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip
         venue_years={_VenueYear(p.venue, p.year, not p.listed_as_accepted) for p in papers},
         accepted=sum(1 for d in decisions if d.accepted),
     )
+
+
+def _published(data: Path) -> list[dict]:
+    """The published tracker's figures, when the data folder as a whole holds them."""
+    from .compare import FILE, read_published
+
+    path = data / FILE
+    return read_published(path) if path.is_file() else []
 
 
 def _has_venue_folders(data: Path, venues: Venues) -> bool:
@@ -467,9 +476,18 @@ def _institutions_table(resolver: Resolver, authorships: pa.Table) -> pa.Table:
         used.update(others)
     rows = [{"institution_id": i.institution_id, "name": i.name, "country": i.country, "sector": i.sector,
              "parent": i.parent, "multinational": i.multinational, "aliases": list(i.aliases),
-             "domains": list(i.domains), "layer": i.layer}
+             "domains": list(i.domains), "layer": i.layer, "hq_country": _headquarters(resolver, i).country}
             for i in resolver.by_id.values() if i.layer == "registry" or i.institution_id in used]
     return _table("institutions", rows)
+
+
+def _headquarters(resolver: Resolver, institution):
+    """The topmost parent of an institution (itself when it has none)."""
+    seen = {institution.institution_id}
+    while institution.parent and institution.parent in resolver.by_id and institution.parent not in seen:
+        institution = resolver.by_id[institution.parent]
+        seen.add(institution.institution_id)
+    return institution
 
 
 def _authorships_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:

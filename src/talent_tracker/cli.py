@@ -621,16 +621,17 @@ def report(
     venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue (repeatable); default neurips.")] = None,
     years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2019 or 2010-2019; default all.")] = None,
     tier: Annotated[str, typer.Option("--tier", help="top20 or top2.")] = "top20",
+    place: Annotated[str, typer.Option("--place", help="Work country of the lab, or of its headquarters: lab or hq.")] = "lab",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The headline findings for a venue, years and tier, as tables in the terminal."""
     from . import analyses
     from .years import parse_years
 
-    names = ["work_countries", "work_sectors", "top_institutions", "top_institutions_asia", "tier_comparison",
-             "origin_countries", "graduate_countries", "flows"]
+    names = ["work_countries", "work_regions", "work_sectors", "paper_countries", "top_institutions",
+             "top_institutions_asia", "tier_comparison", "origin_countries", "graduate_countries", "flows"]
     try:
-        f = analyses.filters_of(venue, parse_years(years) if years else [], tier)
+        f = analyses.filters_of(venue, parse_years(years) if years else [], tier, place)
         results = {name: analyses.ANALYSES[name](db, f) for name in names}
     except UserError as exc:
         _fail(str(exc))
@@ -638,17 +639,49 @@ def report(
         sys.stdout.write(json.dumps({k: v.as_dict() for k, v in results.items()}, indent=2) + "\n")
         return
     for name, result in results.items():
-        table = Table(title=Text(f"{result.title} — {result.filters} ({result.method})"), title_justify="left")
+        coverage = f", coverage {result.coverage:.1%}" if result.coverage is not None else ""
+        table = Table(title=Text(f"{result.title} — {result.filters} ({result.method}{coverage})"),
+                      title_justify="left")
         for column in result.columns:
             table.add_column(column)
-        for row in result.rows[:15]:
-            _row(table, *[f"{v:.3f}" if isinstance(v, float) else v for v in row])
+        for row in result.rows[:25]:
+            _row(table, *[f"{v:.3f}" if isinstance(v, float) else ("" if v is None else v) for v in row])
         if not result.rows:
             table.add_column("not available")
             _row(table, "; ".join(result.notes) or "no data")
         out.print(table)
         for note in result.notes[:5] if result.rows else []:
             _say(f"  {note}")
+
+
+@app.command()
+def compare(
+    db: DbOption = Path(store.DEFAULT_DB),
+    published: Annotated[Optional[Path], typer.Option("--published", help="Published figures CSV (default: the ones the database was built with).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The published tracker's figures beside this tracker's own for the same population."""
+    from .compare import compare as run_compare
+
+    try:
+        result = run_compare(db, published)
+    except UserError as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        return
+    table = Table(title=f"Published figures beside the tracker's ({result['available']} of {result['total']} "
+                        "with a figure here)")
+    for title in ("edition", "population", "tier", "measure", "category", "published %", "tracker %", "interval",
+                  "coverage", "status"):
+        table.add_column(title, justify="right" if title.endswith("%") or title == "coverage" else "left",
+                         overflow="fold")
+    for f in result["figures"]:
+        interval = f"{f['low']:g}-{f['high']:g}" if f["low"] is not None else ""
+        tracker = f"{f['tracker']:g}" if f["tracker"] is not None else "-"
+        _row(table, f["edition"], f["population"], f["tier"], f["measure"], f["category"], f"{f['published']:g}",
+             tracker, interval, f"{f['coverage']:.0%}", f["status"])
+    out.print(table)
 
 
 @app.command("evaluate-people")

@@ -69,7 +69,9 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
                 f"SELECT a.person_id, count(DISTINCT (a.venue, a.year, a.paper_id)) FROM authorships a "
                 f"WHERE {where} AND a.person_id IN (SELECT unnest(?)) GROUP BY 1",
                 [*params, sorted({p for p, _, _ in sampled})]).fetchall())
-    result["sample"] = {k: design[k] for k in ("sample_id", "design", "size", "seed")}
+    drawn = {p for p, _, _ in sampled}
+    result["sample"] = {**{k: design[k] for k in ("sample_id", "design", "size", "seed")},
+                        "people": len(drawn), "known": len(drawn & complete)}
     result["figures"] = _figures(design, sampled, people, complete, value, N, level)
     if by == "flow":
         sampled_people = list(dict.fromkeys(p for p, _, _ in sampled))

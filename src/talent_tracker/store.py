@@ -31,7 +31,7 @@ RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "res
                       "resolution_confidence", "other_institution_ids")
 # tables a build derives (the database file); human work lives in the workspace
 BUILD_TABLES = ("papers", "authorships", "skips", "unaligned_entries", "venue_years", "institutions", "persons",
-                "careers", "inputs", "build_info")
+                "careers", "published_figures", "inputs", "build_info")
 # workspace tables every reader sees beside the build's (what analyses and estimates use)
 SNAPSHOT_TABLES = ("annotations", "samples", "sample_designs")
 # columns of `authorships` filled by stages after a file is read
@@ -103,6 +103,8 @@ SCHEMAS: dict[str, pa.Schema] = {
     "institutions": pa.schema([
         ("institution_id", _str), ("name", _str), ("country", _str), ("sector", _str), ("parent", _str),
         ("multinational", _bool), ("aliases", _strs), ("domains", _strs), ("layer", _str),
+        # the country of its topmost parent (Google Zurich's is the US): the headquarters view
+        ("hq_country", _str),
     ]),
     "skips": pa.schema([
         ("source_file", _str), ("scope", _str), ("reason", _str), ("detail", _str), ("venue", _str),
@@ -122,6 +124,11 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("sha256", _str), ("records", _int),
     ]),
     "build_info": pa.schema([("key", _str), ("value", _str)]),
+    # the published tracker's headline figures (compare.py), from the data folder
+    "published_figures": pa.schema([
+        ("edition", _int), ("population", _str), ("tier", _str), ("measure", _str), ("category", _str),
+        ("percent", pa.float64()), ("note", _str), ("source", _str),
+    ]),
     "person_overrides": pa.schema([
         ("authorship_a", _str), ("authorship_b", _str), ("decision", _str), ("note", _str), ("actor", _str),
         ("created_at", _str),
@@ -149,6 +156,7 @@ ORDER = {
     "inputs": "venue, year, source_file",
     "build_info": "key",
     "person_overrides": "authorship_a, authorship_b",
+    "published_figures": "edition, population, measure, category",
 }
 
 

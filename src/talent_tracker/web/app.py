@@ -38,14 +38,18 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 VenueQ = Annotated[list[str] | None, Query(description="Venue(s): neurips, icml, iclr")]
 YearsQ = Annotated[str | None, Query(max_length=200, description="Years: 2019, 2010-2019 or 2010-2012,2019")]
 TierQ = Annotated[str, Query(max_length=10, description="top20 (accepted) or top2 (oral)")]
+PlaceQ = Annotated[str, Query(pattern="^(lab|hq)$", description="Work country of the lab (lab) or of its "
+                              "headquarters (hq)")]
 
 PAGES = {
-    "overview": ("/", "Overview", ["work_countries", "work_sectors", "tier_comparison"]),
+    "overview": ("/", "Overview", ["work_countries", "work_regions", "work_sectors", "tier_comparison",
+                                   "paper_countries"]),
     "flows": ("/flows", "Flows", ["flows", "net_flows", "us_origin_mix", "origin_countries", "graduate_countries"]),
     "map": ("/map", "World map", ["map"]),
     "trends": ("/trends", "Trends", ["trends", "editions"]),
     "institutions": ("/institutions", "Institutions", ["top_institutions", "top_institutions_asia"]),
     "countries": ("/countries/US", "Country profiles", ["country"]),
+    "compare": ("/compare", "Compare", ["compare"]),
     "methodology": ("/methodology", "Methodology", []),
 }
 
@@ -89,8 +93,9 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         resolver, _ = load_resolver(universities)
         app.include_router(router(db, open_workspace(db), resolver, templates, blind))
 
-    def compute(name: str, venues: tuple, years: tuple, tier: str, extra: str, build: tuple, generation: int) -> dict:
-        f = analyses.filters_of(list(venues), list(years), tier)
+    def compute(name: str, venues: tuple, years: tuple, tier: str, place: str, extra: str, build: tuple,
+                generation: int) -> dict:
+        f = analyses.filters_of(list(venues), list(years), tier, place)
         if name == "country":
             return analyses.country_profile(db, f, extra)
         if name == "map":
@@ -101,12 +106,13 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     # a new build or a new annotation shows at once, without a restart
     cached = lru_cache(maxsize=4096)(compute)
 
-    def run(name: str, venue: list[str] | None, years: str | None, tier: str, extra: str = "") -> dict:
+    def run(name: str, venue: list[str] | None, years: str | None, tier: str, place: str = "lab",
+            extra: str = "") -> dict:
         build = store.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
         generation = store.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
         try:
             year_list = tuple(parse_years(years)) if years else ()
-            return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, extra, build, generation)
+            return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, place, extra, build, generation)
         except UserError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
 
@@ -115,19 +121,19 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return _meta(db)
 
     @app.get("/api/analyses/{name}", summary="One analysis as a table (format=json or csv)")
-    def analysis(name: str, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20",
+    def analysis(name: str, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20", place: PlaceQ = "lab",
                  format: Annotated[str, Query(pattern="^(json|csv)$")] = "json"):
         if name not in analyses.ANALYSES and name != "map":
             raise HTTPException(status_code=404, detail=f"no analysis {name[:100]!r}")
-        result = run(name, venue, years, tier)
+        result = run(name, venue, years, tier, place)
         if format == "csv":
             return _csv(result, name)
         return JSONResponse(result)
 
     @app.get("/api/countries/{code}", summary="A country's profile")
     def country(code: Annotated[str, Path_(max_length=3)], venue: VenueQ = None, years: YearsQ = None,
-                tier: TierQ = "top20"):
-        return JSONResponse(run("country", venue, years, tier, code.upper()))
+                tier: TierQ = "top20", place: PlaceQ = "lab"):
+        return JSONResponse(run("country", venue, years, tier, place, code.upper()))
 
     @app.get("/static-vendor/topojson/{name}", include_in_schema=False)
     def plotly_topojson(name: str) -> Response:
@@ -167,7 +173,12 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
             return page(request, key)
         return route
 
-    for key in ("flows", "map", "trends", "institutions", "methodology"):
+    @app.get("/api/compare", summary="The published tracker's figures beside this tracker's own")
+    def compared():
+        generation = store.workspace_generation(db)
+        return JSONResponse(_compare_cached(str(db), store.build_stamp(db), generation))
+
+    for key in ("flows", "map", "trends", "institutions", "methodology", "compare"):
         app.add_api_route(PAGES[key][0], page_route(key), response_class=HTMLResponse, include_in_schema=False)
 
     @app.get("/countries/{code}", response_class=HTMLResponse, include_in_schema=False)
@@ -175,6 +186,16 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return page(request, "countries", country=code.upper())
 
     return app
+
+
+@lru_cache(maxsize=8)
+def _compare_cached(db: str, build: tuple, generation: int) -> dict:
+    from ..compare import compare
+
+    try:
+        return compare(Path(db))
+    except UserError as exc:
+        return {"figures": [], "available": 0, "total": 0, "unavailable": str(exc)}
 
 
 @lru_cache(maxsize=8)

@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import analyses, store
 from ..errors import UserError
-from .app import HERE, PAGES, PLOTLY_JS, VENDOR, _map, _meta, safe_json
+from .app import HERE, PAGES, PLOTLY_JS, VENDOR, _compare_cached, _map, _meta, safe_json
 
 COUNTRY_PROFILES = 60
 
@@ -134,15 +134,16 @@ def _assets(root: Path, geometry: Path, topojson_js: Path) -> None:
     (static / "world.js").write_text(f"window.TT_WORLD = {world};\n", "utf-8")
 
 
-def _combos(meta: dict) -> list[tuple[str, tuple[str, ...], str, str]]:
-    """(venue key, venues, tier, years) for every filter setting the site offers."""
+def _combos(meta: dict) -> list[tuple[str, tuple[str, ...], str, str, str]]:
+    """(venue key, venues, tier, place, years) for every filter setting the site offers."""
     combos = []
     for key in [*meta["venues"], "all"]:
         venues = tuple(meta["venues"]) if key == "all" else (key,)
         years = sorted({y["year"] for v in venues for y in meta["venues"][v]})
         for tier in ("top20", "top2"):
-            for year in ["all", *map(str, years)]:
-                combos.append((key, venues, tier, year))
+            for place in analyses.PLACES:
+                for year in ["all", *map(str, years)]:
+                    combos.append((key, venues, tier, place, year))
     return combos
 
 
@@ -151,19 +152,21 @@ def _data(root: Path, db: Path, meta: dict, progress) -> dict:
     names = [*analyses.ANALYSES, "map"]
     total = len(combos) * len(names)
     done = files = 0
-    for key, venues, tier, year in combos:
-        f = analyses.Filters(venues, () if year == "all" else (int(year),), tier)
+    for key, venues, tier, place, year in combos:
+        f = analyses.Filters(venues, () if year == "all" else (int(year),), tier, place)
         for name in names:
             result = _map(db, f) if name == "map" else analyses.ANALYSES[name](db, f).as_dict()
-            _write(root, f"{name}/{key}_{tier}_{year}", result)
+            _write(root, f"{name}/{key}_{tier}_{place}_{year}", result)
             files += 1
             done += 1
             progress(done, total)
         if year == "all":
             countries = [r[0] for r in analyses.work_countries(db, f).rows[:COUNTRY_PROFILES]]
             for code in countries:
-                _write(root, f"country/{key}_{tier}_all_{code}", analyses.country_profile(db, f, code))
+                _write(root, f"country/{key}_{tier}_{place}_all_{code}", analyses.country_profile(db, f, code))
                 files += 1
+    _write(root, "compare/all_all_hq_all", _compare_cached(str(db), store.build_stamp(db), store.workspace_generation(db)))
+    files += 1
     return {"pages": len(PAGES) + 1, "data_files": files, "filter_settings": len(combos)}
 
 

@@ -44,6 +44,7 @@ function setUpFilters() {
   venue.addEventListener("change", () => { fillYears(); render(); });
   document.getElementById("years").addEventListener("change", render);
   document.getElementById("tier").addEventListener("change", render);
+  document.getElementById("place").addEventListener("change", render);
   const country = document.getElementById("country");
   if (country) {
     country.addEventListener("change", render);
@@ -62,11 +63,12 @@ function params() {
     venueKey: venue,
     years: document.getElementById("years").value,
     tier: document.getElementById("tier").value,
+    place: document.getElementById("place").value,
   };
 }
 
 function dataKey(name, p) {
-  return `${name}/${p.venueKey}_${p.tier}_${p.years || "all"}${name === "country" ? "_" + p.country : ""}`;
+  return `${name}/${p.venueKey}_${p.tier}_${p.place}_${p.years || "all"}${name === "country" ? "_" + p.country : ""}`;
 }
 
 // a published site may be opened from disk, where fetch() cannot read files: its data
@@ -88,6 +90,7 @@ function apiUrl(name, p, format) {
   p.venues.forEach((v) => q.append("venue", v));
   if (p.years) q.set("years", p.years);
   q.set("tier", p.tier);
+  q.set("place", p.place);
   if (format) q.set("format", format);
   if (name === "country") return `/api/countries/${encodeURIComponent(p.country)}?${q}`;
   return `/api/analyses/${name}?${q}`;
@@ -135,7 +138,7 @@ function csvCell(v) {
 
 function csvDownload(section, result, name) {
   const link = section.querySelector("a.csv");
-  if (!STATIC) { link.href = apiUrl(name, params(), "csv"); return; }
+  if (!STATIC && name !== "compare") { link.href = apiUrl(name, params(), "csv"); return; }
   const lines = [result.columns.map(csvCell).join(",")].concat(result.rows.map((r) => r.map(csvCell).join(",")));
   link.href = URL.createObjectURL(new Blob([lines.join("\n")], { type: "text/csv" }));
   link.download = `${name}.csv`;
@@ -158,6 +161,8 @@ function bar(labels, values, errors, horizontal = true) {
 
 const DRAW = {
   work_countries: (r) => bar(r.rows.slice(0, 20).map((x) => x[1] || x[0]), r.rows.slice(0, 20).map((x) => x[2])),
+  work_regions: (r) => bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1])),
+  paper_countries: (r) => bar(r.rows.slice(0, 20).map((x) => x[1] || x[0]), r.rows.slice(0, 20).map((x) => x[2])),
   work_sectors: (r) => [{ type: "pie", labels: r.rows.map((x) => esc(x[0])), values: r.rows.map((x) => x[1]) }],
   tier_comparison: (r) => [
     { type: "bar", name: "top 20%", x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[1]) },
@@ -226,12 +231,22 @@ async function drawCountry(section, p) {
   const plot = section.querySelector(".plot");
   if (data.unavailable) { setText(section, ".chart-method", data.unavailable); return; }
   setText(section, ".chart-title", `${data.name} (${data.country})`);
-  setText(section, ".chart-method", `${data.people.toLocaleString()} people work here by their latest paper (${(100 * data.share).toFixed(1)}% of located people) · exact · ${data.filters}`);
+  setText(section, ".chart-method", `${data.people.toLocaleString()} people work here by their latest paper (${(100 * data.share).toFixed(1)}% of located people) · ${methodText(data.method, data.coverage)} · ${data.filters}`);
   await Plotly.react(plot, [{ type: "scatter", mode: "lines+markers", x: data.trend.map((t) => t[0]), y: data.trend.map((t) => t[1]) }],
     { ...LAYOUT, margin: { l: 50, r: 20, t: 10, b: 40 } }, { responsive: true, displaylogo: false });
   fillTable(section.querySelector("table.data"), data.institutions.columns, data.institutions.rows, 15);
   plot.dataset.rendered = JSON.stringify([p, data.people]);
   hookDownloads(section, data.institutions, "country");
+}
+
+// what a figure rests on: exact (95% or more of the population known), partial (fewer:
+// say how many), or a sample's estimate (the share of sampled people with a value)
+function methodText(method, coverage) {
+  if (coverage == null) return method;
+  const share = `${(100 * coverage).toFixed(coverage < 0.1 ? 1 : 0)}%`;
+  if (method === "partial") return `partial — only ${share} of people have a value`;
+  if (method === "sample") return `sample (${share} of sampled people known)`;
+  return `${method} (coverage ${share})`;
 }
 
 function hookDownloads(section, result, name) {
@@ -242,9 +257,44 @@ function hookDownloads(section, result, name) {
   section.querySelector("a.svg").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "svg", filename: name }); };
 }
 
+// the published tracker's figures beside ours: a table of every figure, and a chart of
+// those the tracker has a figure for
+async function drawCompare(section) {
+  const data = STATIC ? (await load("compare", { venueKey: "all", tier: "all", place: "hq", years: "" })) :
+    await (await fetch("/api/compare")).json();
+  const plot = section.querySelector(".plot");
+  setText(section, ".chart-title", "The published tracker beside this one");
+  if (data.unavailable || !data.figures || !data.figures.length) {
+    setText(section, ".chart-method", `Not available: ${data.unavailable || "no published figures"}`);
+    plot.dataset.rendered = JSON.stringify(["compare", "empty"]);
+    return;
+  }
+  setText(section, ".chart-method", `${data.available} of ${data.total} published figures have a figure here; ` +
+    "the rest say why not. Definitions differ: see each row.");
+  const shown = data.figures.filter((f) => f.tracker != null);
+  const labels = shown.map((f) => esc(`${f.population.replace(" authors", "")} · ${f.measure} · ${f.category}`));
+  const tracker = { type: "bar", orientation: "h", name: "this tracker", y: labels, x: shown.map((f) => f.tracker) };
+  const errors = shown.map((f) => (f.low != null ? [f.tracker - f.low, f.high - f.tracker] : [0, 0]));
+  if (errors.some((e) => e[0] || e[1])) tracker.error_x = { type: "data", symmetric: false, array: errors.map((e) => e[1]), arrayminus: errors.map((e) => e[0]) };
+  await Plotly.react(plot, [{ type: "bar", orientation: "h", name: "published", y: labels, x: shown.map((f) => f.published) }, tracker],
+    { ...LAYOUT, barmode: "group", height: Math.max(300, 34 * shown.length), margin: { ...LAYOUT.margin, l: 330 },
+      xaxis: { title: "% of people" } }, { responsive: true, displaylogo: false });
+  const columns = ["edition", "population", "tier", "measure", "category", "published %", "tracker %", "interval", "coverage", "status", "definitions"];
+  const rows = data.figures.map((f) => [f.edition, f.population, f.tier, f.measure, f.category, f.published,
+    f.tracker ?? "—", f.low != null ? `${f.low}–${f.high}` : "", `${Math.round(100 * f.coverage)}%`, f.status, f.differences]);
+  fillTable(section.querySelector("table.data"), columns, rows, 200);
+  plot.dataset.rendered = JSON.stringify(["compare", data.available]);
+  const result = { columns, rows };
+  csvDownload(section, result, "compare");
+  section.querySelector("a.json").href = STATIC ? `data/${dataKey("compare", { venueKey: "all", tier: "all", place: "hq", years: "" })}.js` : "/api/compare";
+  section.querySelector("a.png").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "png", filename: "compare" }); };
+  section.querySelector("a.svg").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "svg", filename: "compare" }); };
+}
+
 async function drawSection(section, p) {
   const name = section.dataset.chart;
   if (name === "country") return drawCountry(section, p);
+  if (name === "compare") return drawCompare(section);
   const result = await load(name, p);
   const plot = section.querySelector(".plot");
   const notes = section.querySelector("ul.notes");
@@ -260,7 +310,7 @@ async function drawSection(section, p) {
   }
   setText(section, ".chart-title", result.title);
   const sizes = result.sample_size != null ? ` · n = ${result.sample_size.toLocaleString()} of N = ${(result.population_size || 0).toLocaleString()}` : "";
-  setText(section, ".chart-method", `Method: ${result.method}${result.method === "sample" ? " (95% intervals shown)" : ""}${sizes} · ${result.filters}`);
+  setText(section, ".chart-method", `Method: ${methodText(result.method, result.coverage)}${result.method === "sample" ? " (95% intervals shown)" : ""}${sizes} · ${result.filters}`);
   (result.notes || []).forEach((n) => { const li = document.createElement("li"); li.textContent = n; notes.appendChild(li); });
   if (name === "map") await drawMap(section, result);
   else await Plotly.react(plot, DRAW[name](result), { ...LAYOUT, barmode: "group", margin: name === "flows" ? { l: 10, r: 10, t: 10, b: 10 } : LAYOUT.margin }, { responsive: true, displaylogo: false });
@@ -270,7 +320,7 @@ async function drawSection(section, p) {
 }
 
 async function render() {
-  const p = params();
+  const p = document.getElementById("venue") ? params() : {};
   const country = document.getElementById("country");
   if (country) p.country = country.value;
   await Promise.all([...document.querySelectorAll("section.chart")].map((s) => drawSection(s, p)));
