@@ -93,6 +93,8 @@ def filters_of(venues: list[str] | None, years: list[int] | None, tier: str | No
 
 
 def method_of(coverage: float) -> str:
+    if coverage <= 0:
+        return "unavailable"  # nobody's value is known: no figure at all
     return "exact" if coverage >= EXACT_COVERAGE else "partial"
 
 
