@@ -99,7 +99,7 @@ def _one_line(message: str) -> str:
 
 @app.command()
 def build(
-    data: Annotated[Path, typer.Option("--data", help="Folder of the source data (e.g. ../shared/data/paperlists).")],
+    data: Annotated[Path, typer.Option("--data", help="The data folder as a whole (e.g. ../shared/data), or just its paper lists or CSV.")],
     db: DbOption = Path(store.DEFAULT_DB),
     source: Annotated[str, typer.Option("--source", help="paperlists or conference-csv.")] = "paperlists",
     venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue to build (repeatable): neurips, icml, iclr.")] = None,
