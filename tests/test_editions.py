@@ -9,9 +9,11 @@ import json
 
 import pytest
 
-from conftest import PAPERLISTS, cli, one, query
+from conftest import PAPERLISTS, SHARED, cli, one, query
 from talent_tracker import analyses, regions
 from talent_tracker.build import build
+from talent_tracker.people import name_key
+from talent_tracker.sources import schedule
 from talent_tracker.sources.schedule import normalise_title, parse_speaker
 
 
@@ -32,6 +34,38 @@ def test_neurips_2022_has_affiliations_from_the_schedule(full_db):
     # the renamed papers matched by their authors, and what could not be placed, are reported
     assert reasons["schedule poster matched by its authors (title differs)"] > 200
     assert "author not found on the schedule poster (spelling or author list differs)" in reasons
+
+
+def test_matching_posters_by_their_authors_is_right_on_held_out_title_matches(full_db):
+    """The posters whose titles match a paper exactly are an answer key the author rule never
+    saw: matched by authors alone, each against every paper not taken by another poster (as
+    in the build), they must find their own paper."""
+    rows = query(full_db, "SELECT p.paper_id, p.title, list(a.author_name ORDER BY a.author_position) FROM papers p "
+                          "JOIN authorships a USING (venue, year, paper_id) WHERE p.venue='neurips' AND p.year=2022 "
+                          "GROUP BY ALL")
+    titles = {i: normalise_title(r[1]) for i, r in enumerate(rows)}
+    keys = {i: [name_key(n) for n in r[2]] for i, r in enumerate(rows)}
+    by_title: dict = {}
+    for i, title in titles.items():
+        by_title.setdefault(title, []).append(i)
+    posters = schedule.read(SHARED / schedule.FOLDER / schedule.FILE)
+    truth = {p.index: by_title[normalise_title(p.title)][0] for p in posters
+             if len(by_title.get(normalise_title(p.title), [])) == 1}
+    taken = set(truth.values())
+    outcomes = {"similar title": [0, 0, 0], "renamed": [0, 0, 0]}  # right, wrong, none
+    for poster in posters:
+        if poster.index not in truth:
+            continue
+        own = truth[poster.index]
+        speakers = [name_key(n) for n, _ in poster.speakers]
+        candidates = {i for i in keys if (i not in taken or i == own) and set(keys[i]) & set(speakers)}
+        for case, title in (("similar title", titles[own]), ("renamed", "")):
+            found = schedule.match_by_authors(speakers, title, candidates, keys, titles)
+            outcomes[case][0 if found == own else 2 if found is None else 1] += 1
+    right, wrong, _ = outcomes["similar title"]
+    assert right / (right + wrong) >= 0.995, outcomes
+    right, wrong, missed = outcomes["renamed"]
+    assert right / (right + wrong) >= 0.98 and missed / len(truth) < 0.02, outcomes
 
 
 @pytest.mark.parametrize("tier", ["top20", "top2"])

@@ -129,21 +129,15 @@ def merge(papers: list[Paper], posters: list[Poster], label: str, report: Report
             for key in names:
                 by_author[key].add(i)
     fuzzy = unmatched = 0
+    titles = {i: normalise_title(paper.title) for i, paper in enumerate(papers)}
     for poster in left:
         speakers = [name_key(name) for name, _ in poster.speakers]
         candidates = {i for key in speakers for i in by_author.get(key, ()) if i not in matched}
-        best = None
-        for i in candidates:
-            agreement = _author_agreement(speakers, keys[i])
-            similar = fuzz.ratio(normalise_title(poster.title), normalise_title(papers[i].title))
-            if agreement >= AUTHORS_AGREE_RENAMED or (agreement >= AUTHORS_AGREE and similar >= TITLE_SIMILAR):
-                score = (agreement, similar)
-                if best is None or score > best[0]:
-                    best = (score, i)
+        best = match_by_authors(speakers, normalise_title(poster.title), candidates, keys, titles)
         if best is None:
             unmatched += 1
             continue
-        matched[best[1]] = (poster, "authors and title")
+        matched[best] = (poster, "authors and title")
         fuzzy += 1
     if fuzzy:
         report(Skip(label, "field", "schedule poster matched by its authors (title differs)",
@@ -158,6 +152,20 @@ def merge(papers: list[Paper], posters: list[Poster], label: str, report: Report
     if unaligned:
         report(Skip(label, "field", "author not found on the schedule poster (spelling or author list differs)",
                     "", *VENUE_YEAR, count=unaligned))
+
+
+def match_by_authors(speakers: list[str], title: str, candidates, keys: dict, titles: dict) -> int | None:
+    """The paper among `candidates` a poster whose title matched none belongs to: the
+    author lists must agree (a similar title needs less agreement than a renamed paper);
+    the most agreeing, then the most similar title, wins."""
+    best = None
+    for i in candidates:
+        agreement = _author_agreement(speakers, keys[i])
+        similar = fuzz.ratio(title, titles[i])
+        if agreement >= AUTHORS_AGREE_RENAMED or (agreement >= AUTHORS_AGREE and similar >= TITLE_SIMILAR):
+            if best is None or (agreement, similar) > best[0]:
+                best = ((agreement, similar), i)
+    return None if best is None else best[1]
 
 
 def _author_agreement(a: list[str], b: list[str]) -> float:
