@@ -175,6 +175,9 @@ def test_compare_puts_both_editions_beside_the_published_figures(full_db):
     assert work_2019 and all(f["tracker"] is None and "no affiliations" in f["status"] for f in work_2019)
     origin = [f for f in figures if f["measure"] == "origin country"]
     assert origin and all("annotated sample" in f["status"] for f in origin if f["tracker"] is None)
+    europe = [f for f in figures if f["category"] == "Europe"]
+    assert europe and all("published definition is not stated" in f["differences"] for f in europe)
+    assert all("region_groups.csv" not in f["differences"] for f in figures if len(f["category"]) == 2)
     table = cli("compare", "--db", full_db)
     assert table.returncode == 0 and "Published figures beside the tracker's" in table.stdout
 

@@ -92,6 +92,10 @@ def _compare_row(db: Path, row: dict, built: set, cache: dict) -> dict:
                                                             "low": None, "high": None, "method": "unavailable",
                                                             "coverage": 0.0, "people": None, "status": "",
                                                             "differences": DIFFERENCES.get(row["measure"], "")}
+    if not (len(row["category"]) == 2 and row["category"].isupper()) and row["category"] != "all":
+        # the published tracker does not say which countries its regions hold
+        out["differences"] += (f" {row['category']} here is the group of that name in region_groups.csv "
+                               "(its countries as in regions.csv); the published definition is not stated.")
     if found is None:
         out["status"] = "not available: the population is not one of a venue and year"
         return out
