@@ -11,13 +11,26 @@ References:
 - H. S. Konijn, *Statistical Theory of Sample Survey Design and Analysis*, North-Holland
   1973 (Konijn): the exact test-inversion interval for the number K.
 - M. Sirken, "Household surveys with multiplicity", JASA 65 (1970) (multiplicity weights).
+- C.-E. Särndal, B. Swensson, J. Wretman, *Model Assisted Survey Sampling*, Springer 1992
+  (Särndal): 6.3 the difference estimator, 7.6 post-stratification.
+- D. Holt, T. M. F. Smith, "Post stratification", JRSS A 142 (1979): inference given the
+  achieved stratum sample sizes.
+- R. L. Berger, D. D. Boos, "P values maximized over a confidence set for the nuisance
+  parameter", JASA 89 (1994).
+- A. N. Angelopoulos et al., "Prediction-powered inference", Science 382 (2023): the same
+  estimator, with a normal interval (which fails when the predictor rarely errs).
+- J. D. Parker et al., "National Center for Health Statistics data presentation standards
+  for proportions", Vital Health Stat 2(175), 2017: when a proportion is too uncertain to show.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+import numpy as np
+from scipy.special import gammaln
 from scipy.stats import hypergeom, norm
 
 from .errors import UserError
@@ -213,3 +226,203 @@ def normal_fpc_interval(successes: int, sample_size: int, population_size: int, 
     z = norm.ppf(0.5 + level / 2)
     half = z * N * math.sqrt((1 - n / N) * p * (1 - p) / (n - 1)) if n > 1 else N
     return max(0.0, N * p - half), min(float(N), N * p + half)
+
+
+# --- model-assisted counts ---------------------------------------------------------------
+
+# Berger–Boos: the nuisance (the two error counts) is confined to a (1 - NUISANCE_LEVEL)
+# confidence set, and NUISANCE_LEVEL is spent from the interval's error rate
+NUISANCE_LEVEL = 0.001
+# each error count is searched on at most this many points; between grid points the
+# tail probabilities are bounded by their monotonicity, so a coarse grid only widens
+GRID_POINTS = 400
+
+
+def assisted_count_interval(labels: Sequence[int], predicted_labels: Sequence[int],
+                            population_predictions: Sequence[int], level: float = 0.95) -> tuple[float, float, float]:
+    """The number of population members with a trait, from a simple random sample whose
+    true values are known and predictions known for everyone: (estimate, low, high).
+
+    `labels` and `predicted_labels` are the 0/1 truth and prediction of the n sampled
+    people; `population_predictions` the 0/1 predictions of all N (the sample included).
+    With N1 people predicted to have the trait, the count is K = N1 - D₋ + D₊, where D₋
+    are the predicted positives without it and D₊ the predicted negatives with it.
+
+    Estimate: the difference (post-stratified) estimator N1 - N1·b/n1 + N0·a/n0, where
+    a and b are the sampled errors of each kind among the n0 and n1 sampled predicted
+    negatives and positives (Särndal 6.3, 7.6; prediction-powered inference's point
+    estimate). It is unbiased whatever the predictor, and close to the truth when the
+    predictor is good.
+
+    Interval: exact, not normal. Given the achieved n0 and n1 (whose distribution does not
+    depend on the unknowns; Holt & Smith), a and b are independent hypergeometric draws,
+    Hyp(N0, D₊, n0) and Hyp(N1, D₋, n1). Each bound inverts a one-sided test of the
+    estimate T = N0·a/n0 - N1·b/n1 whose p-value is maximised over the error counts
+    (D₊, D₋) on the line D₊ - D₋ = K - N1 inside a 99.9% confidence rectangle for them
+    (Berger & Boos). Coverage is at least `level` for every population and every
+    predictor, also when the predictor rarely errs and the sample is small, where a
+    normal interval has none to speak of; the better the predictor, the narrower.
+    """
+    y = np.asarray(labels, dtype=np.int64)
+    f = np.asarray(predicted_labels, dtype=np.int64)
+    everyone = np.asarray(population_predictions, dtype=np.int64)
+    if not 0 < level < 1:
+        raise UserError(f"level must lie strictly between 0 and 1, not {level}")
+    if y.shape != f.shape or y.ndim != 1:
+        raise UserError("labels and predicted labels must be two lists of the same length")
+    for name, values in (("labels", y), ("predicted labels", f), ("population predictions", everyone)):
+        if values.size and not np.isin(values, (0, 1)).all():
+            raise UserError(f"{name} must be 0 or 1")
+    N, n = int(everyone.size), int(y.size)
+    if N == 0:
+        raise UserError("the population is empty")
+    if n == 0 or n > N:
+        raise UserError(f"a sample of {n} cannot come from a population of {N}")
+    N1 = int(everyone.sum())
+    N0 = N - N1
+    n1 = int(f.sum())
+    n0 = n - n1
+    if n1 > N1 or n0 > N0:
+        raise UserError("the sample's predictions are not among the population's "
+                        f"({n1} predicted positives sampled, {N1} in the population)")
+    b = int(((f == 1) & (y == 0)).sum())  # predicted yes, truly no
+    a = int(((f == 0) & (y == 1)).sum())  # predicted no, truly yes
+    estimate = N1 - (N1 * b / n1 if n1 else 0.0) + (N0 * a / n0 if n0 else 0.0)
+    if n == N:
+        count = float(y.sum())
+        return count, count, count
+    alpha = 1 - level
+    gamma = min(NUISANCE_LEVEL, alpha / 10)
+    threshold = (alpha - gamma) / 2
+    # the nuisance set: error counts whose two exact p-values multiply to more than c, a
+    # (1 - gamma) confidence set since P(p₊·p₋ <= c) <= c(1 - ln c) for independent
+    # p-values (Fisher's product); it leaves out the corners a rectangle would keep
+    c = _product_level(gamma)
+    plus = _error_grid(a, n0, N0, 1 - c)
+    minus = _error_grid(b, n1, N1, 1 - c)
+    survival_a, cumulative_a = _tails(N0, n0, plus.points)
+    survival_b, cumulative_b = _tails(N1, n1, minus.points)
+    pmf_b = np.diff(cumulative_b, axis=1)  # [D₋ point, b']
+    in_set = (_block_p_value(plus, survival_a[:, a], cumulative_a[:, a + 1], N0 * a / max(n0, 1))[:, None]
+              * _block_p_value(minus, survival_b[:, b], cumulative_b[:, b + 1], N1 * b / max(n1, 1))[None, :]) > c
+    # T in integers: N0·a·m1 - N1·b·m0 (m = max(n, 1): an empty stratum's term is 0)
+    m0, m1 = max(n0, 1), max(n1, 1)
+    observed = N0 * a * m1 - N1 * b * m0
+    b_values = np.arange(n1 + 1)
+    rhs = observed + N1 * b_values * m0  # T >= observed  <=>  N0·a·m1 >= rhs
+    step = N0 * m1
+    if step:
+        a_min = np.clip(-((-rhs) // step), 0, n0 + 1)
+        a_max = np.clip(rhs // step, -1, n0)
+    else:
+        a_min = np.where(rhs <= 0, 0, n0 + 1)
+        a_max = np.where(rhs >= 0, n0, -1)
+    # P(T >= observed) and P(T <= observed) at every grid pair [D₊ point, D₋ point]
+    upper_tail = survival_a[:, a_min] @ pmf_b.T
+    lower_tail = cumulative_a[:, a_max + 1] @ pmf_b.T
+    # the upper tail grows with D₊ and falls with D₋: over a block of the grid it is at most
+    # its value at (the block's largest D₊, smallest D₋); the lower tail the other way round
+    up = (upper_tail[np.ix_(plus.high_index, minus.low_index)] > threshold) & in_set
+    down = (lower_tail[np.ix_(plus.low_index, minus.high_index)] > threshold) & in_set
+    lowest = plus.low[:, None] - minus.high[None, :]
+    highest = plus.high[:, None] - minus.low[None, :]
+    delta_low = lowest[up].min() if up.any() else plus.low.min() - minus.high.max()
+    delta_high = highest[down].max() if down.any() else plus.high.max() - minus.low.min()
+    low = max(0.0, float(N1 + delta_low))
+    high = min(float(N), float(N1 + delta_high))
+    return min(max(estimate, low), high), low, high
+
+
+@dataclass(frozen=True)
+class _Grid:
+    points: np.ndarray  # the error counts evaluated
+    low: np.ndarray  # per block: its smallest and largest error count
+    high: np.ndarray
+    low_index: np.ndarray  # per block: where those sit in `points`
+    high_index: np.ndarray
+
+
+def _error_grid(errors: int, sampled: int, size: int, level: float) -> _Grid:
+    """The error counts of one stratum worth searching: its exact interval, as single
+    points when small, else as blocks between grid points."""
+    if size == 0:
+        first = last = 0
+    elif sampled == 0:
+        first, last = 0, size
+    else:
+        first, last = count_interval(errors, sampled, size, level)
+    if last - first + 1 <= GRID_POINTS:
+        points = np.arange(first, last + 1, dtype=np.int64)
+        index = np.arange(points.size)
+        return _Grid(points, points, points, index, index)
+    points = np.unique(np.round(np.linspace(first, last, GRID_POINTS)).astype(np.int64))
+    index = np.arange(points.size)
+    return _Grid(points, points[:-1], points[1:], index[:-1], index[1:])
+
+
+def _product_level(gamma: float) -> float:
+    """The c with c(1 - ln c) = gamma: the product of two independent p-values falls below
+    it with probability at most gamma."""
+    low, high = 1e-300, gamma
+    for _ in range(200):
+        mid = math.sqrt(low * high)
+        if mid * (1 - math.log(mid)) > gamma:
+            high = mid
+        else:
+            low = mid
+    return low
+
+
+def _block_p_value(grid: _Grid, at_least: np.ndarray, at_most: np.ndarray, estimate: float) -> np.ndarray:
+    """Per block: the largest two-sided exact p-value of the observed errors over the
+    block's error counts (the p-value rises towards the estimate and falls beyond it)."""
+    p = np.minimum(1.0, 2 * np.minimum(at_least, at_most))
+    best = np.maximum(p[grid.low_index], p[grid.high_index])
+    return np.where((grid.low <= estimate) & (estimate <= grid.high), 1.0, best)
+
+
+def _log_comb(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        value = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+    return np.where((k < 0) | (k > n), -np.inf, value)
+
+
+def _log_pmf(size: int, sampled: int, successes: np.ndarray) -> np.ndarray:
+    """log P(x | successes) of Hyp(size, successes, sampled), as [successes point, x]."""
+    x = np.arange(sampled + 1)[None, :]
+    K = successes[:, None].astype(float)
+    return _log_comb(K, x) + _log_comb(size - K, sampled - x) - _log_comb(np.float64(size), np.float64(sampled))
+
+
+def _tails(size: int, sampled: int, successes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(x >= k) for k = 0..sampled+1 and P(x <= k) for k = -1..sampled, per successes point."""
+    pmf = np.exp(_log_pmf(size, sampled, successes))
+    pmf /= pmf.sum(axis=1, keepdims=True)  # rounding only: each row is a distribution
+    zeros = np.zeros((pmf.shape[0], 1))
+    survival = np.hstack([np.cumsum(pmf[:, ::-1], axis=1)[:, ::-1], zeros])
+    cumulative = np.hstack([zeros, np.cumsum(pmf, axis=1)])
+    return np.minimum(survival, 1.0), np.minimum(cumulative, 1.0)
+
+
+# --- when a figure is too uncertain to show (Parker et al. 2017, NCHS standards) ---------
+
+MIN_SAMPLE = 30  # fewer sampled people than this: no figure
+MAX_WIDTH = 0.30  # an interval on the share this wide or wider: no figure
+MAX_RELATIVE_WIDTH = 1.30  # a width over 0.05 that is more than 130% of the share: no figure
+
+
+def too_uncertain(sample_size: int | None, share: float, share_low: float, share_high: float) -> str | None:
+    """Why an estimated share is too uncertain to show, or None when it may be shown.
+
+    The NCHS rule for proportions (Parker et al. 2017), for a simple random sample:
+    suppressed when the sample is under 30, when the interval is 0.30 wide or wider, or when
+    it is over 0.05 wide and over 130% of the share. Such a figure is flagged, never scaled up.
+    """
+    width = share_high - share_low
+    if sample_size is not None and sample_size < MIN_SAMPLE:
+        return f"sample of {sample_size} (under {MIN_SAMPLE})"
+    if width >= MAX_WIDTH:
+        return f"interval {width:.0%} wide (over {MAX_WIDTH:.0%})"
+    if width > 0.05 and (share <= 0 or width / share > MAX_RELATIVE_WIDTH):
+        return f"interval {width:.0%} wide, over {MAX_RELATIVE_WIDTH:.0%} of the share"
+    return None
