@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from . import __version__, careers, limits, linkage, people, store
+from . import __version__, careers, limits, linkage, people, predictions, store
 from . import workspace as workspaces
 from .errors import UserError
 from .institutions import Resolver, load_resolver
@@ -150,7 +150,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     authorships = authorships.append_column(store.SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")
-    facts = careers.facts_from_authorships(authorships)
+    facts = careers.facts_from_authorships(authorships) + careers.trail_facts(authorships, resolver)
     by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
     facts += careers.facts_from_profiles(profile_records, by_profile, resolver)
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
@@ -163,6 +163,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "institutions": _institutions_table(resolver, authorships),
         "persons": people.persons_table(authorships).cast(store.SCHEMAS["persons"]),
         "careers": _table("careers", facts),
+        "predictions": predictions.predict(authorships, facts),
         "published_figures": _table("published_figures", _published(data)),
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [

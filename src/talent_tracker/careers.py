@@ -9,11 +9,21 @@ which they win (PRECEDENCE, used by the `career_stages` view):
 3. `job_title`   the job title on a paper (`Undergrad student` -> origin,
                  `MS student` / `PhD student` -> graduate, any other title -> work),
                  as of the paper's year, at the authorship's resolved institution;
-4. `affiliation` the affiliation trail: the affiliations of a person's latest paper that
-                 has one are the work place as of its year (resolved or not: an
-                 unresolved affiliation keeps its text and no institution id).
+4. `trail`       the whole trail of a person's papers, across venues and years, read for
+                 graduate school: a person first seen as a student (a student job title
+                 on their earliest papers) studied at their earliest affiliation, and a
+                 person with a student title in year Y was a student at their affiliations
+                 of the TRAIL_YEARS years before (`trail_facts`);
+5. `affiliation` the affiliations of a person's latest paper that has one are the work
+                 place as of its year (resolved or not: an unresolved affiliation keeps its
+                 text and no institution id);
+6. `email`       the e-mail domain of a person's latest paper with one, resolved to an
+                 institution (or, for a country-code domain, a country): work, as of its year.
 
-Within a source, the later fact (end year) wins, then the more confident one.
+Each fact says how it was inferred (`evidence`: the paper, the field and the rule) and how
+sure it is (`confidence`: CONFIDENCE per source and rule, an ordering not a probability;
+calibrated probabilities are the predictions', predictions.py). Within a source, the later
+fact (end year) wins, then the more confident one.
 """
 
 from __future__ import annotations
@@ -29,8 +39,10 @@ from .errors import UserError
 from .limits import MAX_PROFILE_FILE_BYTES, MAX_PROFILE_FILES, read_text
 
 STAGES = ("origin", "graduate", "work")
-PRECEDENCE = {"annotation": 1, "profile": 2, "job_title": 3, "affiliation": 4}
-CONFIDENCE = {"profile": 0.9, "job_title": 0.8, "affiliation": 0.6}
+PRECEDENCE = {"annotation": 1, "profile": 2, "job_title": 3, "trail": 4, "affiliation": 5, "email": 6}
+CONFIDENCE = {"profile": 0.9, "job_title": 0.8, "trail": 0.6, "affiliation": 0.6, "email": 0.5}
+# a student title in year Y makes the affiliations of years Y-TRAIL_YEARS..Y-1 graduate school
+TRAIL_YEARS = 5
 
 _UNDERGRAD = re.compile(r"\b(undergrad|undergraduate|bachelor|bsc|b\.?s\.?|b\.?tech|b\.?e\.?)\b", re.IGNORECASE)
 _GRADUATE = re.compile(r"\b(phd|ph\.d|doctoral|ms|msc|m\.s|master|masters|mphil|graduate student|grad student|"
@@ -76,7 +88,56 @@ def facts_from_authorships(authorships: pa.Table) -> list[dict]:
     return list(grouped.values())
 
 
-def _add(grouped: dict, cols: dict, i: int, stage: str, source: str, evidence: str) -> None:
+def trail_facts(authorships: pa.Table, resolver) -> list[dict]:
+    """Graduate-school facts from the whole trail, and work facts from e-mail domains."""
+    cols = {name: authorships.column(name).to_pylist() for name in (
+        "person_id", "venue", "year", "paper_id", "job_title", "affiliation", "institution_id", "institution",
+        "country", "sector", "email_domain")}
+    rows_of: dict[str, list[int]] = {}
+    for i, person in enumerate(cols["person_id"]):
+        if person:
+            rows_of.setdefault(person, []).append(i)
+    grouped: dict[tuple, dict] = {}
+    for person, rows in rows_of.items():
+        first_year = min(cols["year"][i] for i in rows)
+        student_years = sorted({cols["year"][i] for i in rows if stage_of_title(cols["job_title"][i]) == "graduate"})
+        first_seen_student = bool(student_years) and student_years[0] == first_year
+        placed = [i for i in rows if cols["institution_id"][i] and cols["country"][i]]
+        if first_seen_student and placed:
+            earliest = min(cols["year"][i] for i in placed)
+            for i in placed:
+                if cols["year"][i] == earliest:
+                    _add(grouped, cols, i, "graduate", "trail",
+                         f"first seen as a student ({cols['venue'][i]} {first_year}); earliest affiliation "
+                         f"{cols['affiliation'][i]!r} ({cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]})",
+                         confidence=0.7)
+        for year in student_years:
+            for i in placed:
+                if year - TRAIL_YEARS <= cols["year"][i] < year:
+                    _add(grouped, cols, i, "graduate", "trail",
+                         f"student title in {year}; affiliation {cols['affiliation'][i]!r} on "
+                         f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}, before it")
+        with_mail = [i for i in rows if cols["email_domain"][i]]
+        if with_mail:
+            latest = max(cols["year"][i] for i in with_mail)
+            for i in with_mail:
+                if cols["year"][i] != latest:
+                    continue
+                found = resolver.resolve(None, cols["email_domain"][i])
+                if not found.country:
+                    continue
+                fact_cols = {**{k: [v[i]] for k, v in cols.items()}, "institution_id": [found.institution_id],
+                             "institution": [found.institution or cols["email_domain"][i]],
+                             "country": [found.country], "sector": [found.sector], "affiliation": [None]}
+                _add(grouped, fact_cols, 0, "work", "email",
+                     f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: e-mail domain "
+                     f"{cols['email_domain'][i]!r} ({'institution' if found.institution_id else 'country code'})",
+                     confidence=0.7 if found.institution_id else 0.4)
+    return list(grouped.values())
+
+
+def _add(grouped: dict, cols: dict, i: int, stage: str, source: str, evidence: str,
+         confidence: float | None = None) -> None:
     # an unresolved affiliation is still a fact: its text stands in for the institution
     key = (cols["person_id"][i], stage, cols["institution_id"][i] or cols["affiliation"][i], source)
     year = cols["year"][i]
@@ -86,7 +147,7 @@ def _add(grouped: dict, cols: dict, i: int, stage: str, source: str, evidence: s
             "person_id": key[0], "stage": stage, "institution_id": cols["institution_id"][i],
             "institution": cols["institution"][i] or cols["affiliation"][i],
             "country": cols["country"][i], "sector": cols["sector"][i], "start_year": year, "end_year": year,
-            "source": source, "confidence": CONFIDENCE[source], "evidence": evidence,
+            "source": source, "confidence": confidence or CONFIDENCE[source], "evidence": evidence,
         }
     else:
         fact["start_year"] = min(fact["start_year"], year)

@@ -491,19 +491,31 @@ def sample(
     year: Annotated[Optional[str], typer.Option("--year", help="Year(s): 2019, 2010-2019, 2010-2012,2019.")] = None,
     tier: Annotated[str, typer.Option("--tier", help="top20 (all accepted) or top2 (oral).")] = "top20",
     size: Annotated[int, typer.Option("--size", help="People (person, stratified) or papers (paper) to draw.")] = 400,
-    design: Annotated[str, typer.Option("--design", help="person, paper or stratified.")] = "person",
+    design: Annotated[str, typer.Option("--design", help="person, paper, stratified (by tier) or predicted-origin.")] = "person",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same sample.")] = 7,
     output: Annotated[Optional[Path], typer.Option("--output", help="Annotation sheet to write (CSV; required).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet (it may hold annotations).")] = False,
+    check: Annotated[Optional[str], typer.Option("--check", help="Not a sample: list the --size people whose predicted origin, graduate or work country is least certain, first.")] = None,
 ) -> None:
     """Draw a reproducible sample of a population and write it as an annotation sheet.
 
-    The sample and its sheet are recorded together or not at all."""
-    from .sampling import draw, save
+    The sample and its sheet are recorded together or not at all. With --check STAGE the
+    sheet lists the least certain predictions first instead; it is not a sample and is
+    never used for estimates."""
+    from .sampling import check_sheet, draw, save
     from .years import parse_years
 
     if output is None:
         _fail("--output SHEET.csv is required")
+    if check is not None:
+        try:
+            people = check_sheet(db, venue or [], parse_years(year) if year else [], tier, check, size, output,
+                                 overwrite)
+        except UserError as exc:
+            _fail(str(exc))
+        _say(f"{people} people whose predicted {check} is least certain, first; sheet written to {output} "
+             "(not a sample: not used for estimates)")
+        return
     try:
         drawn = draw(db, venue or [], parse_years(year) if year else [], tier, size, design, seed)
         people = save(db, drawn, output, overwrite)
@@ -522,25 +534,32 @@ def estimate(
     by: Annotated[str, typer.Option("--by", help="origin, graduate, work or flow.")] = "origin",
     sample_id: Annotated[Optional[str], typer.Option("--sample", help="Sample id (default: the latest of this population).")] = None,
     level: Annotated[float, typer.Option("--level", help="Confidence level, strictly between 0 and 1.")] = 0.95,
+    method: Annotated[Optional[str], typer.Option("--method", help="exact, assisted or sample (default: exact when everyone is known, else assisted from a person sample with predictions, else sample).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Population figures by country with intervals: exact counts when all are known, else from a sample."""
+    """Population figures by country with intervals: exact counts when all are known, else
+    model-assisted or sample estimates; a too uncertain figure is flagged, not shown."""
     from .estimates import estimate as run_estimate
     from .years import parse_years
 
     try:
-        result = run_estimate(db, venue or [], parse_years(year) if year else [], tier, by, sample_id, level)
+        result = run_estimate(db, venue or [], parse_years(year) if year else [], tier, by, sample_id, level, method)
     except UserError as exc:
         _fail(str(exc))
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
-    source = (f"sample {result['sample']['sample_id']} ({result['sample']['design']})" if result["sample"]
-              else "every member known: exact counts")
+    source = (f"sample {result['sample']['sample_id']} ({result['sample']['design']}), method {result['method']}"
+              if result["sample"] else "every member known: exact counts")
     table = Table(title=Text(f"{result['population']}, by {by}: {source}; {result['level']:.0%} intervals"))
     for title in ("group", "estimate", "interval", "share", "share interval", "n", "N", "method"):
         table.add_column(title, justify="left" if title in ("group", "method") else "right")
     for r in result["figures"]:
+        if r.get("flag"):  # too uncertain: the interval only, never a point figure scaled up
+            _row(table, r["group"], "too uncertain", f"{r['low']:,.0f}-{r['high']:,.0f}", "",
+                 f"{r['share_low']:.1%}-{r['share_high']:.1%}", f"{r['sample_size']:,}",
+                 f"{r['population_size']:,}", f"{r['method']}: {r['flag']}")
+            continue
         _row(table, r["group"], f"{r['estimate']:,.0f}", f"{r['low']:,.0f}-{r['high']:,.0f}", f"{r['share']:.1%}",
              f"{r['share_low']:.1%}-{r['share_high']:.1%}", f"{r['sample_size']:,}", f"{r['population_size']:,}",
              r["method"])
@@ -550,8 +569,9 @@ def estimate(
         for title in ("origin", "retention", "interval", "sampled from origin", "stayed", "method"):
             retention.add_column(title, justify="left" if title in ("origin", "method") else "right")
         for r in result["retention"]:
-            _row(retention, r["origin"], f"{r['retention']:.1%}", f"{r['low']:.1%}-{r['high']:.1%}",
-                 r["origin_sampled"], r["stayed"], r["method"])
+            _row(retention, r["origin"], "too uncertain" if r.get("flag") else f"{r['retention']:.1%}",
+                 f"{r['low']:.1%}-{r['high']:.1%}", r["origin_sampled"], r["stayed"],
+                 f"{r['method']}: {r['flag']}" if r.get("flag") else r["method"])
         out.print(retention)
 
 

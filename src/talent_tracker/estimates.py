@@ -2,19 +2,28 @@
 
 For a population (venues, years, tier) and a stage, each person's country is the one
 `career_stages` gives (an annotation first): the inferred part is computed once per build,
-the annotations and samples are read from the workspace on every call. When every member's country is known the
-figures are exact counts (method `exact`). Otherwise they come from the latest sample of
-that population (or `--sample`), using the people of the sample whose country is known;
-those left unknown ("could not determine") are set aside, which assumes they are missing
-at random, and the sample size reported is the number known. Per design:
-- `person`: `stats.count_estimate` (exact hypergeometric interval);
-- `stratified`: `stats.stratified_estimate` over the tiers;
-- `paper`: `stats.cluster_estimate` with multiplicity weights, scaled so that the known
-  people add up to the population (a ratio-to-known adjustment).
-`--by flow` counts origin -> graduate -> work paths among people with all three known,
-and gives each origin country's retention (the share of its people who work there) as a
-domain ratio (`stats.ratio_estimate`), whose interval allows for the random number of
-sampled people from that country.
+the annotations and samples are read from the workspace on every call. Methods (`--method`;
+by default the first that applies):
+- `exact`: every member's country is known: counts, no interval;
+- `assisted`: a simple random sample (`person` design) of people whose country is known,
+  and a predicted country for everyone (predictions.py): per country, the post-stratified
+  difference estimator with its exact interval (`stats.assisted_count_interval`);
+- `sample`: the sample alone. Per design:
+  - `person`: `stats.count_estimate` (exact hypergeometric interval);
+  - `stratified` and `predicted-origin`: `stats.stratified_estimate` over the strata;
+  - `paper`: `stats.cluster_estimate` with multiplicity weights, scaled so that the known
+    people add up to the population (a ratio-to-known adjustment).
+Sampled people left unknown ("could not determine") are set aside, which assumes they are
+missing at random, and the sample size reported is the number known.
+`--by flow` counts origin -> graduate -> work paths among people with all three known;
+a path taken by fewer than MIN_PATH sampled people is pooled into "other paths". It gives
+each origin country's retention (the share of its people who work there): from the sample
+a domain ratio (`stats.ratio_estimate`); assisted, the ratio of two assisted counts whose
+intervals (each at 1 - (1 - level)/2) bound it.
+Every estimated row carries `flag`, the reason it is too uncertain to show (the NCHS rule,
+`stats.too_uncertain`), or None; such a row is shown as too uncertain, never scaled up.
+`model_figures` gives what the predictions alone say, for charts before any annotation:
+never an estimate.
 """
 
 from __future__ import annotations
@@ -32,32 +41,40 @@ from .store import build_stamp, reader
 from .workspace import open_workspace
 
 BY = ("origin", "graduate", "work", "flow")
+METHODS = ("exact", "assisted", "sample")
+# a flow path needs this many sampled people to be shown on its own
+MIN_PATH = 5
+OTHER_PATHS = "other paths"
 
 
 def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: str,
-             sample_id: str | None = None, level: float = 0.95) -> dict:
+             sample_id: str | None = None, level: float = 0.95, method: str | None = None) -> dict:
     if by not in BY:
         raise UserError(f"unknown --by {by!r} (choose {', '.join(BY)})")
+    if method is not None and method not in METHODS:
+        raise UserError(f"unknown --method {method!r} (choose {', '.join(METHODS)})")
     if not 0 < level < 1:
         raise UserError(f"--level must lie strictly between 0 and 1, not {level}")
     db = Path(db)
     stamp = build_stamp(db)
     population, people, member = _population(str(db), stamp, tuple(venue_names), tuple(years), tier)
     N = len(people)
-    stages = ("origin", "graduate", "work") if by == "flow" else (by,)
+    stages = _stages(by)
     workspace = open_workspace(db, create=False)
     known = _known(str(db), stamp, population, stages, workspace, member)
-    value = (lambda p: " -> ".join(known[s].get(p, "?") for s in stages)) if by == "flow" \
-        else (lambda p: known[by].get(p))
+    value = _value_of(known, by)
     complete = set.intersection(*(set(known[s]) for s in stages))
     result = {"population": population.label, "population_size": N, "by": by, "level": level}
-    if len(complete) == N:
+    if len(complete) == N and method in (None, "exact"):
         counts = Counter(value(p) for p in people)
-        result["sample"] = None
+        result.update(method="exact", sample=None, coverage=1.0)
         result["figures"] = [_exact(group, count, N, level) for group, count in counts.most_common()]
         if by == "flow":
             result["retention"] = _retention(people, known, N, N, level)
         return result
+    if method == "exact":
+        raise UserError(f"not every member of {population.label} is known ({len(complete):,} of {N:,}): "
+                        "use --method assisted or sample")
     design = _design(workspace, population, sample_id)
     sampled = [(r["person_id"], r["stratum"], r["paper"]) for r in workspace.rows(
         "SELECT person_id, stratum, paper FROM samples WHERE sample_id = ? ORDER BY rowid", [design["sample_id"]])]
@@ -72,11 +89,91 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
     drawn = {p for p, _, _ in sampled}
     result["sample"] = {**{k: design[k] for k in ("sample_id", "design", "size", "seed")},
                         "people": len(drawn), "known": len(drawn & complete)}
+    result["coverage"] = round(len(drawn & complete) / len(drawn), 4) if drawn else 0.0
+    predicted = _predicted(str(db), stamp, population, stages)
+    predicted_all = set.intersection(*(set(predicted[s]) for s in stages))
+    result["predictions_coverage"] = round(len(predicted_all) / N, 4)
+    if method is None:
+        method = "assisted" if design["design"] == "person" and predicted_all else "sample"
+    if method == "assisted":
+        if design["design"] != "person":
+            raise UserError(f"assisted estimates need a simple random sample of people (design person); "
+                            f"{design['sample_id']} is a {design['design']} sample: use --method sample")
+        if not predicted_all:
+            raise UserError("no predictions in this database (built by an earlier version): rebuild it, "
+                            "or use --method sample")
+    usable = [p for p in dict.fromkeys(p for p, _, _ in sampled) if p in complete]
+    if not usable:
+        raise UserError(f"no sampled person of {design['sample_id']} has a known value yet: import annotations")
+    if by == "flow":
+        value = _pooled(value, Counter(value(p) for p in usable))
+    result["method"] = method
+    if method == "assisted":
+        guess = _value_of(predicted, by)
+        if by == "flow":
+            guess = _pooled(guess, Counter(_value_of(known, by)(p) for p in usable))
+        result["figures"] = _assisted_figures(usable, people, value, guess, N, level)
+        if by == "flow":
+            result["retention"] = _assisted_retention(usable, people, known, predicted, N, level)
+        return result
     result["figures"] = _figures(design, sampled, people, complete, value, N, level)
     if by == "flow":
-        sampled_people = list(dict.fromkeys(p for p, _, _ in sampled))
-        usable = [p for p in sampled_people if p in complete]
         result["retention"] = _retention(usable, known, len(usable), N, level)
+    return result
+
+
+def _stages(by: str) -> tuple[str, ...]:
+    return ("origin", "graduate", "work") if by == "flow" else (by,)
+
+
+def _value_of(countries: dict[str, dict[str, str]], by: str):
+    """Person -> their group: a country, or a path of three ("?" where one is missing)."""
+    if by == "flow":
+        return lambda p: " -> ".join(countries[s].get(p, "?") for s in _stages(by))
+    return lambda p: countries[by].get(p)
+
+
+def _pooled(value, sampled_counts: Counter):
+    """Paths with fewer than MIN_PATH sampled people become one group, "other paths" (a
+    path with a stage unknown, "?", is in no group)."""
+    shown = {g for g, k in sampled_counts.items() if k >= MIN_PATH}
+
+    def pooled(p):
+        group = value(p)
+        if group is None or "?" in group:
+            return group
+        return group if group in shown else OTHER_PATHS
+    return pooled
+
+
+def model_figures(db: Path, venue_names: list[str], years: list[int], tier: str, by: str) -> dict:
+    """What the predictions alone say about a population: predicted counts, no interval.
+
+    Never an estimate: a prediction is a guess from career evidence, right as often as its
+    probability says, and its errors do not cancel. Shown until a sample is annotated."""
+    if by not in BY:
+        raise UserError(f"unknown --by {by!r} (choose {', '.join(BY)})")
+    db = Path(db)
+    stamp = build_stamp(db)
+    population, people, _ = _population(str(db), stamp, tuple(venue_names), tuple(years), tier)
+    stages = _stages(by)
+    predicted = _predicted(str(db), stamp, population, stages)
+    guess = _value_of(predicted, by)
+    covered = [p for p in people if all(p in predicted[s] for s in stages)]
+    N = len(people)
+    counts = Counter(guess(p) for p in covered)
+    result = {"population": population.label, "population_size": N, "by": by, "method": "model", "sample": None,
+              "coverage": round(len(covered) / N, 4),
+              "figures": [{"group": g, "predicted": k, "share": round(k / len(covered), 4), "method": "model"}
+                          for g, k in counts.most_common()]}
+    if by == "flow":
+        by_origin: dict[str, list[str]] = defaultdict(list)
+        for p in covered:
+            by_origin[predicted["origin"][p]].append(p)
+        result["retention"] = [{"origin": c, "retention": round(sum(predicted["work"][p] == c for p in group)
+                                                                / len(group), 4), "origin_predicted": len(group),
+                                "method": "model"}
+                               for c, group in sorted(by_origin.items(), key=lambda kv: -len(kv[1]))]
     return result
 
 
@@ -112,6 +209,22 @@ def _inferred(db: str, build: tuple, population: Population, stages: tuple[str, 
     for person, stage, country in rows:
         known[stage][person] = country
     return known
+
+
+@lru_cache(maxsize=64)
+def _predicted(db: str, build: tuple, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Per stage, each member's predicted country (predictions.py): fixed by the build."""
+    where, params = population.where()
+    with reader(Path(db), with_workspace=False) as con:
+        rows = con.execute(f"""
+            SELECT person_id, stage, country FROM predictions
+            WHERE stage IN (SELECT unnest(?)) AND country IS NOT NULL
+              AND person_id IN (SELECT a.person_id FROM authorships a WHERE {where})""",
+                           [list(stages), *params]).fetchall()
+    predicted: dict[str, dict[str, str]] = {s: {} for s in stages}
+    for person, stage, country in rows:
+        predicted[stage][person] = country
+    return predicted
 
 
 def _known(db: str, build: tuple, population: Population, stages: tuple[str, ...], workspace,
@@ -156,12 +269,69 @@ def _exact(group: str, count: int, N: int, level: float) -> dict:
     return _row(group, stats.Estimate(float(count), count, count, N, N, "exact", level))
 
 
-def _row(group: str, est: stats.Estimate) -> dict:
+def _row(group: str, est: stats.Estimate, sampled: int | None = None) -> dict:
     N = est.population_size or 1
+    share, low, high = est.estimate / N, est.low / N, est.high / N
+    estimated = est.method != "exact"
     return {"group": group, "estimate": round(est.estimate, 1), "low": round(est.low, 1), "high": round(est.high, 1),
-            "share": round(est.estimate / N, 4), "share_low": round(est.low / N, 4),
-            "share_high": round(est.high / N, 4), "sample_size": est.sample_size,
-            "population_size": est.population_size, "method": est.method}
+            "share": round(share, 4), "share_low": round(low, 4), "share_high": round(high, 4),
+            "sample_size": est.sample_size, "population_size": est.population_size, "method": est.method,
+            "sampled": sampled,
+            "flag": stats.too_uncertain(est.sample_size, share, low, high) if estimated else None}
+
+
+def _assisted_figures(usable: list[str], people, value, guess, N: int, level: float) -> list[dict]:
+    """Per group: the assisted count from the sample's true and predicted groups and
+    everyone's predicted group."""
+    truth = [value(p) for p in usable]
+    predicted_sample = [guess(p) for p in usable]
+    everyone = [guess(p) for p in people]
+    predicted_counts = Counter(everyone)
+    sampled_counts = Counter(truth)
+    floor = max(1, N // 200)  # predicted groups this small and never sampled are not worth an interval
+    groups = [g for g, _ in sampled_counts.most_common()]
+    groups += [g for g, k in predicted_counts.most_common() if g is not None and "?" not in g
+               and g not in sampled_counts and k >= floor]
+    n = len(usable)
+    rows = []
+    for g in groups:
+        estimate, low, high = stats.assisted_count_interval(
+            [t == g for t in truth], [f == g for f in predicted_sample], [f == g for f in everyone], level)
+        row = _row(g, stats.Estimate(estimate, low, high, n, N, "assisted", level), sampled_counts.get(g, 0))
+        row["predicted"] = predicted_counts.get(g, 0)
+        rows.append(row)
+    rows.sort(key=lambda r: -r["estimate"])
+    return rows
+
+
+def _assisted_retention(usable, people, known, predicted, N: int, level: float) -> list[dict]:
+    """Per origin country: the share of its people who work there, as the ratio of the
+    assisted count of stayers to the assisted count of its people; each count's interval at
+    1 - (1 - level)/2, so that both hold together with probability at least `level`."""
+    inner = 1 - (1 - level) / 2
+    origin_of = lambda countries, p: countries["origin"].get(p)  # noqa: E731
+    stays = lambda countries, p, c: countries["origin"].get(p) == c and countries["work"].get(p) == c  # noqa: E731
+    rows = []
+    for country, sampled in Counter(known["origin"][p] for p in usable).most_common():
+        if sampled < MIN_PATH:
+            continue
+        truth_in = [origin_of(known, p) == country for p in usable]
+        guess_in = [origin_of(predicted, p) == country for p in usable]
+        all_in = [origin_of(predicted, p) == country for p in people]
+        truth_stay = [stays(known, p, country) for p in usable]
+        guess_stay = [stays(predicted, p, country) for p in usable]
+        all_stay = [stays(predicted, p, country) for p in people]
+        total, total_low, total_high = stats.assisted_count_interval(truth_in, guess_in, all_in, inner)
+        stayed, stayed_low, stayed_high = stats.assisted_count_interval(truth_stay, guess_stay, all_stay, inner)
+        if total <= 0:
+            continue
+        low = stayed_low / total_high if total_high else 0.0
+        high = min(1.0, stayed_high / total_low) if total_low else 1.0
+        rows.append({"origin": country, "retention": round(min(stayed / total, 1.0), 4), "low": round(low, 4),
+                     "high": round(high, 4), "origin_sampled": sampled, "stayed": sum(truth_stay),
+                     "method": "assisted",
+                     "flag": stats.too_uncertain(sampled, stayed / total, low, high)})
+    return rows
 
 
 def _figures(design: dict, sampled, people, complete, value, N: int, level: float) -> list[dict]:
@@ -173,8 +343,8 @@ def _figures(design: dict, sampled, people, complete, value, N: int, level: floa
         if n == 0:
             raise UserError(f"no sampled person of {design['sample_id']} has a known value yet: import annotations")
         counts = Counter(value(p) for p in usable)
-        return [_row(g, stats.count_estimate(x, n, N, level)) for g, x in counts.most_common()]
-    if kind == "stratified":
+        return [_row(g, stats.count_estimate(x, n, N, level), x) for g, x in counts.most_common()]
+    if kind in ("stratified", "predicted-origin"):
         by_stratum: dict[str, list[str]] = defaultdict(list)
         for p, stratum, _ in sampled:
             if p in complete_set:
@@ -187,7 +357,7 @@ def _figures(design: dict, sampled, people, complete, value, N: int, level: floa
         for g, _ in groups.most_common():
             strata = [(sum(value(p) == g for p in by_stratum[h]), len(by_stratum[h]), strata_sizes[h])
                       for h in strata_sizes]
-            rows.append(_row(g, stats.stratified_estimate(strata, level)))
+            rows.append(_row(g, stats.stratified_estimate(strata, level), sum(k for k, _, _ in strata)))
         return rows
     return _cluster_figures(design, sampled, people, complete_set, value, N, level)
 
@@ -228,5 +398,6 @@ def _retention(usable: list[str], known, n: int, N: int, level: float) -> list[d
                            "exact", level)
         rows.append({"origin": country, "retention": round(est.estimate, 4), "low": round(est.low, 4),
                      "high": round(est.high, 4), "origin_sampled": len(group), "stayed": stayed,
-                     "method": est.method})
+                     "method": est.method,
+                     "flag": stats.too_uncertain(len(group), est.estimate, est.low, est.high) if n < N else None})
     return rows

@@ -6,7 +6,15 @@ Designs (`--design`):
   a drawn paper is in the sample (a cluster sample: one look-up covers a whole paper);
 - `stratified`: `size` people split over the strata `top2` (oral authors) and `top20`
   (the other accepted authors) in proportion to their sizes (at least 2 each), a simple
-  random sample within each; needs a top20 population with oral labels.
+  random sample within each; needs a top20 population with oral labels;
+- `predicted-origin`: strata by predicted origin country (predictions.py): each country
+  predicted for at least STRATUM_SHARE of the population, `other`, and `none` (no
+  prediction), in proportion to their sizes (at least 2 each), so that every large origin
+  is sampled in its share and the estimates are stratified ones.
+
+`check_sheet` is not a sample: it lists the people whose predicted country for a stage is
+least certain (no prediction first, then the lowest probability) for an annotator to
+check. It is never used for estimates, which need random samples.
 
 The same database, population, design, size and seed always give the same sample: the
 population is sorted before `random.Random(seed)` draws from it. A sample is stored in
@@ -33,7 +41,8 @@ from .store import check_output_file, csv_safe, reader
 from .venues import load_venues
 from .workspace import audit, cli_actor, now, open_workspace
 
-DESIGNS = ("person", "paper", "stratified")
+DESIGNS = ("person", "paper", "stratified", "predicted-origin")
+STRATUM_SHARE = 0.05  # a predicted origin country this common gets its own stratum
 TIERS = ("top20", "top2")
 CONTEXT_COLUMNS = ("sample_id", "stratum", "display_name", "papers", "affiliation_trail", "job_titles",
                    "inferred_facts", "search_openreview", "search_dblp", "search_scholar", "search_orcid", "search_web")
@@ -120,6 +129,8 @@ def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: in
             return Sample(sample_id, population, design, size, seed, N, chosen)
         if design == "stratified":
             return _stratified(con, population, people, size, rng, sample_id, seed)
+        if design == "predicted-origin":
+            return _by_prediction(con, population, people, size, rng, sample_id, seed)
         return _by_paper(con, population, size, rng, sample_id, seed, N)
 
 
@@ -140,6 +151,72 @@ def _stratified(con, population, people, size, rng, sample_id, seed) -> Sample:
     chosen = [(p, h, None) for h in ("top2", "top20") for p in rng.sample(strata[h], sizes[h])]
     return Sample(sample_id, population, "stratified", size, seed, N, chosen,
                   strata={h: len(m) for h, m in strata.items()})
+
+
+def _by_prediction(con, population, people, size, rng, sample_id, seed) -> Sample:
+    N = len(people)
+    if size > N:
+        raise UserError(f"a sample of {size} is larger than the population ({N} people in {population.label})")
+    predicted = dict(con.execute("SELECT person_id, country FROM predictions WHERE stage = 'origin' "
+                                 "AND person_id IN (SELECT unnest(?))", [people]).fetchall())
+    if not predicted:
+        raise UserError("no predicted origins in this database (built by an earlier version): rebuild it")
+    counts: dict[str, int] = {}
+    for p in people:
+        counts[predicted.get(p) or "none"] = counts.get(predicted.get(p) or "none", 0) + 1
+    own = {c for c, k in counts.items() if c != "none" and k >= STRATUM_SHARE * N}
+    strata: dict[str, list[str]] = {}
+    for p in people:  # people are sorted: so is every stratum
+        country = predicted.get(p)
+        strata.setdefault(country if country in own else ("none" if country is None else "other"), []).append(p)
+    sizes = {h: min(len(m), max(2, round(size * len(m) / N))) for h, m in strata.items()}
+    largest = max(strata, key=lambda h: len(strata[h]))
+    sizes[largest] = max(2, min(len(strata[largest]), size - sum(k for h, k in sizes.items() if h != largest)))
+    if sum(sizes.values()) > size:
+        raise UserError(f"a sample of {size} is too small for {len(strata)} strata of at least 2 people")
+    chosen = [(p, h, None) for h in sorted(strata) for p in rng.sample(strata[h], sizes[h])]
+    return Sample(sample_id, population, "predicted-origin", sum(sizes.values()), seed, N, chosen,
+                  strata={h: len(m) for h, m in sorted(strata.items())})
+
+
+def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, stage: str, size: int,
+                output: Path, overwrite: bool = False) -> int:
+    """Write a sheet of the `size` people whose predicted `stage` country is least certain."""
+    if stage not in ("origin", "graduate", "work"):
+        raise UserError(f"unknown stage {stage!r} (choose origin, graduate or work)")
+    if size <= 0:
+        raise UserError("--size must be positive")
+    output = Path(output)
+    check_output_file(output)
+    if output.exists() and not overwrite:
+        raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite")
+    with reader(db) as con:
+        population = population_of(con, venue_names, years, tier)
+        people = members(con, population)
+        rows = con.execute(
+            "SELECT m.person_id, p.country, p.probability, p.kind FROM (SELECT unnest(?) AS person_id) m "
+            "LEFT JOIN predictions p ON p.person_id = m.person_id AND p.stage = ? "
+            "LEFT JOIN career_stages c ON c.person_id = m.person_id AND c.stage = ? AND c.source = 'annotation' "
+            "WHERE c.person_id IS NULL "  # already annotated: nothing to check
+            "ORDER BY coalesce(p.probability, 0), m.person_id LIMIT ?",
+            [people, stage, stage, size]).fetchall()
+    # the prediction is shown here, where checking it is the task; never on a random
+    # sample's sheet, where it could pull the annotator's answer towards it
+    chosen = [(person, f"check {stage}: " + (f"predicted {country} (p={probability:.2f}, {kind})" if country
+                                             else "no prediction"), None)
+              for person, country, probability, kind in rows]
+    check = Sample(f"check-{stage}-{population.label.replace(' ', '-')}", population, "check", size, 0,
+                   len(people), chosen)
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        written = _write_sheet(db, check, tmp)
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise UserError(f"{output}: cannot be written ({exc.strerror or exc})") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return written
 
 
 def _by_paper(con, population, size, rng, sample_id, seed, N) -> Sample:

@@ -31,7 +31,7 @@ RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "res
                       "resolution_confidence", "other_institution_ids")
 # tables a build derives (the database file); human work lives in the workspace
 BUILD_TABLES = ("papers", "authorships", "skips", "unaligned_entries", "venue_years", "institutions", "persons",
-                "careers", "published_figures", "inputs", "build_info")
+                "careers", "predictions", "published_figures", "inputs", "build_info")
 # workspace tables every reader sees beside the build's (what analyses and estimates use)
 SNAPSHOT_TABLES = ("annotations", "samples", "sample_designs")
 # columns of `authorships` filled by stages after a file is read
@@ -65,6 +65,11 @@ SCHEMAS: dict[str, pa.Schema] = {
     "careers": pa.schema([
         ("person_id", _str), ("stage", _str), ("institution_id", _str), ("institution", _str), ("country", _str),
         ("sector", _str), ("start_year", _int), ("end_year", _int), ("source", _str), ("confidence", pa.float32()),
+        ("evidence", _str),
+    ]),
+    # a country per person and stage from the evidence ladder (predictions.py): never a fact
+    "predictions": pa.schema([
+        ("person_id", _str), ("stage", _str), ("country", _str), ("probability", pa.float32()), ("kind", _str),
         ("evidence", _str),
     ]),
     "annotations": pa.schema([
@@ -145,6 +150,7 @@ ORDER = {
     "institutions": "institution_id",
     "persons": "person_id",
     "careers": "person_id, stage, source, institution_id",
+    "predictions": "person_id, stage",
     "annotations": "person_id, stage",
     "samples": "sample_id, person_id",
     "users": "name",
@@ -312,6 +318,10 @@ class _Composed:
         for name in BUILD_TABLES:
             if name in present and name != "careers":
                 self.con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM build."{name}"')
+        if "predictions" not in present:  # built by an earlier version: no predictions yet
+            self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS["predictions"]))
+            self.con.execute('CREATE TABLE predictions AS SELECT * FROM empty')
+            self.con.unregister("empty")
         for name in SNAPSHOT_TABLES:
             self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
             self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
