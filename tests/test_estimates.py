@@ -100,9 +100,17 @@ def test_sample_annotate_import_estimate(db, tmp_path):
     assert data["sample"]["sample_id"] == "neurips-2021-top20-person-300-seed7"
     us = next(f for f in data["figures"] if f["group"] == "US")
     N = data["population_size"]
-    assert us["low"] < us["estimate"] < us["high"] and us["method"] == "hypergeometric"
+    # a person sample and predictions for everyone: model-assisted by default
+    assert data["method"] == "assisted" and us["method"] == "assisted"
+    assert us["low"] < us["estimate"] < us["high"] and us["flag"] is None
     assert 0.3 < us["share"] < 0.7 and us["population_size"] == N
     assert all(f["low"] <= f["estimate"] <= f["high"] for f in data["figures"])
+    plain = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "work",
+                           "--method", "sample", "--json").stdout)
+    plain_us = next(f for f in plain["figures"] if f["group"] == "US")
+    assert plain["method"] == "sample" and plain_us["method"] == "hypergeometric"
+    # the predictions (every person's latest affiliation) carry most of the answer here
+    assert us["high"] - us["low"] < 0.75 * (plain_us["high"] - plain_us["low"])
     graduate = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "graduate",
                               "--json").stdout)
     assert graduate["figures"] and all(f["sample_size"] > 0 for f in graduate["figures"])
@@ -136,11 +144,20 @@ def test_flow_and_retention(db, tmp_path):
             writer.writerow(row)
     assert cli("careers", "import", filled, "--db", db).returncode == 0
     data = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "flow",
-                          "--json").stdout)
+                          "--method", "sample", "--json").stdout)
     paths = {f["group"]: f for f in data["figures"]}
     assert set(paths) == {"CN -> US -> US", "US -> US -> US", "CN -> US -> CN"}
     china = next(r for r in data["retention"] if r["origin"] == "CN")
     assert china["low"] < china["retention"] < china["high"] and abs(china["retention"] - 1 / 3) < 0.02
+    # assisted: the predictions (nobody is predicted on these made-up paths) are corrected by
+    # the sample, so the figures follow the sample and the rest of the predicted paths shrink
+    assisted = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "flow",
+                              "--json").stdout)
+    groups = {f["group"]: f for f in assisted["figures"]}
+    assert assisted["method"] == "assisted" and set(paths) <= set(groups)
+    assert groups["other paths"]["low"] == 0 and groups["other paths"]["estimate"] < 0.05 * data["population_size"]
+    china = next(r for r in assisted["retention"] if r["origin"] == "CN")
+    assert china["low"] <= 1 / 3 <= china["high"] and china["method"] == "assisted"
     # the same sample gives the net gain or loss per country, and the US's origin mix
     from talent_tracker import analyses
 

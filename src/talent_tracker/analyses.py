@@ -8,7 +8,11 @@ terminal report and the exports all show these results; none computes anything o
 Methods: `exact` when counted from data known for at least EXACT_COVERAGE of the
 population; `partial` when counted from fewer (the coverage says how few: shares are of
 the people with a value, who may not be like the rest); `sample` when estimated from an
-annotated sample, with intervals; `unavailable`.
+annotated sample, with intervals; `assisted` when estimated from an annotated sample and
+everyone's predictions (estimates.py), with intervals; `model` when no sample is annotated
+yet: what the predictions alone say (predicted counts, no interval: never an estimate,
+and labelled so); `unavailable`. An estimated row too uncertain to show (the NCHS rule,
+stats.too_uncertain) has no figure, only its interval and the reason in `flag`.
 
 A person is counted once per figure: for "where they work", by the country, institution
 and sector of their latest accepted paper in the filtered years that has one. The
@@ -332,23 +336,53 @@ def edition_comparison(db: Path, f: Filters, first: int, second: int) -> Result:
 
 
 def career_stage(db: Path, f: Filters, stage: str) -> Result:
-    """Origin or graduate (or work, from careers) by country: exact or estimated (estimates.py)."""
+    """Origin or graduate (or work, from careers) by country: exact, estimated (estimates.py),
+    or, before any annotation, model-only."""
+    name, title = f"{stage}_countries", _STAGE_TITLES[stage]
     if not f.years:
-        return Result(f"{stage}_countries", _STAGE_TITLES[stage], [], [], "unavailable", f.label,
+        return Result(name, title, [], [], "unavailable", f.label,
                       ["Figures from careers are estimated per sampled population: choose the year(s) of a sample."],
                       coverage=0.0)
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage)
     except UserError as exc:
-        return Result(f"{stage}_countries", _STAGE_TITLES[stage], [], [], "unavailable", f.label, [str(exc)],
-                      coverage=0.0)
-    rows = [[r["group"], r["estimate"], r["low"], r["high"], r["share"], r["share_low"], r["share_high"]]
-            for r in data["figures"]]
+        return _model(db, f, stage, name, title, str(exc))
+    rows = [[r["group"], *_shown(r, "estimate"), r["low"], r["high"], *_shown(r, "share"), r["share_low"],
+             r["share_high"], r.get("flag")] for r in data["figures"]]
     first = data["figures"][0] if data["figures"] else {}
     method, coverage, notes = _estimate_method(data)
-    return Result(f"{stage}_countries", _STAGE_TITLES[stage],
-                  ["country", "estimate", "low", "high", "share", "share_low", "share_high"], rows, method, f.label,
-                  notes, first.get("sample_size"), data["population_size"], coverage)
+    return Result(name, title, ["country", "estimate", "low", "high", "share", "share_low", "share_high", "flag"],
+                  rows, method, f.label, notes, first.get("sample_size"), data["population_size"], coverage)
+
+
+def _shown(row: dict, key: str) -> list:
+    """A figure, or None when it is too uncertain to show (its interval still is)."""
+    return [None if row.get("flag") else row[key]]
+
+
+def _model(db: Path, f: Filters, by: str, name: str, title: str, reason: str) -> Result:
+    """Model-only figures: the predicted counts, labelled as predictions, never as estimates."""
+    try:
+        data = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, by)
+    except UserError as exc:
+        return Result(name, title, [], [], "unavailable", f.label, [reason, str(exc)], coverage=0.0)
+    if not data["figures"]:
+        return Result(name, title, [], [], "unavailable", f.label, [reason, "No person has a prediction."],
+                      coverage=0.0)
+    notes = [MODEL_NOTE.format(coverage=data["coverage"]), f"No estimate yet: {reason}"]
+    if by == "flow":
+        rows = [r["group"].split(" -> ") + [r["predicted"], r["share"]] for r in data["figures"]]
+        columns = ["origin", "graduate", "work", "predicted", "share"]
+    else:
+        rows = [[r["group"], r["predicted"], r["share"]] for r in data["figures"]]
+        columns = ["country", "predicted", "share"]
+    return Result(name, title, columns, rows, "model", f.label, notes, None, data["population_size"],
+                  data["coverage"])
+
+
+MODEL_NOTE = ("Model only: each person's predicted country from their career evidence (papers' affiliations, job "
+              "titles, profiles), counted; not an estimate and with no interval. {coverage:.0%} of the people have a "
+              "prediction. Annotate a sample (talent-tracker sample) for estimates.")
 
 
 def _estimate_method(data: dict) -> tuple[str, float, list[str]]:
@@ -357,30 +391,68 @@ def _estimate_method(data: dict) -> tuple[str, float, list[str]]:
     if sample is None:
         return "exact", 1.0, []
     coverage = round(sample["known"] / sample["people"], 4) if sample["people"] else 0.0
-    return "sample", coverage, [f"Sample {sample['sample_id']} ({sample['design']}): {sample['known']:,} of "
-                                f"{sample['people']:,} sampled people have a known value ({coverage:.0%})."]
+    notes = [f"Sample {sample['sample_id']} ({sample['design']}): {sample['known']:,} of "
+             f"{sample['people']:,} sampled people have a known value ({coverage:.0%})."]
+    if data.get("method") == "assisted":
+        notes.append(f"Model-assisted: the sample's annotations correct the predictions of all "
+                     f"{data['population_size']:,} people ({data.get('predictions_coverage', 0):.0%} have one); "
+                     "exact 95% intervals.")
+    if any(r.get("flag") for r in data["figures"]):
+        notes.append("Rows without a figure are too uncertain to show (sample under 30, or an interval too wide "
+                      "for the share): only their interval is given.")
+    return data.get("method", "sample"), coverage, notes
 
 
 _STAGE_TITLES = {"origin": "Where they come from: country of undergraduate degree",
                  "graduate": "Where they train: country of graduate school",
                  "work": "Where they work: country of current employer (careers)"}
+FLOWS_TITLE = "Paths: origin → graduate school → work"
 
 
 def flows(db: Path, f: Filters) -> Result:
     if not f.years:
-        return Result("flows", "Paths: origin → graduate school → work", [], [], "unavailable", f.label,
+        return Result("flows", FLOWS_TITLE, [], [], "unavailable", f.label,
                       ["Flows are estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
     except UserError as exc:
-        return Result("flows", "Paths: origin → graduate school → work", [], [], "unavailable", f.label, [str(exc)],
-                      coverage=0.0)
-    rows = [r["group"].split(" -> ") + [r["estimate"], r["low"], r["high"]] for r in data["figures"]]
+        return _model(db, f, "flow", "flows", FLOWS_TITLE, str(exc))
+    rows = [_path(r["group"]) + [*_shown(r, "estimate"), r["low"], r["high"], r.get("flag")]
+            for r in data["figures"]]
     method, coverage, notes = _estimate_method(data)
-    notes += [f"retention {r['origin']}: {r['retention']:.0%} ({r['low']:.0%}–{r['high']:.0%}), "
-              f"{r['origin_sampled']} sampled" for r in data.get("retention", [])]
-    return Result("flows", "Paths: origin → graduate school → work",
-                  ["origin", "graduate", "work", "estimate", "low", "high"], rows, method, f.label, notes,
+    return Result("flows", FLOWS_TITLE, ["origin", "graduate", "work", "estimate", "low", "high", "flag"], rows,
+                  method, f.label, notes,
+                  data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
+
+
+def _path(group: str) -> list[str]:
+    return [group] * 3 if group == estimates.OTHER_PATHS else group.split(" -> ")
+
+
+def retention(db: Path, f: Filters) -> Result:
+    """Per origin country, the share of its people who work there."""
+    title = "Retention: the share of each origin country's people who work there"
+    if not f.years:
+        return Result("retention", title, [], [], "unavailable", f.label,
+                      ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
+    try:
+        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+    except UserError as exc:
+        try:
+            model = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
+        except UserError as inner:
+            return Result("retention", title, [], [], "unavailable", f.label, [str(exc), str(inner)], coverage=0.0)
+        rows = [[r["origin"], r["retention"], r["origin_predicted"]] for r in model["retention"]
+                if r["origin_predicted"] >= estimates.MIN_PATH]
+        return Result("retention", title, ["origin", "retention", "people_predicted"], rows,
+                      "model" if rows else "unavailable", f.label,
+                      [MODEL_NOTE.format(coverage=model["coverage"]), f"No estimate yet: {exc}"], None,
+                      model["population_size"], model["coverage"])
+    rows = [[r["origin"], None if r.get("flag") else r["retention"], r["low"], r["high"], r["origin_sampled"],
+             r["stayed"], r.get("flag")] for r in data.get("retention", [])]
+    method, coverage, notes = _estimate_method(data)
+    return Result("retention", title, ["origin", "retention", "low", "high", "origin_sampled", "stayed", "flag"],
+                  rows, method, f.label, notes,
                   data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
 
 
@@ -422,6 +494,8 @@ def net_flows(db: Path, f: Filters) -> Result:
     working in c, b = from c and working elsewhere; net = N (a - b) / n with the normal
     interval of a difference of two multinomial counts, with the finite population
     correction: var = N² (1 - n/N) [(p_a + p_b) - (p_a - p_b)²] / (n - 1) (Cochran 3.5).
+    From the sample alone, also when the paths are model-assisted. Before any annotation,
+    the predicted counts (model only).
     """
     title = "Net gain or loss of talent per country (work minus origin)"
     if not f.years:
@@ -430,24 +504,29 @@ def net_flows(db: Path, f: Filters) -> Result:
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
     except UserError as exc:
-        return Result("net_flows", title, [], [], "unavailable", f.label, [str(exc)], coverage=0.0)
-    paths = [(r["group"].split(" -> "), r["estimate"]) for r in data["figures"]]
+        try:
+            model = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
+        except UserError as inner:
+            return Result("net_flows", title, [], [], "unavailable", f.label, [str(exc), str(inner)], coverage=0.0)
+        counts = [(path.split(" -> "), k) for path, k in model["paths"].items()]
+        rows = [[c, a - b, a, b] for c, a, b in _in_out(counts)]
+        rows.sort(key=lambda r: -r[1])
+        return Result("net_flows", title, ["country", "net_predicted", "in_predicted", "out_predicted"], rows,
+                      "model" if rows else "unavailable", f.label,
+                      [MODEL_NOTE.format(coverage=model["coverage"]), f"No estimate yet: {exc}"], None,
+                      model["population_size"], model["coverage"])
+    counts = [(path.split(" -> "), k) for path, k in data["paths"].items()]
     N = data["population_size"]
-    n = data["figures"][0]["sample_size"] if data["figures"] else 0
+    n = sum(k for _, k in counts)
     if not n:
         return Result("net_flows", title, [], [], "unavailable", f.label, [], coverage=0.0)
-    # back from estimates to sampled counts: each path's estimate is N * count / n
-    counts = [(stages, round(est * n / N)) for stages, est in paths]
-    countries = sorted({s[0] for s, _ in counts} | {s[2] for s, _ in counts})
     import math
 
     from scipy.stats import norm as normal
 
     z = normal.ppf(0.975)
     rows = []
-    for c in countries:
-        a = sum(k for s, k in counts if s[2] == c and s[0] != c)
-        b = sum(k for s, k in counts if s[0] == c and s[2] != c)
+    for c, a, b in _in_out(counts):
         pa, pb = a / n, b / n
         net = N * (pa - pb)
         var = N * N * (1 - n / N) * ((pa + pb) - (pa - pb) ** 2) / max(n - 1, 1) if n < N else 0.0
@@ -455,8 +534,18 @@ def net_flows(db: Path, f: Filters) -> Result:
         rows.append([c, round(net, 1), round(net - half, 1), round(net + half, 1), a, b])
     rows.sort(key=lambda r: -r[1])
     method, coverage, notes = _estimate_method(data)
+    if method == "assisted":
+        method = "sample"
+        notes = [n_ for n_ in notes if not n_.startswith("Model-assisted")] + ["From the sample alone."]
     return Result("net_flows", title, ["country", "net", "low", "high", "in_sampled", "out_sampled"], rows, method,
                   f.label, ["Positive: more people work in the country than come from it.", *notes], n, N, coverage)
+
+
+def _in_out(counts: list[tuple[list[str], int]]) -> list[tuple[str, int, int]]:
+    """Per country: people from elsewhere working there, and people from there working elsewhere."""
+    countries = sorted({s[0] for s, _ in counts} | {s[2] for s, _ in counts})
+    return [(c, sum(k for s, k in counts if s[2] == c and s[0] != c),
+             sum(k for s, k in counts if s[0] == c and s[2] != c)) for c in countries]
 
 
 def origin_mix(db: Path, f: Filters, country: str) -> Result:
@@ -467,21 +556,28 @@ def origin_mix(db: Path, f: Filters, country: str) -> Result:
                       ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+        method, coverage, notes = _estimate_method(data)
+        notes = [n_ for n_ in notes if not n_.startswith("Model-assisted")]
+        if method == "assisted":
+            method = "sample"
+        scale = data["population_size"] / max(1, sum(data["paths"].values()))
     except UserError as exc:
-        return Result("origin_mix", title, [], [], "unavailable", f.label, [str(exc)], coverage=0.0)
-    in_country = [(r["group"].split(" -> ")[0], r) for r in data["figures"] if r["group"].split(" -> ")[2] == country]
-    total = sum(r["estimate"] for _, r in in_country) or 1
-    by_origin: dict[str, list] = {}
-    for origin, r in in_country:
-        row = by_origin.setdefault(origin, [origin, 0.0, 0.0, 0.0])
-        row[1] += r["estimate"]
-        row[2] += r["low"]
-        row[3] += r["high"]
-    rows = sorted(([o, round(e, 1), round(e / total, 4)] for o, e, _, _ in by_origin.values()), key=lambda r: -r[1])
-    method, coverage, notes = _estimate_method(data)
-    return Result("origin_mix", title, ["origin", "estimate", "share_of_country"], rows, method, f.label,
-                  ["Shares of the people working in the country whose origin is known; intervals per path are in "
-                   "flows.", *notes], coverage=coverage)
+        try:
+            data = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
+        except UserError as inner:
+            return Result("origin_mix", title, [], [], "unavailable", f.label, [str(exc), str(inner)], coverage=0.0)
+        method, coverage, scale = "model", data["coverage"], 1.0
+        notes = [MODEL_NOTE.format(coverage=coverage), f"No estimate yet: {exc}"]
+    by_origin: dict[str, float] = {}
+    for path, k in data["paths"].items():
+        origin, _, work = path.split(" -> ")
+        if work == country:
+            by_origin[origin] = by_origin.get(origin, 0) + k
+    total = sum(by_origin.values()) or 1
+    rows = sorted(([o, round(k * scale, 1), round(k / total, 4)] for o, k in by_origin.items()), key=lambda r: -r[1])
+    return Result("origin_mix", title, ["origin", "estimate" if method != "model" else "predicted",
+                                        "share_of_country"], rows, method if rows else "unavailable", f.label,
+                  ["Shares of the people working in the country whose origin is known.", *notes], coverage=coverage)
 
 
 ANALYSES = {
@@ -493,6 +589,7 @@ ANALYSES = {
     "origin_countries": lambda db, f: career_stage(db, f, "origin"),
     "graduate_countries": lambda db, f: career_stage(db, f, "graduate"),
     "flows": flows,
+    "retention": retention,
     "net_flows": net_flows,
     "editions": editions,
     "us_origin_mix": lambda db, f: origin_mix(db, f, "US"),

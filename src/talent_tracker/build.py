@@ -154,6 +154,11 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
     facts += careers.facts_from_profiles(profile_records, by_profile, resolver)
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
+    from .profiles import facts as fetched_profiles, folder_for  # what `profiles fetch` kept beside the db
+    if folder_for(db).is_dir():
+        fetched, fetched_problems = fetched_profiles.load_facts(folder_for(db), by_profile, resolver)
+        facts += fetched
+        warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
     tables = {
         "papers": papers,
         "authorships": authorships,

@@ -394,6 +394,59 @@ def careers_import(
         raise typer.Exit(1)
 
 
+profiles_app = typer.Typer(help="Profiles: career evidence from OpenReview, ORCID and OpenAlex.", no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+
+
+@profiles_app.command("fetch")
+def profiles_fetch(
+    db: DbOption,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only what is cached; report the rest as missing.")] = False,
+    sources: Annotated[str, typer.Option("--sources", help="Comma-separated: openreview, orcid, openalex.")] = "openreview,orcid,openalex",
+    openreview_token: Annotated[Optional[str], typer.Option("--openreview-token", envvar="OPENREVIEW_TOKEN", help="OpenReview API token (sent as a Bearer token; guests may be refused).")] = None,
+    openalex_key: Annotated[Optional[str], typer.Option("--openalex-key", envvar="OPENALEX_API_KEY", help="OpenAlex API key (raises its daily budget).")] = None,
+    mailto: Annotated[Optional[str], typer.Option("--mailto", help="Contact e-mail sent to OpenAlex.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N people (a trial run).")] = None,
+) -> None:
+    """Fetch the public profiles of the database's people into NAME.profiles/ (cached, resumable); the next build uses them."""
+    from .profiles.fetch import Progress as FetchProgress, fetch_profiles
+
+    class Bars(FetchProgress):
+        def __init__(self, bars: Progress):
+            self.bars, self.task = bars, None
+
+        def start(self, total: int, what: str) -> None:
+            if self.task is not None:
+                self.bars.update(self.task, visible=False)
+            self.task = self.bars.add_task(what, total=total)
+
+        def advance(self, count: int = 1) -> None:
+            self.bars.advance(self.task, count)
+
+    chosen = [s.strip() for s in sources.split(",") if s.strip()]
+    try:
+        with _bars("{task.description}") as bars:
+            summary = fetch_profiles(db, limit, sources=chosen, offline=offline, openreview_token=openreview_token,
+                                     openalex_key=openalex_key, mailto=mailto, progress=Bars(bars))
+    except UserError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        _fail("interrupted; what was fetched is cached: run the command again to continue", 130)
+    for tally in summary.tallies.values():
+        skipped = sum(tally.skipped.values())
+        reasons = ", ".join(f"{n} {reason}" for reason, n in tally.skipped.most_common(3))
+        _say(f"{tally.source}: {tally.requested:,} requested, {tally.fetched:,} fetched, {tally.cached:,} from cache, "
+             f"{tally.not_found:,} not found, {tally.failed:,} failed"
+             + (f", {tally.missing:,} not in the cache (offline)" if tally.missing else "")
+             + f"; {tally.records:,} records, {skipped:,} skipped" + (f" ({reasons})" if skipped else ""))
+        for reason in tally.errors:
+            _warn(f"{tally.source}: {reason}")
+    _say(f"{summary.people:,} people; {summary.sent:,} requests sent, {summary.hits:,} answers from the cache; "
+         f"records in {summary.folder}; the next `talent-tracker build --db {db}` uses them")
+    if summary.incomplete:
+        raise typer.Exit(1)
+
+
 people_app = typer.Typer(help="People: analysts' decisions on who is whom.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
 overrides_app = typer.Typer(help="Same/different-person decisions, kept in the workspace and applied by every build.",

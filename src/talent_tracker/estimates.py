@@ -71,6 +71,7 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
         result["figures"] = [_exact(group, count, N, level) for group, count in counts.most_common()]
         if by == "flow":
             result["retention"] = _retention(people, known, N, N, level)
+            result["paths"] = dict(counts)  # every path, none pooled (net flows, origin mixes)
         return result
     if method == "exact":
         raise UserError(f"not every member of {population.label} is known ({len(complete):,} of {N:,}): "
@@ -106,6 +107,7 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
     if not usable:
         raise UserError(f"no sampled person of {design['sample_id']} has a known value yet: import annotations")
     if by == "flow":
+        result["paths"] = dict(Counter(value(p) for p in usable))  # the sampled paths, none pooled
         value = _pooled(value, Counter(value(p) for p in usable))
     result["method"] = method
     if method == "assisted":
@@ -167,6 +169,7 @@ def model_figures(db: Path, venue_names: list[str], years: list[int], tier: str,
               "figures": [{"group": g, "predicted": k, "share": round(k / len(covered), 4), "method": "model"}
                           for g, k in counts.most_common()]}
     if by == "flow":
+        result["paths"] = dict(counts)
         by_origin: dict[str, list[str]] = defaultdict(list)
         for p in covered:
             by_origin[predicted["origin"][p]].append(p)

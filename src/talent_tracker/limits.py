@@ -58,6 +58,10 @@ MAX_PROFILE_FILES = 200_000
 MAX_UNIVERSITIES_BYTES = 64 * MiB  # the world-universities list (real: 2 MB decompressed)
 MAX_SMALL_FILE_BYTES = 1 * MiB  # venues TOML
 
+# --- answers of web APIs (`profiles fetch`) ----------------------------------------------
+# one HTTP answer, as received and as kept in the cache (1,000 OpenReview profiles: about 5 MB)
+MAX_RESPONSE_BYTES = 64 * MiB
+
 # --- the web ---------------------------------------------------------------------------
 MAX_REQUEST_BYTES = 64 * 1024  # body of any write request (an annotation is under 2 KB)
 MAX_FORM_TEXT = 4_000  # notes; other form fields have their own, smaller caps

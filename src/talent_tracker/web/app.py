@@ -44,7 +44,8 @@ PlaceQ = Annotated[str, Query(pattern="^(lab|hq)$", description="Work country of
 PAGES = {
     "overview": ("/", "Overview", ["work_countries", "work_regions", "work_sectors", "tier_comparison",
                                    "paper_countries"]),
-    "flows": ("/flows", "Flows", ["flows", "net_flows", "us_origin_mix", "origin_countries", "graduate_countries"]),
+    "flows": ("/flows", "Flows", ["flows", "retention", "net_flows", "us_origin_mix", "origin_countries",
+                                  "graduate_countries"]),
     "map": ("/map", "World map", ["map"]),
     "trends": ("/trends", "Trends", ["trends", "editions"]),
     "institutions": ("/institutions", "Institutions", ["top_institutions", "top_institutions_asia"]),
@@ -55,7 +56,8 @@ PAGES = {
 
 
 # analyses that read the workspace (samples, annotations): their cache follows its generation
-WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "net_flows", "us_origin_mix", "country"}
+WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "retention", "net_flows", "us_origin_mix",
+                      "country"}
 OFFLINE_DOCS = Path(fastapi_offline.__file__).parent / "static"
 
 

@@ -159,6 +159,14 @@ function bar(labels, values, errors, horizontal = true) {
   return [trace];
 }
 
+// a figure with an interval (estimated), or a predicted count (model only, no interval);
+// rows too uncertain to show (no figure) are left out of the chart, kept in the table
+function estimatedBar(r) {
+  const rows = r.rows.filter((x) => x[1] != null).slice(0, 15);
+  if (r.method === "model" || r.method === "exact") return bar(rows.map((x) => x[0]), rows.map((x) => x[1]));
+  return bar(rows.map((x) => x[0]), rows.map((x) => x[1]), [rows.map((x) => x[2]), rows.map((x) => x[3])]);
+}
+
 const DRAW = {
   work_countries: (r) => bar(r.rows.slice(0, 20).map((x) => x[1] || x[0]), r.rows.slice(0, 20).map((x) => x[2])),
   work_regions: (r) => bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1])),
@@ -170,16 +178,16 @@ const DRAW = {
   ],
   top_institutions: (r) => bar(r.rows.map((x) => `${x[0]} (${x[1]})`), r.rows.map((x) => x[3])),
   top_institutions_asia: (r) => bar(r.rows.map((x) => `${x[0]} (${x[1]})`), r.rows.map((x) => x[3])),
-  origin_countries: (r) => bar(r.rows.slice(0, 15).map((x) => x[0]), r.rows.slice(0, 15).map((x) => x[1]),
-    [r.rows.slice(0, 15).map((x) => x[2]), r.rows.slice(0, 15).map((x) => x[3])]),
-  graduate_countries: (r) => bar(r.rows.slice(0, 15).map((x) => x[0]), r.rows.slice(0, 15).map((x) => x[1]),
-    [r.rows.slice(0, 15).map((x) => x[2]), r.rows.slice(0, 15).map((x) => x[3])]),
+  origin_countries: (r) => estimatedBar(r),
+  graduate_countries: (r) => estimatedBar(r),
+  retention: (r) => estimatedBar(r),
   trends: (r) => {
     const byCountry = {};
     r.rows.forEach(([year, country, people]) => { (byCountry[country] = byCountry[country] || { x: [], y: [] }); byCountry[country].x.push(year); byCountry[country].y.push(people); });
     return Object.entries(byCountry).map(([c, d]) => ({ type: "scatter", mode: "lines+markers", name: esc(c), x: d.x, y: d.y }));
   },
-  net_flows: (r) => bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1]), [r.rows.map((x) => x[2]), r.rows.map((x) => x[3])]),
+  net_flows: (r) => r.method === "model" ? bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1]))
+    : bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1]), [r.rows.map((x) => x[2]), r.rows.map((x) => x[3])]),
   us_origin_mix: (r) => bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1])),
   editions: (r) => [
     { type: "bar", name: r.columns[1].replace("people_", ""), x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[1]) },
@@ -189,12 +197,15 @@ const DRAW = {
     const nodes = [], index = {};
     const node = (label) => { if (!(label in index)) { index[label] = nodes.length; nodes.push(label); } return index[label]; };
     const link = { source: [], target: [], value: [], customdata: [] };
+    const model = r.method === "model";
     r.rows.forEach(([o, g, w, est, low, high]) => {
+      if (est == null) return; // too uncertain to show
       [[`origin ${o}`, `graduate ${g}`], [`graduate ${g}`, `work ${w}`]].forEach(([a, b]) => {
-        link.source.push(node(a)); link.target.push(node(b)); link.value.push(est); link.customdata.push(`${Math.round(low)}–${Math.round(high)}`);
+        link.source.push(node(a)); link.target.push(node(b)); link.value.push(est);
+        link.customdata.push(model ? "predicted, not an estimate" : `interval ${Math.round(low)}–${Math.round(high)}`);
       });
     });
-    return [{ type: "sankey", node: { label: nodes.map(esc), pad: 12 }, link: { ...link, hovertemplate: "%{value:.0f} (interval %{customdata})<extra></extra>" } }];
+    return [{ type: "sankey", node: { label: nodes.map(esc), pad: 12 }, link: { ...link, hovertemplate: "%{value:.0f} (%{customdata})<extra></extra>" } }];
   },
 };
 
@@ -246,6 +257,8 @@ function methodText(method, coverage) {
   const share = `${(100 * coverage).toFixed(coverage < 0.1 ? 1 : 0)}%`;
   if (method === "partial") return `partial — only ${share} of people have a value`;
   if (method === "sample") return `sample (${share} of sampled people known)`;
+  if (method === "assisted") return `model-assisted estimate (${share} of sampled people known)`;
+  if (method === "model") return `model only — predicted, not an estimate; no interval (${share} of people have a prediction)`;
   return `${method} (coverage ${share})`;
 }
 
@@ -309,8 +322,11 @@ async function drawSection(section, p) {
     return;
   }
   setText(section, ".chart-title", result.title);
-  const sizes = result.sample_size != null ? ` · n = ${result.sample_size.toLocaleString()} of N = ${(result.population_size || 0).toLocaleString()}` : "";
-  setText(section, ".chart-method", `Method: ${methodText(result.method, result.coverage)}${result.method === "sample" ? " (95% intervals shown)" : ""}${sizes} · ${result.filters}`);
+  const sizes = result.sample_size != null ? ` · n = ${result.sample_size.toLocaleString()} of N = ${(result.population_size || 0).toLocaleString()}`
+    : result.population_size != null ? ` · N = ${result.population_size.toLocaleString()}` : "";
+  const intervals = ["sample", "assisted"].includes(result.method) ? " (95% intervals shown)" : "";
+  setText(section, ".chart-method", `Method: ${methodText(result.method, result.coverage)}${intervals}${sizes} · ${result.filters}`);
+  section.dataset.method = result.method;
   (result.notes || []).forEach((n) => { const li = document.createElement("li"); li.textContent = n; notes.appendChild(li); });
   if (name === "map") await drawMap(section, result);
   else await Plotly.react(plot, DRAW[name](result), { ...LAYOUT, barmode: "group", margin: name === "flows" ? { l: 10, r: 10, t: 10, b: 10 } : LAYOUT.margin }, { responsive: true, displaylogo: false });
