@@ -215,7 +215,7 @@ def test_reviewer_settles_a_disagreement(browser, served):
                              if person in s]
     # estimates use the settled entry at once
     origins = httpx.get(f"{base}/api/analyses/origin_countries", params={"venue": "neurips", "years": "2021"}).json()
-    assert origins["method"] == "sample" and any(r[0] == "CA" for r in origins["rows"])
+    assert origins["method"] == "assisted" and any(r[0] == "CA" for r in origins["rows"])
     assert problems == []
     page.close()
 
