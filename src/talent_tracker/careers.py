@@ -23,7 +23,7 @@ which they win (PRECEDENCE, used by the `career_stages` view):
 Each fact says how it was inferred (`evidence`: the paper, the field and the rule) and how
 sure it is (`confidence`: CONFIDENCE per source and rule, an ordering not a probability;
 calibrated probabilities are the predictions', predictions.py). Within a source, the later
-fact (end year) wins, then the more confident one.
+fact (end year; none: current) wins, then the more confident one.
 """
 
 from __future__ import annotations
@@ -242,7 +242,8 @@ def _year(field: object) -> int | None:
 
 # the order of a person's facts for one stage, best first
 _RANK = " ".join(f"WHEN '{source}' THEN {rank}" for source, rank in PRECEDENCE.items())
-STAGE_ORDER = f"CASE source {_RANK} ELSE 9 END, end_year DESC NULLS LAST, confidence DESC, institution_id"
+# a position with no end year is current: it outranks every finished one
+STAGE_ORDER = f"CASE source {_RANK} ELSE 9 END, coalesce(end_year, 9999) DESC, confidence DESC, institution_id"
 
 CAREER_STAGES_SQL = f"""
 CREATE OR REPLACE VIEW career_stages AS

@@ -61,7 +61,8 @@ def best_facts(facts: list[dict]) -> dict[tuple[str, str], dict]:
 
 
 def _rank(fact: dict) -> tuple:
-    return (PRECEDENCE.get(fact["source"], 9), -(fact.get("end_year") or -1), -(fact.get("confidence") or 0),
+    end = fact.get("end_year")
+    return (PRECEDENCE.get(fact["source"], 9), -(9999 if end is None else end), -(fact.get("confidence") or 0),
             fact.get("institution_id") or "")
 
 
