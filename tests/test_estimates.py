@@ -183,3 +183,26 @@ def test_bad_requests_are_one_line(db, tmp_path, args, message):
     result = cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--db", db)
     assert result.returncode == 2, result.stdout
     assert message in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_predicted_origin_strata_and_the_check_sheet(db, tmp_path):
+    sheet = tmp_path / "po.csv"
+    assert sample(db, sheet, "--design", "predicted-origin", "--size", "200", "--seed", "1").returncode == 0
+    sid = "neurips-2021-top20-predicted-origin-200-seed1"
+    strata = dict(query(db, "SELECT stratum, count(*) FROM samples WHERE sample_id = ? GROUP BY 1", [sid]))
+    sizes = json.loads(one(db, "SELECT strata FROM sample_designs WHERE sample_id = ?", [sid]))
+    assert {"US", "CN", "other"} <= set(strata) and set(strata) == set(sizes) and sum(strata.values()) == 200
+    N = sum(sizes.values())
+    assert all(abs(strata[h] - 200 * sizes[h] / N) <= 2 for h in strata if sizes[h] * 200 / N >= 2)
+    # predictions are not shown on a random sample's sheet ...
+    assert all(not r["stratum"].startswith("check") for r in read_sheet(sheet))
+    # ... but are what a check sheet is about: the least certain first
+    check = tmp_path / "check.csv"
+    made = sample(db, check, "--check", "origin", "--size", "30")
+    assert made.returncode == 0 and "not a sample" in made.stdout
+    listed = read_sheet(check)
+    assert len(listed) == 30 and all(r["stratum"].startswith("check origin: ") for r in listed)
+    probabilities = [float(r["stratum"].split("p=")[1].split(",")[0]) if "p=" in r["stratum"] else 0.0
+                     for r in listed]
+    assert probabilities == sorted(probabilities)
+    assert one(db, "SELECT count(*) FROM sample_designs WHERE design = 'check'") == 0
