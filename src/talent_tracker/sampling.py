@@ -210,7 +210,7 @@ def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, s
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         written = _write_sheet(db, check, tmp)
-        os.replace(tmp, output)
+        _place(tmp, output, overwrite)
     except OSError as exc:
         raise UserError(f"{output}: cannot be written ({exc.strerror or exc})") from None
     finally:
@@ -251,19 +251,25 @@ def save(db: Path, sample: Sample, output: Path, overwrite: bool = False, actor:
         with workspace.write() as con:
             _record(con, sample, actor or cli_actor())
             # inside the transaction: a sheet that cannot be put in place records nothing
-            if overwrite:
-                os.replace(tmp, output)
-            else:
-                os.link(tmp, output)  # never replaces a file that appeared meanwhile
-    except FileExistsError:
-        raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite") \
-            from None
+            _place(tmp, output, overwrite)
     except OSError as exc:
         raise UserError(f"{output}: cannot be written ({exc.strerror or exc}); no sample was recorded") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return people
+
+
+def _place(tmp: Path, output: Path, overwrite: bool) -> None:
+    """Put a written sheet in place: replacing an existing one only when asked to."""
+    if overwrite:
+        os.replace(tmp, output)
+        return
+    try:
+        os.link(tmp, output)  # never replaces a file that appeared meanwhile (it may hold annotations)
+    except FileExistsError:
+        raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite") \
+            from None
 
 
 def _record(con, sample: Sample, actor: str) -> None:
