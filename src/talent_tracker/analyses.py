@@ -25,12 +25,13 @@ school, flows and retention come from `career_stages` and samples (estimates.py)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from . import estimates, regions
 from .errors import UserError
 from .institutions.places import country_name
-from .store import reader
+from .store import build_stamp, reader, workspace_generation
 from .venues import load_venues
 
 EXACT_COVERAGE = 0.95
@@ -414,7 +415,7 @@ def flows(db: Path, f: Filters) -> Result:
         return Result("flows", FLOWS_TITLE, [], [], "unavailable", f.label,
                       ["Flows are estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+        data = _flow_estimate(db, f)
     except UserError as exc:
         return _model(db, f, "flow", "flows", FLOWS_TITLE, str(exc))
     rows = [_path(r["group"]) + [*_shown(r, "estimate"), r["low"], r["high"], r.get("flag")]
@@ -423,6 +424,17 @@ def flows(db: Path, f: Filters) -> Result:
     return Result("flows", FLOWS_TITLE, ["origin", "graduate", "work", "estimate", "low", "high", "flag"], rows,
                   method, f.label, notes,
                   data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
+
+
+def _flow_estimate(db: Path, f: Filters) -> dict:
+    """The flow estimate that flows, retention, net flows and origin mixes all read: made
+    once per build, workspace generation and population, not once per chart."""
+    return _flow_cached(str(db), build_stamp(db), workspace_generation(db), f.venues, f.years, f.tier)
+
+
+@lru_cache(maxsize=32)
+def _flow_cached(db: str, build: tuple, generation: int, venues: tuple, years: tuple, tier: str) -> dict:
+    return estimates.estimate(Path(db), list(venues), list(years), tier, "flow")
 
 
 def _path(group: str) -> list[str]:
@@ -436,7 +448,7 @@ def retention(db: Path, f: Filters) -> Result:
         return Result("retention", title, [], [], "unavailable", f.label,
                       ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+        data = _flow_estimate(db, f)
     except UserError as exc:
         try:
             model = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
@@ -502,7 +514,7 @@ def net_flows(db: Path, f: Filters) -> Result:
         return Result("net_flows", title, [], [], "unavailable", f.label,
                       ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+        data = _flow_estimate(db, f)
     except UserError as exc:
         try:
             model = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
@@ -555,7 +567,7 @@ def origin_mix(db: Path, f: Filters, country: str) -> Result:
         return Result("origin_mix", title, [], [], "unavailable", f.label,
                       ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "flow")
+        data = _flow_estimate(db, f)
         method, coverage, notes = _estimate_method(data)
         notes = [n_ for n_ in notes if not n_.startswith("Model-assisted")]
         if method == "assisted":
