@@ -3,6 +3,9 @@ where the truth is known, including the hard case of a predictor that rarely err
 
 from __future__ import annotations
 
+import itertools
+from math import comb
+
 import numpy as np
 import pytest
 
@@ -53,6 +56,36 @@ def test_valid_with_a_bad_predictor_and_never_much_wider():
 def test_valid_for_a_rare_trait():
     coverage, _ = _simulate(3000, 30, 0.01, 200, 400, seed=11)
     assert coverage >= 0.95
+
+
+def _exact_coverage(N: int, n: int, N1: int, missed: int, wrong: int) -> float:
+    """The interval's coverage over every possible sample, each weighted by its probability:
+    N1 predicted positives of whom `wrong` lack the trait, and `missed` among the predicted
+    negatives who have it."""
+    cells = (N1 - wrong, wrong, missed, N - N1 - missed)  # truth/prediction: 1/1, 0/1, 1/0, 0/0
+    truth_of, prediction_of = (1, 0, 1, 0), (1, 1, 0, 0)
+    K = N1 - wrong + missed
+    population = [1] * N1 + [0] * (N - N1)
+    coverage = 0.0
+    for counts in itertools.product(*(range(min(cell, n) + 1) for cell in cells)):
+        if sum(counts) != n:
+            continue
+        chance = np.prod([comb(cell, k) for cell, k in zip(cells, counts)]) / comb(N, n)
+        labels = [t for t, k in zip(truth_of, counts) for _ in range(k)]
+        predicted = [p for p, k in zip(prediction_of, counts) for _ in range(k)]
+        _, low, high = stats.assisted_count_interval(labels, predicted, population)
+        coverage += chance * (low <= K <= high)
+    return coverage
+
+
+@pytest.mark.parametrize(("N", "n", "N1", "missed", "wrong"), [
+    (30, 8, 12, 0, 0), (30, 8, 12, 1, 0), (30, 8, 29, 0, 3), (30, 8, 2, 9, 1),
+    (40, 12, 20, 2, 2), (40, 12, 5, 0, 5), (40, 12, 35, 5, 0), (40, 12, 0, 7, 0),
+    (60, 20, 25, 1, 1), (60, 20, 30, 12, 10), (60, 20, 58, 2, 0), (60, 20, 10, 3, 9),
+])
+def test_exact_coverage_over_every_possible_sample(N, n, N1, missed, wrong):
+    # not a simulation: every sample composition, so a coverage below the level is a defect
+    assert _exact_coverage(N, n, N1, missed, wrong) >= 0.95
 
 
 def test_perfect_predictor_estimate_is_the_predicted_count():
