@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,52 +18,20 @@ from unidecode import unidecode
 
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 
-# everyday names pycountry does not carry, and the sub-national names that papers use
-_EXTRA_COUNTRY_NAMES = {
-    "usa": "US", "u s a": "US", "us": "US", "u s": "US", "united states of america": "US", "america": "US",
-    "uk": "GB", "u k": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
-    "northern ireland": "GB", "britain": "GB",
-    "korea": "KR", "south korea": "KR", "republic of korea": "KR", "rep of korea": "KR", "s korea": "KR",
-    "pr china": "CN", "p r china": "CN", "prc": "CN", "peoples republic of china": "CN", "mainland china": "CN",
-    "hong kong": "HK", "hongkong": "HK", "hong kong sar": "HK", "macau": "MO", "macao": "MO",
-    "taiwan": "TW", "roc": "TW", "republic of china": "TW",
-    "russia": "RU", "iran": "IR", "vietnam": "VN", "viet nam": "VN", "czech republic": "CZ", "czechia": "CZ",
-    "the netherlands": "NL", "holland": "NL", "turkey": "TR", "turkiye": "TR", "uae": "AE",
-    "united arab emirates": "AE", "saudi arabia": "SA", "deutschland": "DE", "schweiz": "CH", "suisse": "CH",
-    "switzerland": "CH", "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "syria": "SY", "laos": "LA",
-    "moldova": "MD", "palestine": "PS", "brasil": "BR", "espana": "ES", "italia": "IT",
-}
-
-# regions whose names contain a country's name (`New England`, `New South Wales`)
-_EXTRA_REGIONS = {"new england": "US", "new south wales": "AU", "new jersey": "US", "new mexico": "US",
-                  "silicon valley": "US", "bay area": "US", "mountain view": "US", "seattle": "US",
-                  "redmond": "US", "menlo park": "US", "palo alto": "US", "cambridge ma": "US",
-                  "yorktown heights": "US", "murray hill": "US", "holmdel": "US", "pittsburgh": "US",
-                  "cambridge uk": "GB", "quebec": "CA", "ontario": "CA", "bavaria": "DE"}
+# word lists and name tables are data: places.toml beside this module
+_DATA = tomllib.loads((Path(__file__).with_name("places.toml")).read_text("utf-8"))
+_EXTRA_COUNTRY_NAMES: dict[str, str] = _DATA["extra_country_names"]
+_EXTRA_REGIONS: dict[str, str] = _DATA["extra_regions"]
+_REGION_EXCLUDE = frozenset(_DATA["region_exclude"])
+_GENERIC_TLDS = frozenset(_DATA["generic_tlds"])
+_TLD_COUNTRY_FIX: dict[str, str] = _DATA["tld_country_fix"]
+WEBMAIL = frozenset(_DATA["webmail"])
 
 # US states and Canadian provinces, named in full (abbreviations collide with words)
 _REGIONS = {
     **{unidecode(s.name).lower(): "US" for s in pycountry.subdivisions.get(country_code="US")},
     **{unidecode(s.name).lower(): "CA" for s in pycountry.subdivisions.get(country_code="CA")},
 }
-# names shared with countries or too common as words to decide anything
-_REGION_EXCLUDE = {"georgia", "washington", "district of columbia"}
-
-# generic and vanity top-level domains: never a country
-_GENERIC_TLDS = {"com", "org", "net", "edu", "gov", "mil", "int", "io", "ai", "co", "me", "tv", "info", "biz",
-                 "app", "dev", "xyz", "cc", "ly", "to", "fm", "am", "ws", "nu", "tech", "science", "institute"}
-_TLD_COUNTRY_FIX = {"uk": "GB", "su": "RU"}
-
-# webmail and other domains that say nothing about where someone works
-WEBMAIL = frozenset({
-    "gmail.com", "googlemail.com", "hotmail.com", "outlook.com", "live.com", "msn.com", "yahoo.com",
-    "yahoo.co.jp", "yahoo.co.in", "yahoo.fr", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com",
-    "proton.me", "gmx.de", "gmx.net", "web.de", "mail.ru", "yandex.ru", "yandex.com", "qq.com", "163.com",
-    "126.com", "foxmail.com", "sina.com", "sina.cn", "sohu.com", "aliyun.com", "yeah.net", "139.com",
-    "naver.com", "hanmail.net", "daum.net", "rediffmail.com", "zoho.com", "hotmail.co.uk", "hotmail.fr",
-    "outlook.fr", "libero.it", "orange.fr", "free.fr", "laposte.net", "t-online.de", "seznam.cz",
-    "users.noreply.github.com", "example.com", "email.com", "mail.com", "fastmail.com", "tutanota.com",
-})
 
 
 # accents that PDF extraction left as separate characters: `Montr ´eal`, `F´ed´erale`

@@ -19,9 +19,11 @@ only answers when it is sure and the rest fall through to "unknown":
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
@@ -30,24 +32,14 @@ from .places import WEBMAIL, city_names, country_names, country_of_tld, find_pla
 from .registry import Institution
 
 _SEGMENT_SPLIT = re.compile(r"\s*(?:\+|;|\||\s/\s|\band also\b)\s*")
-_MAX_WORDS = 10
-_FUZZY_CUTOFF = 92
-_INSTITUTION_WORDS = {"university", "universitat", "universite", "universidad", "universita", "universiteit",
-                      "institute", "institut", "instituto", "college", "school", "academy", "laboratory", "lab",
-                      "centre", "center", "hospital", "polytechnic", "politecnico", "ecole", "hochschule"}
-# words that make no name distinctive: a listed name made only of these
-# (`University of Technology`, `State University`) would match inside other names
-_GENERIC_WORDS = {"the", "of", "and", "for", "in", "at", "de", "university", "institute", "college", "school",
-                  "technology", "technological", "science", "sciences", "state", "national", "international",
-                  "applied", "engineering", "polytechnic", "open", "medical", "management", "research",
-                  "business", "arts", "academy", "federal", "central", "city", "american", "european",
-                  "catholic", "christian", "islamic", "new", "free", "technical", "global", "public", "health",
-                  "western", "eastern", "northern", "southern", "north", "south", "east", "west"}
-# words that never name an institution on their own, even if some list says so
-_STOP_ALIASES = {"university", "institute", "college", "school", "department", "research", "lab", "labs",
-                 "laboratory", "center", "centre", "science", "technology", "engineering", "computer science"}
-
-CONFIDENCE = {"exact": 0.95, "alias": 0.9, "domain": 0.9, "fuzzy": 0.8, "place": 0.7, "tld": 0.7}
+# matching settings and word lists are data: resolution.toml beside this module
+_SETTINGS = tomllib.loads(Path(__file__).with_name("resolution.toml").read_text("utf-8"))
+_MAX_WORDS: int = _SETTINGS["max_words"]
+_FUZZY_CUTOFF: int = _SETTINGS["fuzzy_cutoff"]
+_INSTITUTION_WORDS = frozenset(_SETTINGS["institution_words"])
+_GENERIC_WORDS = frozenset(_SETTINGS["generic_words"])
+_STOP_ALIASES = frozenset(_SETTINGS["stop_aliases"])
+CONFIDENCE: dict[str, float] = _SETTINGS["confidence"]
 
 
 @dataclass(frozen=True)
