@@ -1,6 +1,6 @@
 """The tracker's tables: named analyses over the database, each with its method and coverage.
 
-Every analysis takes a `Filters` (venues, years, tier, place) and returns a `Result`:
+Every analysis takes a `Population` (venues, years, tier, place; population.py) and returns a `Result`:
 columns, rows, the method, the coverage (the share of the population whose value is
 known) and notes saying what the figure rests on. The web API, the static site, the
 terminal report and the exports all show these results; none computes anything of its own.
@@ -25,52 +25,17 @@ school, flows and retention come from `career_stages` and samples (estimates.py)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from . import estimates, regions
 from .errors import UserError
 from .institutions.places import country_name
-from .store import build_stamp, reader, workspace_generation
-from .venues import load_venues
+from .population import Population
+from .store import Tracker, reader, tracker_of
 
 EXACT_COVERAGE = 0.95
 # a growth multiple needs at least this many people in its first year to mean anything
 GROWTH_BASE = 20
-PLACES = ("lab", "hq")
-
-
-@dataclass(frozen=True)
-class Filters:
-    venues: tuple[str, ...] = ("neurips",)
-    years: tuple[int, ...] = ()
-    tier: str = "top20"
-    place: str = "lab"
-
-    def sql(self, alias: str = "a") -> tuple[str, list]:
-        if self.tier not in ("top20", "top2"):
-            raise UserError(f"unknown tier {self.tier!r} (choose top20 or top2)")
-        if self.place not in PLACES:
-            raise UserError(f"unknown place {self.place!r} (choose lab or hq)")
-        parts = [f"{alias}.accepted", f"{alias}.venue IN (SELECT unnest(?))"]
-        params: list = [list(self.venues)]
-        if self.years:
-            parts.append(f"{alias}.year IN (SELECT unnest(?))")
-            params.append(list(self.years))
-        if self.tier == "top2":
-            parts.append(f"{alias}.tier = 'top2'")
-        return " AND ".join(parts), params
-
-    @property
-    def years_label(self) -> str:
-        if not self.years:
-            return "all years"
-        return f"{min(self.years)}-{max(self.years)}" if len(self.years) > 1 else str(self.years[0])
-
-    @property
-    def label(self) -> str:
-        place = " (headquarters)" if self.place == "hq" else ""
-        return f"{'+'.join(self.venues)} {self.years_label} {self.tier}{place}"
 
 
 @dataclass
@@ -91,10 +56,8 @@ class Result:
 
 
 def filters_of(venues: list[str] | None, years: list[int] | None, tier: str | None, place: str | None = None
-               ) -> Filters:
-    catalogue = load_venues()
-    keys = tuple(sorted({catalogue.get(v).key for v in venues})) if venues else ("neurips",)
-    return Filters(keys, tuple(sorted(set(years or ()))), tier or "top20", place or "lab")
+               ) -> Population:
+    return Population.of(venues, years, tier, place)
 
 
 def method_of(coverage: float) -> str:
@@ -111,13 +74,13 @@ def coverage_note(known: int, total: int, what: str = "people") -> str:
             "may not be like the rest.")
 
 
-def _country(f: Filters) -> str:
+def _country(f: Population) -> str:
     """The work country of an authorship `a` (joined to its institution `i`)."""
     return "coalesce(i.hq_country, a.country)" if f.place == "hq" else "a.country"
 
 
 # the person's latest accepted authorship with a country, in the filtered years
-def _latest(f: Filters, where: str) -> str:
+def _latest(f: Population, where: str) -> str:
     return f"""
 WITH located AS (
     SELECT a.person_id, a.year, {_country(f)} AS country, a.institution_id, a.institution, a.sector,
@@ -129,20 +92,20 @@ WITH located AS (
 """
 
 
-def _people(con, f: Filters) -> int:
-    where, params = f.sql()
+def _people(con, f: Population) -> int:
+    where, params = f.where()
     return con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where}", params).fetchone()[0]
 
 
-def year_coverage(con, f: Filters) -> list[tuple[int, int, int]]:
+def year_coverage(con, f: Population) -> list[tuple[int, int, int]]:
     """Per year: people, and people with a country at publication."""
-    where, params = f.sql()
+    where, params = f.where()
     return con.execute(f"""SELECT a.year, count(DISTINCT a.person_id),
                                   count(DISTINCT a.person_id) FILTER (WHERE a.country IS NOT NULL)
                            FROM authorships a WHERE {where} GROUP BY 1 ORDER BY 1""", params).fetchall()
 
 
-def _thin_years(con, f: Filters) -> list[str]:
+def _thin_years(con, f: Population) -> list[str]:
     """For views over several years: the years whose people mostly have no country."""
     if len(f.years) == 1:
         return []
@@ -154,8 +117,8 @@ def _thin_years(con, f: Filters) -> list[str]:
             "as located only through papers of other years."]
 
 
-def work_countries(db: Path, f: Filters) -> Result:
-    where, params = f.sql()
+def work_countries(db: Tracker | Path, f: Population) -> Result:
+    where, params = f.where()
     with reader(db, with_workspace=False) as con:
         total = _people(con, f)
         rows = con.execute(_latest(f, where) + """
@@ -171,7 +134,7 @@ def work_countries(db: Path, f: Filters) -> Result:
                   [coverage_note(located, total), f"{place}.", *thin], located, total, round(coverage, 4))
 
 
-def work_regions(db: Path, f: Filters) -> Result:
+def work_regions(db: Tracker | Path, f: Population) -> Result:
     """Where they work by region (regions.csv)."""
     countries = work_countries(db, f)
     by_region: dict[str, int] = {}
@@ -186,8 +149,8 @@ def work_regions(db: Path, f: Filters) -> Result:
                   countries.coverage)
 
 
-def work_sectors(db: Path, f: Filters) -> Result:
-    where, params = f.sql()
+def work_sectors(db: Tracker | Path, f: Population) -> Result:
+    where, params = f.where()
     with reader(db, with_workspace=False) as con:
         total = _people(con, f)
         rows = con.execute(_latest(f, where) + """
@@ -200,9 +163,9 @@ def work_sectors(db: Path, f: Filters) -> Result:
                   known, total, round(coverage, 4))
 
 
-def top_institutions(db: Path, f: Filters, limit: int = 25, country: str | None = None,
+def top_institutions(db: Tracker | Path, f: Population, limit: int = 25, country: str | None = None,
                      region: str | None = None) -> Result:
-    where, params = f.sql()
+    where, params = f.where()
     extra, extra_params = "", []
     if country:
         extra, extra_params = f"AND {_country(f)} = ?", [country.upper()]
@@ -223,7 +186,7 @@ def top_institutions(db: Path, f: Filters, limit: int = 25, country: str | None 
              "institutions counts for both)."]
     if region:
         notes.append(f"{region.title()}: " + ", ".join(_regions_of(region)) + " (region_groups.csv).")
-    return Result("top_institutions", f"Top {limit} institutions{scope}", ["institution", "country", "sector", "people"],
+    return Result("top_institutions", f"Top {len(rows)} institutions{scope}", ["institution", "country", "sector", "people"],
                   [list(r) for r in rows], method_of(coverage), f.label,
                   [coverage_note(known, total).replace("have a value", "have an institution"), *notes],
                   known, total, round(coverage, 4))
@@ -234,9 +197,9 @@ def _regions_of(group: str) -> list[str]:
     return sorted({r for c, r in regions.regions().items() if c in members})
 
 
-def trends(db: Path, f: Filters, countries: int = 8) -> Result:
+def trends(db: Tracker | Path, f: Population, countries: int = 8) -> Result:
     """People per year by country of work; years without affiliations are left out."""
-    where, params = f.sql()
+    where, params = f.where()
     with reader(db, with_workspace=False) as con:
         rows = con.execute(f"""
             SELECT a.year, {_country(f)} AS country, count(DISTINCT a.person_id)
@@ -275,10 +238,10 @@ def trends(db: Path, f: Filters, countries: int = 8) -> Result:
                   coverage=round(coverage, 4) if kept_years else 0.0)
 
 
-def paper_countries(db: Path, f: Filters) -> Result:
+def paper_countries(db: Tracker | Path, f: Population) -> Result:
     """The country mix of papers: the share of papers with at least one author in each
     country, counting affiliation entries that could not be placed on an author."""
-    where, params = f.sql("p")
+    where, params = f.where("p")
     with reader(db, with_workspace=False) as con:
         total, known = con.execute(f"SELECT count(*), count(p.countries) FROM papers p WHERE {where}",
                                    params).fetchone()
@@ -293,13 +256,13 @@ def paper_countries(db: Path, f: Filters) -> Result:
                   known, total, round(coverage, 4))
 
 
-def tier_comparison(db: Path, f: Filters) -> Result:
+def tier_comparison(db: Tracker | Path, f: Population) -> Result:
     rows: dict[str, dict[str, float]] = {}
     coverages: dict[str, float] = {}
     unavailable = []
     for tier in ("top20", "top2"):
         try:
-            result = work_countries(db, Filters(f.venues, f.years, tier, f.place))
+            result = work_countries(db, f.with_(tier=tier))
         except UserError:
             unavailable.append(tier)
             continue
@@ -312,18 +275,19 @@ def tier_comparison(db: Path, f: Filters) -> Result:
     ranked = sorted(rows, key=lambda c: -rows[c].get("top20", 0))[:15]
     notes = [f"Coverage: {', '.join(f'{t} {c:.0%}' for t, c in coverages.items())}."]
     if unavailable:
-        notes.append(f"No {' or '.join(unavailable)} authors in these years (no oral label): shown empty, not as 0.")
+        notes.append(f"No {' or '.join(unavailable)} authors in these years (no oral label): shown as -, not as 0.")
     coverage = min(coverages.values()) if coverages else 0.0
     return Result("tier_comparison", "Top 2% against top 20%: share of people by country of work",
                   ["country", "top20_share", "top2_share"],
-                  [[c, rows[c].get("top20"), rows[c].get("top2")] for c in ranked],
+                  # a tier with no label is empty (None); a country with nobody in a tier that has one is 0
+                  [[c, *(rows[c].get(t, 0.0 if t in coverages else None) for t in ("top20", "top2"))] for c in ranked],
                   method_of(coverage) if coverages else "unavailable", f"{'+'.join(f.venues)} {f.years_label}",
                   notes, coverage=round(coverage, 4))
 
 
-def edition_comparison(db: Path, f: Filters, first: int, second: int) -> Result:
-    a_result = work_countries(db, Filters(f.venues, (first,), f.tier, f.place))
-    b_result = work_countries(db, Filters(f.venues, (second,), f.tier, f.place))
+def edition_comparison(db: Tracker | Path, f: Population, first: int, second: int) -> Result:
+    a_result = work_countries(db, f.with_(years=(first,)))
+    b_result = work_countries(db, f.with_(years=(second,)))
     a = {r[0]: r for r in a_result.rows}
     b = {r[0]: r for r in b_result.rows}
     ranked = sorted(set(a) | set(b), key=lambda c: -(b.get(c, [0, 0, 0])[2]))[:15]
@@ -336,7 +300,7 @@ def edition_comparison(db: Path, f: Filters, first: int, second: int) -> Result:
                   coverage=round(coverage, 4))
 
 
-def career_stage(db: Path, f: Filters, stage: str) -> Result:
+def career_stage(db: Tracker | Path, f: Population, stage: str) -> Result:
     """Origin or graduate (or work, from careers) by country: exact, estimated (estimates.py),
     or, before any annotation, model-only."""
     name, title = f"{stage}_countries", _STAGE_TITLES[stage]
@@ -361,7 +325,7 @@ def _shown(row: dict, key: str) -> list:
     return [None if row.get("flag") else row[key]]
 
 
-def _model(db: Path, f: Filters, by: str, name: str, title: str, reason: str) -> Result:
+def _model(db: Tracker | Path, f: Population, by: str, name: str, title: str, reason: str) -> Result:
     """Model-only figures: the predicted counts, labelled as predictions, never as estimates."""
     try:
         data = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, by)
@@ -410,7 +374,7 @@ _STAGE_TITLES = {"origin": "Where they come from: country of undergraduate degre
 FLOWS_TITLE = "Paths: origin → graduate school → work"
 
 
-def flows(db: Path, f: Filters) -> Result:
+def flows(db: Tracker | Path, f: Population) -> Result:
     if not f.years:
         return Result("flows", FLOWS_TITLE, [], [], "unavailable", f.label,
                       ["Flows are estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
@@ -426,22 +390,19 @@ def flows(db: Path, f: Filters) -> Result:
                   data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
 
 
-def _flow_estimate(db: Path, f: Filters) -> dict:
+def _flow_estimate(db: Tracker | Path, f: Population) -> dict:
     """The flow estimate that flows, retention, net flows and origin mixes all read: made
     once per build, workspace generation and population, not once per chart."""
-    return _flow_cached(str(db), build_stamp(db), workspace_generation(db), f.venues, f.years, f.tier)
-
-
-@lru_cache(maxsize=32)
-def _flow_cached(db: str, build: tuple, generation: int, venues: tuple, years: tuple, tier: str) -> dict:
-    return estimates.estimate(Path(db), list(venues), list(years), tier, "flow")
+    tracker = tracker_of(db)
+    key = ("flow", tracker.build_stamp(), tracker.workspace_generation(), f.venues, f.years, f.tier)
+    return tracker.memo(key, lambda: estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, "flow"))
 
 
 def _path(group: str) -> list[str]:
     return [group] * 3 if group == estimates.OTHER_PATHS else group.split(" -> ")
 
 
-def retention(db: Path, f: Filters) -> Result:
+def retention(db: Tracker | Path, f: Population) -> Result:
     """Per origin country, the share of its people who work there."""
     title = "Retention: the share of each origin country's people who work there"
     if not f.years:
@@ -468,7 +429,7 @@ def retention(db: Path, f: Filters) -> Result:
                   data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
 
 
-def country_profile(db: Path, f: Filters, country: str) -> dict:
+def country_profile(db: Tracker | Path, f: Population, country: str) -> dict:
     code = country.upper()
     if country_name(code) is None:
         raise UserError(f"unknown country code {country!r}")
@@ -483,13 +444,13 @@ def country_profile(db: Path, f: Filters, country: str) -> dict:
     }
 
 
-def editions(db: Path, f: Filters) -> Result:
+def editions(db: Tracker | Path, f: Population) -> Result:
     """Two editions side by side: the first and last of the filtered years, else the two
     latest years in which most people have a country (a year without them cannot be compared)."""
     years = f.years
     if len(years) < 2:
         with reader(db, with_workspace=False) as con:
-            covered = year_coverage(con, Filters(f.venues, (), f.tier, f.place))
+            covered = year_coverage(con, f.with_(years=()))
         years = tuple(y for y, n, k in covered if n and k / n >= 0.5)[-2:]
     if len(years) < 2:
         return Result("editions", "Edition against edition", [], [], "unavailable", f.label,
@@ -499,7 +460,7 @@ def editions(db: Path, f: Filters) -> Result:
     return result
 
 
-def net_flows(db: Path, f: Filters) -> Result:
+def net_flows(db: Tracker | Path, f: Population) -> Result:
     """Per country: people working there minus people originating there (net gain or loss).
 
     From the sampled people whose origin and work are both known: a = from elsewhere and
@@ -560,7 +521,7 @@ def _in_out(counts: list[tuple[list[str], int]]) -> list[tuple[str, int, int]]:
              sum(k for s, k in counts if s[0] == c and s[2] != c)) for c in countries]
 
 
-def origin_mix(db: Path, f: Filters, country: str) -> Result:
+def origin_mix(db: Tracker | Path, f: Population, country: str) -> Result:
     """The origins of the people who work in a country (e.g. US institutions by origin)."""
     title = f"Where the people working in {country_name(country) or country} come from"
     if not f.years:

@@ -25,6 +25,7 @@ from . import workspace as workspaces
 from .errors import UserError
 from .institutions import Resolver, load_resolver
 from .institutions.registry import universities_in
+from .institutions.resolver import settings as resolution_settings
 from .records import Paper, Skip, UnalignedEntry
 from .sources import conference_csv, paperlists, schedule
 from .venues import TIER_TOP2, TIER_TOP20, Decision, Venue, Venues, decide, load_venues
@@ -73,6 +74,7 @@ def _collector_paused():
 def build(
     data: Path,
     db: Path,
+    *,
     source: str = "paperlists",
     venue_names: list[str] | None = None,
     years: str | None = None,
@@ -110,7 +112,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     if people_overrides is not None:
         people.import_overrides(workspace, people.load_overrides(people_overrides), str(people_overrides))
     overrides = people.workspace_overrides(workspace)
-    workspaces.forget(db)  # no open workspace connection may cross into the forked workers
+    workspace.close()  # no open workspace connection may cross into the forked workers
     profile_records, profile_problems = careers.read_profiles(profiles) if profiles else ([], [])
     if universities is None:
         universities = universities_in(data)  # the data folder as a whole holds the list
@@ -143,7 +145,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
                 "years": years or "", "venues_file": str(venues_file or ""), "strict": strict,
                 "universities": str(Path(universities).resolve()) if universities else "",
                 "people_backend": people_backend, "people_model": str(people_model or "packaged"),
-                "people_threshold": model.threshold}
+                "people_threshold": model.threshold, "resolution": resolution_settings()}
     progress.start(1, "resolving people")
     authorships = _fill_from_profile_year(pa.concat_tables([p.authorships for p in parts]))
     person_ids = people.resolve_people(people.mentions_of(authorships, papers), overrides, model, people_backend)

@@ -27,7 +27,7 @@ from pathlib import Path
 from . import analyses, estimates, regions
 from .errors import UserError
 from .limits import MAX_SHEET_BYTES, read_text
-from .store import reader
+from .store import Tracker, reader, tracker_of
 
 COLUMNS = ("edition", "population", "tier", "measure", "category", "percent", "note", "source")
 FILE = Path("published") / "macropolo_tracker.csv"
@@ -73,7 +73,8 @@ def published_in_db(db: Path) -> list[dict]:
         return [dict(zip(names, r)) for r in cursor.fetchall()]
 
 
-def compare(db: Path, published: Path | None = None) -> dict:
+def compare(db: Tracker | Path, published: Path | None = None) -> dict:
+    db = tracker_of(db)  # one reader for the many figures compared
     rows = read_published(published) if published else published_in_db(db)
     if not rows:
         raise UserError(f"{db}: no published figures in this database: build it with --data the data folder as a "

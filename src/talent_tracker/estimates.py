@@ -30,15 +30,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from functools import lru_cache
 from pathlib import Path
 
 from . import stats
 from .careers import STAGE_ORDER
 from .errors import UserError
-from .sampling import Population, members, population_of
-from .store import build_stamp, reader
-from .workspace import open_workspace
+from .population import Population
+from .sampling import members, population_of
+from .store import Tracker, reader, tracker_of
 
 BY = ("origin", "graduate", "work", "flow")
 METHODS = ("exact", "assisted", "sample")
@@ -47,21 +46,20 @@ MIN_PATH = 5
 OTHER_PATHS = "other paths"
 
 
-def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: str,
+def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier: str, by: str,
              sample_id: str | None = None, level: float = 0.95, method: str | None = None) -> dict:
     if by not in BY:
-        raise UserError(f"unknown --by {by!r} (choose {', '.join(BY)})")
+        raise UserError(f"unknown breakdown {by!r} (choose {', '.join(BY)})")
     if method is not None and method not in METHODS:
-        raise UserError(f"unknown --method {method!r} (choose {', '.join(METHODS)})")
+        raise UserError(f"unknown method {method!r} (choose {', '.join(METHODS)})")
     if not 0 < level < 1:
-        raise UserError(f"--level must lie strictly between 0 and 1, not {level}")
-    db = Path(db)
-    stamp = build_stamp(db)
-    population, people, member = _population(str(db), stamp, tuple(venue_names), tuple(years), tier)
+        raise UserError(f"the level must lie strictly between 0 and 1, not {level}")
+    db = tracker_of(db)
+    population, people, member = _population(db, tuple(venue_names), tuple(years), tier)
     N = len(people)
     stages = _stages(by)
-    workspace = open_workspace(db, create=False)
-    known = _known(str(db), stamp, population, stages, workspace, member)
+    workspace = db.workspace()
+    known = _known(db, population, stages, workspace, member)
     value = _value_of(known, by)
     complete = set.intersection(*(set(known[s]) for s in stages))
     result = {"population": population.label, "population_size": N, "by": by, "level": level}
@@ -75,7 +73,7 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
         return result
     if method == "exact":
         raise UserError(f"not every member of {population.label} is known ({len(complete):,} of {N:,}): "
-                        "use --method assisted or sample")
+                        "use method assisted or sample")
     design = _design(workspace, population, sample_id)
     sampled = [(r["person_id"], r["stratum"], r["paper"]) for r in workspace.rows(
         "SELECT person_id, stratum, paper FROM samples WHERE sample_id = ? ORDER BY rowid", [design["sample_id"]])]
@@ -91,7 +89,7 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
     result["sample"] = {**{k: design[k] for k in ("sample_id", "design", "size", "seed")},
                         "people": len(drawn), "known": len(drawn & complete)}
     result["coverage"] = round(len(drawn & complete) / len(drawn), 4) if drawn else 0.0
-    predicted = _predicted(str(db), stamp, population, stages)
+    predicted = _predicted(db, population, stages)
     predicted_all = set.intersection(*(set(predicted[s]) for s in stages))
     result["predictions_coverage"] = round(len(predicted_all) / N, 4)
     if method is None:
@@ -99,10 +97,10 @@ def estimate(db: Path, venue_names: list[str], years: list[int], tier: str, by: 
     if method == "assisted":
         if design["design"] != "person":
             raise UserError(f"assisted estimates need a simple random sample of people (design person); "
-                            f"{design['sample_id']} is a {design['design']} sample: use --method sample")
+                            f"{design['sample_id']} is a {design['design']} sample: use method sample")
         if not predicted_all:
             raise UserError("no predictions in this database (built by an earlier version): rebuild it, "
-                            "or use --method sample")
+                            "or use method sample")
     usable = [p for p in dict.fromkeys(p for p, _, _ in sampled) if p in complete]
     if not usable:
         raise UserError(f"no sampled person of {design['sample_id']} has a known value yet: import annotations")
@@ -148,18 +146,17 @@ def _pooled(value, sampled_counts: Counter):
     return pooled
 
 
-def model_figures(db: Path, venue_names: list[str], years: list[int], tier: str, by: str) -> dict:
+def model_figures(db: Tracker | Path, venue_names: list[str], years: list[int], tier: str, by: str) -> dict:
     """What the predictions alone say about a population: predicted counts, no interval.
 
     Never an estimate: a prediction is a guess from career evidence, right as often as its
     probability says, and its errors do not cancel. Shown until a sample is annotated."""
     if by not in BY:
-        raise UserError(f"unknown --by {by!r} (choose {', '.join(BY)})")
-    db = Path(db)
-    stamp = build_stamp(db)
-    population, people, _ = _population(str(db), stamp, tuple(venue_names), tuple(years), tier)
+        raise UserError(f"unknown breakdown {by!r} (choose {', '.join(BY)})")
+    db = tracker_of(db)
+    population, people, _ = _population(db, tuple(venue_names), tuple(years), tier)
     stages = _stages(by)
-    predicted = _predicted(str(db), stamp, population, stages)
+    predicted = _predicted(db, population, stages)
     guess = _value_of(predicted, by)
     covered = [p for p in people if all(p in predicted[s] for s in stages)]
     N = len(people)
@@ -181,25 +178,29 @@ def model_figures(db: Path, venue_names: list[str], years: list[int], tier: str,
 
 
 # What an estimate needs from the build is the same until the next build: the population's
-# members and their inferred facts are kept per build; only what the workspace adds
-# (annotations, samples: small) is read afresh, so a save does not cost a recount.
+# members and their inferred facts are kept in the tracker's memo per build; only what the
+# workspace adds (annotations, samples: small) is read afresh, so a save does not cost a recount.
 
-@lru_cache(maxsize=64)
-def _population(db: str, build: tuple, venue_names: tuple, years: tuple, tier: str
+def _population(db: Tracker, venue_names: tuple, years: tuple, tier: str
                 ) -> tuple[Population, tuple[str, ...], frozenset[str]]:
     """The population, its members in order, and as a set."""
-    with reader(Path(db), with_workspace=False) as con:
-        population = population_of(con, list(venue_names), list(years), tier)
-        people = tuple(members(con, population))
-    return population, people, frozenset(people)
+    def compute():
+        with db.reader(with_workspace=False) as con:
+            population = population_of(con, list(venue_names), list(years), tier)
+            people = tuple(members(con, population))
+        return population, people, frozenset(people)
+    return db.memo(("population", db.build_stamp(), venue_names, years, tier), compute)
 
 
-@lru_cache(maxsize=64)
-def _inferred(db: str, build: tuple, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def _inferred(db: Tracker, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """Per stage, the country of the member's best inferred fact (careers.STAGE_ORDER), for
     members whose best inferred fact has one; ranked over the population's facts only."""
+    return db.memo(("inferred", db.build_stamp(), population, stages), lambda: _read_inferred(db, population, stages))
+
+
+def _read_inferred(db: Tracker, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
     where, params = population.where()
-    with reader(Path(db), with_workspace=False) as con:
+    with db.reader(with_workspace=False) as con:
         rows = con.execute(f"""
             SELECT person_id, stage, country FROM (
                 SELECT person_id, stage, country,
@@ -214,11 +215,14 @@ def _inferred(db: str, build: tuple, population: Population, stages: tuple[str, 
     return known
 
 
-@lru_cache(maxsize=64)
-def _predicted(db: str, build: tuple, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+def _predicted(db: Tracker, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
     """Per stage, each member's predicted country (predictions.py): fixed by the build."""
+    return db.memo(("predicted", db.build_stamp(), population, stages), lambda: _read_predicted(db, population, stages))
+
+
+def _read_predicted(db: Tracker, population: Population, stages: tuple[str, ...]) -> dict[str, dict[str, str]]:
     where, params = population.where()
-    with reader(Path(db), with_workspace=False) as con:
+    with db.reader(with_workspace=False) as con:
         rows = con.execute(f"""
             SELECT person_id, stage, country FROM predictions
             WHERE stage IN (SELECT unnest(?)) AND country IS NOT NULL
@@ -230,11 +234,11 @@ def _predicted(db: str, build: tuple, population: Population, stages: tuple[str,
     return predicted
 
 
-def _known(db: str, build: tuple, population: Population, stages: tuple[str, ...], workspace,
+def _known(db: Tracker, population: Population, stages: tuple[str, ...], workspace,
            member: frozenset[str]) -> dict[str, dict[str, str]]:
     """Per stage, each member's country as `career_stages` gives it: an annotation outranks
     every inferred fact, so it replaces the inferred country (or, without a country, hides it)."""
-    known = {stage: dict(countries) for stage, countries in _inferred(db, build, population, stages).items()}
+    known = {stage: dict(countries) for stage, countries in _inferred(db, population, stages).items()}
     if workspace is None:
         return known
     for row in workspace.rows("SELECT person_id, stage, country FROM annotations WHERE stage IN "

@@ -281,22 +281,20 @@ def _predict_spark(table: pa.Table, model: Model, threshold: float) -> pa.Table:
     return frame.toArrow()
 
 
-_SPARK = None
-
-
 def spark_session():
     """A Spark session for the `spark` backend: `local[*]` on this machine unless
     TALENT_TRACKER_SPARK_MASTER names a cluster (`spark://host:7077`, `yarn`, ...); other
-    settings come from Spark's own configuration (spark-defaults.conf, SPARK_CONF_DIR)."""
-    global _SPARK
-    if _SPARK is not None:
-        return _SPARK
+    settings come from Spark's own configuration (spark-defaults.conf, SPARK_CONF_DIR).
+    Spark keeps one active session per process itself: a second call gets the same one."""
     try:
         from pyspark.sql import SparkSession
         from splink.backends.spark import similarity_jar_location
     except ImportError:
         raise UserError("the spark backend needs pyspark: pip install 'talent-tracker[spark]'") from None
     master = os.environ.get("TALENT_TRACKER_SPARK_MASTER", "local[*]")
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
     try:
         spark = (SparkSession.builder.master(master).appName("talent-tracker people")
                  .config("spark.jars", similarity_jar_location())
@@ -309,5 +307,4 @@ def spark_session():
         raise UserError(f"cannot start Spark ({master}): {str(exc).strip().splitlines()[0][:200]}") from None
     spark.sparkContext.setLogLevel("ERROR")
     spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="talent-tracker-spark-"))
-    _SPARK = spark
     return spark

@@ -37,52 +37,27 @@ from pathlib import Path
 
 from .annotations import ANNOTATION_COLUMNS
 from .errors import UserError
+from .population import TIERS, Population
 from .store import check_output_file, csv_safe, reader
-from .venues import load_venues
 from .workspace import audit, cli_actor, now, open_workspace
 
 DESIGNS = ("person", "paper", "stratified", "predicted-origin")
 STRATUM_SHARE = 0.05  # a predicted origin country this common gets its own stratum
-TIERS = ("top20", "top2")
 CONTEXT_COLUMNS = ("sample_id", "stratum", "display_name", "papers", "affiliation_trail", "job_titles",
                    "inferred_facts", "search_openreview", "search_dblp", "search_scholar", "search_orcid", "search_web")
 
 
-@dataclass(frozen=True)
-class Population:
-    venues: tuple[str, ...]
-    years: tuple[int, ...]
-    tier: str
-
-    def where(self, alias: str = "a") -> tuple[str, list]:
-        """SQL condition on authorships selecting the population's authorships."""
-        marks = ", ".join("?" for _ in self.venues)
-        years = ", ".join("?" for _ in self.years)
-        tier = f" AND {alias}.tier = 'top2'" if self.tier == "top2" else ""
-        return (f"{alias}.accepted AND {alias}.venue IN ({marks}) AND {alias}.year IN ({years}){tier}",
-                [*self.venues, *self.years])
-
-    @property
-    def label(self) -> str:
-        years = f"{min(self.years)}-{max(self.years)}" if len(self.years) > 1 else str(self.years[0])
-        return f"{'+'.join(self.venues)} {years} {self.tier}"
-
-
 def population_of(con, venue_names: list[str], years: list[int], tier: str) -> Population:
-    """Validate a population request against the database: one clear error if it makes no sense."""
-    if tier not in TIERS:
-        raise UserError(f"unknown tier {tier!r} (choose {' or '.join(TIERS)})")
-    catalogue = load_venues()
-    venues = tuple(sorted({catalogue.get(v).key for v in venue_names})) if venue_names else ()
-    if not venues:
-        raise UserError("choose at least one --venue")
+    """A population to sample, checked against the database: one clear error if it makes no sense."""
+    if not venue_names:
+        raise UserError("a sample needs at least one venue")
     if not years:
-        raise UserError("choose --year (e.g. 2019 or 2010-2019)")
-    population = Population(venues, tuple(sorted(set(years))), tier)
+        raise UserError("a sample needs its years (e.g. 2019 or 2010-2019)")
+    population = Population.of(venue_names, years, tier)
     if tier == "top2":
         no_oral = con.execute(
-            f"SELECT venue, year FROM venue_years WHERE NOT oral_known AND venue IN ({', '.join('?' for _ in venues)}) "
-            f"AND year IN ({', '.join('?' for _ in population.years)}) ORDER BY ALL", [*venues, *population.years]
+            "SELECT venue, year FROM venue_years WHERE NOT oral_known AND venue IN (SELECT unnest(?)) "
+            "AND year IN (SELECT unnest(?)) ORDER BY ALL", [list(population.venues), list(population.years)]
         ).fetchall()
         if no_oral:
             raise UserError("tier top2 is unavailable for " + ", ".join(f"{v} {y}" for v, y in no_oral)
@@ -115,7 +90,7 @@ def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: in
     if design not in DESIGNS:
         raise UserError(f"unknown design {design!r} (choose {', '.join(DESIGNS)})")
     if size <= 0:
-        raise UserError("--size must be positive")
+        raise UserError("a sample's size must be positive")
     with reader(db) as con:
         population = population_of(con, venue_names, years, tier)
         people = members(con, population)
@@ -136,7 +111,7 @@ def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: in
 
 def _stratified(con, population, people, size, rng, sample_id, seed) -> Sample:
     if population.tier != "top20":
-        raise UserError("the stratified design draws within tiers: use --tier top20")
+        raise UserError("the stratified design draws within tiers: it needs tier top20")
     where, params = population.where()
     oral = {r[0] for r in con.execute(
         f"SELECT DISTINCT a.person_id FROM authorships a WHERE {where} AND a.tier = 'top2'", params).fetchall()}
@@ -185,7 +160,7 @@ def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, s
     if stage not in ("origin", "graduate", "work"):
         raise UserError(f"unknown stage {stage!r} (choose origin, graduate or work)")
     if size <= 0:
-        raise UserError("--size must be positive")
+        raise UserError("a sample's size must be positive")
     output = Path(output)
     check_output_file(output)
     if output.exists() and not overwrite:

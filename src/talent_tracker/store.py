@@ -2,8 +2,9 @@
 
 A build writes every derived table into a temporary file beside the database and renames
 it over the old one when complete, holding a lock so that two builds of one database
-never overlap. Readers (`reader`) see the build and the workspace (workspace.py) as one
-set of tables: an in-memory DuckDB that attaches the build file read-only and holds a
+never overlap. Readers see the build and the workspace (workspace.py) as one set of
+tables through a `Tracker`, which owns the connections (nothing is kept in module
+state): an in-memory DuckDB that attaches the build file read-only and holds a
 snapshot of the workspace tables analyses need, with `careers` and `career_stages`
 composed from both. A reader notices a new build (the file is replaced) and a change in
 the workspace (its generation moves) and looks again, so a running server shows a new
@@ -17,6 +18,7 @@ import fcntl
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,7 +84,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("size", _int), ("seed", pa.int64()), ("population_size", _int), ("strata", _str), ("clusters_total", _int),
         ("created_at", _str),
     ]),
-    # the annotation workflow (annotate.py)
+    # the annotation workflow (annotations/workflow.py)
     "users": pa.schema([("name", _str), ("role", _str), ("token_sha256", _str), ("created_at", _str)]),
     "submissions": pa.schema([
         ("person_id", _str), ("annotator", _str), ("sample_id", _str),
@@ -331,9 +333,8 @@ class _Composed:
                          "UNION ALL " + ANNOTATION_FACTS_SQL)
         self.con.execute(CAREER_STAGES_SQL)
 
-    def refresh(self) -> None:
+    def refresh(self, workspace: workspaces.Workspace | None) -> None:
         """Take a new snapshot of the workspace if it changed since the last one."""
-        workspace = workspaces.open_workspace(self.db, create=False)
         if workspace is None:
             return
         generation = workspace.generation()
@@ -359,10 +360,6 @@ class _Composed:
             self.generation = generation
 
 
-_COMPOSED: dict[str, _Composed] = {}
-_COMPOSED_LOCK = threading.Lock()
-
-
 def _stamp(db: Path) -> tuple:
     try:
         info = os.stat(db)
@@ -375,20 +372,111 @@ def _stamp(db: Path) -> tuple:
     return info.st_ino, info.st_mtime_ns, info.st_size
 
 
-def _composed(db: Path, with_workspace: bool = True) -> _Composed:
-    db = Path(db)
-    stamp = _stamp(db)
-    key = str(db.resolve())
-    with _COMPOSED_LOCK:
-        composed = _COMPOSED.get(key)
-        if composed is None or composed.stamp != stamp:
-            # a new build: readers still using the old one keep it until they finish
-            workspaces.open_workspace(db, create=_has_legacy_tables(db))
-            composed = _Composed(db, stamp)
-            _COMPOSED[key] = composed
-    if with_workspace or composed.generation is None:
-        composed.refresh()
-    return composed
+class Tracker:
+    """One database and its workspace as readers see them. It owns the read connection
+    (rebuilt only when a new build replaces the file, brought up to date when the
+    workspace changes) and a bounded memo of figures derived from them, so that a server
+    or a command computes each figure once per build and workspace generation.
+
+    The CLI makes one per command, the web app one per server (`app.state.tracker`), the
+    site publisher one per run; nothing is shared between them through module state.
+    It is also a path (os.PathLike) to the database file, for code that needs the file."""
+
+    MEMO_SIZE = 512
+
+    def __init__(self, db: Path | str):
+        self.db = Path(db)
+        self._composed: _Composed | None = None
+        self._workspace: workspaces.Workspace | None = None
+        self._lock = threading.Lock()
+        self._memo: OrderedDict = OrderedDict()
+
+    def __fspath__(self) -> str:
+        return str(self.db)
+
+    def __str__(self) -> str:  # messages name the file
+        return str(self.db)
+
+    def __repr__(self) -> str:
+        return f"Tracker({str(self.db)!r})"
+
+    def _current(self, with_workspace: bool) -> _Composed:
+        stamp = _stamp(self.db)
+        with self._lock:
+            composed = self._composed
+            if composed is None or composed.stamp != stamp:
+                # a new build: readers still using the old one keep it until they finish
+                if _has_legacy_tables(self.db):
+                    workspaces.open_workspace(self.db, create=True).close()
+                composed = _Composed(self.db, stamp)
+                self._composed = composed
+                self._memo.clear()
+        if with_workspace or composed.generation is None:
+            composed.refresh(self.workspace())
+        return composed
+
+    def workspace(self, create: bool = False) -> workspaces.Workspace | None:
+        """The database's workspace (annotations, samples, users), opened once; None if
+        there is none yet and `create` is false."""
+        with self._lock:
+            if self._workspace is not None and self._workspace.path.exists():
+                return self._workspace
+            self._workspace = workspaces.open_workspace(self.db, create=create)
+            return self._workspace
+
+    @contextlib.contextmanager
+    def reader(self, with_workspace: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor over the build and the workspace snapshot (see _Composed).
+
+        `with_workspace=False` skips bringing the snapshot up to date: for queries of the
+        build's tables alone, which then need not wait for the workspace's latest writes."""
+        cursor = self._current(with_workspace).con.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+
+    def rows(self, sql: str, params: list | None = None, with_workspace: bool = True) -> list[dict]:
+        """A query's rows as dicts keyed by column name."""
+        with self.reader(with_workspace) as con:
+            return rows(con, sql, params)
+
+    def build_stamp(self) -> tuple:
+        """Changes when a new build replaces the database."""
+        return _stamp(self.db)
+
+    def workspace_generation(self) -> int:
+        """Changes with every write to the workspace."""
+        workspace = self.workspace()
+        return workspace.generation() if workspace is not None else 0
+
+    def memo(self, key: tuple, compute):
+        """`compute()`, kept under `key` (which should hold the build stamp and, for
+        figures that read the workspace, its generation) until evicted or a new build."""
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()  # outside the lock: figures may take a while and use the reader
+        with self._lock:
+            self._memo[key] = value
+            while len(self._memo) > self.MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
+
+    def close(self) -> None:
+        with self._lock:
+            if self._composed is not None:
+                self._composed.con.close()
+            if self._workspace is not None:
+                self._workspace.close()
+            self._composed = self._workspace = None
+            self._memo.clear()
+
+
+def tracker_of(source: Tracker | Path | str) -> Tracker:
+    """The tracker itself, or a new one for a path (which lives as long as the caller keeps it)."""
+    return source if isinstance(source, Tracker) else Tracker(source)
 
 
 def _has_legacy_tables(db: Path) -> bool:
@@ -407,32 +495,48 @@ def _has_legacy_tables(db: Path) -> bool:
 
 
 @contextlib.contextmanager
-def reader(db: Path, with_workspace: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor over the build and the workspace snapshot (see _Composed). Cheap: the
-    connection is shared per process and only rebuilt when the database is replaced.
-
-    `with_workspace=False` skips bringing the snapshot up to date: for queries of the
-    build's tables alone, which then need not wait for the workspace's latest writes.
-    """
-    cursor = _composed(db, with_workspace).con.cursor()
+def reader(source: Tracker | Path | str, with_workspace: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of `source`'s tracker; for a path, of a tracker made for this one read and
+    closed after it (for one-off reads: a long-lived caller keeps a Tracker)."""
+    if isinstance(source, Tracker):
+        with source.reader(with_workspace) as cursor:
+            yield cursor
+        return
+    tracker = Tracker(source)
     try:
-        yield cursor
+        with tracker.reader(with_workspace) as cursor:
+            yield cursor
     finally:
-        cursor.close()
+        tracker.close()
 
 
-def build_stamp(db: Path) -> tuple:
+def rows(con, sql: str, params: list | None = None) -> list[dict]:
+    """A query's rows as dicts keyed by column name."""
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def build_stamp(source: Tracker | Path | str) -> tuple:
     """Changes when a new build replaces the database (for caches of derived figures)."""
-    return _stamp(Path(db))
+    return _stamp(Path(source))
 
 
-def workspace_generation(db: Path) -> int:
+def workspace_generation(source: Tracker | Path | str) -> int:
     """Changes with every write to the workspace (for caches of figures that use it)."""
-    workspace = workspaces.open_workspace(db, create=False)
-    return workspace.generation() if workspace is not None else 0
+    if isinstance(source, Tracker):
+        return source.workspace_generation()
+    workspace = workspaces.open_workspace(Path(source), create=False)
+    if workspace is None:
+        return 0
+    try:
+        return workspace.generation()
+    finally:
+        workspace.close()
 
 
 EXPORTABLE = (*BUILD_TABLES, "career_stages", *workspaces.TABLES)
+EXPORT_FORMATS = ("csv", "parquet", "json")
 
 
 def export_table(db: Path, table: str, fmt: str, output: Path) -> int:

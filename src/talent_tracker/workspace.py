@@ -186,35 +186,17 @@ def audit(con: sqlite3.Connection, actor: str, action: str, person_id: str | Non
                 [now(), actor, action, person_id, json.dumps(before, default=str), json.dumps(after, default=str)])
 
 
-_OPEN: dict[str, Workspace] = {}
-_OPEN_LOCK = threading.Lock()
-
-
 def open_workspace(db: Path, create: bool = True) -> Workspace | None:
     """The workspace of `db`, created (and filled from a database of an earlier version) if
-    it does not exist yet; None when it does not exist and `create` is false."""
+    it does not exist yet; None when it does not exist and `create` is false. Each call
+    gives a Workspace of its own (connections are not shared through module state): a
+    long-lived caller keeps it, or uses the one its store.Tracker holds."""
     path = path_for(db)
-    key = str(path.resolve())
-    with _OPEN_LOCK:
-        workspace = _OPEN.get(key)
-        if workspace is not None and path.exists():
-            return workspace
-        if not path.exists():
-            if not create:
-                return None
-            _create(path, Path(db))
-        workspace = Workspace(path)
-        _OPEN[key] = workspace
-        return workspace
-
-
-def forget(db: Path) -> None:
-    """Close this process's connections to a workspace (tests, and before a fork)."""
-    key = str(path_for(db).resolve())
-    with _OPEN_LOCK:
-        workspace = _OPEN.pop(key, None)
-    if workspace is not None:
-        workspace.close()
+    if not path.exists():
+        if not create:
+            return None
+        _create(path, Path(db))
+    return Workspace(path)
 
 
 def _create(path: Path, db: Path) -> None:

@@ -42,6 +42,11 @@ _STOP_ALIASES = frozenset(_SETTINGS["stop_aliases"])
 CONFIDENCE: dict[str, float] = _SETTINGS["confidence"]
 
 
+def settings() -> dict:
+    """The matching settings a build used (recorded in its build_info)."""
+    return {"max_words": _MAX_WORDS, "fuzzy_cutoff": _FUZZY_CUTOFF, "confidence": dict(CONFIDENCE)}
+
+
 @dataclass(frozen=True)
 class Resolution:
     query: str

@@ -24,7 +24,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import analyses, store
 from ..errors import UserError
-from .app import HERE, PAGES, PLOTLY_JS, VENDOR, _compare_cached, _map, _meta, safe_json
+from ..population import PLACES, Population
+from .app import HERE, PAGES, PLOTLY_JS, VENDOR, comparison, map_figures, meta_of, safe_json
 
 COUNTRY_PROFILES = 60
 
@@ -41,7 +42,8 @@ def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
     if not geometry.is_file() or not topojson_js.is_file():
         raise UserError(f"map geometry not installed: run `npm ci --prefix {HERE}`")
     check_site_output(output)
-    meta = _meta(db)
+    tracker = store.Tracker(db)  # one reader and memo for every page's figures
+    meta = meta_of(tracker)
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
     except OSError as exc:
@@ -49,7 +51,7 @@ def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
     try:
         _pages(work, meta)
         _assets(work, geometry, topojson_js)
-        counts = _data(work, db, meta, progress)
+        counts = _data(work, tracker, meta, progress)
         files = sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file())
         (work / SITE_MARKER).write_text(json.dumps({"written_by": "talent-tracker publish", "database": str(db.resolve()),
                                                     "files": files}, indent=1), "utf-8")
@@ -141,21 +143,21 @@ def _combos(meta: dict) -> list[tuple[str, tuple[str, ...], str, str, str]]:
         venues = tuple(meta["venues"]) if key == "all" else (key,)
         years = sorted({y["year"] for v in venues for y in meta["venues"][v]})
         for tier in ("top20", "top2"):
-            for place in analyses.PLACES:
+            for place in PLACES:
                 for year in ["all", *map(str, years)]:
                     combos.append((key, venues, tier, place, year))
     return combos
 
 
-def _data(root: Path, db: Path, meta: dict, progress) -> dict:
+def _data(root: Path, db: store.Tracker, meta: dict, progress) -> dict:
     combos = _combos(meta)
     names = [*analyses.ANALYSES, "map"]
     total = len(combos) * len(names)
     done = files = 0
     for key, venues, tier, place, year in combos:
-        f = analyses.Filters(venues, () if year == "all" else (int(year),), tier, place)
+        f = Population(venues, () if year == "all" else (int(year),), tier, place)
         for name in names:
-            result = _map(db, f) if name == "map" else analyses.ANALYSES[name](db, f).as_dict()
+            result = map_figures(db, f) if name == "map" else analyses.ANALYSES[name](db, f).as_dict()
             _write(root, f"{name}/{key}_{tier}_{place}_{year}", result)
             files += 1
             done += 1
@@ -165,7 +167,7 @@ def _data(root: Path, db: Path, meta: dict, progress) -> dict:
             for code in countries:
                 _write(root, f"country/{key}_{tier}_{place}_all_{code}", analyses.country_profile(db, f, code))
                 files += 1
-    _write(root, "compare/all_all_hq_all", _compare_cached(str(db), store.build_stamp(db), store.workspace_generation(db)))
+    _write(root, "compare/all_all_hq_all", comparison(db))
     files += 1
     return {"pages": len(PAGES) + 1, "data_files": files, "filter_settings": len(combos)}
 

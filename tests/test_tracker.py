@@ -1,0 +1,128 @@
+"""The application's state: one Tracker per database owns its connections; one Population
+value describes who a figure is about; modules use each other's public names only."""
+
+from __future__ import annotations
+
+import ast
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, copy_db, query
+from talent_tracker import analyses, estimates, store
+from talent_tracker.errors import UserError
+from talent_tracker.population import Population
+
+SOURCE = ROOT / "src" / "talent_tracker"
+
+
+def _open_files(path: Path) -> int:
+    """How many of this process's file descriptors point at `path`."""
+    target = str(path.resolve())
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}") == target
+        except OSError:
+            pass
+    return count
+
+
+def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
+    db = copy_db(full_db, tmp_path / "own.duckdb")
+    assert _open_files(db) == 0
+    first, second = store.Tracker(db), store.Tracker(db)
+    rows = first.rows("SELECT venue, year FROM venue_years WHERE venue = ? ORDER BY year", ["iclr"])
+    assert rows[0] == {"venue": "iclr", "year": 2013} and len(rows) == 9
+    assert second.rows("SELECT count(*) AS n FROM persons")[0]["n"] == query(db, "SELECT count(*) FROM persons")[0][0]
+    assert _open_files(db) == 2  # one read connection each: nothing shared through module state
+    first.close()
+    assert _open_files(db) == 1
+    assert second.rows("SELECT count(*) AS n FROM papers")[0]["n"] > 0  # the other is untouched
+    second.close()
+    assert _open_files(db) == 0
+
+
+def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
+    db = copy_db(full_db, tmp_path / "once.duckdb")
+    with store.reader(db) as con:
+        assert con.execute("SELECT count(*) FROM authorships").fetchone()[0] > 0
+    result = analyses.work_countries(db, Population.of(["NeurIPS"], [2021]))
+    assert result.rows and _open_files(db) == 0
+
+
+def test_the_memo_follows_the_build(full_db, tmp_path):
+    db = copy_db(full_db, tmp_path / "memo.duckdb")
+    tracker = store.Tracker(db)
+    calls = []
+    key = ("count", tracker.build_stamp())
+    assert tracker.memo(key, lambda: calls.append(1) or 7) == 7
+    assert tracker.memo(key, lambda: calls.append(1) or 8) == 7 and calls == [1]
+    a = estimates.model_figures(tracker, ["neurips"], [2021], "top20", "work")
+    assert estimates.model_figures(tracker, ["neurips"], [2021], "top20", "work") == a
+    # a new build replaces the file: the tracker reads the new one, and forgets the old figures
+    copy_db(full_db, tmp_path / "next.duckdb")
+    os.replace(tmp_path / "next.duckdb", db)
+    assert tracker.build_stamp() != key[1]
+    assert tracker.memo(("count", tracker.build_stamp()), lambda: 9) == 9
+    assert tracker.rows("SELECT count(*) AS n FROM papers")[0]["n"] > 0
+    tracker.close()
+
+
+def test_one_population_value_parsed_once():
+    p = Population.of(["NeurIPS", "nips", "icml"], [2021, 2019, 2021], "top2", "hq")
+    assert p == Population(("icml", "neurips"), (2019, 2021), "top2", "hq")
+    assert p.label == "icml+neurips 2019-2021 top2 (headquarters)"
+    assert p.with_(tier="top20").tier == "top20" and p.tier == "top2"
+    assert Population.of(None, None).label == "neurips all years top20"
+    with pytest.raises(UserError, match="unknown venue"):
+        Population.of(["cvpr"])
+    for bad in ({"tier": "top5"}, {"place": "moon"}, {"venues": ()}):
+        with pytest.raises(UserError) as caught:
+            Population(**bad)
+        assert "--" not in str(caught.value)  # worded in the domain, not in one interface's flags
+
+
+def test_the_population_selects_what_sql_selects(full_db):
+    p = Population.of(["neurips"], [2021], "top2")
+    where, params = p.where()
+    with store.reader(full_db) as con:
+        people = con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where}", params).fetchone()[0]
+    assert people == query(full_db, "SELECT count(DISTINCT person_id) FROM authorships WHERE venue = 'neurips' "
+                                    "AND year = 2021 AND accepted AND tier = 'top2'")[0][0] > 0
+
+
+def _modules() -> list[tuple[str, ast.Module]]:
+    return [(".".join(path.relative_to(SOURCE.parent).with_suffix("").parts), ast.parse(path.read_text("utf-8")))
+            for path in sorted(SOURCE.rglob("*.py"))]
+
+
+def test_no_module_imports_another_modules_private_names():
+    offences = []
+    for name, tree in _modules():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                offences += [f"{name}: from {node.module} import {a.name}" for a in node.names
+                             if a.name.startswith("_") and a.name != "__version__" and node.module != "__future__"]
+    assert offences == []
+
+
+def test_no_connection_is_kept_in_module_state():
+    # module-level names bound to a mutable container or a connection-like value are state
+    # that outlives the object that should own it
+    offences = []
+    for name, tree in _modules():
+        for node in tree.body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                value = node.value
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                if isinstance(value, ast.Call) and getattr(value.func, "attr", getattr(value.func, "id", "")) in (
+                        "connect", "Lock", "RLock", "local"):
+                    offences.append(f"{name}: {names}")
+                if isinstance(value, ast.Constant) and value.value is None and any(n.startswith("_") for n in names):
+                    offences.append(f"{name}: {names} = None (a global set later)")
+            if isinstance(node, ast.Global):
+                offences.append(f"{name}: global {node.names}")
+    assert offences == []
