@@ -125,7 +125,7 @@ async def reader(base: str, deadline: float, latencies: dict, errors: list, buil
 
 
 def run(db: Path, clients: int, seconds: float, kill: bool = True, rebuild: bool = True) -> dict:
-    from talent_tracker.annotate import add_user
+    from talent_tracker.annotations import add_user
     from talent_tracker.workspace import open_workspace, path_for
 
     workspace = open_workspace(db)

@@ -1,4 +1,4 @@
-"""Annotation mode of the web app: queue, evidence, form, review, export (annotate.py stores).
+"""Annotation mode of the web app: queue, evidence, form, review, export (annotations/ stores).
 
 Every write needs a valid token: as `Authorization: Bearer <token>` (API), or a signed
 session cookie got by signing in with it (pages; see security.Sessions). Cookie-based
@@ -27,7 +27,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from .. import annotate, store
+from .. import store
+from ..annotations import review as reviews
+from ..annotations import workflow
 from ..careers import STAGES
 from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY, MAX_URL
 from ..workspace import Workspace
@@ -61,8 +63,15 @@ class Entry(BaseModel):
 class Viewer:
     """Who makes a request, and how (a session cookie, or a bearer token)."""
 
-    def __init__(self, user: annotate.User, session: dict | None):
+    def __init__(self, user: workflow.User, session: dict | None):
         self.user, self.session = user, session
+
+
+class Write:
+    """A write that passed the guard: who makes it, and the form it sent (empty for JSON)."""
+
+    def __init__(self, who: Viewer, form: dict):
+        self.who, self.form = who, form
 
 
 def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind: bool = False) -> APIRouter:
@@ -72,12 +81,12 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
     def identify(request: Request) -> Viewer | None:
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
-            user = annotate.authenticate(workspace.connection(), header[7:].strip())
+            user = workflow.authenticate(workspace.connection(), header[7:].strip())
             return Viewer(user, None) if user else None
         session = sessions.read(request.cookies.get(SESSION_COOKIE))
         if session is None:
             return None
-        found = annotate.user_named(workspace.connection(), session["u"])
+        found = workflow.user_named(workspace.connection(), session["u"])
         if found is None or found[1][:16] != session["k"]:
             return None  # the user is gone, or has a new token since
         return Viewer(found[0], session)
@@ -95,17 +104,31 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         if not origin or urlparse(origin).netloc != host:
             raise HTTPException(status_code=403, detail="cross-site request refused")
 
-    def check_write(request: Request, who: Viewer, form: dict | None) -> None:
-        """A cookie-based write must come from this site and carry the form's CSRF token."""
-        if who.session is None:
-            return  # a bearer token: no browser sends it on its own
-        same_site(request)
-        if not sessions.csrf_ok(who.session, (form or {}).get("csrf")):
-            raise HTTPException(status_code=403, detail="this form is not from this site (CSRF token missing)")
-
     async def read_form(request: Request) -> dict:
         form = await request.form(max_files=0, max_fields=60, max_part_size=MAX_FORM_TEXT * 4)
         return {k: v for k, v in form.items() if isinstance(v, str)}
+
+    async def checked_write(request: Request) -> Write:
+        """Every write's one guard: a known user; and for a cookie session (which a browser
+        sends on any site's behalf) a request from this site carrying the form's CSRF token
+        (a form field, or the X-CSRF-Token header for JSON)."""
+        who = await run_in_threadpool(viewer, request)
+        is_form = request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data"))
+        form = await read_form(request) if is_form else {}
+        if who.session is not None:
+            same_site(request)
+            if not sessions.csrf_ok(who.session, form.get("csrf") or request.headers.get("x-csrf-token")):
+                raise HTTPException(status_code=403, detail="this form is not from this site (CSRF token missing)")
+        return Write(who, form)
+
+    def needs(capability: str):
+        """A dependency: the signed-in user, who must be allowed `capability` (review, export)."""
+        def allowed(who: Viewer = Depends(viewer)) -> Viewer:
+            if not who.user.may(capability):
+                raise HTTPException(status_code=403, detail=f"{who.user.name} may not {capability}")
+            return who
+        return allowed
 
     def page(request: Request, name: str, who: Viewer | None, status: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {
@@ -120,26 +143,24 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         who = identify(request)
         if who is None:
             return page(request, "annotate_login.html", None)
-        return page(request, "annotate_home.html", who, samples=annotate.samples_overview(workspace.connection()))
+        return page(request, "annotate_home.html", who, samples=workflow.samples_overview(workspace.connection()))
 
     @r.post("/annotate/login", include_in_schema=False)
     async def login(request: Request):
         same_site(request)
         form = await read_form(request)
         token = str(form.get("token") or "").strip()
-        user = await run_in_threadpool(annotate.authenticate, workspace.connection(), token)
+        user = await run_in_threadpool(workflow.authenticate, workspace.connection(), token)
         if user is None:
             return page(request, "annotate_login.html", None, status=401, error="That token is not valid.")
-        found = await run_in_threadpool(annotate.user_named, workspace.connection(), user.name)
+        found = await run_in_threadpool(workflow.user_named, workspace.connection(), user.name)
         response = RedirectResponse("/annotate", status_code=303)
         response.set_cookie(SESSION_COOKIE, sessions.issue(user.name, found[1]), httponly=True, samesite="strict",
                             max_age=SESSION_SECONDS)
         return response
 
     @r.post("/annotate/logout", include_in_schema=False)
-    async def logout(request: Request):
-        who = await run_in_threadpool(viewer, request)
-        check_write(request, who, await read_form(request))
+    async def logout(write: Write = Depends(checked_write)):
         response = RedirectResponse("/annotate", status_code=303)
         response.delete_cookie(SESSION_COOKIE)
         return response
@@ -149,7 +170,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         with store.reader(db) as con:
             names = dict(con.execute("SELECT person_id, display_name FROM persons WHERE person_id IN "
                                      "(SELECT person_id FROM samples WHERE sample_id = ?)", [sample_id]).fetchall())
-        rows = annotate.queue(workspace.connection(), sample_id, who.user.name, names)
+        rows = workflow.queue(workspace.connection(), sample_id, who.user.name, names)
         if not rows:
             raise HTTPException(status_code=404, detail=f"no sample {sample_id[:100]!r}")
         if is_blind_for(who):
@@ -159,23 +180,21 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         return page(request, "annotate_queue.html", who, sample_id=sample_id, rows=rows, done=done)
 
     def evidence(person_id: str, who: Viewer) -> dict:
-        from ..profile import _rows
-
         with store.reader(db) as con:
-            person = _rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
+            person = store.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
             if not person:
                 raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
             hidden = ("annotation",) if is_blind_for(who) else ()
             context = {
                 "person": person[0],
-                "papers": _rows(con, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution,
+                "papers": store.rows(con, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution,
                     a.country FROM authorships a JOIN papers p USING (venue, year, paper_id) WHERE a.person_id = ?
                     ORDER BY a.year DESC, p.title""", [person_id]),
                 "coauthors": [r[0] for r in con.execute("""SELECT DISTINCT b.author_name FROM authorships a
                     JOIN authorships b ON a.venue = b.venue AND a.year = b.year AND a.paper_id = b.paper_id
                     WHERE a.person_id = ? AND b.person_id <> a.person_id ORDER BY 1 LIMIT 40""",
                                                      [person_id]).fetchall()],
-                "facts": _rows(con, "SELECT * FROM careers WHERE person_id = ? AND source NOT IN (SELECT unnest(?)) "
+                "facts": store.rows(con, "SELECT * FROM careers WHERE person_id = ? AND source NOT IN (SELECT unnest(?)) "
                                     "ORDER BY stage, source", [person_id, list(hidden)]),
             }
         q = quote(person[0]["display_name"] or "")
@@ -195,7 +214,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
     @r.get("/annotate/person/{person_id}", response_class=HTMLResponse, include_in_schema=False)
     def person_form(request: Request, person_id: str, who: Viewer = Depends(viewer), sample: str = "", saved: int = 0):
         context = evidence(person_id, who)
-        mine = annotate.submission(workspace.connection(), person_id, who.user.name) or {}
+        mine = workflow.submission(workspace.connection(), person_id, who.user.name) or {}
         return page(request, "annotate_person.html", who, sample=sample[:200], saved=saved, mine=mine,
                     values=_values(mine), version=mine.get("version", 0), stages=STAGES, **context)
 
@@ -203,9 +222,9 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         sample = str(form.get("sample_id") or "")[:200]
         try:
             version = int(form.get("version") or 0)
-            annotate.save(workspace, who.user, person_id, sample or None, form, version, resolver,
+            workflow.save(workspace, who.user, person_id, sample or None, form, version, resolver,
                           known_person(person_id))
-        except (annotate.StaleForm, annotate.Invalid, PermissionError, ValueError) as exc:
+        except (workflow.StaleForm, workflow.Invalid, PermissionError, ValueError) as exc:
             status, problems = _status(exc)
             return page(request, "annotate_person.html", who, status=status, sample=sample, saved=0, mine={},
                         values=form, version=form.get("version", 0), stages=STAGES, problems=problems,
@@ -214,33 +233,30 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
                                 status_code=303)
 
     @r.post("/annotate/person/{person_id}", response_class=HTMLResponse, include_in_schema=False)
-    async def person_save(request: Request, person_id: str):
-        who = await run_in_threadpool(viewer, request)
-        form = await read_form(request)
-        check_write(request, who, form)
-        return await run_in_threadpool(save_form, request, person_id, who, form)
+    async def person_save(request: Request, person_id: str, write: Write = Depends(checked_write)):
+        return await run_in_threadpool(save_form, request, person_id, write.who, write.form)
 
     @r.get("/api/annotations/{person_id}", summary="Your entry for a person, with its version (Bearer token)")
     def api_get(person_id: str, who: Viewer = Depends(viewer)):
-        mine = annotate.submission(workspace.connection(), person_id, who.user.name)
+        mine = workflow.submission(workspace.connection(), person_id, who.user.name)
         return JSONResponse(mine or {"person_id": person_id, "annotator": who.user.name, "version": 0},
                             headers={"Cache-Control": "no-store"})
 
     @r.post("/api/annotations/{person_id}", summary="Save your entry for a person (Bearer token)",
             responses={409: {"description": "Saved again since this version was read"},
                        413: {"description": "Body too large"}, 422: {"description": "Invalid entry"}})
-    def api_save(request: Request, person_id: str, entry: Entry, who: Viewer = Depends(viewer)):
-        check_write(request, who, {"csrf": request.headers.get("x-csrf-token")})
+    def api_save(person_id: str, entry: Entry, write: Write = Depends(checked_write)):
+        who = write.who
         form = entry.model_dump()
         try:
-            version = annotate.save(workspace, who.user, person_id, entry.sample_id, form, entry.version, resolver,
+            version = workflow.save(workspace, who.user, person_id, entry.sample_id, form, entry.version, resolver,
                                     known_person(person_id))
-        except (annotate.StaleForm, annotate.Invalid, PermissionError) as exc:
+        except (workflow.StaleForm, workflow.Invalid, PermissionError) as exc:
             status, problems = _status(exc)
             return JSONResponse({"detail": problems}, status_code=status)
         return {"person_id": person_id, "annotator": who.user.name, "version": version}
 
-    @r.get("/api/institutions", summary="Institution autocomplete (registry and world universities)")
+    @r.get("/api/annotate/institutions", summary="Institution autocomplete for the annotation form (registry and world universities)")
     def institutions(q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
                      limit: Annotated[int, Query(ge=1, le=50)] = 20):
         needle = q.strip().casefold()
@@ -257,32 +273,25 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         return found
 
     @r.get("/annotate/review", response_class=HTMLResponse, include_in_schema=False)
-    def review(request: Request, who: Viewer = Depends(viewer)):
-        if not who.user.may("review"):
-            raise HTTPException(status_code=403, detail=f"{who.user.name} may not review")
-        return page(request, "annotate_review.html", who, items=annotate.disagreements(workspace.connection()))
+    def review(request: Request, who: Viewer = Depends(needs("review"))):
+        return page(request, "annotate_review.html", who, items=reviews.disagreements(workspace.connection()))
 
     def decide(who: Viewer, form: dict) -> None:
         try:
-            annotate.decide(workspace, who.user, str(form.get("person_id", "")), str(form.get("stage", "")),
+            reviews.decide(workspace, who.user, str(form.get("person_id", "")), str(form.get("stage", "")),
                             str(form.get("annotator", "")))
         except PermissionError as exc:
             raise HTTPException(status_code=403, detail=str(exc)) from None
-        except annotate.Invalid as exc:
+        except workflow.Invalid as exc:
             raise HTTPException(status_code=422, detail=exc.problems) from None
 
     @r.post("/annotate/review", include_in_schema=False)
-    async def review_decide(request: Request):
-        who = await run_in_threadpool(viewer, request)
-        form = await read_form(request)
-        check_write(request, who, form)
-        await run_in_threadpool(decide, who, form)
+    async def review_decide(write: Write = Depends(checked_write)):
+        await run_in_threadpool(decide, write.who, write.form)
         return RedirectResponse("/annotate/review", status_code=303)
 
     @r.get("/annotate/export.csv", include_in_schema=False)
-    def export(who: Viewer = Depends(viewer)):
-        if not who.user.may("export"):
-            raise HTTPException(status_code=403, detail=f"{who.user.name} may not export")
+    def export(who: Viewer = Depends(needs("export"))):
         cursor = workspace.connection().execute("SELECT * FROM annotations ORDER BY person_id, stage")
         names = [d[0] for d in cursor.description]
         buffer = io.StringIO()
@@ -296,17 +305,17 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
 
 
 def _status(exc: Exception) -> tuple[int, list[str]]:
-    if isinstance(exc, annotate.StaleForm):
+    if isinstance(exc, workflow.StaleForm):
         return 409, [str(exc)]
     if isinstance(exc, PermissionError):
         return 403, [str(exc)]
-    if isinstance(exc, ValueError) and not isinstance(exc, annotate.Invalid):
+    if isinstance(exc, ValueError) and not isinstance(exc, workflow.Invalid):
         return 422, ["the form's version is not a number: reload the page"]
     return 422, exc.problems
 
 
 def _values(mine: dict) -> dict:
-    values = {k: mine.get(k) or "" for k in annotate.FORM_FIELDS}
+    values = {k: mine.get(k) or "" for k in workflow.FORM_FIELDS}
     for stage in STAGES:
         values[f"{stage}_undetermined"] = stage in (mine.get("undetermined") or [])
     values["confidence"] = mine.get("confidence") or "medium"

@@ -7,7 +7,7 @@ document.querySelectorAll("input.institution").forEach((input) => {
   input.addEventListener("input", async () => {
     const q = input.value.trim();
     if (q.length < 2) return;
-    const found = await (await fetch(`/api/institutions?q=${encodeURIComponent(q)}`)).json();
+    const found = await (await fetch(`/api/annotate/institutions?q=${encodeURIComponent(q)}`)).json();
     list.textContent = "";
     found.forEach((inst) => {
       known[inst.name] = inst;

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pycountry
 
-from .careers import STAGES
-from .errors import UserError
-from .limits import MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
-from .institutions.registry import SECTORS
+from ..careers import STAGES
+from ..errors import UserError
+from ..limits import MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
+from ..institutions.registry import SECTORS
 
 ANNOTATION_COLUMNS = (
     "person_id",
@@ -152,8 +152,8 @@ def validate_row(line: int, row: dict, persons: set[str], resolver, allow_new: b
 def import_sheet(db: Path, path: Path, resolver, actor: str | None = None) -> ImportReport:
     """Validate the sheet and upsert its good rows into the workspace's `annotations`
     (one transaction: all good rows or, on a failure, none)."""
-    from .store import reader
-    from .workspace import audit, cli_actor, now, open_workspace
+    from ..store import reader
+    from ..workspace import audit, cli_actor, now, open_workspace
 
     rows = read_sheet(path)
     report = ImportReport(rows=len(rows))

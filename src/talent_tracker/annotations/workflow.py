@@ -1,4 +1,4 @@
-"""The annotation workflow's storage: users, submissions, reviews and the audit log.
+"""The annotation workflow's storage: users, versioned submissions, settlement and the audit log.
 
 All of it is in the workspace (workspace.py), never in the rebuilt database. Each
 annotator keeps one submission per person (origin, graduate and work, with evidence,
@@ -19,11 +19,11 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
-from .annotations import validate_row
-from .careers import STAGES
-from .errors import UserError
-from .limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_URL
-from .workspace import Workspace, audit, now
+from ..careers import STAGES
+from ..errors import UserError
+from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_URL
+from ..workspace import Workspace, audit, now
+from .sheet import validate_row
 
 ROLES = ("annotator", "reviewer", "admin")
 FORM_FIELDS = ("origin_institution", "origin_country", "graduate_institution", "graduate_country",
@@ -86,10 +86,10 @@ def user_named(con: sqlite3.Connection, name: str) -> tuple[User, str] | None:
 def submission(con: sqlite3.Connection, person_id: str, annotator: str) -> dict | None:
     row = con.execute("SELECT * FROM submissions WHERE person_id = ? AND annotator = ?", [person_id, annotator]
                       ).fetchone()
-    return _submission(row) if row else None
+    return entry_of(row) if row else None
 
 
-def _submission(row: sqlite3.Row) -> dict:
+def entry_of(row: sqlite3.Row) -> dict:
     entry = dict(row)
     entry["undetermined"] = json.loads(entry["undetermined"]) if entry["undetermined"] else []
     return entry
@@ -150,30 +150,9 @@ def save(workspace: Workspace, user: User, person_id: str, sample_id: str | None
     return current + 1
 
 
-def decide(workspace: Workspace, user: User, person_id: str, stage: str, from_annotator: str) -> None:
-    """A reviewer settles a stage by taking one annotator's value."""
-    if not user.may("review"):
-        raise PermissionError(f"{user.name} may not review")
-    if stage not in STAGES:
-        raise Invalid([f"unknown stage {stage[:40]!r}"])
-    with workspace.write() as con:
-        chosen = submission(con, person_id, from_annotator)
-        if chosen is None:
-            raise Invalid([f"{from_annotator[:64]} has no entry for {person_id[:100]}"])
-        before = con.execute("SELECT * FROM decisions WHERE person_id = ? AND stage = ?", [person_id, stage]
-                             ).fetchone()
-        value = [chosen[f"{stage}_institution_id"], chosen[f"{stage}_institution"], chosen[f"{stage}_country"],
-                 chosen["work_sector"] if stage == "work" else None]
-        con.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [person_id, stage, user.name, *value, now()])
-        audit(con, user.name, f"decide {stage}", person_id, {"decision": dict(before) if before else None},
-              {"from": from_annotator, "value": value})
-        settle(con, person_id)
-
-
 def settle(con: sqlite3.Connection, person_id: str) -> None:
     """Recompute the person's settled `annotations` rows from submissions and decisions."""
-    entries = [_submission(r) for r in con.execute("SELECT * FROM submissions WHERE person_id = ?", [person_id])]
+    entries = [entry_of(r) for r in con.execute("SELECT * FROM submissions WHERE person_id = ?", [person_id])]
     decisions = {r["stage"]: r for r in con.execute(
         "SELECT stage, institution_id, institution, country, sector, reviewer FROM decisions WHERE person_id = ?",
         [person_id])}
@@ -196,24 +175,6 @@ def settle(con: sqlite3.Connection, person_id: str) -> None:
         notes = "; ".join(e["notes"] for e in entries if e["notes"]) or None
         con.execute("INSERT OR REPLACE INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [person_id, stage, value[0], value[1], value[2], value[3], evidence, notes, who, now()])
-
-
-def disagreements(con: sqlite3.Connection) -> list[dict]:
-    """Stages where annotators entered different values and no reviewer has decided."""
-    by_person: dict[str, list[dict]] = {}
-    for r in con.execute("SELECT * FROM submissions ORDER BY person_id, annotator"):
-        entry = _submission(r)
-        by_person.setdefault(entry["person_id"], []).append(entry)
-    decided = {(r[0], r[1]) for r in con.execute("SELECT person_id, stage FROM decisions")}
-    out = []
-    for person, entries in by_person.items():
-        for stage in STAGES:
-            values = {(e["annotator"], e[f"{stage}_institution"] or "", e[f"{stage}_country"] or "")
-                      for e in entries if e[f"{stage}_country"]}
-            if len({v[1:] for v in values}) > 1 and (person, stage) not in decided:
-                out.append({"person_id": person, "stage": stage,
-                            "entries": [{"annotator": a, "institution": i, "country": c} for a, i, c in sorted(values)]})
-    return out
 
 
 def queue(con: sqlite3.Connection, sample_id: str, annotator: str, names: dict[str, str]) -> list[dict]:
