@@ -41,7 +41,7 @@ def hostile_db(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def served(hostile_db):
     sheet = hostile_db.parent / "sheet.csv"
-    assert cli("sample", "--db", hostile_db, "--venue", "neurips", "--year", "2030", "--size", "3",
+    assert cli("sample", "--db", hostile_db, "--venue", "neurips", "--years", "2030", "--size", "3",
                "--output", sheet).returncode == 0
     tokens = {name: cli("users", "add", name, "--role", role, "--db", hostile_db).stdout.strip()
               for name, role in (("ann", "annotator"), ("ben", "annotator"), ("rev", "reviewer"), ("adm", "admin"))}
@@ -157,8 +157,8 @@ def test_malformed_forms_are_4xx(served):
         response = httpx.post(f"{base}/annotate/person/{served['people'][0]}", content=body, cookies=cookies,
                               headers={"Content-Type": content_type, "Origin": base})
         assert 400 <= response.status_code < 500, response.status_code
-    assert httpx.get(f"{base}/api/institutions", params={"q": "x" * 1000}).status_code == 422
-    assert httpx.get(f"{base}/api/analyses/work_countries", params={"format": "xml"}).status_code == 422
+    assert httpx.get(f"{base}/api/annotate/institutions", params={"q": "x" * 1000}).status_code == 422
+    assert httpx.get(f"{base}/api/analyses/work_countries", params={"format": "xml"}).status_code == 400  # unknown format
 
 
 def test_sessions_are_signed_tied_to_the_token_and_expire(served):

@@ -10,6 +10,7 @@ installed beside this module (see package.json). Nothing is loaded from a CDN.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -29,6 +30,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from .. import analyses, store
 from ..errors import UserError
 from ..years import parse_years
+from .api import AnalysisName
+from .api import install as install_api
 from .security import BodyLimit, SecurityHeaders, allowed_hosts
 
 HERE = Path(__file__).resolve().parent
@@ -66,11 +69,17 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     """The tracker for `db`; with `annotate`, also the annotation workflow (writes go to the
     workspace, the database stays read-only, so a build may replace it while serving).
     `hosts`: the names the Host header may carry (security.allowed_hosts)."""
-    db = Path(db)
-    with store.reader(db):
+    db = store.Tracker(db)  # owns this server's connections and its memo of figures
+    with db.reader():
         pass  # fail now, with one clear line, if the database cannot be read
-    app = FastAPI(title="talent-tracker", description="Where the world's top AI researchers come from, train and "
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        db.close()  # the server's connections end with it
+
+    app = FastAPI(lifespan=lifespan, title="talent-tracker", description="Where the world's top AI researchers come from, train and "
                   "work. Every page's figures have a JSON twin here.", version="1", docs_url=None, redoc_url=None)
+    app.state.tracker = db
     app.add_middleware(BodyLimit)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts or allowed_hosts("127.0.0.1"))
     app.add_middleware(SecurityHeaders)
@@ -93,7 +102,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         from .annotate_routes import router
 
         resolver, _ = load_resolver(universities)
-        app.include_router(router(db, open_workspace(db), resolver, templates, blind))
+        app.include_router(router(db, open_workspace(db.db), resolver, templates, blind))
 
     def compute(name: str, venues: tuple, years: tuple, tier: str, place: str, extra: str, build: tuple,
                 generation: int) -> dict:
@@ -101,7 +110,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         if name == "country":
             return analyses.country_profile(db, f, extra)
         if name == "map":
-            return _map(db, f)
+            return map_figures(db, f)
         return analyses.ANALYSES[name](db, f).as_dict()
 
     # results are kept per build and, for those that read it, per workspace generation:
@@ -120,16 +129,17 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     @app.get("/api/meta", summary="Venues, years, tiers and samples in the database, and when it was built")
     def meta() -> dict:
-        return _meta(db)
+        return meta_of(db)
 
     @app.get("/api/analyses/{name}", summary="One analysis as a table (format=json or csv)")
-    def analysis(name: str, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20", place: PlaceQ = "lab",
-                 format: Annotated[str, Query(pattern="^(json|csv)$")] = "json"):
-        if name not in analyses.ANALYSES and name != "map":
-            raise HTTPException(status_code=404, detail=f"no analysis {name[:100]!r}")
-        result = run(name, venue, years, tier, place)
+    def analysis(name: AnalysisName, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20",
+                 place: PlaceQ = "lab", format: Annotated[str, Query(max_length=10, description="json or csv")] = "json"):
+        # an unknown name is a 404 (api.install), as before the name became an enum
+        if format not in ("json", "csv"):
+            raise HTTPException(status_code=400, detail=f"unknown format {format!r} (choose json or csv)")
+        result = run(name.value, venue, years, tier, place)
         if format == "csv":
-            return _csv(result, name)
+            return _csv(result, name.value)
         return JSONResponse(result)
 
     @app.get("/api/countries/{code}", summary="A country's profile")
@@ -164,7 +174,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         path, title, charts = PAGES[key]
         return templates.TemplateResponse(request, "page.html", {
             "page": key, "title": title, "charts": charts, "pages": PAGES, "static_site": False,
-            "meta_json": safe_json(_meta(db)), **extra})
+            "meta_json": safe_json(meta_of(db)), **extra})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request):
@@ -177,8 +187,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     @app.get("/api/compare", summary="The published tracker's figures beside this tracker's own")
     def compared():
-        generation = store.workspace_generation(db)
-        return JSONResponse(_compare_cached(str(db), store.build_stamp(db), generation))
+        return JSONResponse(comparison(db))
 
     for key in ("flows", "map", "trends", "institutions", "methodology", "compare"):
         app.add_api_route(PAGES[key][0], page_route(key), response_class=HTMLResponse, include_in_schema=False)
@@ -187,40 +196,42 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     def country_page(request: Request, code: Annotated[str, Path_(max_length=3)]):
         return page(request, "countries", country=code.upper())
 
+    # the typed data API (api.py): people, institutions, papers, estimates, samples, the list of analyses
+    install_api(app, db, run, PAGES, hide_annotations=annotate and blind)
     return app
 
 
-@lru_cache(maxsize=8)
-def _compare_cached(db: str, build: tuple, generation: int) -> dict:
+def comparison(db: store.Tracker) -> dict:
+    """The published figures beside this tracker's (compare.py), once per build and workspace generation."""
     from ..compare import compare
 
-    try:
-        return compare(Path(db))
-    except UserError as exc:
-        return {"figures": [], "available": 0, "total": 0, "unavailable": str(exc)}
+    def compute() -> dict:
+        try:
+            return compare(db)
+        except UserError as exc:
+            return {"figures": [], "available": 0, "total": 0, "unavailable": str(exc)}
+    return db.memo(("compare", db.build_stamp(), db.workspace_generation()), compute)
 
 
-@lru_cache(maxsize=8)
-def _build_meta(db: str, build: tuple) -> dict:
-    with store.reader(Path(db), with_workspace=False) as con:
-        rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
-        built = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
-    venues: dict[str, list] = {}
-    for venue, year, oral in rows:
-        venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
-    return {"venues": venues, "tiers": ["top20", "top2"], "built_at": built[0] if built else None}
+def meta_of(db: store.Tracker) -> dict:
+    """Venues, years, tiers and samples in the database, and when it was built."""
+    def build_meta() -> dict:
+        with db.reader(with_workspace=False) as con:
+            rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
+            built = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
+        venues: dict[str, list] = {}
+        for venue, year, oral in rows:
+            venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
+        return {"venues": venues, "tiers": ["top20", "top2"], "built_at": built[0] if built else None}
 
-
-def _meta(db: Path) -> dict:
-    from ..workspace import open_workspace
-
-    workspace = open_workspace(db, create=False)
+    workspace = db.workspace()
     samples = [r["sample_id"] for r in workspace.rows(
         "SELECT sample_id FROM sample_designs ORDER BY created_at DESC")] if workspace else []
-    return {**_build_meta(str(db), store.build_stamp(db)), "samples": samples}
+    return {**db.memo(("meta", db.build_stamp()), build_meta), "samples": samples}
 
 
-def _map(db: Path, f) -> dict:
+def map_figures(db: store.Tracker | Path, f) -> dict:
+    """Work countries with their ISO numeric codes, for the world map."""
     import pycountry
 
     result = analyses.work_countries(db, f).as_dict()
