@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -93,8 +94,10 @@ def serving(db: Path, *args: str):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    # the access log goes to a file: a pipe nobody reads would fill and stall the server
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
-                             *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             *map(str, args)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -103,12 +106,14 @@ def serving(db: Path, *args: str):
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None:
-                    raise RuntimeError(proc.stdout.read().decode())
+                    log.seek(0)
+                    raise RuntimeError(log.read().decode())
                 time.sleep(0.1)
         yield base
     finally:
         proc.terminate()
         proc.wait(10)
+        log.close()
 
 
 CHROMIUM = "/usr/bin/chromium"

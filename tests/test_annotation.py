@@ -22,7 +22,7 @@ from talent_tracker.build import build
 def prepared(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("annotate") / "base.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips"], years="2021", universities=UNIVERSITIES)
-    assert cli("sample", "--db", db, "--venue", "neurips", "--year", "2021", "--size", "12", "--seed", "5",
+    assert cli("sample", "--db", db, "--venue", "neurips", "--years", "2021", "--size", "12", "--seed", "5",
                "--output", db.parent / "sheet.csv").returncode == 0
     return db
 
@@ -42,7 +42,7 @@ def served(prepared, tmp_path_factory):
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
                              "--annotate", "--universities", str(UNIVERSITIES)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the access log
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:

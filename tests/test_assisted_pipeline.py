@@ -84,7 +84,7 @@ def test_model_only_then_assisted(neurips, browser, tmp_path):
             assert "model only — predicted, not an estimate" in page[name]["text"]
 
         sheet = tmp_path / "sample.csv"
-        drawn = cli("sample", "--db", neurips, "--venue", "neurips", "--year", "2021", "--size", "300", "--seed", "5",
+        drawn = cli("sample", "--db", neurips, "--venue", "neurips", "--years", "2021", "--size", "300", "--seed", "5",
                     "--output", sheet)
         assert drawn.returncode == 0, drawn.stderr
         imported = cli("careers", "import", annotate_from_the_evidence(sheet), "--db", neurips,

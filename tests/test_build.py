@@ -61,7 +61,7 @@ def test_broken_records_are_counted_and_good_ones_kept(data_dir, tmp_path):
     (["--years", "2019-2010"], "year range '2019-2010': 2019 comes after 2010"),
     (["--years", "twenty"], "'twenty' is not a year"),
     (["--years", "1800-1805"], "years must lie between"),
-    (["--source", "dblp"], "unknown source 'dblp'"),
+    (["--source", "dblp"], "'dblp' is not one of 'paperlists', 'conference-csv'"),
     (["--venue", "neurips", "--years", "2031"], "no papers found for neurips in 2031"),
 ])
 def test_user_errors_are_one_line(tmp_path, args, message):

@@ -29,7 +29,7 @@ def db(built, tmp_path) -> Path:
 
 
 def sample(db: Path, out: Path, *args: str):
-    return cli("sample", "--db", db, "--venue", "neurips", "--year", "2021", "--output", out, *args)
+    return cli("sample", "--db", db, "--venue", "neurips", "--years", "2021", "--output", out, *args)
 
 
 def read_sheet(path: Path) -> list[dict]:
@@ -93,7 +93,7 @@ def test_sample_annotate_import_estimate(db, tmp_path):
     filled = fill_from_the_data(db, sheet)
     imported = cli("careers", "import", filled, "--db", db, "--universities", UNIVERSITIES)
     assert imported.returncode == 0, imported.stderr
-    result = cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--tier", "top20", "--by", "work",
+    result = cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--tier", "top20", "--by", "work",
                  "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -105,13 +105,13 @@ def test_sample_annotate_import_estimate(db, tmp_path):
     assert us["low"] < us["estimate"] < us["high"] and us["flag"] is None
     assert 0.3 < us["share"] < 0.7 and us["population_size"] == N
     assert all(f["low"] <= f["estimate"] <= f["high"] for f in data["figures"])
-    plain = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "work",
+    plain = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--by", "work",
                            "--method", "sample", "--json").stdout)
     plain_us = next(f for f in plain["figures"] if f["group"] == "US")
     assert plain["method"] == "sample" and plain_us["method"] == "hypergeometric"
     # the predictions (every person's latest affiliation) carry most of the answer here
     assert us["high"] - us["low"] < 0.75 * (plain_us["high"] - plain_us["low"])
-    graduate = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "graduate",
+    graduate = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--by", "graduate",
                               "--json").stdout)
     assert graduate["figures"] and all(f["sample_size"] > 0 for f in graduate["figures"])
 
@@ -120,7 +120,7 @@ def test_exact_counts_when_every_member_is_known(db):
     # the work country of every top2 author of 2021 is known from the data: no sampling needed
     missing = one(db, """SELECT count(DISTINCT a.person_id) FROM authorships a WHERE a.venue='neurips' AND a.year=2021
                          AND a.tier='top2' AND a.person_id NOT IN (SELECT person_id FROM career_stages WHERE stage='work')""")
-    result = cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--tier", "top2", "--by", "work",
+    result = cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--tier", "top2", "--by", "work",
                  "--json")
     if missing:
         assert result.returncode == 2 and "no sample of it exists" in result.stderr
@@ -143,7 +143,7 @@ def test_flow_and_retention(db, tmp_path):
                         "work_country": "CN" if i % 6 == 1 else "US"})
             writer.writerow(row)
     assert cli("careers", "import", filled, "--db", db).returncode == 0
-    data = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "flow",
+    data = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--by", "flow",
                           "--method", "sample", "--json").stdout)
     paths = {f["group"]: f for f in data["figures"]}
     assert set(paths) == {"CN -> US -> US", "US -> US -> US", "CN -> US -> CN"}
@@ -151,7 +151,7 @@ def test_flow_and_retention(db, tmp_path):
     assert china["low"] < china["retention"] < china["high"] and abs(china["retention"] - 1 / 3) < 0.02
     # assisted: the predictions (nobody is predicted on these made-up paths) are corrected by
     # the sample, so the figures follow the sample and the rest of the predicted paths shrink
-    assisted = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2021", "--by", "flow",
+    assisted = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--by", "flow",
                               "--json").stdout)
     groups = {f["group"]: f for f in assisted["figures"]}
     assert assisted["method"] == "assisted" and set(paths) <= set(groups)
@@ -170,14 +170,14 @@ def test_flow_and_retention(db, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["sample", "--venue", "neurips", "--year", "2021", "--size", "99999", "--output", "{tmp}/s.csv"], "larger than the population"),
-    (["sample", "--venue", "neurips", "--year", "1999", "--size", "10", "--output", "{tmp}/s.csv"], "is empty in this database"),
-    (["sample", "--venue", "neurips", "--year", "2021", "--tier", "top5", "--output", "{tmp}/s.csv"], "unknown tier 'top5'"),
-    (["sample", "--venue", "cvpr", "--year", "2021", "--output", "{tmp}/s.csv"], "unknown venue 'cvpr'"),
-    (["sample", "--venue", "neurips", "--year", "2021", "--design", "snowball", "--output", "{tmp}/s.csv"], "unknown design"),
-    (["estimate", "--venue", "neurips", "--year", "2021", "--level", "1.5"], "strictly between 0 and 1"),
-    (["estimate", "--venue", "neurips", "--year", "2021", "--by", "origin"], "no sample of it exists"),
-    (["estimate", "--venue", "neurips", "--year", "2021", "--by", "height"], "unknown --by 'height'"),
+    (["sample", "--venue", "neurips", "--years", "2021", "--size", "99999", "--output", "{tmp}/s.csv"], "larger than the population"),
+    (["sample", "--venue", "neurips", "--years", "1999", "--size", "10", "--output", "{tmp}/s.csv"], "is empty in this database"),
+    (["sample", "--venue", "neurips", "--years", "2021", "--tier", "top5", "--output", "{tmp}/s.csv"], "'top5' is not one of 'top20', 'top2'"),
+    (["sample", "--venue", "cvpr", "--years", "2021", "--output", "{tmp}/s.csv"], "unknown venue 'cvpr'"),
+    (["sample", "--venue", "neurips", "--years", "2021", "--design", "snowball", "--output", "{tmp}/s.csv"], "'snowball' is not one of"),
+    (["estimate", "--venue", "neurips", "--years", "2021", "--level", "1.5"], "strictly between 0 and 1"),
+    (["estimate", "--venue", "neurips", "--years", "2021", "--by", "origin"], "no sample of it exists"),
+    (["estimate", "--venue", "neurips", "--years", "2021", "--by", "height"], "'height'"),
 ])
 def test_bad_requests_are_one_line(db, tmp_path, args, message):
     result = cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], "--db", db)

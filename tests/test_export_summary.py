@@ -44,7 +44,7 @@ def test_export_parquet_and_json(full_db, tmp_path):
 def test_export_errors_are_one_line(full_db, tmp_path):
     for args, message in [
         (["nope", "--db", full_db, "--format", "csv", "--output", tmp_path / "x"], "no table 'nope'"),
-        (["papers", "--db", full_db, "--format", "xlsx", "--output", tmp_path / "x"], "unknown export format 'xlsx'"),
+        (["papers", "--db", full_db, "--format", "xlsx", "--output", tmp_path / "x"], "'xlsx' is not one of 'csv', 'parquet', 'json'"),
         (["papers", "--db", tmp_path / "missing.duckdb", "--output", tmp_path / "x"], "database not found"),
         (["papers", "--db", full_db, "--output", tmp_path / "no" / "x.csv"], "output directory not found"),
     ]:

@@ -85,7 +85,7 @@ def test_output_path_errors_are_one_line(db, tmp_path, unwritable, command):
         if command == "export":
             return cli("export", "papers", "--db", db, "--output", target)
         if command == "sample":
-            return cli("sample", "--db", db, "--venue", "neurips", "--year", "2018", "--size", "5", "--output", target)
+            return cli("sample", "--db", db, "--venue", "neurips", "--years", "2018", "--size", "5", "--output", target)
         return cli("publish", "--db", db, "--output", target)
 
     one_line_error(run(tmp_path / "missing" / "out"), "not found")
@@ -98,18 +98,18 @@ def test_a_failed_sample_records_nothing(db, tmp_path, unwritable):
     def samples() -> int:
         return sqlite3.connect(path_for(db)).execute("SELECT count(*) FROM sample_designs").fetchone()[0]
 
-    one_line_error(cli("sample", "--db", db, "--venue", "neurips", "--year", "2018", "--size", "5",
+    one_line_error(cli("sample", "--db", db, "--venue", "neurips", "--years", "2018", "--size", "5",
                        "--output", unwritable / "sheet.csv"), "no sample was recorded")
     assert samples() == 0
     # so no estimate can rest on it
-    one_line_error(cli("estimate", "--db", db, "--venue", "neurips", "--year", "2018", "--by", "origin"),
+    one_line_error(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2018", "--by", "origin"),
                    "no sample of it exists")
 
 
 def test_a_sheet_is_never_overwritten_unless_asked(db, tmp_path):
     sheet = tmp_path / "sheet.csv"
     sheet.write_text("person_id,origin_country\np-1,FR\n")  # an analyst's work
-    args = ["sample", "--db", db, "--venue", "neurips", "--year", "2018", "--size", "5", "--output", sheet]
+    args = ["sample", "--db", db, "--venue", "neurips", "--years", "2018", "--size", "5", "--output", sheet]
     one_line_error(cli(*args), "exists")
     assert sheet.read_text() == "person_id,origin_country\np-1,FR\n"
     assert cli(*args, "--overwrite").returncode == 0
@@ -122,7 +122,7 @@ def test_a_sheet_is_never_overwritten_unless_asked(db, tmp_path):
 def test_a_sample_is_never_rewritten(db, tmp_path):
     """Drawn again after the people changed (a rebuild with other evidence), the same id
     would name other people: refused, the recorded sample and its sheet stay."""
-    args = ["sample", "--db", db, "--venue", "neurips", "--year", "2018", "--size", "5", "--seed", "1"]
+    args = ["sample", "--db", db, "--venue", "neurips", "--years", "2018", "--size", "5", "--seed", "1"]
     assert cli(*args, "--output", tmp_path / "a.csv").returncode == 0
     with sqlite3.connect(path_for(db)) as con:  # as if drawn on an earlier build
         con.execute("UPDATE samples SET person_id = 'p-earlier' WHERE rowid = (SELECT min(rowid) FROM samples)")

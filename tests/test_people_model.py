@@ -66,7 +66,7 @@ def test_a_bad_model_file_or_backend_is_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
     for args, message in ((["--people-model", bad], "not a readable people model"),
-                          (["--people-backend", "oracle"], "unknown people backend")):
+                          (["--people-backend", "oracle"], "'oracle' is not one of 'duckdb', 'spark'")):
         result = cli("build", "--data", PAPERLISTS, "--db", tmp_path / "x.duckdb", "--venue", "icml", "--years", "2019",
                      *args)
         assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1

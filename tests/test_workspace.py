@@ -27,7 +27,7 @@ SHEET_HEADER = ("person_id,origin_institution,origin_country,graduate_institutio
 def base_db(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("ws") / "base.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips"], years="2021", universities=UNIVERSITIES)
-    result = cli("sample", "--db", db, "--venue", "neurips", "--year", "2021", "--size", "20", "--seed", "3",
+    result = cli("sample", "--db", db, "--venue", "neurips", "--years", "2021", "--size", "20", "--seed", "3",
                  "--output", db.parent / "sheet.csv")
     assert result.returncode == 0, result.stderr
     return db
@@ -72,7 +72,7 @@ def test_commands_write_human_data_while_the_server_runs(db, tmp_path):
         origins = httpx.get(base + "/api/analyses/origin_countries",
                             params={"venue": "neurips", "years": "2021"}).json()
         assert {"FR", "JP"} <= {r[0] for r in origins["rows"]}
-        drawn = cli("sample", "--db", db, "--venue", "neurips", "--year", "2021", "--size", "5", "--seed", "99",
+        drawn = cli("sample", "--db", db, "--venue", "neurips", "--years", "2021", "--size", "5", "--seed", "99",
                     "--output", tmp_path / "more.csv")
         assert drawn.returncode == 0, drawn.stderr
         overrides = tmp_path / "overrides.csv"

@@ -64,7 +64,7 @@ def stage_of_title(title: str | None) -> str | None:
 def facts_from_authorships(authorships: pa.Table) -> list[dict]:
     """Job-title and affiliation-trail facts, one per person, stage, institution and source."""
     cols = {name: authorships.column(name).to_pylist() for name in (
-        "person_id", "venue", "year", "paper_id", "author_position", "job_title", "affiliation",
+        "person_id", "venue", "year", "paper_id", "author_position", "job_title", "affiliation", "email_domain",
         "institution_id", "institution", "country", "sector")}
     grouped: dict[tuple, dict] = {}
     latest: dict[str, int] = {}
@@ -77,15 +77,22 @@ def facts_from_authorships(authorships: pa.Table) -> list[dict]:
         if stage is not None and cols["institution_id"][i]:
             _add(grouped, cols, i, stage, "job_title",
                  f"{cols['venue'][i]} {year} paper {cols['paper_id'][i]}: job title {cols['job_title'][i]!r} "
-                 f"at {cols['affiliation'][i]!r}")
+                 f"at {_printed_place(cols, i)}")
     # the affiliation trail: the affiliations of a person's latest paper with one are
     # their work place as of that year (a student's too: where they do their research)
     for i, person in enumerate(cols["person_id"]):
         if person and cols["year"][i] == latest.get(person) and (cols["affiliation"][i] or cols["institution_id"][i]):
             _add(grouped, cols, i, "work", "affiliation",
-                 f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: affiliation "
-                 f"{cols['affiliation'][i]!r} (latest paper with an affiliation)")
+                 f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: {_printed_place(cols, i)} "
+                 "(latest paper with an affiliation)")
     return list(grouped.values())
+
+
+def _printed_place(cols: dict, i: int) -> str:
+    """What the paper printed that the institution was resolved from."""
+    if cols["affiliation"][i]:
+        return f"affiliation {cols['affiliation'][i]!r}"
+    return f"e-mail domain {cols['email_domain'][i]!r} (no affiliation printed)"
 
 
 def trail_facts(authorships: pa.Table, resolver) -> list[dict]:

@@ -2,25 +2,35 @@
 
 Everything printed from data (names, titles, statuses, file names) goes out as plain
 text, never as rich markup: `[/]` in a title is shown, not interpreted. Every error the
-user can fix, in arguments, inputs or outputs, is one line on stderr and exit code 2
-(`main` makes typer's own usage errors one line too).
+user can fix, in arguments, inputs or outputs, is one line on stderr and exit code 2,
+typer's own usage errors included, however the command is run (`_App.main`).
+
+Layout: every table fits 100 columns without cutting a cell (long text wraps, a word
+that does not fit folds, never "…"); `summary --wide` shows every column at its natural
+width. Options have one spelling across commands (`--years`, `--venue`, `--tier`,
+`--db`, `--output`, `--format`, `--json`); the choices of an option are listed by
+`--help` and checked by typer.
 """
 
 from __future__ import annotations
 
 import errno
 import json
+import os
+import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import duckdb
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, store
 from .build import BuildResult, build as run_build, skip_summary
@@ -28,20 +38,152 @@ from .errors import UserError
 from .limits import MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 from .records import Skip
 
-app = typer.Typer(
+# The width tables are laid out for when the output is not a terminal and COLUMNS is unset.
+WIDTH = 100
+# Rows of one report table shown in the terminal (`report --json` has them all).
+REPORT_ROWS = 25
+MISSING = "-"  # a value that is not known (None): never shown as 0
+
+# The choices of options, as typer shows and checks them. They are the back end's own
+# (tests/test_cli_layout.py checks each against it), spelled out here so that `--help`
+# does not import the modules behind them.
+Tier = Literal["top20", "top2"]  # population.TIERS
+Place = Literal["lab", "hq"]  # population.PLACES
+By = Literal["origin", "graduate", "work", "flow"]  # estimates.BY
+Method = Literal["exact", "assisted", "sample"]  # estimates.METHODS
+Design = Literal["person", "paper", "stratified", "predicted-origin"]  # sampling.DESIGNS
+Stage = Literal["origin", "graduate", "work"]  # sampling.check_sheet
+ExportFormat = Literal["csv", "parquet", "json"]  # store.export_table
+Role = Literal["annotator", "reviewer", "admin"]  # annotations.ROLES
+Source = Literal["paperlists", "conference-csv"]  # build.SOURCES
+Backend = Literal["duckdb", "spark"]  # linkage.BACKENDS
+
+
+def _flags(params: list) -> list:
+    """Boolean flags shown as flags (`--json`), not as `--json <bool>`."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx):
+        return _flags(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx):
+        return _flags(super().get_params(ctx))
+
+
+class _App(_Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run a command with the consoles of this invocation (its COLUMNS, its streams);
+        usage errors, and errors of the machine (disk full, permission denied), are one line
+        and exit code 2 like every other error, however the command is run (the installed
+        script, `python -m`, typer's CliRunner)."""
+        _consoles()
+        try:
+            code = super().main(args, "talent-tracker", complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as exc:  # typer's own (vendored click) usage errors
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                sys.stdout.write(exc.format_message() + "\n")
+                code = 0
+            else:
+                ctx = getattr(exc, "ctx", None)
+                hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+                _error(_usage_message(exc.format_message()) + hint)
+                code = getattr(exc, "exit_code", 2)
+        except typer.Abort:
+            _error("interrupted")
+            code = 130
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                code = 1
+            else:
+                where = f": {exc.filename}" if exc.filename else ""
+                _error((exc.strerror or str(exc)) + where)
+                code = 2
+        except duckdb.IOException as exc:
+            _error(str(exc))
+            code = 2
+        for note in _notes:
+            err.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+class _Typer(typer.Typer):
+    """typer.Typer whose commands show flags as flags."""
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or _Command, **kwargs)
+
+
+def _usage_message(message: str) -> str:
+    # typer words a wrong choice "Invalid value for '--tier': Value error, 'x' is not one of ..."
+    return message.replace(": Value error, ", ": ")
+
+
+app = _Typer(
     name="talent-tracker",
     help="Where the world's top AI researchers come from, train and work.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_App,
 )
-out = Console()
-if not out.is_terminal:
-    # piped or redirected: do not squeeze the wide summary tables into 80 columns
-    out = Console(width=220)
-err = Console(stderr=True, soft_wrap=True)  # one message, one line: never folded
 
-DbOption = Annotated[Path, typer.Option("--db", help="The DuckDB database file (its workspace sits beside it).")]
+
+def _consoles() -> None:
+    """The consoles of this invocation: stdout as wide as the terminal (or COLUMNS), WIDTH
+    columns when it is a file or a pipe; stderr never folded (one message, one line)."""
+    global out, err
+    _notes.clear()
+    out = Console()
+    if not out.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
+        out = Console(width=WIDTH)
+    err = Console(stderr=True, soft_wrap=True)
+
+
+out: Console
+err: Console
+_notes: list[str] = []  # old spellings used by this invocation (_deprecated)
+_consoles()
+
+DbOption = Annotated[Path, typer.Option(
+    "--db", metavar="FILE", help="The database (its workspace sits beside it).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+YEARS_HELP = "Years: 2019, 2010-2019 or 2010-2012,2019"
+# the spelling of --years before it was one across commands: still read, with a note
+OldYearOption = Annotated[Optional[str], typer.Option("--year", hidden=True, help="Deprecated: --years.")]
+
+
+def _venues_option(default: str):
+    return typer.Option("--venue", metavar="VENUE", show_default=False,
+                        help=f"Venue (repeatable: --venue neurips --venue icml): neurips, icml or iclr; {default}.")
+
+
+def _years_option(default: str):
+    return typer.Option("--years", metavar="YEARS", show_default=False, help=f"{YEARS_HELP}; {default}.")
+
+
+def _years(years: str | None, old: str | None = None) -> list[int]:
+    """The years of --years (or of the deprecated --year, with a one-line note)."""
+    from .years import parse_years
+
+    if old is not None:
+        if years is not None:
+            _fail("give --years only (--year is its old spelling)")
+        _deprecated("--year", "--years")
+        years = old
+    try:
+        return parse_years(years) if years else []
+    except UserError as exc:
+        _fail(str(exc))
 
 
 def _cell(value) -> Text:
@@ -51,6 +193,28 @@ def _cell(value) -> Text:
 
 def _row(table: Table, *values) -> None:
     table.add_row(*map(_cell, values))
+
+
+def _table(title: str, columns, right=(), ratios: dict[str, int] | None = None, **options) -> Table:
+    """A table whose cells wrap, and fold a word too long for the column, rather than
+    being cut short with "…"; `right`: the columns of numbers; `ratios`: columns of long
+    text sharing the width left by the others (the table then spans the console)."""
+    ratios = ratios or {}
+    table = Table(title=Text(title) if title else None, expand=bool(ratios), **options)
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left", overflow="fold",
+                         ratio=ratios.get(column))
+    return table
+
+
+def _print(*renderables, wide: bool = False) -> None:
+    """Print; `wide`: at the renderables' natural width, even past the terminal's."""
+    if not wide:
+        out.print(*renderables)
+        return
+    options = out.options.update(max_width=10**6)
+    width = max([out.width, *(Measurement.get(out, options, r).maximum for r in renderables)])
+    Console(width=width).print(*renderables)
 
 
 class _BarProgress:
@@ -80,8 +244,20 @@ def _bars(description: str) -> Progress:
                     transient=True, disable=not err.is_terminal)
 
 
+def _deprecated(old: str, new: str) -> None:
+    """Note an old spelling that was used: once the command is done, one line on stderr; if
+    it fails, on its error's line (an error stays one line)."""
+    _notes.append(f"{old} is deprecated: use {new} (same values)")
+
+
+def _error(message: str) -> None:
+    notes = "".join(f"; note: {note}" for note in _notes)
+    _notes.clear()
+    err.print(f"[red]error:[/] {escape(_one_line(message) + notes)}", highlight=False, soft_wrap=True)
+
+
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {escape(_one_line(message))}", highlight=False, soft_wrap=True)
+    _error(message)
     raise typer.Exit(code)
 
 
@@ -90,6 +266,12 @@ def _warn(message: str) -> None:
 
 
 def _say(message: str) -> None:
+    """A message: one line, however long (as on stderr)."""
+    out.print(Text(message), soft_wrap=True)
+
+
+def _note(message: str) -> None:
+    """A note under a table, wrapped to the console's width."""
     out.print(Text(message))
 
 
@@ -99,24 +281,25 @@ def _one_line(message: str) -> str:
 
 @app.command()
 def build(
-    data: Annotated[Path, typer.Option("--data", help="The data folder as a whole (e.g. ../shared/data), or just its paper lists or CSV.")],
+    data: Annotated[Path, typer.Option("--data", metavar="DIR", help="The data folder as a whole (e.g. ../shared/data), or just its paper lists, or the conference CSV.")],
     db: DbOption = Path(store.DEFAULT_DB),
-    source: Annotated[str, typer.Option("--source", help="paperlists or conference-csv.")] = "paperlists",
-    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue to build (repeatable): neurips, icml, iclr.")] = None,
-    years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2019, 2010-2019 or 2010-2012,2019.")] = None,
-    venues_file: Annotated[Optional[Path], typer.Option("--venues", help="TOML file overriding the venue/tier mapping.")] = None,
+    source: Annotated[Source, typer.Option("--source", help="The kind of data: Paper Copilot paper lists, or the one-row-per-author conference CSV.")] = "paperlists",
+    venue: Annotated[Optional[list[str]], _venues_option("default: every venue in the data")] = None,
+    years: Annotated[Optional[str], _years_option("default: every year in the data")] = None,
+    venues_file: Annotated[Optional[Path], typer.Option("--venues", metavar="FILE", help="TOML file overriding the venue/tier mapping (default: the packaged venues.toml).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail, leaving the database unchanged, if any file, record or label is skipped.")] = False,
-    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list (JSON or .json.gz); default: the copy `fetch --universities` keeps.")] = None,
-    people_overrides: Annotated[Optional[Path], typer.Option("--people-overrides", help="CSV of analysts' same/different-person decisions.")] = None,
-    profiles: Annotated[Optional[Path], typer.Option("--profiles", help="Folder of OpenReview profile JSON files (career history).")] = None,
-    people_backend: Annotated[str, typer.Option("--people-backend", help="Where the people model runs: duckdb (embedded) or spark.")] = "duckdb",
-    people_model: Annotated[Optional[Path], typer.Option("--people-model", help="A people model from `people train` (default: the packaged one).")] = None,
+    universities: Annotated[Optional[Path], typer.Option("--universities", metavar="FILE", help="World-universities list (JSON or .json.gz); default: the data folder's world-universities/, else the copy `fetch --universities` keeps.")] = None,
+    people_overrides: Annotated[Optional[Path], typer.Option("--people-overrides", metavar="FILE", help="CSV of analysts' same/different-person decisions, imported into the workspace first.")] = None,
+    profiles: Annotated[Optional[Path], typer.Option("--profiles", metavar="DIR", help="Folder of OpenReview profile JSON files (career history).")] = None,
+    people_backend: Annotated[Backend, typer.Option("--people-backend", help="Where the people model runs: duckdb (embedded) or spark.")] = "duckdb",
+    people_model: Annotated[Optional[Path], typer.Option("--people-model", metavar="FILE", help="A people model from `people train` (default: the packaged one).")] = None,
 ) -> None:
     """Build the database from conference data (atomically: a failed build changes nothing)."""
+    _years(years)  # a wrong --years is one line before anything is read
     try:
         with _bars("{task.description}") as bars:
-            result = run_build(data, db, source, venue, years, venues_file, strict, _BarProgress(bars),
-                               universities=universities, people_overrides=people_overrides, profiles=profiles,
+            result = run_build(data, db, source=source, venue_names=venue, years=years, venues_file=venues_file,
+                               strict=strict, progress=_BarProgress(bars), universities=universities, people_overrides=people_overrides, profiles=profiles,
                                people_backend=people_backend, people_model=people_model)
     except UserError as exc:
         _fail(str(exc))
@@ -132,10 +315,8 @@ def _print_build(result: BuildResult) -> None:
          f"{result.authorships:,} authorships in {result.seconds:.1f}s")
     counts = skip_summary(result.skips)
     if counts:
-        table = Table(title="Skipped or merged (details: talent-tracker summary, table `skips`)")
-        table.add_column("scope")
-        table.add_column("reason")
-        table.add_column("count", justify="right")
+        table = _table("Skipped or merged (details: talent-tracker summary, table `skips`)",
+                       ("scope", "reason", "count"), right=("count",))
         for (scope, reason), count in sorted(counts.items()):
             _row(table, scope, reason, f"{count:,}")
         out.print(table)
@@ -143,14 +324,12 @@ def _print_build(result: BuildResult) -> None:
 
 @app.command()
 def export(
-    table: Annotated[str, typer.Argument(help="Table to export: papers, authorships, skips, ...")],
+    table: Annotated[str, typer.Argument(help="Table to export: papers, authorships, persons, careers, skips, ... (see the README's Tables).")],
     db: DbOption = Path(store.DEFAULT_DB),
-    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or json.")] = "csv",
-    output: Annotated[Optional[Path], typer.Option("--output", help="File to write (required).")] = None,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet, or json (an array of objects).")] = "csv",
+    output: Annotated[Path, typer.Option("--output", metavar="FILE", show_default=False, help="File to write.")] = ...,
 ) -> None:
     """Export one table (of the database or its workspace) as CSV, Parquet or JSON."""
-    if output is None:
-        _fail("--output FILE is required")
     try:
         rows = store.export_table(db, table, fmt, output)
     except UserError as exc:
@@ -158,10 +337,43 @@ def export(
     _say(f"wrote {rows:,} rows of {table} to {output}")
 
 
+# summary's per venue-year table: (header, key), the columns shown by default first
+SUMMARY_COLUMNS = [
+    ("venue", "venue"), ("year", "year"), ("papers", "papers"), ("accepted", "accepted_papers"),
+    ("top2 papers", "top2_papers"), ("authorships", "authorships"),
+    ("accepted authorships", "accepted_authorships"), ("distinct names", "distinct_author_names"),
+    ("people", "distinct_people"),
+    ("top2", "top2_authorships"), ("top20", "top20_authorships"), ("with affiliation", "with_affiliation"),
+    ("with country", "with_country"), ("country %", "country_coverage_pct"), ("with sector", "with_sector"),
+    ("skipped", "records_skipped"), ("labels not counted", "not_counted_labels"),
+    ("merged", "duplicates_merged"), ("field values", "field_values_skipped"),
+]
+# what fits 100 columns: the papers, their authors and people, how many are placed, what was skipped
+SUMMARY_SHOWN = ("venue", "year", "papers", "accepted", "top2 papers", "accepted authorships", "people",
+                 "country %", "skipped")
+
+
+def _summary_value(row: dict, key: str) -> str:
+    value = row[key]
+    if key in ("top2_papers", "top2_authorships") and not row["oral_known"]:
+        return "n/a"  # no oral label that year: not zero
+    if value is None:
+        return MISSING
+    return f"{value:,}" if isinstance(value, int) and key != "year" else str(value)
+
+
+def _shorter(text: str, limit: int) -> str:
+    """At most about `limit` characters, cut after a word and marked as cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " [...]"
+
+
 @app.command()
 def summary(
     db: DbOption = Path(store.DEFAULT_DB),
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    wide: Annotated[bool, typer.Option("--wide", help="Every column of the per venue-year table, however wide (by default the ones that fit 100 columns).")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Per venue and year: papers, accepted papers, authorships, names, tiers, skips and why."""
     from .summary import summarise
@@ -173,73 +385,55 @@ def summary(
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
-    table = Table(title=Text(f"talent-tracker summary of {db}"))
-    columns = [
-        ("venue", "venue"), ("year", "year"), ("papers", "papers"), ("accepted", "accepted_papers"),
-        ("top2 papers", "top2_papers"), ("authorships", "authorships"),
-        ("accepted authorships", "accepted_authorships"), ("distinct names", "distinct_author_names"),
-        ("people", "distinct_people"),
-        ("top2", "top2_authorships"), ("top20", "top20_authorships"), ("with affiliation", "with_affiliation"),
-        ("with country", "with_country"), ("country %", "country_coverage_pct"), ("with sector", "with_sector"),
-        ("skipped", "records_skipped"), ("labels not counted", "not_counted_labels"),
-        ("merged", "duplicates_merged"), ("field values", "field_values_skipped"),
-    ]
-    for title, _ in columns:
-        table.add_column(title, justify="left" if title == "venue" else "right")
+    columns = [(title, key) for title, key in SUMMARY_COLUMNS if wide or title in SUMMARY_SHOWN]
+    table = _table(f"talent-tracker summary of {db}", [title for title, _ in columns],
+                   right=[title for title, _ in columns if title != "venue"])
     for row in data["venue_years"]:
-        cells = []
-        for _, key in columns:
-            value = row[key]
-            if key == "top2_authorships" and not row["oral_known"]:
-                cells.append("n/a")
-            else:
-                cells.append(f"{value:,}" if isinstance(value, int) and key != "year"
-                             else "" if value is None else str(value))
-        _row(table, *cells)
-    out.print(table)
-    people = Table(title="Accepted authors: people counted once per year and summed (person-years), and once overall")
-    for title in ("venue", "years", "person-years", "person-years 2010-2019", "distinct people"):
-        people.add_column(title, justify="left" if title == "venue" else "right")
+        _row(table, *(_summary_value(row, key) for _, key in columns))
+    people = _table("Accepted authors: people counted once per year and summed (person-years), and once overall",
+                    ("venue", "years", "person-years", "person-years 2010-2019", "distinct people"),
+                    right=("years", "person-years", "person-years 2010-2019", "distinct people"))
     for row in data["people"]:
         _row(people, row["venue"], f"{row['first_year']}-{row['last_year']}", f"{row['person_years']:,}",
              f"{row['person_years_2010_2019']:,}", f"{row['distinct_people']:,}")
-    out.print(people)
-    careers = Table(title="Career facts per stage and source (people: share of all persons)")
-    for title in ("stage", "source", "facts", "people", "people %"):
-        careers.add_column(title, justify="left" if title in ("stage", "source") else "right")
+    careers = _table("Career facts per stage and source (people: share of all persons)",
+                     ("stage", "source", "facts", "people", "people %"), right=("facts", "people", "people %"))
     for row in data["careers"]:
-        _row(careers, row["stage"], row["source"], f"{row['facts']:,}", f"{row['people']:,}", row["people_pct"])
-    out.print(careers)
+        _row(careers, row["stage"], row["source"], f"{row['facts']:,}", f"{row['people']:,}",
+             MISSING if row["people_pct"] is None else row["people_pct"])
+    _print(table, wide=wide)
+    if not wide:
+        hidden = ", ".join(title for title, _ in SUMMARY_COLUMNS if title not in SUMMARY_SHOWN)
+        _note(f"  Not shown (--wide or --json): {hidden}. country %: of the authorships with an affiliation "
+              "or e-mail domain, those with a country.")
+    _print(people, careers, wide=wide)
     if data["skips"]:
-        reasons = Table(title="What was skipped, not counted or merged, and why")
-        for title in ("venue", "year", "scope", "reason", "count", "example"):
-            reasons.add_column(title, overflow="fold")
+        reasons = _table("What was skipped, not counted or merged, and why",
+                         ("venue", "year", "scope", "reason", "count", "example"), right=("count",))
         for row in data["skips"]:
             example = row["example_file"] + (f": {row['example_detail']}" if row["example_detail"] else "")
             _row(reasons, row["venue"], row["year"] or "", row["scope"], row["reason"], f"{row['count']:,}",
-                 example[:100])
-        out.print(reasons)
+                 _shorter(example, 200))
+        _print(reasons, wide=wide)
 
 
 @app.command()
 def venues(
-    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Only these venues.")] = None,
-    years: Annotated[Optional[str], typer.Option("--years", help="Years to show, e.g. 2018-2023.")] = None,
-    venues_file: Annotated[Optional[Path], typer.Option("--venues", help="TOML file overriding the mapping.")] = None,
+    venue: Annotated[Optional[list[str]], _venues_option("default: every venue")] = None,
+    years: Annotated[Optional[str], _years_option("default: the default rule and every year with its own")] = None,
+    venues_file: Annotated[Optional[Path], typer.Option("--venues", metavar="FILE", help="TOML file overriding the venue/tier mapping (default: the packaged venues.toml).")] = None,
 ) -> None:
     """Show which labels count as accepted and as oral (top2), per venue and year, and why."""
     from .venues import load_venues
-    from .years import parse_years
 
+    year_list = _years(years) or None
     try:
         catalogue = load_venues(venues_file)
         chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
-        year_list = parse_years(years) if years else None
     except UserError as exc:
         _fail(str(exc))
-    table = Table(title="Decision labels per venue and year")
-    for title in ("venue", "years", "accepted", "oral (top2)", "tracks", "note"):
-        table.add_column(title, overflow="fold")
+    table = _table("Decision labels per venue and year", ("venue", "years", "accepted", "oral (top2)", "tracks",
+                                                          "note"))
     for v in chosen:
         shown = year_list or sorted({y for years_set, _ in v.years for y in years_set} | {0})
         for year in shown:
@@ -250,21 +444,49 @@ def venues(
     out.print(table)
 
 
+UniversitiesOption = Annotated[Optional[Path], typer.Option(
+    "--universities", metavar="FILE", help="World-universities list (JSON or .json.gz); default: the one the "
+    "database was built with, else the copy `fetch --universities` keeps.")]
+
+
+def _universities(universities: Path | None, db: Path | None) -> Path | None:
+    """The world-universities list: the one given, else the one the database's build used
+    (found there once, from its data folder), else the copy `fetch --universities` keeps;
+    None when there is none, and only then does the resolver warn that it has the registry
+    alone."""
+    from .institutions.registry import default_universities_path
+
+    if universities is not None:
+        return universities
+    if db is not None and Path(db).is_file():
+        try:
+            with store.reader(db, with_workspace=False) as con:
+                row = con.execute("SELECT value FROM build_info WHERE key = 'settings'").fetchone()
+            used = json.loads(row[0]).get("universities") if row else None
+        except (UserError, duckdb.Error, ValueError, AttributeError):
+            used = None  # not a database (yet): the command says so itself if it needs one
+        if used and Path(used).is_file():
+            return Path(used)
+    cached = default_universities_path()
+    return cached if cached.is_file() else None
+
+
 @app.command()
 def resolve(
     text: Annotated[Optional[str], typer.Argument(help="Affiliation text to resolve.")] = None,
-    domain: Annotated[Optional[str], typer.Option("--domain", help="The author's e-mail domain.")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help="One affiliation per line, optionally TAB and an e-mail domain.")] = None,
-    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list (JSON or .json.gz).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per query.")] = False,
+    domain: Annotated[Optional[str], typer.Option("--domain", metavar="DOMAIN", help="The author's e-mail domain.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", metavar="FILE", help="One affiliation per line, optionally TAB and an e-mail domain.")] = None,
+    universities: UniversitiesOption = None,
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="A database whose build's world-universities list to use (optional: only that list is read from it).")] = Path(store.DEFAULT_DB),
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per query instead of a table.")] = False,
 ) -> None:
     """Resolve affiliations (and e-mail domains) to institution, country and sector."""
     from .institutions import load_resolver
 
     if text is None and file is None and domain is None:
-        _fail("give an affiliation TEXT, --domain D or --file F")
+        _fail("give an affiliation TEXT, --domain DOMAIN or --file FILE")
     try:
-        resolver, warning = load_resolver(universities)
+        resolver, warning = load_resolver(_universities(universities, db))
         queries: list[tuple[str, str | None]] = []
         if text is not None or (domain and file is None):
             queries.append((text or "", domain))
@@ -285,9 +507,8 @@ def resolve(
         for result in results:
             sys.stdout.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
         return
-    table = Table(title="Resolved affiliations")
-    for title in ("query", "institution_id", "institution", "country", "sector", "method", "confidence"):
-        table.add_column(title, overflow="fold")
+    table = _table("Resolved affiliations", ("query", "institution_id", "institution", "country", "sector", "method",
+                                             "confidence"), right=("confidence",))
     for r in results:
         _row(table, r.query, r.institution_id, r.institution, r.country, r.sector, r.method,
              f"{r.confidence:.2f}" if r.confidence is not None else "")
@@ -296,22 +517,21 @@ def resolve(
 
 @app.command()
 def fetch(
-    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue to fetch (repeatable); default all.")] = None,
-    years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2018-2021; default every pinned year.")] = None,
-    cache: Annotated[Path, typer.Option("--cache", help="Cache folder; build with --data CACHE.")] = Path("talent-tracker-data"),
-    ref: Annotated[str, typer.Option("--ref", help="`pinned` (the tested versions), a branch or a commit.")] = "pinned",
+    venue: Annotated[Optional[list[str]], _venues_option("default: every venue")] = None,
+    years: Annotated[Optional[str], _years_option("default: every pinned year (required with another --ref)")] = None,
+    cache: Annotated[Path, typer.Option("--cache", metavar="DIR", help="Cache folder; build with --data DIR.")] = Path("talent-tracker-data"),
+    ref: Annotated[str, typer.Option("--ref", metavar="REF", help="`pinned` (the versions this project was tested on), a branch or a commit.")] = "pinned",
     universities: Annotated[bool, typer.Option("--universities", help="Also fetch the world-universities list.")] = False,
     only_universities: Annotated[bool, typer.Option("--only-universities", help="Fetch only the world-universities list.")] = False,
 ) -> None:
     """Download the public Paper Copilot lists (resumable, retried, checksummed) into a cache."""
     from .fetch import fetch_paperlists, fetch_universities
     from .venues import load_venues
-    from .years import parse_years
 
+    year_list = _years(years) or None
     try:
         catalogue = load_venues()
         chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
-        year_list = parse_years(years) if years else None
     except UserError as exc:
         _fail(str(exc))
     if year_list is None and ref != "pinned":
@@ -338,21 +558,21 @@ def fetch(
         raise typer.Exit(1)
 
 
-users_app = typer.Typer(help="Annotation accounts.", no_args_is_help=True)
+users_app = _Typer(cls=_Group, help="Annotation accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
 
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
-    role: Annotated[str, typer.Option("--role", help="annotator, reviewer or admin.")] = "annotator",
+    role: Annotated[Role, typer.Option("--role", help="annotator: annotates; reviewer: also reviews; admin: also exports.")] = "annotator",
     db: DbOption = Path(store.DEFAULT_DB),
 ) -> None:
     """Create a user (or renew their token) and print the token: it is shown only once.
 
     Works while the server runs (the workspace takes concurrent writers); a new token
     ends the user's signed-in sessions."""
-    from .annotate import add_user
+    from .annotations import add_user
     from .workspace import cli_actor, open_workspace
 
     try:
@@ -365,7 +585,7 @@ def users_add(
     err.print(Text(f"{name} ({role}): keep this token; it is stored only as a hash"))
 
 
-careers_app = typer.Typer(help="Career annotations: import analysts' sheets.", no_args_is_help=True)
+careers_app = _Typer(cls=_Group, help="Career annotations: import analysts' sheets.", no_args_is_help=True)
 app.add_typer(careers_app, name="careers")
 
 
@@ -373,14 +593,14 @@ app.add_typer(careers_app, name="careers")
 def careers_import(
     sheet: Annotated[Path, typer.Argument(help="Annotation sheet (CSV).")],
     db: DbOption = Path(store.DEFAULT_DB),
-    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list for resolving institutions.")] = None,
+    universities: UniversitiesOption = None,
 ) -> None:
     """Validate an annotation sheet and import its good rows (bad rows are reported, not imported)."""
     from .annotations import import_sheet
     from .institutions import load_resolver
 
     try:
-        resolver, warning = load_resolver(universities)
+        resolver, warning = load_resolver(_universities(universities, db))
         report = import_sheet(db, sheet, resolver)
     except UserError as exc:
         _fail(str(exc))
@@ -394,19 +614,19 @@ def careers_import(
         raise typer.Exit(1)
 
 
-profiles_app = typer.Typer(help="Profiles: career evidence from OpenReview, ORCID and OpenAlex.", no_args_is_help=True)
+profiles_app = _Typer(cls=_Group, help="Profiles: career evidence from OpenReview, ORCID and OpenAlex.", no_args_is_help=True)
 app.add_typer(profiles_app, name="profiles")
 
 
 @profiles_app.command("fetch")
 def profiles_fetch(
-    db: DbOption,
+    db: DbOption = Path(store.DEFAULT_DB),
     offline: Annotated[bool, typer.Option("--offline", help="Use only what is cached; report the rest as missing.")] = False,
-    sources: Annotated[str, typer.Option("--sources", help="Comma-separated: openreview, orcid, openalex.")] = "openreview,orcid,openalex",
+    sources: Annotated[str, typer.Option("--sources", metavar="LIST", help="Comma-separated, of openreview, orcid and openalex.")] = "openreview,orcid,openalex",
     openreview_token: Annotated[Optional[str], typer.Option("--openreview-token", envvar="OPENREVIEW_TOKEN", help="OpenReview API token (sent as a Bearer token; guests may be refused).")] = None,
     openalex_key: Annotated[Optional[str], typer.Option("--openalex-key", envvar="OPENALEX_API_KEY", help="OpenAlex API key (raises its daily budget).")] = None,
-    mailto: Annotated[Optional[str], typer.Option("--mailto", help="Contact e-mail sent to OpenAlex.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N people (a trial run).")] = None,
+    mailto: Annotated[Optional[str], typer.Option("--mailto", metavar="EMAIL", help="Contact e-mail sent to OpenAlex.")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", min=1, help="Only the first N people (a trial run); default: everyone.")] = None,
 ) -> None:
     """Fetch the public profiles of the database's people into NAME.profiles/ (cached, resumable); the next build uses them."""
     from .profiles.fetch import Progress as FetchProgress, fetch_profiles
@@ -447,9 +667,9 @@ def profiles_fetch(
         raise typer.Exit(1)
 
 
-people_app = typer.Typer(help="People: analysts' decisions on who is whom.", no_args_is_help=True)
+people_app = _Typer(cls=_Group, help="People: analysts' decisions on who is whom.", no_args_is_help=True)
 app.add_typer(people_app, name="people")
-overrides_app = typer.Typer(help="Same/different-person decisions, kept in the workspace and applied by every build.",
+overrides_app = _Typer(cls=_Group, help="Same/different-person decisions, kept in the workspace and applied by every build.",
                             no_args_is_help=True)
 people_app.add_typer(overrides_app, name="overrides")
 
@@ -476,7 +696,7 @@ def overrides_import(
 @overrides_app.command("list")
 def overrides_list(
     db: DbOption = Path(store.DEFAULT_DB),
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """The decisions kept in the workspace."""
     from .workspace import open_workspace
@@ -490,19 +710,25 @@ def overrides_list(
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    table = Table(title="People overrides (workspace)")
-    for title in ("decision", "authorship_a", "authorship_b", "note", "by", "at"):
-        table.add_column(title, overflow="fold")
+    table = _table("People overrides (workspace)", ("decision", "authorship_a", "authorship_b", "note", "by", "at"))
     for r in rows:
         _row(table, r["decision"], r["authorship_a"], r["authorship_b"], r["note"], r["actor"], r["created_at"])
     out.print(table)
+
+
+def _place(institution: str | None, *where: str | None) -> str:
+    """`Institution (CC, sector)`, or what is known of it."""
+    known = ", ".join(w for w in where if w)
+    if institution:
+        return f"{institution} ({known})" if known else institution
+    return known
 
 
 @app.command()
 def person(
     person_id: Annotated[str, typer.Argument(help="A person_id (e.g. ~Yoshua_Bengio1 or p-...).")],
     db: DbOption = Path(store.DEFAULT_DB),
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """A person's papers, affiliations and career facts with their sources."""
     from .profile import person_report
@@ -519,36 +745,52 @@ def person(
                             f" ({p['person_id']}): {p['n_papers']} papers, {p['first_year']}-{p['last_year']}, "
                             f"{', '.join(p['venues'])}; also written "
                             f"{', '.join(v for v in p['name_variants'] if v != p['display_name']) or '-'}"))
-    stages = Table(title="Career: the fact used per stage (precedence: annotation, profile, job title, affiliation)")
-    facts = Table(title="All career facts")
-    for table in (stages, facts):
-        for title in ("stage", "institution", "country", "sector", "years", "source", "evidence"):
-            table.add_column(title, overflow="fold")
+    career_columns = ("stage", "institution", "years", "source", "evidence")
+    ratios = {"institution": 2, "evidence": 3}
+    stages = _table("Career: the fact used per stage (precedence: annotation, profile, job title, affiliation)",
+                    career_columns, ratios=ratios)
+    facts = _table("All career facts", career_columns, ratios=ratios)
     for table, rows in ((stages, data["career_stages"]), (facts, data["careers"])):
         for f in rows:
             years = f"{f['start_year'] or ''}-{f['end_year'] or ''}".strip("-")
-            _row(table, f["stage"], f["institution"], f["country"], f["sector"], years, f["source"], f["evidence"])
-    papers = Table(title="Papers")
-    for title in ("venue", "year", "tier", "title", "affiliation", "job title", "institution", "country"):
-        papers.add_column(title, overflow="fold")
+            _row(table, f["stage"], _place(f["institution"], f["country"], f["sector"]), years, f["source"],
+                 f["evidence"])
+    with_titles = any(r["job_title"] for r in data["papers"])
+    papers = _table("Papers", ("paper", "tier", "title", "affiliation", "institution")
+                    + (("job title",) if with_titles else ()),
+                    ratios={"title": 3, "affiliation": 2, "institution": 2, "job title": 1})
     for r in data["papers"]:
-        _row(papers, r["venue"], r["year"], r["tier"] or "-", r["title"], r["affiliation"], r["job_title"],
-             r["institution"], r["country"])
+        _row(papers, f"{r['venue']} {r['year']}", r["tier"] or MISSING, r["title"], r["affiliation"],
+             _place(r["institution"], r["country"]), *((r["job_title"],) if with_titles else ()))
     out.print(stages, facts, papers)
+
+
+TierOption = Annotated[Tier, typer.Option("--tier", help="top20: authors of accepted papers; top2: authors of oral papers.")]
+
+
+def _population_args(venue: list[str] | None, years: str | None, old_year: str | None) -> tuple[list[str], list[int]]:
+    """The venues and years of a sample's or an estimate's population, both required."""
+    year_list = _years(years, old_year)
+    if not venue:
+        _fail("choose at least one --venue (e.g. --venue neurips)")
+    if not year_list:
+        _fail("choose --years (e.g. 2019 or 2010-2019)")
+    return venue, year_list
 
 
 @app.command()
 def sample(
     db: DbOption = Path(store.DEFAULT_DB),
-    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue (repeatable).")] = None,
-    year: Annotated[Optional[str], typer.Option("--year", help="Year(s): 2019, 2010-2019, 2010-2012,2019.")] = None,
-    tier: Annotated[str, typer.Option("--tier", help="top20 (all accepted) or top2 (oral).")] = "top20",
-    size: Annotated[int, typer.Option("--size", help="People (person, stratified) or papers (paper) to draw.")] = 400,
-    design: Annotated[str, typer.Option("--design", help="person, paper, stratified (by tier) or predicted-origin.")] = "person",
+    venue: Annotated[Optional[list[str]], _venues_option("required")] = None,
+    years: Annotated[Optional[str], _years_option("required")] = None,
+    tier: TierOption = "top20",
+    size: Annotated[int, typer.Option("--size", min=1, help="People (designs person, stratified, predicted-origin) or papers (paper) to draw; with --check, people to list.")] = 400,
+    design: Annotated[Design, typer.Option("--design", metavar="DESIGN", help="person (people at random), paper (papers, with all their authors), stratified (within the tiers) or predicted-origin (within predicted origin countries).")] = "person",
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same sample.")] = 7,
-    output: Annotated[Optional[Path], typer.Option("--output", help="Annotation sheet to write (CSV; required).")] = None,
+    output: Annotated[Path, typer.Option("--output", metavar="FILE", show_default=False, help="Annotation sheet to write (CSV).")] = ...,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet (it may hold annotations).")] = False,
-    check: Annotated[Optional[str], typer.Option("--check", help="Not a sample: list the --size people whose predicted origin, graduate or work country is least certain, first.")] = None,
+    check: Annotated[Optional[Stage], typer.Option("--check", show_default=False, help="Not a sample: list the --size people whose predicted origin, graduate or work country is least certain, first.")] = None,
+    old_year: OldYearOption = None,
 ) -> None:
     """Draw a reproducible sample of a population and write it as an annotation sheet.
 
@@ -556,21 +798,18 @@ def sample(
     sheet lists the least certain predictions first instead; it is not a sample and is
     never used for estimates."""
     from .sampling import check_sheet, draw, save
-    from .years import parse_years
 
-    if output is None:
-        _fail("--output SHEET.csv is required")
+    venues, year_list = _population_args(venue, years, old_year)
     if check is not None:
         try:
-            people = check_sheet(db, venue or [], parse_years(year) if year else [], tier, check, size, output,
-                                 overwrite)
+            people = check_sheet(db, venues, year_list, tier, check, size, output, overwrite)
         except UserError as exc:
             _fail(str(exc))
         _say(f"{people} people whose predicted {check} is least certain, first; sheet written to {output} "
              "(not a sample: not used for estimates)")
         return
     try:
-        drawn = draw(db, venue or [], parse_years(year) if year else [], tier, size, design, seed)
+        drawn = draw(db, venues, year_list, tier, size, design, seed)
         people = save(db, drawn, output, overwrite)
     except UserError as exc:
         _fail(str(exc))
@@ -581,22 +820,27 @@ def sample(
 @app.command()
 def estimate(
     db: DbOption = Path(store.DEFAULT_DB),
-    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue (repeatable).")] = None,
-    year: Annotated[Optional[str], typer.Option("--year", help="Year(s): 2019, 2010-2019, 2010-2012,2019.")] = None,
-    tier: Annotated[str, typer.Option("--tier", help="top20 (all accepted) or top2 (oral).")] = "top20",
-    by: Annotated[str, typer.Option("--by", help="origin, graduate, work or flow.")] = "origin",
-    sample_id: Annotated[Optional[str], typer.Option("--sample", help="Sample id (default: the latest of this population).")] = None,
-    level: Annotated[float, typer.Option("--level", help="Confidence level, strictly between 0 and 1.")] = 0.95,
-    method: Annotated[Optional[str], typer.Option("--method", help="exact, assisted or sample (default: exact when everyone is known, else assisted from a person sample with predictions, else sample).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    venue: Annotated[Optional[list[str]], _venues_option("required")] = None,
+    years: Annotated[Optional[str], _years_option("required")] = None,
+    tier: TierOption = "top20",
+    by: Annotated[By, typer.Option("--by", help="Country of origin (undergraduate), graduate school or work, or the origin -> graduate -> work flow.")] = "origin",
+    sample_id: Annotated[Optional[str], typer.Option("--sample", metavar="ID", help="Sample id; default: the latest sample of this population.")] = None,
+    level: Annotated[float, typer.Option("--level", help="Confidence level of the intervals, strictly between 0 and 1.")] = 0.95,
+    method: Annotated[Optional[Method], typer.Option("--method", show_default=False, help="Default: exact when everyone's value is known, else assisted (a person sample with everyone's predictions), else sample (the sample alone).")] = None,
+    as_json: JsonOption = False,
+    old_year: OldYearOption = None,
 ) -> None:
-    """Population figures by country with intervals: exact counts when all are known, else
-    model-assisted or sample estimates; a too uncertain figure is flagged, not shown."""
-    from .estimates import estimate as run_estimate
-    from .years import parse_years
+    """Population figures by country with intervals.
 
+    Exact counts when every member's value is known, else model-assisted or sample
+    estimates; a too uncertain figure is flagged, not shown."""
+    from .estimates import estimate as run_estimate
+
+    venues, year_list = _population_args(venue, years, old_year)
+    if not 0 < level < 1:
+        _fail(f"--level must lie strictly between 0 and 1, not {level:g}")
     try:
-        result = run_estimate(db, venue or [], parse_years(year) if year else [], tier, by, sample_id, level, method)
+        result = run_estimate(db, venues, year_list, tier, by, sample_id, level, method)
     except UserError as exc:
         _fail(str(exc))
     if as_json:
@@ -604,9 +848,9 @@ def estimate(
         return
     source = (f"sample {result['sample']['sample_id']} ({result['sample']['design']}), method {result['method']}"
               if result["sample"] else "every member known: exact counts")
-    table = Table(title=Text(f"{result['population']}, by {by}: {source}; {result['level']:.0%} intervals"))
-    for title in ("group", "estimate", "interval", "share", "share interval", "n", "N", "method"):
-        table.add_column(title, justify="left" if title in ("group", "method") else "right")
+    table = _table(f"{result['population']}, by {by}: {source}; {result['level']:.0%} intervals",
+                   ("group", "estimate", "interval", "share", "share interval", "n", "N", "method"),
+                   right=("estimate", "interval", "share", "share interval", "n", "N"))
     for r in result["figures"]:
         if r.get("flag"):  # too uncertain: the interval only, never a point figure scaled up
             _row(table, r["group"], "too uncertain", f"{r['low']:,.0f}-{r['high']:,.0f}", "",
@@ -618,9 +862,9 @@ def estimate(
              r["method"])
     out.print(table)
     if result.get("retention"):
-        retention = Table(title="Retention: share of each origin country's people who work there")
-        for title in ("origin", "retention", "interval", "sampled from origin", "stayed", "method"):
-            retention.add_column(title, justify="left" if title in ("origin", "method") else "right")
+        retention = _table("Retention: share of each origin country's people who work there",
+                           ("origin", "retention", "interval", "sampled from origin", "stayed", "method"),
+                           right=("retention", "interval", "sampled from origin", "stayed"))
         for r in result["retention"]:
             _row(retention, r["origin"], "too uncertain" if r.get("flag") else f"{r['retention']:.1%}",
                  f"{r['low']:.1%}-{r['high']:.1%}", r["origin_sampled"], r["stayed"],
@@ -631,30 +875,59 @@ def estimate(
 @app.command()
 def serve(
     db: DbOption = Path(store.DEFAULT_DB),
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     annotate: Annotated[bool, typer.Option("--annotate", help="Also serve the annotation workflow (saves go to the workspace).")] = False,
-    universities: Annotated[Optional[Path], typer.Option("--universities", help="World-universities list, for the institution autocomplete and validation.")] = None,
+    universities: Annotated[Optional[Path], typer.Option("--universities", metavar="FILE", help="World-universities list, for the annotation workflow's institution autocomplete and validation; default: the one the database was built with, else the copy `fetch --universities` keeps.")] = None,
     blind: Annotated[bool, typer.Option("--blind", help="Annotators do not see each other's entries or settled values until review.")] = False,
-    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="A name clients reach the server by (repeatable; loopback names are always allowed).")] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", metavar="NAME", help="A name clients reach the server by (repeatable; loopback names are always allowed).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Do not log requests (by default one line per request on stdout).")] = False,
 ) -> None:
-    """Serve the interactive tracker and its JSON API. A build of the same database may run
-    meanwhile: the server shows the new build as soon as it is in place."""
+    """Serve the interactive tracker and its JSON API, logging one line per request.
+
+    A build of the same database may run meanwhile: the server shows the new build as
+    soon as it is in place."""
     import uvicorn
 
     from .web.app import create_app
     from .web.security import allowed_hosts
 
     hosts = allowed_hosts(host, allow_host)
+    warning = None
+    if annotate:
+        universities = _universities(universities, db)
+        if universities is None:
+            from .institutions import load_resolver
+
+            warning = load_resolver(None)[1]
     try:
         application = create_app(db, annotate=annotate, universities=universities, blind=blind, hosts=hosts)
         _check_port(host, port)
     except UserError as exc:
         _fail(str(exc))
+    if warning:
+        _warn(warning)
     if host in ("0.0.0.0", "::") and not allow_host:
         _warn("listening on every interface, but only loopback names are accepted: add --allow-host NAME")
     _say(f"talent-tracker at http://{host}:{port}/ (API docs at /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    uvicorn.run(application, host=host, port=port, log_config=_server_logging(), log_level=None,
+                access_log=not quiet)
+
+
+def _server_logging() -> dict:
+    """uvicorn's logging with its own messages at warning and above (the line above says
+    where the server is), and one access line per request on stdout: time, client, request,
+    status."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    config["loggers"]["uvicorn.access"]["level"] = "INFO"
+    config["formatters"]["access"]["fmt"] = '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s'
+    config["formatters"]["access"]["datefmt"] = "%Y-%m-%d %H:%M:%S"
+    return config
 
 
 def _check_port(host: str, port: int) -> None:
@@ -673,7 +946,7 @@ def _check_port(host: str, port: int) -> None:
 @app.command()
 def publish(
     db: DbOption = Path(store.DEFAULT_DB),
-    output: Annotated[Path, typer.Option("--output", help="Folder to write the static site to.")] = Path("site"),
+    output: Annotated[Path, typer.Option("--output", metavar="DIR", help="Folder to write the static site to: new, empty, or a site publish wrote.")] = Path("site"),
 ) -> None:
     """Write the tracker as a static site (open DIR/index.html from disk or any static host)."""
     from .web.publish import publish as run_publish
@@ -688,50 +961,89 @@ def publish(
          f"({counts['filter_settings']} filter settings) to {output}; open {output / 'index.html'}")
 
 
+REPORT_ANALYSES = ["work_countries", "work_regions", "work_sectors", "paper_countries", "top_institutions",
+                   "top_institutions_asia", "tier_comparison", "origin_countries", "graduate_countries", "flows"]
+
+
+def _report_value(value, column: str) -> str:
+    """A report cell: a share to three places, a count with thousands, a missing value as a dash."""
+    if value is None:
+        return MISSING
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, int) and "year" not in column:
+        return f"{value:,}"
+    return str(value)
+
+
+def _report_title(title: str, shown: int) -> str:
+    """The analysis's title, its "Top N" saying how many rows are shown (an analysis asks for
+    at most N; fewer may have people)."""
+    return re.sub(r"^Top \d+(?=\s)", f"Top {shown}", title) if shown else title
+
+
 @app.command()
 def report(
     db: DbOption = Path(store.DEFAULT_DB),
-    venue: Annotated[Optional[list[str]], typer.Option("--venue", help="Venue (repeatable); default neurips.")] = None,
-    years: Annotated[Optional[str], typer.Option("--years", help="Years, e.g. 2019 or 2010-2019; default all.")] = None,
-    tier: Annotated[str, typer.Option("--tier", help="top20 or top2.")] = "top20",
-    place: Annotated[str, typer.Option("--place", help="Work country of the lab, or of its headquarters: lab or hq.")] = "lab",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    venue: Annotated[Optional[list[str]], _venues_option("default: neurips")] = None,
+    years: Annotated[Optional[str], _years_option("default: every year")] = None,
+    tier: TierOption = "top20",
+    place: Annotated[Place, typer.Option("--place", help="Work country of the lab the author names, or of its organisation's headquarters.")] = "lab",
+    as_json: JsonOption = False,
 ) -> None:
     """The headline findings for a venue, years and tier, as tables in the terminal."""
     from . import analyses
-    from .years import parse_years
 
-    names = ["work_countries", "work_regions", "work_sectors", "paper_countries", "top_institutions",
-             "top_institutions_asia", "tier_comparison", "origin_countries", "graduate_countries", "flows"]
+    year_list = _years(years)
     try:
-        f = analyses.filters_of(venue, parse_years(years) if years else [], tier, place)
-        results = {name: analyses.ANALYSES[name](db, f) for name in names}
+        f = analyses.filters_of(venue, year_list, tier, place)
+        tracker = store.Tracker(db)  # one reader for every table of the report
+        results = {name: analyses.ANALYSES[name](tracker, f) for name in REPORT_ANALYSES}
+        tracker.close()
     except UserError as exc:
         _fail(str(exc))
     if as_json:
         sys.stdout.write(json.dumps({k: v.as_dict() for k, v in results.items()}, indent=2) + "\n")
         return
-    for name, result in results.items():
-        coverage = f", coverage {result.coverage:.1%}" if result.coverage is not None else ""
-        table = Table(title=Text(f"{result.title} — {result.filters} ({result.method}{coverage})"),
-                      title_justify="left")
-        for column in result.columns:
-            table.add_column(column)
-        for row in result.rows[:25]:
-            _row(table, *[f"{v:.3f}" if isinstance(v, float) else ("" if v is None else v) for v in row])
-        if not result.rows:
-            table.add_column("not available")
-            _row(table, "; ".join(result.notes) or "no data")
+    for result in results.values():
+        _print_result(result)
+
+
+def _print_result(result) -> None:
+    """One analysis: its title on a line of its own (a narrow table would squeeze it), the
+    table, and the notes saying what it rests on."""
+    coverage = f", coverage {result.coverage:.1%}" if result.coverage is not None else ""
+    rows = result.rows[:REPORT_ROWS]
+    out.print(Text(f"{_report_title(result.title, len(rows))} — {result.filters} ({result.method}{coverage})",
+                   style="bold"))
+    if not result.rows:
+        table = _table("", ["not available"])
+        _row(table, "; ".join(result.notes) or "no data")
         out.print(table)
-        for note in result.notes[:5] if result.rows else []:
-            _say(f"  {note}")
+        return
+    numeric = {column for i, column in enumerate(result.columns)
+               if all(row[i] is None or (isinstance(row[i], (int, float)) and not isinstance(row[i], bool))
+                      for row in rows)}
+    table = _table("", result.columns, right=numeric)
+    for row in rows:
+        _row(table, *map(_report_value, row, result.columns))
+    out.print(table)
+    if len(result.rows) > len(rows):
+        _note(f"  The first {len(rows)} of {len(result.rows):,} rows (report --json has them all).")
+    if any(value is None for row in rows for value in row):
+        _note(f"  {MISSING}: no value (not zero).")
+    for note in result.notes[:5]:
+        _note(f"  {note}")
+    out.print()
 
 
 @app.command()
 def compare(
     db: DbOption = Path(store.DEFAULT_DB),
-    published: Annotated[Optional[Path], typer.Option("--published", help="Published figures CSV (default: the ones the database was built with).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    published: Annotated[Optional[Path], typer.Option("--published", metavar="FILE", help="Published figures CSV; default: the ones the database was built with.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The published tracker's figures beside this tracker's own for the same population."""
     from .compare import compare as run_compare
@@ -743,41 +1055,53 @@ def compare(
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
-    table = Table(title=f"Published figures beside the tracker's ({result['available']} of {result['total']} "
-                        "with a figure here)")
-    for title in ("edition", "population", "tier", "measure", "category", "published %", "tracker %", "interval",
-                  "coverage", "status"):
-        table.add_column(title, justify="right" if title.endswith("%") or title == "coverage" else "left",
-                         overflow="fold")
+    out.print(Text(f"Published figures beside the tracker's ({result['available']} of {result['total']} with a "
+                   "figure here), by edition, population and measure", style="bold"))
+    groups: dict[tuple, list[dict]] = {}
     for f in result["figures"]:
-        interval = f"{f['low']:g}-{f['high']:g}" if f["low"] is not None else ""
-        tracker = f"{f['tracker']:g}" if f["tracker"] is not None else "-"
-        _row(table, f["edition"], f["population"], f["tier"], f["measure"], f["category"], f"{f['published']:g}",
-             tracker, interval, f"{f['coverage']:.0%}", f["status"])
-    out.print(table)
+        groups.setdefault((f["edition"], f["population"], f["tier"], f["measure"]), []).append(f)
+    for (edition, population, tier, measure), figures in groups.items():
+        statuses = {f["status"] for f in figures}
+        shared = statuses.pop() if len(statuses) == 1 else None
+        out.print()
+        out.print(Text(f"{edition} edition — {population} ({tier}), {measure}" + (f": {shared}" if shared else "")))
+        columns = ("category", "published %", "tracker %", "interval", "coverage") + (() if shared else ("status",))
+        table = _table("", columns, right=("published %", "tracker %", "interval", "coverage"))
+        for f in figures:
+            interval = f"{f['low']:g}-{f['high']:g}" if f["low"] is not None else ""
+            tracker = f"{f['tracker']:g}" if f["tracker"] is not None else MISSING
+            _row(table, f["category"], f"{f['published']:g}", tracker, interval, f"{f['coverage']:.0%}",
+                 *(() if shared else (f["status"],)))
+        out.print(table)
 
 
 @app.command("evaluate-people")
 def evaluate_people(
     db: DbOption = Path(store.DEFAULT_DB),
-    backend: Annotated[str, typer.Option("--backend", help="duckdb (embedded) or spark.")] = "duckdb",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    people_backend: Annotated[Backend, typer.Option("--people-backend", help="Where the people model runs: duckdb (embedded) or spark.")] = "duckdb",
+    as_json: JsonOption = False,
+    old_backend: Annotated[Optional[Backend], typer.Option("--backend", hidden=True, help="Deprecated: --people-backend.")] = None,
 ) -> None:
-    """Cross-validate person resolution against OpenReview ids: per venue-year with ids, trained
-    and tuned on the others, scored on it with its ids hidden."""
+    """Cross-validate person resolution against OpenReview ids.
+
+    Per venue-year with ids: trained and tuned on the others, scored on it with its ids
+    hidden."""
     from .people_eval import evaluate
 
+    if old_backend is not None:
+        _deprecated("--backend", "--people-backend")
+        people_backend = old_backend
     try:
-        report = evaluate(db, backend)
+        report = evaluate(db, people_backend)
     except UserError as exc:
         _fail(str(exc))
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
-    table = Table(title="Person resolution, venue-year cross-validation against OpenReview ids")
-    for title in ("held out", "trained on", "threshold", "authorships", "precision", "recall", "F1",
-                  "shared-name F1", "true people", "predicted", "error"):
-        table.add_column(title, justify="left" if title in ("held out", "trained on") else "right")
+    columns = ("held out", "trained on", "threshold", "authorships", "precision", "recall", "F1", "shared-name F1",
+               "true people", "predicted", "error")
+    table = _table("Person resolution, venue-year cross-validation against OpenReview ids", columns,
+                   right=columns[2:])
     for fold in report["folds"]:
         _row(table, fold["held_out"], ", ".join(fold["trained_on"]), f"{fold['threshold']:g}",
              f"{fold['authorships']:,}", f"{fold['precision']:.4f}", f"{fold['recall']:.4f}", f"{fold['f1']:.4f}",
@@ -791,10 +1115,11 @@ def evaluate_people(
 @people_app.command("train")
 def people_train(
     db: DbOption = Path(store.DEFAULT_DB),
-    output: Annotated[Path, typer.Option("--output", help="Model file to write (the packaged one is src/talent_tracker/people_model.json).")] = Path("people_model.json"),
+    output: Annotated[Path, typer.Option("--output", metavar="FILE", help="Model file to write (the packaged one is src/talent_tracker/people_model.json).")] = Path("people_model.json"),
 ) -> None:
-    """Train the people model on the venue-years with OpenReview ids and tune its threshold
-    (a build then only predicts and clusters: build --people-model FILE)."""
+    """Train the people model on the venue-years with OpenReview ids and tune its threshold.
+
+    A build then only predicts and clusters: build --people-model FILE."""
     from .people_eval import train_model
 
     try:
@@ -817,35 +1142,8 @@ def version() -> None:
 
 
 def main() -> None:
-    """Run the command; usage errors, and errors of the machine (disk full, permission
-    denied), are one line and exit code 2 like every other error."""
-    try:
-        code = app(standalone_mode=False)
-    except typer.TyperException as exc:  # typer's own (vendored click) usage errors
-        if type(exc).__name__ == "NoArgsIsHelpError":
-            sys.stdout.write(exc.format_message() + "\n")
-            code = 0
-        else:
-            ctx = getattr(exc, "ctx", None)
-            hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
-            err.print(f"[red]error:[/] {escape(_one_line(exc.format_message()) + hint)}", highlight=False,
-                      soft_wrap=True)
-            code = getattr(exc, "exit_code", 2)
-    except typer.Abort:
-        err.print("[red]error:[/] interrupted", highlight=False)
-        code = 130
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            code = 1
-        else:
-            where = f": {exc.filename}" if exc.filename else ""
-            err.print(f"[red]error:[/] {escape(_one_line((exc.strerror or str(exc)) + where))}", highlight=False,
-                      soft_wrap=True)
-            code = 2
-    except duckdb.IOException as exc:
-        err.print(f"[red]error:[/] {escape(_one_line(str(exc)))}", highlight=False, soft_wrap=True)
-        code = 2
-    sys.exit(code or 0)
+    """The `talent-tracker` script (errors are one line and exit code 2: see _App.main)."""
+    app()
 
 
 if __name__ == "__main__":
