@@ -7,9 +7,9 @@ import json
 import pycountry
 import pytest
 
-from conftest import UNIVERSITIES, cli, one, query
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 from talent_tracker.errors import UserError
-from talent_tracker.institutions import load_resolver
+from talent_tracker.institutions import ResolutionSettings, Resolver, load_resolver
 from talent_tracker.institutions.registry import load_registry, load_universities
 
 
@@ -160,3 +160,31 @@ def test_universities_list_is_read_from_the_shared_file():
     universities = load_universities(UNIVERSITIES)
     assert len(universities) == 10251
     assert all(u.sector == "academia" and len(u.country) == 2 for u in universities)
+
+
+def test_matching_settings_come_from_toml_and_are_recorded(tmp_path):
+    registry, universities = load_registry(), load_universities(UNIVERSITIES)
+    text = "University of the Witwatersrand, Johannesburg, South Africa"  # a fuzzy match by default
+    assert Resolver(registry, universities).resolve(text).method == "fuzzy"
+    strict = tmp_path / "strict.toml"
+    strict.write_text("fuzzy_cutoff = 100\n[confidence]\nexact = 0.99\n")
+    settings = ResolutionSettings.load(strict)
+    assert settings.fuzzy_cutoff == 100 and dict(settings.confidence)["exact"] == 0.99
+    assert settings.max_words == ResolutionSettings().max_words  # untouched keys keep the packaged value
+    strict_resolver = Resolver(registry, universities, settings)
+    assert strict_resolver.resolve(text).method != "fuzzy"
+    assert strict_resolver.resolve("Stanford University").confidence == pytest.approx(0.99)
+    # a build takes them from --resolution and records them; a bad file stops it in one line
+    db = tmp_path / "r.duckdb"
+    assert cli("build", "--data", PAPERLISTS, "--db", db, "--venue", "neurips", "--years", "2018",
+               "--universities", UNIVERSITIES, "--resolution", strict).returncode == 0
+    recorded = json.loads(one(db, "SELECT value FROM build_info WHERE key = 'settings'"))
+    assert recorded["resolution"]["fuzzy_cutoff"] == 100 and recorded["resolution_file"] == str(strict)
+    assert one(db, "SELECT count(*) FROM authorships WHERE resolution_method = 'fuzzy'") == 0
+    for bad, message in (("fuzzy_cutoff = 5", "fuzzy_cutoff must be a number from 50 to 100"),
+                         ("threshold = 1", "unknown setting(s) threshold"),
+                         ("[confidence]\nguess = 0.5", "no method 'guess'"), ("fuzzy_cutoff = [", "not valid TOML")):
+        strict.write_text(bad)
+        result = cli("build", "--data", PAPERLISTS, "--db", tmp_path / "bad.duckdb", "--venue", "neurips",
+                     "--years", "2018", "--resolution", strict)
+        assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1, result.stderr

@@ -25,7 +25,7 @@ from . import workspace as workspaces
 from .errors import UserError
 from .institutions import Resolver, load_resolver
 from .institutions.registry import universities_in
-from .institutions.resolver import settings as resolution_settings
+from .institutions import ResolutionSettings
 from .records import Paper, Skip, UnalignedEntry
 from .sources import conference_csv, paperlists, schedule
 from .venues import TIER_TOP2, TIER_TOP20, Decision, Venue, Venues, decide, load_venues
@@ -86,16 +86,17 @@ def build(
     profiles: Path | None = None,
     people_backend: str = "duckdb",
     people_model: Path | None = None,
+    resolution: Path | None = None,
 ) -> BuildResult:
     db = Path(db)
     with store.build_lock(db), _collector_paused():
         store.check_replaceable(db)
         return _build(Path(data), db, source, venue_names, years, venues_file, strict, progress, universities,
-                      people_overrides, profiles, people_backend, people_model)
+                      people_overrides, profiles, people_backend, people_model, resolution)
 
 
 def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities,
-           people_overrides, profiles, people_backend, people_model) -> BuildResult:
+           people_overrides, profiles, people_backend, people_model, resolution) -> BuildResult:
     started = time.perf_counter()
     progress = progress or Progress()
     if source not in SOURCES:
@@ -104,6 +105,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     if people_backend not in linkage.BACKENDS:
         raise UserError(f"unknown people backend {people_backend!r} (choose {' or '.join(linkage.BACKENDS)})")
     model = linkage.Model.load(people_model)
+    matching = ResolutionSettings.load(resolution)  # a bad settings file stops the build before any work
     wanted = [venues.get(name) for name in venue_names] if venue_names else None
     year_list = parse_years(years) if years else None
     # the workspace is made (or taken over from an earlier version's database) before
@@ -116,7 +118,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     profile_records, profile_problems = careers.read_profiles(profiles) if profiles else ([], [])
     if universities is None:
         universities = universities_in(data)  # the data folder as a whole holds the list
-    resolver, resolver_warning = load_resolver(universities)
+    resolver, resolver_warning = load_resolver(universities, matching)
     resolver.warm()  # build the place tables once, before the workers fork
 
     skips: list[Skip] = []
@@ -145,7 +147,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
                 "years": years or "", "venues_file": str(venues_file or ""), "strict": strict,
                 "universities": str(Path(universities).resolve()) if universities else "",
                 "people_backend": people_backend, "people_model": str(people_model or "packaged"),
-                "people_threshold": model.threshold, "resolution": resolution_settings()}
+                "people_threshold": model.threshold, "resolution": resolver.settings.recorded(),
+                "resolution_file": str(resolution or "packaged")}
     progress.start(1, "resolving people")
     authorships = _fill_from_profile_year(pa.concat_tables([p.authorships for p in parts]))
     person_ids = people.resolve_people(people.mentions_of(authorships, papers), overrides, model, people_backend)

@@ -293,6 +293,7 @@ def build(
     profiles: Annotated[Optional[Path], typer.Option("--profiles", metavar="DIR", help="Folder of OpenReview profile JSON files (career history).")] = None,
     people_backend: Annotated[Backend, typer.Option("--people-backend", help="Where the people model runs: duckdb (embedded) or spark.")] = "duckdb",
     people_model: Annotated[Optional[Path], typer.Option("--people-model", metavar="FILE", help="A people model from `people train` (default: the packaged one).")] = None,
+    resolution: Annotated[Optional[Path], typer.Option("--resolution", metavar="FILE", help="TOML overriding how closely affiliations must match institutions: max_words, fuzzy_cutoff, [confidence] (default: the packaged resolution.toml).")] = None,
 ) -> None:
     """Build the database from conference data (atomically: a failed build changes nothing)."""
     _years(years)  # a wrong --years is one line before anything is read
@@ -300,7 +301,7 @@ def build(
         with _bars("{task.description}") as bars:
             result = run_build(data, db, source=source, venue_names=venue, years=years, venues_file=venues_file,
                                strict=strict, progress=_BarProgress(bars), universities=universities, people_overrides=people_overrides, profiles=profiles,
-                               people_backend=people_backend, people_model=people_model)
+                               people_backend=people_backend, people_model=people_model, resolution=resolution)
     except UserError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -27,24 +27,61 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from ..limits import MAX_FIELD_CHARS
+from ..errors import UserError
+from ..limits import MAX_FIELD_CHARS, read_text
 from .places import WEBMAIL, city_names, country_names, country_of_tld, find_places, norm, region_names
 from .registry import Institution
 
 _SEGMENT_SPLIT = re.compile(r"\s*(?:\+|;|\||\s/\s|\band also\b)\s*")
 # matching settings and word lists are data: resolution.toml beside this module
 _SETTINGS = tomllib.loads(Path(__file__).with_name("resolution.toml").read_text("utf-8"))
-_MAX_WORDS: int = _SETTINGS["max_words"]
-_FUZZY_CUTOFF: int = _SETTINGS["fuzzy_cutoff"]
 _INSTITUTION_WORDS = frozenset(_SETTINGS["institution_words"])
 _GENERIC_WORDS = frozenset(_SETTINGS["generic_words"])
 _STOP_ALIASES = frozenset(_SETTINGS["stop_aliases"])
 CONFIDENCE: dict[str, float] = _SETTINGS["confidence"]
+MAX_SETTINGS_BYTES = 64 * 1024
 
 
-def settings() -> dict:
-    """The matching settings a build used (recorded in its build_info)."""
-    return {"max_words": _MAX_WORDS, "fuzzy_cutoff": _FUZZY_CUTOFF, "confidence": dict(CONFIDENCE)}
+@dataclass(frozen=True)
+class ResolutionSettings:
+    """How closely a name must match, frozen for one build and recorded in its build_info.
+
+    The packaged resolution.toml gives the defaults; `build --resolution FILE` overrides
+    any of these keys (the word lists stay packaged data)."""
+
+    max_words: int = _SETTINGS["max_words"]  # the longest run of words tried as a name
+    fuzzy_cutoff: int = _SETTINGS["fuzzy_cutoff"]  # the least rapidfuzz ratio of a fuzzy match
+    confidence: tuple[tuple[str, float], ...] = tuple(sorted(CONFIDENCE.items()))  # per method
+
+    @classmethod
+    def load(cls, override: Path | None = None) -> ResolutionSettings:
+        """The packaged settings, with the keys of an override TOML file in their place."""
+        if override is None:
+            return cls()
+        try:
+            data = tomllib.loads(read_text(Path(override), MAX_SETTINGS_BYTES, "resolution settings"))
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{override}: not valid TOML ({exc})") from None
+        unknown = sorted(set(data) - {"max_words", "fuzzy_cutoff", "confidence"})
+        if unknown:
+            raise UserError(f"{override}: unknown setting(s) {', '.join(unknown)} "
+                            "(max_words, fuzzy_cutoff and [confidence] may be set)")
+        max_words, cutoff = data.get("max_words", cls.max_words), data.get("fuzzy_cutoff", cls.fuzzy_cutoff)
+        if not isinstance(max_words, int) or not 1 <= max_words <= 30:
+            raise UserError(f"{override}: max_words must be a whole number from 1 to 30, not {max_words!r}")
+        if not isinstance(cutoff, (int, float)) or not 50 <= cutoff <= 100:
+            raise UserError(f"{override}: fuzzy_cutoff must be a number from 50 to 100, not {cutoff!r}")
+        confidence = dict(CONFIDENCE)
+        for method, value in (data.get("confidence") or {}).items():
+            if method not in CONFIDENCE:
+                raise UserError(f"{override}: no method {method!r} in [confidence] ({', '.join(CONFIDENCE)})")
+            if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+                raise UserError(f"{override}: confidence of {method} must lie from 0 to 1, not {value!r}")
+            confidence[method] = float(value)
+        return cls(max_words, cutoff, tuple(sorted(confidence.items())))
+
+    def recorded(self) -> dict:
+        return {"max_words": self.max_words, "fuzzy_cutoff": self.fuzzy_cutoff, "confidence": dict(self.confidence)}
 
 
 @dataclass(frozen=True)
@@ -73,7 +110,10 @@ class _Match:
 
 
 class Resolver:
-    def __init__(self, registry: Iterable[Institution], universities: Iterable[Institution] = ()):
+    def __init__(self, registry: Iterable[Institution], universities: Iterable[Institution] = (),
+                 settings: ResolutionSettings | None = None):
+        self.settings = settings or ResolutionSettings()
+        self._confidence = dict(self.settings.confidence)
         self.by_id: dict[str, Institution] = {}
         self.names: dict[str, tuple[Institution, str]] = {}
         self.domains: dict[str, Institution] = {}
@@ -142,21 +182,21 @@ class Resolver:
                 if inst.layer != "registry":
                     # a listed university in a country the text contradicts: the
                     # name is someone else's (`Lancaster University` is also in Ghana)
-                    return Resolution(text, country=named, method="place", confidence=CONFIDENCE["place"])
+                    return Resolution(text, country=named, method="place", confidence=self._confidence["place"])
                 country = named  # where this author works: `Microsoft Research, Cambridge, MA`
             others = tuple(dict.fromkeys(m.institution.institution_id for _, m in found
                                          if m.institution.institution_id != inst.institution_id))
             return Resolution(text, inst.institution_id, inst.name, country, inst.sector, chosen.method,
-                              CONFIDENCE[chosen.method], others)
+                              self._confidence[chosen.method], others)
         named = self._place_country(text) if text else None
         if domain_inst is not None and named in (None, domain_inst.country):
             return Resolution(text, domain_inst.institution_id, domain_inst.name, domain_inst.country,
-                              domain_inst.sector, "domain", CONFIDENCE["domain"])
+                              domain_inst.sector, "domain", self._confidence["domain"])
         if named:
-            return Resolution(text, country=named, method="place", confidence=CONFIDENCE["place"])
+            return Resolution(text, country=named, method="place", confidence=self._confidence["place"])
         country = country_of_tld(domain) if domain else None
         if country:
-            return Resolution(text, country=country, method="domain", confidence=CONFIDENCE["tld"])
+            return Resolution(text, country=country, method="domain", confidence=self._confidence["tld"])
         return Resolution(text)
 
     def by_domain(self, domain: str | None) -> Institution | None:
@@ -194,7 +234,7 @@ class Resolver:
             longest = self._starts.get(word)
             if longest is None:
                 continue
-            for size in range(min(longest, _MAX_WORDS, len(words) - start), 0, -1):
+            for size in range(min(longest, self.settings.max_words, len(words) - start), 0, -1):
                 hit = self.names.get(" ".join(words[start:start + size]) if size > 1 else word)
                 if hit is None:
                     continue
@@ -215,7 +255,7 @@ class Resolver:
             bucket = self._fuzzy_buckets.get(frozenset(_distinctive(key)))
             if not bucket:
                 continue
-            hit = process.extractOne(key, bucket, scorer=fuzz.ratio, score_cutoff=_FUZZY_CUTOFF)
+            hit = process.extractOne(key, bucket, scorer=fuzz.ratio, score_cutoff=self.settings.fuzzy_cutoff)
             if hit is not None:
                 inst, _ = self.names[hit[0]]
                 return _Match(inst, "fuzzy", 0, len(words))
