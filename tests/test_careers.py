@@ -133,6 +133,19 @@ def test_a_rebuild_never_loses_annotations(db_copy, tmp_path):
         ("annotation",)]
 
 
+def test_a_field_too_long_is_that_rows_problem_not_a_silent_cut(db_copy, tmp_path):
+    # the sheet and the web form share one model of the fields (annotations.AnnotationFields)
+    long_note, long_name = "n" * 4_001, "Stanford University " + "x" * 300
+    result = _import(db_copy, "\n".join([
+        f"~Yoshua_Bengio1,,,,,Mila,,academia,,{long_note}",
+        f"~Chelsea_Finn1,{long_name},,,,,,,,",
+        "~Percy_Liang1,Stanford University,,,,,,,,",
+    ]) + "\n", tmp_path)
+    assert "line 2: notes string should have at most 4000 characters" in result.stdout + result.stderr
+    assert "line 3: origin_institution string should have at most 300 characters" in result.stdout + result.stderr
+    assert query(db_copy, "SELECT DISTINCT person_id FROM annotations") == [("~Percy_Liang1",)]
+
+
 def test_missing_columns_or_sheet_is_one_line(db_copy, tmp_path):
     sheet = tmp_path / "bad.csv"
     sheet.write_text("person_id,origin\nx,y\n")

@@ -8,8 +8,8 @@
 All of it lives in the workspace (workspace.py), never in the rebuilt database.
 """
 
-from .sheet import ANNOTATION_COLUMNS, ImportReport, import_sheet, read_sheet, validate, validate_row
+from .sheet import ANNOTATION_COLUMNS, AnnotationFields, ImportReport, import_sheet, read_sheet, validate, validate_row
 from .workflow import ROLES, User, add_user
 
-__all__ = ["ANNOTATION_COLUMNS", "ImportReport", "ROLES", "User", "add_user", "import_sheet", "read_sheet", "validate",
+__all__ = ["ANNOTATION_COLUMNS", "AnnotationFields", "ImportReport", "ROLES", "User", "add_user", "import_sheet", "read_sheet", "validate",
            "validate_row"]

@@ -17,12 +17,14 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Annotated
 
 import pycountry
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..careers import STAGES
 from ..errors import UserError
-from ..limits import MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
+from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, MAX_URL, read_text
 from ..institutions.registry import SECTORS
 
 ANNOTATION_COLUMNS = (
@@ -33,6 +35,35 @@ ANNOTATION_COLUMNS = (
     "evidence_url", "notes",
 )
 REQUIRED = ("person_id",)
+
+_Name = Annotated[str | None, Field(default=None, max_length=MAX_FORM_NAME)]
+
+
+class AnnotationFields(BaseModel):
+    """One person's annotation as an analyst enters it, in a sheet row or the web form
+    (whose JSON twin, web/annotate_routes.Entry, adds its version and form-only fields):
+    each stage's institution and/or country (ISO 3166-1 alpha-2), the work sector, the
+    evidence. Lengths are bounded here; what the values mean is checked by validate_row."""
+
+    model_config = ConfigDict(extra="forbid")
+    origin_institution: _Name = None
+    origin_country: _Name = None
+    graduate_institution: _Name = None
+    graduate_country: _Name = None
+    work_institution: _Name = None
+    work_country: _Name = None
+    work_sector: _Name = None
+    evidence_url: Annotated[str | None, Field(default=None, max_length=MAX_URL)] = None
+    notes: Annotated[str | None, Field(default=None, max_length=MAX_FORM_TEXT)] = None
+
+
+def _field_problems(line: int, row: dict) -> list[str]:
+    """A sheet row's fields checked against AnnotationFields: one problem per field too long."""
+    try:
+        AnnotationFields.model_validate({k: v for k, v in row.items() if k != "person_id"})
+    except ValidationError as exc:
+        return [f"line {line}: {'.'.join(map(str, e['loc']))} {e['msg'].lower()}" for e in exc.errors()]
+    return []
 UNKNOWN = {"unknown", "could not determine", "n/a", "?"}
 
 
@@ -62,8 +93,8 @@ def read_sheet(path: Path) -> list[tuple[int, dict]]:
 
 
 def _cell(value) -> str:
-    """A sheet cell as text, cut to the longest value a field may hold."""
-    return str(value or "").strip()[:MAX_FORM_TEXT]
+    """A sheet cell as text (bounded by the sheet's own size; AnnotationFields bounds each field)."""
+    return str(value or "").strip()
 
 
 def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple[list[dict], list[str]]:
@@ -72,6 +103,10 @@ def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple
     problems: list[str] = []
     seen: dict[tuple[str, str], tuple[int, tuple]] = {}
     for line, row in rows:
+        field_problems = _field_problems(line, row)
+        if field_problems:
+            problems.extend(field_problems)
+            continue
         row_entries, row_problems = validate_row(line, row, persons, resolver)
         for entry in row_entries:
             key = (entry["person_id"], entry["stage"])

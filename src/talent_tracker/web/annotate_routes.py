@@ -24,40 +24,29 @@ from urllib.parse import quote, urlparse
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from .. import store
+from ..annotations import AnnotationFields
 from ..annotations import review as reviews
 from ..annotations import workflow
 from ..careers import STAGES
-from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY, MAX_URL
+from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY
 from ..workspace import Workspace
 from .security import SESSION_COOKIE, SESSION_SECONDS, Sessions
 
-_Name = Annotated[str | None, Field(default=None, max_length=MAX_FORM_NAME)]
+class Entry(AnnotationFields):
+    """An annotator's entry for a person (JSON API): the fields a sheet row has
+    (annotations.AnnotationFields), and the form's version, sample and confidence, and
+    which stages could not be determined."""
 
-
-class Entry(BaseModel):
-    """An annotator's entry for a person (JSON API): each stage's institution and/or
-    country (ISO 3166-1 alpha-2), the work sector, evidence and the form's version."""
-
-    model_config = ConfigDict(extra="forbid")
     version: int = Field(0, ge=0, description="The version this entry was read at (0 for a first save)")
-    sample_id: _Name = None
-    origin_institution: _Name = None
-    origin_country: _Name = None
-    graduate_institution: _Name = None
-    graduate_country: _Name = None
-    work_institution: _Name = None
-    work_country: _Name = None
-    work_sector: _Name = None
+    sample_id: Annotated[str | None, Field(default=None, max_length=MAX_FORM_NAME)] = None
     origin_undetermined: bool = False
     graduate_undetermined: bool = False
     work_undetermined: bool = False
     confidence: Annotated[str | None, Field(default=None, max_length=20)] = None
-    evidence_url: Annotated[str | None, Field(default=None, max_length=MAX_URL)] = None
-    notes: Annotated[str | None, Field(default=None, max_length=MAX_FORM_TEXT)] = None
 
 
 class Viewer:
