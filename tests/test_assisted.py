@@ -120,3 +120,20 @@ def test_too_uncertain_follows_the_nchs_rule():
     assert "130%" in stats.too_uncertain(400, 0.03, 0.005, 0.075)
     assert stats.too_uncertain(400, 0.4, 0.35, 0.45) is None
     assert stats.too_uncertain(None, 0.4, 0.4, 0.4) is None  # exact counts
+
+
+def test_a_large_sample_stays_in_bounded_memory():
+    # the tail regions are found a block of rows at a time: no (n0+1)×(n1+1) array for n = 8,000
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    truth, predicted = _population(16_000, 4_800, 0.05, rng)
+    idx = rng.choice(16_000, 8_000, replace=False)
+    tracemalloc.start()
+    try:
+        estimate, low, high = stats.assisted_count_interval(truth[idx], predicted[idx], predicted)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert low <= estimate <= high and low <= 4_800 <= high and high - low < 200
+    assert peak < 150 * 2**20

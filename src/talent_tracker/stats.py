@@ -313,12 +313,12 @@ def assisted_count_interval(labels: Sequence[int], predicted_labels: Sequence[in
     in_set = (_block_p_value(plus, survival_a[:, a], cumulative_a[:, a + 1], N0 * a / max(n0, 1))[:, None]
               * _block_p_value(minus, survival_b[:, b], cumulative_b[:, b + 1], N1 * b / max(n1, 1))[None, :]) > c
     # Buehler's ordering: samples rank by the approximate (Wald) limit they would give, made
-    # monotone so that each tail region below is a monotone set of (a', b')
-    lower_limit, upper_limit = _wald_limits(N0, n0, N1, n1, norm.ppf(1 - threshold))
+    # monotone, so each tail region is a monotone set of (a', b'), given by its edge per a'
+    last_b, first_b = _tail_edges(_WaldLimits(N0, n0, N1, n1, norm.ppf(1 - threshold)), a, b)
     pmf_a = np.diff(cumulative_a, axis=1)  # [D₊ point, a']
-    # P(lower limit >= observed's) and P(upper limit <= observed's) at every grid pair
-    upper_tail = pmf_a @ (lower_limit >= lower_limit[a, b] - _TIE) @ pmf_b.T
-    lower_tail = pmf_a @ (upper_limit <= upper_limit[a, b] + _TIE) @ pmf_b.T
+    # P(lower limit >= observed's) = P(b' <= last_b[a']), P(upper limit <= observed's) = P(b' >= first_b[a'])
+    upper_tail = pmf_a @ cumulative_b[:, last_b + 1].T
+    lower_tail = pmf_a @ survival_b[:, first_b].T
     # the upper tail grows with D₊ and falls with D₋: over a block of the grid it is at most
     # its value at (the block's largest D₊, smallest D₋); the lower tail the other way round
     up = (upper_tail[np.ix_(plus.high_index, minus.low_index)] > threshold) & in_set
@@ -373,28 +373,61 @@ def _product_level(gamma: float) -> float:
 
 
 _TIE = 1e-9  # limits equal up to rounding count as equal
+_CELLS = 1 << 20  # limits computed this many at a time: memory stays bounded for any sample size
 
 
-def _wald_limits(N0: int, n0: int, N1: int, n1: int, z: float) -> tuple[np.ndarray, np.ndarray]:
+class _WaldLimits:
     """For every possible sample (a', b'): the normal interval's lower and upper limits for
-    δ = D₊ - D₋, as [a', b'], in units of the population. Half an error and half a
-    non-error are added to each stratum's variance (Haldane–Anscombe), so that a stratum
-    with no sampled errors still has one. The limits are then made monotone (rising with a',
-    falling with b', as δ does) by a running maximum and minimum."""
-    def stratum(size: int, sampled: int) -> tuple[np.ndarray, np.ndarray]:
-        x = np.arange(sampled + 1)
-        share = (x + 0.5) / (sampled + 1)
-        correction = 1 - sampled / size if size else 0.0
-        per = max(sampled, 1)
-        return size * x / per, size ** 2 * correction * share * (1 - share) / per
-    t0, v0 = stratum(N0, n0)
-    t1, v1 = stratum(N1, n1)
-    estimate = t0[:, None] - t1[None, :]
-    half = z * np.sqrt(v0[:, None] + v1[None, :])
-    lower = np.maximum.accumulate(np.maximum.accumulate((estimate - half)[:, ::-1], axis=1)[:, ::-1], axis=0)
-    upper = np.minimum.accumulate(np.minimum.accumulate((estimate + half)[::-1, :], axis=0)[::-1, :], axis=1)
-    scale = max(N0 + N1, 1)  # as shares, so that one tolerance for ties fits every size
-    return lower / scale, upper / scale
+    δ = D₊ - D₋, as shares of the population. Half an error and half a non-error are added
+    to each stratum's variance (Haldane–Anscombe), so that a stratum with no sampled errors
+    still has one. Computed a block of rows (a') at a time, never as one (n0+1)×(n1+1) array."""
+
+    def __init__(self, N0: int, n0: int, N1: int, n1: int, z: float):
+        def stratum(size: int, sampled: int) -> tuple[np.ndarray, np.ndarray]:
+            x = np.arange(sampled + 1)
+            share = (x + 0.5) / (sampled + 1)
+            correction = 1 - sampled / size if size else 0.0
+            per = max(sampled, 1)
+            return size * x / per, size ** 2 * correction * share * (1 - share) / per
+        scale = max(N0 + N1, 1)  # as shares, so that one tolerance for ties fits every size
+        t0, v0 = stratum(N0, n0)
+        t1, v1 = stratum(N1, n1)
+        self.t0, self.v0, self.t1, self.v1, self.z, self.scale = t0, v0, t1, v1, z, scale
+        self.rows, self.columns = n0 + 1, n1 + 1
+
+    def blocks(self, first_row: int = 0, last_row: int | None = None):
+        """(first row, lower limits, upper limits) for blocks of rows first_row..last_row."""
+        last_row = self.rows - 1 if last_row is None else last_row
+        step = max(1, _CELLS // self.columns)
+        for start in range(first_row, last_row + 1, step):
+            rows = slice(start, min(start + step, last_row + 1))
+            estimate = self.t0[rows, None] - self.t1[None, :]
+            half = self.z * np.sqrt(self.v0[rows, None] + self.v1[None, :])
+            yield start, (estimate - half) / self.scale, (estimate + half) / self.scale
+
+
+def _tail_edges(limits: _WaldLimits, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two tail regions of the observed (a, b) under the monotone limits, by their edges.
+
+    The monotone lower limit at (a', b') is the largest raw one over a'' <= a', b'' >= b';
+    the monotone upper limit the smallest over a'' >= a', b'' <= b'. So a sample's monotone
+    lower limit reaches the observed one exactly when some raw limit at or below-right of it
+    does: per a', the region {lower >= observed} is b' <= last_b[a'] (the running maximum
+    over rows of each row's last such column), and {upper <= observed} is b' >= first_b[a']."""
+    lower_observed, upper_observed = -np.inf, np.inf
+    for start, lower, _ in limits.blocks(0, a):
+        lower_observed = max(lower_observed, float(lower[:, b:].max()))
+    for start, _, upper in limits.blocks(a):
+        upper_observed = min(upper_observed, float(upper[:, :b + 1].min()))
+    last_b = np.full(limits.rows, -1)
+    first_b = np.full(limits.rows, limits.columns)
+    for start, lower, upper in limits.blocks():
+        rows = slice(start, start + lower.shape[0])
+        reach = lower >= lower_observed - _TIE
+        last_b[rows] = np.where(reach.any(axis=1), limits.columns - 1 - np.argmax(reach[:, ::-1], axis=1), -1)
+        reach = upper <= upper_observed + _TIE
+        first_b[rows] = np.where(reach.any(axis=1), np.argmax(reach, axis=1), limits.columns)
+    return np.maximum.accumulate(last_b), np.minimum.accumulate(first_b[::-1])[::-1]
 
 
 def _block_p_value(grid: _Grid, at_least: np.ndarray, at_most: np.ndarray, estimate: float) -> np.ndarray:
