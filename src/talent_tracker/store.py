@@ -382,7 +382,7 @@ class Tracker:
     site publisher one per run; nothing is shared between them through module state.
     It is also a path (os.PathLike) to the database file, for code that needs the file."""
 
-    MEMO_SIZE = 512
+    MEMO_SIZE = 128  # figures kept; a population's members and facts may each take megabytes
 
     def __init__(self, db: Path | str):
         self.db = Path(db)
