@@ -55,6 +55,10 @@ class Result:
         return asdict(self)
 
 
+def _unavailable(name: str, title: str, f: Population, *notes: str) -> Result:
+    return Result(name, title, [], [], "unavailable", f.label, list(notes), coverage=0.0)
+
+
 def filters_of(venues: list[str] | None, years: list[int] | None, tier: str | None, place: str | None = None
                ) -> Population:
     return Population.of(venues, years, tier, place)
@@ -305,9 +309,8 @@ def career_stage(db: Tracker | Path, f: Population, stage: str) -> Result:
     or, before any annotation, model-only."""
     name, title = f"{stage}_countries", _STAGE_TITLES[stage]
     if not f.years:
-        return Result(name, title, [], [], "unavailable", f.label,
-                      ["Figures from careers are estimated per sampled population: choose the year(s) of a sample."],
-                      coverage=0.0)
+        return _unavailable(name, title, f, "Figures from careers are estimated per sampled population: choose "
+                            "the year(s) of a sample.")
     try:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage)
     except UserError as exc:
@@ -330,10 +333,9 @@ def _model(db: Tracker | Path, f: Population, by: str, name: str, title: str, re
     try:
         data = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, by)
     except UserError as exc:
-        return Result(name, title, [], [], "unavailable", f.label, [reason, str(exc)], coverage=0.0)
+        return _unavailable(name, title, f, reason, str(exc))
     if not data["figures"]:
-        return Result(name, title, [], [], "unavailable", f.label, [reason, "No person has a prediction."],
-                      coverage=0.0)
+        return _unavailable(name, title, f, reason, "No person has a prediction.")
     notes = [MODEL_NOTE.format(coverage=data["coverage"]), f"No estimate yet: {reason}"]
     if by == "flow":
         rows = [r["group"].split(" -> ") + [r["predicted"], r["share"]] for r in data["figures"]]
@@ -376,8 +378,8 @@ FLOWS_TITLE = "Paths: origin → graduate school → work"
 
 def flows(db: Tracker | Path, f: Population) -> Result:
     if not f.years:
-        return Result("flows", FLOWS_TITLE, [], [], "unavailable", f.label,
-                      ["Flows are estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
+        return _unavailable("flows", FLOWS_TITLE, f, "Flows are estimated per sampled population: choose the "
+                            "year(s) of a sample.")
     try:
         data = _flow_estimate(db, f)
     except UserError as exc:
@@ -398,6 +400,18 @@ def _flow_estimate(db: Tracker | Path, f: Population) -> dict:
     return tracker.memo(key, lambda: estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, "flow"))
 
 
+NEEDS_YEARS = "Estimated per sampled population: choose the year(s) of a sample."
+
+
+def _flow_model(db: Tracker | Path, f: Population) -> dict:
+    """The predicted paths (model only), shown until a sample of the population is annotated."""
+    return estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
+
+
+def _model_notes(model: dict, reason: UserError) -> list[str]:
+    return [MODEL_NOTE.format(coverage=model["coverage"]), f"No estimate yet: {reason}"]
+
+
 def _path(group: str) -> list[str]:
     return [group] * 3 if group == estimates.OTHER_PATHS else group.split(" -> ")
 
@@ -406,20 +420,18 @@ def retention(db: Tracker | Path, f: Population) -> Result:
     """Per origin country, the share of its people who work there."""
     title = "Retention: the share of each origin country's people who work there"
     if not f.years:
-        return Result("retention", title, [], [], "unavailable", f.label,
-                      ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
+        return _unavailable("retention", title, f, NEEDS_YEARS)
     try:
         data = _flow_estimate(db, f)
     except UserError as exc:
         try:
-            model = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
+            model = _flow_model(db, f)
         except UserError as inner:
-            return Result("retention", title, [], [], "unavailable", f.label, [str(exc), str(inner)], coverage=0.0)
+            return _unavailable("retention", title, f, str(exc), str(inner))
         rows = [[r["origin"], r["retention"], r["origin_predicted"]] for r in model["retention"]
                 if r["origin_predicted"] >= estimates.MIN_PATH]
         return Result("retention", title, ["origin", "retention", "people_predicted"], rows,
-                      "model" if rows else "unavailable", f.label,
-                      [MODEL_NOTE.format(coverage=model["coverage"]), f"No estimate yet: {exc}"], None,
+                      "model" if rows else "unavailable", f.label, _model_notes(model, exc), None,
                       model["population_size"], model["coverage"])
     rows = [[r["origin"], None if r.get("flag") else r["retention"], r["low"], r["high"], r["origin_sampled"],
              r["stayed"], r.get("flag")] for r in data.get("retention", [])]
@@ -453,8 +465,8 @@ def editions(db: Tracker | Path, f: Population) -> Result:
             covered = year_coverage(con, f.with_(years=()))
         years = tuple(y for y, n, k in covered if n and k / n >= 0.5)[-2:]
     if len(years) < 2:
-        return Result("editions", "Edition against edition", [], [], "unavailable", f.label,
-                      ["Needs two years in which most people have a country."], coverage=0.0)
+        return _unavailable("editions", "Edition against edition", f,
+                            "Needs two years in which most people have a country.")
     result = edition_comparison(db, f, years[0], years[-1])
     result.name = "editions"
     return result
@@ -472,27 +484,25 @@ def net_flows(db: Tracker | Path, f: Population) -> Result:
     """
     title = "Net gain or loss of talent per country (work minus origin)"
     if not f.years:
-        return Result("net_flows", title, [], [], "unavailable", f.label,
-                      ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
+        return _unavailable("net_flows", title, f, NEEDS_YEARS)
     try:
         data = _flow_estimate(db, f)
     except UserError as exc:
         try:
-            model = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
+            model = _flow_model(db, f)
         except UserError as inner:
-            return Result("net_flows", title, [], [], "unavailable", f.label, [str(exc), str(inner)], coverage=0.0)
+            return _unavailable("net_flows", title, f, str(exc), str(inner))
         counts = [(path.split(" -> "), k) for path, k in model["paths"].items()]
         rows = [[c, a - b, a, b] for c, a, b in _in_out(counts)]
         rows.sort(key=lambda r: -r[1])
         return Result("net_flows", title, ["country", "net_predicted", "in_predicted", "out_predicted"], rows,
-                      "model" if rows else "unavailable", f.label,
-                      [MODEL_NOTE.format(coverage=model["coverage"]), f"No estimate yet: {exc}"], None,
+                      "model" if rows else "unavailable", f.label, _model_notes(model, exc), None,
                       model["population_size"], model["coverage"])
     counts = [(path.split(" -> "), k) for path, k in data["paths"].items()]
     N = data["population_size"]
     n = sum(k for _, k in counts)
     if not n:
-        return Result("net_flows", title, [], [], "unavailable", f.label, [], coverage=0.0)
+        return _unavailable("net_flows", title, f)
     import math
 
     from scipy.stats import norm as normal
@@ -525,8 +535,7 @@ def origin_mix(db: Tracker | Path, f: Population, country: str) -> Result:
     """The origins of the people who work in a country (e.g. US institutions by origin)."""
     title = f"Where the people working in {country_name(country) or country} come from"
     if not f.years:
-        return Result("origin_mix", title, [], [], "unavailable", f.label,
-                      ["Estimated per sampled population: choose the year(s) of a sample."], coverage=0.0)
+        return _unavailable("origin_mix", title, f, NEEDS_YEARS)
     try:
         data = _flow_estimate(db, f)
         method, coverage, notes = _estimate_method(data)
@@ -536,11 +545,11 @@ def origin_mix(db: Tracker | Path, f: Population, country: str) -> Result:
         scale = data["population_size"] / max(1, sum(data["paths"].values()))
     except UserError as exc:
         try:
-            data = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
+            data = _flow_model(db, f)
         except UserError as inner:
-            return Result("origin_mix", title, [], [], "unavailable", f.label, [str(exc), str(inner)], coverage=0.0)
+            return _unavailable("origin_mix", title, f, str(exc), str(inner))
         method, coverage, scale = "model", data["coverage"], 1.0
-        notes = [MODEL_NOTE.format(coverage=coverage), f"No estimate yet: {exc}"]
+        notes = _model_notes(data, exc)
     by_origin: dict[str, float] = {}
     for path, k in data["paths"].items():
         origin, _, work = path.split(" -> ")
