@@ -32,6 +32,25 @@ ORDER BY 1
 """
 
 
+def simulate(rows: list[tuple], country: str, n: int, trials: int, seed: int) -> tuple[float, float, float]:
+    """For "works in `country`" and samples of n: the 95% intervals' coverage of the true
+    count, their median width over the exact sample-only interval's, and the predictor's
+    error rate."""
+    truth = np.array([r[1] == country for r in rows], dtype=int)
+    predicted = np.array([r[2] == country for r in rows], dtype=int)
+    N, K = len(rows), int(truth.sum())
+    rng = np.random.default_rng(seed)
+    covered, widths, plain = 0, [], []
+    for _ in range(trials):
+        idx = rng.choice(N, n, replace=False)
+        _, low, high = stats.assisted_count_interval(truth[idx], predicted[idx], predicted)
+        covered += low <= K <= high
+        widths.append(high - low)
+        sample_low, sample_high = stats.count_interval(int(truth[idx].sum()), n, N)
+        plain.append(sample_high - sample_low)
+    return covered / trials, float(np.median(widths) / np.median(plain)), float((truth != predicted).mean())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -46,22 +65,11 @@ def main() -> None:
         raise SystemExit(f"{args.venue} {args.year}: {N} people with a known work country, too few for n = 400")
     print(f"{args.venue} {args.year}: {N} people, {args.trials} samples per cell")
     for country in ("US", "CN", "GB"):
-        truth = np.array([r[1] == country for r in rows], dtype=int)
-        predicted = np.array([r[2] == country for r in rows], dtype=int)
-        K = int(truth.sum())
+        K = sum(r[1] == country for r in rows)
         for n in (100, 200, 400):
-            rng = np.random.default_rng(n + ord(country[0]))
-            covered, widths, plain = 0, [], []
-            for _ in range(args.trials):
-                idx = rng.choice(N, n, replace=False)
-                _, low, high = stats.assisted_count_interval(truth[idx], predicted[idx], predicted)
-                covered += low <= K <= high
-                widths.append(high - low)
-                sample_low, sample_high = stats.count_interval(int(truth[idx].sum()), n, N)
-                plain.append(sample_high - sample_low)
-            print(f"{country} n={n}: K {K}, predictor wrong for {(truth != predicted).mean():.1%}, "
-                  f"coverage {covered / args.trials:.3f}, median width {np.median(widths) / np.median(plain):.2f} "
-                  f"of the sample-only interval")
+            coverage, ratio, error = simulate(rows, country, n, args.trials, seed=n + ord(country[0]))
+            print(f"{country} n={n}: K {K}, predictor wrong for {error:.1%}, coverage {coverage:.3f}, "
+                  f"median width {ratio:.2f} of the sample-only interval")
 
 
 if __name__ == "__main__":
