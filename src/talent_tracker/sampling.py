@@ -182,15 +182,9 @@ def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, s
               for person, country, probability, kind in rows]
     check = Sample(f"check-{stage}-{population.label.replace(' ', '-')}", population, "check", size, 0,
                    len(people), chosen)
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
+    with _written_beside(output) as tmp:
         written = _write_sheet(db, check, tmp)
         _place(tmp, output, overwrite)
-    except OSError as exc:
-        raise UserError(f"{output}: cannot be written ({exc.strerror or exc})") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
     return written
 
 
@@ -219,20 +213,28 @@ def save(db: Path, sample: Sample, output: Path, overwrite: bool = False, actor:
     check_output_file(output)
     if output.exists() and not overwrite:
         raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite")
-    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    try:
+    with _written_beside(output, "; no sample was recorded") as tmp:
         people = _write_sheet(db, sample, tmp)
         workspace = open_workspace(db)
         with workspace.write() as con:
             _record(con, sample, actor or cli_actor())
             # inside the transaction: a sheet that cannot be put in place records nothing
             _place(tmp, output, overwrite)
+    return people
+
+
+@contextlib.contextmanager
+def _written_beside(output: Path, consequence: str = ""):
+    """A temporary file beside `output` to write the sheet into, removed afterwards; a
+    failure to write is one line."""
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
     except OSError as exc:
-        raise UserError(f"{output}: cannot be written ({exc.strerror or exc}); no sample was recorded") from None
+        raise UserError(f"{output}: cannot be written ({exc.strerror or exc}){consequence}") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    return people
 
 
 def _place(tmp: Path, output: Path, overwrite: bool) -> None:
