@@ -472,7 +472,7 @@ class Prediction(BaseModel):
     evidence: str | None
 
 
-class PersonPaper(BaseModel):
+class Paper(BaseModel):
     venue: str
     year: int
     paper_id: str
@@ -481,8 +481,13 @@ class PersonPaper(BaseModel):
     accepted: bool
     tier: str | None = Field(description="top2 (oral), top20 (accepted) or null (not accepted)")
     track: str | None
-    author_position: int
     n_authors: int | None
+
+
+class PersonPaper(Paper):
+    """A paper of the person's, with their authorship on it."""
+
+    author_position: int
     affiliation: str | None
     institution_id: str | None
     institution: str | None
@@ -554,16 +559,7 @@ class InstitutionDetail(BaseModel):
     top_people: list[InstitutionPerson] = Field(description="the 25 people with most authorships there")
 
 
-class PaperRow(BaseModel):
-    venue: str
-    year: int
-    paper_id: str
-    title: str | None
-    status: str | None
-    accepted: bool
-    tier: str | None
-    track: str | None
-    n_authors: int | None
+class PaperRow(Paper):
     url: str | None
     countries: list[str] | None
     authors: list[str]
