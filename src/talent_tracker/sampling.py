@@ -37,7 +37,7 @@ from pathlib import Path
 
 from .annotations import ANNOTATION_COLUMNS
 from .errors import UserError
-from .population import TIERS, Population
+from .population import Population
 from .store import check_output_file, csv_safe, reader
 from .workspace import audit, cli_actor, now, open_workspace
 

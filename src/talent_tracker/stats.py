@@ -309,7 +309,6 @@ def assisted_count_interval(labels: Sequence[int], predicted_labels: Sequence[in
     minus = _error_grid(b, n1, N1, 1 - c)
     survival_a, cumulative_a = _tails(N0, n0, plus.points)
     survival_b, cumulative_b = _tails(N1, n1, minus.points)
-    pmf_b = np.diff(cumulative_b, axis=1)  # [D₋ point, b']
     in_set = (_block_p_value(plus, survival_a[:, a], cumulative_a[:, a + 1], N0 * a / max(n0, 1))[:, None]
               * _block_p_value(minus, survival_b[:, b], cumulative_b[:, b + 1], N1 * b / max(n1, 1))[None, :]) > c
     # Buehler's ordering: samples rank by the approximate (Wald) limit they would give, made
