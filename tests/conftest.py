@@ -87,15 +87,16 @@ def one(db: Path, sql: str, params: list | None = None):
 
 
 @contextlib.contextmanager
-def serving(db: Path, *args: str):
-    """A real `talent-tracker serve` process on a free port; yields its base URL."""
+def serving(db: Path, *args: str, log: Path | None = None):
+    """A real `talent-tracker serve` process on a free port; yields its base URL. Its output
+    (the access log) goes to `log`, or to a temporary file: never to a pipe nobody reads,
+    which would fill and stall the server."""
     import httpx
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    # the access log goes to a file: a pipe nobody reads would fill and stall the server
-    log = tempfile.TemporaryFile()
+    log = open(log, "w+b") if log is not None else tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
                              *map(str, args)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

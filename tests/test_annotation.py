@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 from concurrent.futures import ThreadPoolExecutor
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, copy_db, query
+from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, copy_db, query, serving
 from talent_tracker.build import build
 
 
@@ -37,22 +33,8 @@ def served(prepared, tmp_path_factory):
         result = cli("users", "add", name, "--role", role, "--db", db)
         assert result.returncode == 0, result.stderr
         tokens[name] = result.stdout.strip()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
-                             "--annotate", "--universities", str(UNIVERSITIES)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the access log
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(base + "/api/meta", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield {"base": base, "tokens": tokens, "db": db, "proc": proc, "people": people}
-    proc.terminate()
-    proc.wait(10)
+    with serving(db, "--annotate", "--universities", UNIVERSITIES) as base:
+        yield {"base": base, "tokens": tokens, "db": db, "people": people}
 
 
 def sign_in(browser, base: str, token: str):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from typing import get_args
 
@@ -21,7 +19,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import SHARED, one, query
+from conftest import SHARED, one, query, serving
 from talent_tracker import cli as cli_module
 from talent_tracker.cli import app
 
@@ -148,9 +146,9 @@ def test_every_help_fits_100_columns_and_shows_flags_as_flags():
 
 
 def test_the_choices_are_the_back_ends():
-    from talent_tracker import annotations, build, estimates, linkage, sampling, store
+    from talent_tracker import annotations, build, estimates, linkage, population, sampling, store
 
-    assert get_args(cli_module.Tier) == tuple(sampling.TIERS)
+    assert get_args(cli_module.Tier) == population.TIERS
     assert get_args(cli_module.Design) == sampling.DESIGNS
     assert get_args(cli_module.By) == estimates.BY
     assert get_args(cli_module.Method) == estimates.METHODS
@@ -316,31 +314,12 @@ def test_resolve_uses_the_list_the_database_was_built_with(nips, tmp_path, monke
 # --- serve ----------------------------------------------------------------------------------
 
 def test_serve_logs_one_line_per_request(nips, tmp_path):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     log = tmp_path / "serve.log"
-    with log.open("w") as handle:
-        proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(nips), "--port",
-                                 str(port)], stdout=handle, stderr=subprocess.STDOUT)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    httpx.get(base + "/api/meta", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    assert proc.poll() is None, log.read_text()
-                    time.sleep(0.1)
-            before = len(log.read_text().splitlines())
-            assert httpx.get(base + "/api/meta").status_code == 200
-            assert httpx.get(base + "/no-such-page").status_code == 404
-            time.sleep(0.5)
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with serving(nips, log=log) as base:
+        before = len(log.read_text().splitlines())
+        assert httpx.get(base + "/api/meta").status_code == 200
+        assert httpx.get(base + "/no-such-page").status_code == 404
+        time.sleep(0.5)
     lines = log.read_text().splitlines()
     assert lines[0].startswith("talent-tracker at http://127.0.0.1:")
     new = lines[before:]
