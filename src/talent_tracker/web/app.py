@@ -4,8 +4,7 @@ The database is read-only here; every figure comes from `analyses.py`, and resul
 cached in memory per build (and per workspace generation for figures that use samples
 and annotations), so a new build or annotation shows without a restart. Pages are rendered
 with autoescaping and fill their charts from the API in the browser with plotly.js, which
-is served from the installed plotly package; the map geometry comes from the npm packages
-installed beside this module (see package.json). Nothing is loaded from a CDN.
+is installed with the package like the map geometry (assets.py). Nothing is loaded from a CDN.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Annotated
 
 import fastapi_offline
-import plotly
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -32,11 +30,10 @@ from ..errors import UserError
 from ..years import parse_years
 from .api import AnalysisName
 from .api import install as install_api
+from .assets import VENDOR, WORLD
 from .security import BodyLimit, SecurityHeaders, allowed_hosts
 
 HERE = Path(__file__).resolve().parent
-VENDOR = HERE / "node_modules"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 VenueQ = Annotated[list[str] | None, Query(description="Venue(s): neurips, icml, iclr")]
 YearsQ = Annotated[str | None, Query(max_length=200, description="Years: 2019, 2010-2019 or 2010-2012,2019")]
@@ -151,15 +148,9 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     def plotly_topojson(name: str) -> Response:
         # plotly.js fetches base-map geometry even for a hidden base map; give it the
         # installed Natural Earth file instead of letting it reach for its CDN
-        path = VENDOR / "world-atlas" / "countries-110m.json"
-        if not path.is_file():
-            raise HTTPException(status_code=404, detail="map geometry not installed (npm install in talent_tracker/web)")
-        return Response(path.read_bytes(), media_type="application/json", headers={"Cache-Control": "max-age=86400"})
-
-    @app.get("/static-vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> Response:
-        return Response(PLOTLY_JS.read_bytes(), media_type="application/javascript",
-                        headers={"Cache-Control": "max-age=86400"})
+        if not WORLD.is_file():
+            raise HTTPException(status_code=404, detail="map geometry missing from this install")
+        return Response(WORLD.read_bytes(), media_type="application/json", headers={"Cache-Control": "max-age=86400"})
 
     @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
     def docs(request: Request):

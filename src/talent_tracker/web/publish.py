@@ -25,7 +25,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from .. import analyses, store
 from ..errors import UserError
 from ..population import PLACES, Population
-from .app import HERE, PAGES, PLOTLY_JS, VENDOR, comparison, map_figures, meta_of, safe_json
+from .app import HERE, PAGES, comparison, map_figures, meta_of, safe_json
+from .assets import PLOTLY_JS, TOPOJSON_JS, WORLD, require_assets
 
 COUNTRY_PROFILES = 60
 
@@ -37,10 +38,7 @@ def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
     db, output = Path(db), Path(output)
     with store.reader(db):
         pass
-    geometry = VENDOR / "world-atlas" / "countries-110m.json"
-    topojson_js = VENDOR / "topojson-client" / "dist" / "topojson-client.min.js"
-    if not geometry.is_file() or not topojson_js.is_file():
-        raise UserError(f"map geometry not installed: run `npm ci --prefix {HERE}`")
+    require_assets()
     check_site_output(output)
     tracker = store.Tracker(db)  # one reader and memo for every page's figures
     meta = meta_of(tracker)
@@ -50,7 +48,7 @@ def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
         raise UserError(f"{output.parent}: cannot write the site here ({exc.strerror or exc})") from None
     try:
         _pages(work, meta)
-        _assets(work, geometry, topojson_js)
+        _assets(work)
         counts = _data(work, tracker, meta, progress)
         files = sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file())
         (work / SITE_MARKER).write_text(json.dumps({"written_by": "talent-tracker publish", "database": str(db.resolve()),
@@ -125,14 +123,14 @@ def _pages(root: Path, meta: dict) -> None:
     (root / "index.html").write_text((root / "overview.html").read_text("utf-8"), "utf-8")
 
 
-def _assets(root: Path, geometry: Path, topojson_js: Path) -> None:
+def _assets(root: Path) -> None:
     static = root / "static"
     static.mkdir()
     for name in ("app.js", "style.css"):
         shutil.copy(HERE / "static" / name, static / name)
     shutil.copy(PLOTLY_JS, static / "plotly.min.js")
-    shutil.copy(topojson_js, static / "topojson-client.min.js")
-    world = geometry.read_text("utf-8")
+    shutil.copy(TOPOJSON_JS, static / "topojson-client.min.js")
+    world = WORLD.read_text("utf-8")
     (static / "world.js").write_text(f"window.TT_WORLD = {world};\n", "utf-8")
 
 

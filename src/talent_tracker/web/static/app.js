@@ -220,7 +220,7 @@ async function world() {
     window.PlotlyGeoAssets = window.PlotlyGeoAssets || { topojson: {} };
     window.PlotlyGeoAssets.topojson.world_110m = topo;
   } else {
-    topo = await (await fetch("/vendor/world-atlas/countries-110m.json")).json();
+    topo = await (await fetch("/vendor/countries-110m.json")).json();
   }
   WORLD = topojson.feature(topo, topo.objects.countries);
   return WORLD;
