@@ -12,7 +12,16 @@ if [ "${1:-}" = "--test" ]; then lock=requirements/test.txt steps=4; fi
 step=0 started=$SECONDS
 begin() { step=$((step + 1)); started=$SECONDS; printf '[%d/%d] %s ... ' "$step" "$steps" "$1"; }
 done_() { echo "done ($((SECONDS - started)) s)"; }
-pip() { .venv/bin/python -m pip --disable-pip-version-check --no-input -q "$@"; }
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# pip's own output goes to a log: shown whole if pip fails, and its warnings shown anyway,
+# except the ones about this machine's own pip.conf (index folders that lack a package)
+pip() {
+  if ! .venv/bin/python -m pip --disable-pip-version-check --no-input -q "$@" >"$log" 2>&1; then
+    echo "failed"; grep -v "^WARNING: Location 'file:.*' is ignored" "$log" >&2; exit 1
+  fi
+  if grep -v "^WARNING: Location 'file:.*' is ignored" "$log" | grep -i -E "warn|deprecat" >&2; then echo; fi
+}
 
 begin "Python environment in .venv"
 python3 -m venv --clear .venv

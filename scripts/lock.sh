@@ -12,4 +12,5 @@ lock=(uv pip compile --universal --python-version 3.11 --generate-hashes --no-he
 "${lock[@]}" pyproject.toml --extra test --extra spark -o requirements/test.txt
 python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"]))' \
   | "${lock[@]}" - -o requirements/build.txt
-echo "locked: $(grep -c '^[a-z]' requirements/app.txt) packages to run, $(grep -c '^[a-z]' requirements/test.txt) to test, $(grep -c '^[a-z]' requirements/build.txt) to build"
+count() { sed -n 's/^\([A-Za-z0-9_.-]*\)==.*/\1/p' "$1" | sort -u | wc -l; }
+echo "locked: $(count requirements/app.txt) packages to run, $(count requirements/test.txt) to test, $(count requirements/build.txt) to build"

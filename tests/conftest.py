@@ -1,4 +1,12 @@
-"""Shared fixtures: the real data beside the repository, and databases built from it."""
+"""Shared fixtures and helpers, and the test tiers.
+
+Every test is in exactly one tier, by marker (checked at collection, below):
+- `fast`: pure functions, small synthetic data (minidata.py), the CLI in-process (typer's
+  CliRunner, through `cli()`) and the API in-process (TestClient). No browser, no build of
+  the real data, and never ../shared: the tier runs in under a minute, anywhere.
+- `realdata`: acceptance on the real data beside the repository (../shared/data).
+- `browser`: the served and published tracker in Debian's Chromium.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from talent_tracker.build import build
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TALENT_TRACKER_SHARED", ROOT.parent / "shared")) / "data"
@@ -22,28 +29,56 @@ PAPERLISTS = SHARED / "paperlists"
 CONFERENCE_CSV = SHARED / "conference-csv"
 UNIVERSITIES = SHARED / "world-universities" / "world_universities_and_domains.json.gz"
 
-if not PAPERLISTS.is_dir():
-    raise RuntimeError(f"the real data is missing: expected {PAPERLISTS} (../shared/data beside the repository)")
+TIERS = ("fast", "realdata", "browser")
+# fixtures that read the real data: a fast test may not use them
+REALDATA_FIXTURES = {"full_db", "csv_db", "data_dir", "shared"}
+
+
+def pytest_collection_modifyitems(config, items):
+    wrong = []
+    for item in items:
+        tiers = [mark.name for mark in item.iter_markers() if mark.name in TIERS]
+        if len(tiers) != 1:
+            wrong.append(f"{item.nodeid}: {len(tiers)} tier markers (mark it with one of {', '.join(TIERS)})")
+        elif "browser" in item.fixturenames and tiers != ["browser"]:
+            wrong.append(f"{item.nodeid}: uses the browser but is marked {tiers[0]}")
+        elif tiers == ["fast"] and REALDATA_FIXTURES & set(item.fixturenames):
+            wrong.append(f"{item.nodeid}: marked fast but uses the real data")
+    if wrong:
+        raise pytest.UsageError("tests out of their tiers:\n" + "\n".join(wrong))
 
 
 @pytest.fixture(scope="session")
-def full_db(tmp_path_factory) -> Path:
+def shared() -> Path:
+    """The real data folder; a realdata test without it fails (it is never skipped)."""
+    if not PAPERLISTS.is_dir():
+        pytest.fail(f"the real data is missing: expected {PAPERLISTS} (../shared/data beside the repository, "
+                    "or TALENT_TRACKER_SHARED); only `pytest -m fast` runs without it", pytrace=False)
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def full_db(shared, tmp_path_factory) -> Path:
     """The data folder as a whole (all 58 venue-years of the paper lists, the NeurIPS 2022
     schedule, the world-universities list, the published figures), built once per session."""
+    from talent_tracker.build import build
+
     db = tmp_path_factory.mktemp("full") / "full.duckdb"
-    build(SHARED, db)
+    build(shared, db)
     return db
 
 
 @pytest.fixture(scope="session")
-def csv_db(tmp_path_factory) -> Path:
+def csv_db(shared, tmp_path_factory) -> Path:
+    from talent_tracker.build import build
+
     db = tmp_path_factory.mktemp("csv") / "csv.duckdb"
     build(CONFERENCE_CSV, db, source="conference-csv", universities=UNIVERSITIES)
     return db
 
 
 @pytest.fixture
-def data_dir(tmp_path) -> Path:
+def data_dir(shared, tmp_path) -> Path:
     """A writable paper-list folder holding links to a few real files, to break on purpose."""
     root = tmp_path / "paperlists"
     for rel in ("nips/nips2018.json.gz", "icml/icml2019.json.gz"):
@@ -52,10 +87,31 @@ def data_dir(tmp_path) -> Path:
     return root
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the real `talent-tracker` command."""
+@dataclass
+class Ran:
+    """What a command did: its exit code and its two streams."""
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args, cwd: Path | None = None) -> Ran:
+    """Run a `talent-tracker` command in this process (typer's CliRunner: the same entry
+    point as the installed script, whose error handling lives in the command itself)."""
+    from typer.testing import CliRunner
+
+    from talent_tracker.cli import app
+
+    with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
+        result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def script(*args, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the installed `talent-tracker` script in its own process (for what needs one:
+    a kill, two commands at once)."""
     exe = shutil.which("talent-tracker", path=str(Path(sys.executable).parent)) or "talent-tracker"
-    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
 def copy_db(source: Path, target: Path) -> Path:
@@ -123,6 +179,9 @@ CHROMIUM = "/usr/bin/chromium"
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (scripts/install.sh --test does)", pytrace=False)
 
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=[

@@ -64,6 +64,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ROOT / "test-artifacts" / f"annotate_{name}.png"), full_page=True)
 
 
+@pytest.mark.browser
 def test_save_then_edit_with_autocomplete(browser, served):
     page, problems = sign_in(browser, served["base"], served["tokens"]["alice"])
     open_first_person(page, served["base"])
@@ -90,6 +91,7 @@ def test_save_then_edit_with_autocomplete(browser, served):
     page.close()
 
 
+@pytest.mark.browser
 def test_a_stale_form_is_refused_clearly(browser, served):
     page, problems = sign_in(browser, served["base"], served["tokens"]["bob"])
     open_first_person(page, served["base"])
@@ -109,6 +111,7 @@ def test_a_stale_form_is_refused_clearly(browser, served):
     page.close()
 
 
+@pytest.mark.browser
 def test_invalid_entries_are_explained(browser, served):
     page, _ = sign_in(browser, served["base"], served["tokens"]["alice"])
     open_first_person(page, served["base"])
@@ -126,6 +129,7 @@ def test_invalid_entries_are_explained(browser, served):
     page.close()
 
 
+@pytest.mark.browser
 def test_script_in_a_field_is_shown_as_text(browser, served):
     page, problems = sign_in(browser, served["base"], served["tokens"]["alice"])
     open_first_person(page, served["base"])
@@ -149,6 +153,7 @@ def session_of(base: str, token: str) -> dict:
     return {"tt_session": response.cookies["tt_session"]}
 
 
+@pytest.mark.realdata
 def test_unauthorised_and_cross_site_writes_are_refused(served):
     base, tokens = served["base"], served["tokens"]
     person = served["people"][0]
@@ -178,6 +183,7 @@ def test_unauthorised_and_cross_site_writes_are_refused(served):
     assert httpx.get(f"{base}/annotate/export.csv", cookies=session_of(base, tokens["adam"])).status_code == 200
 
 
+@pytest.mark.browser
 def test_reviewer_settles_a_disagreement(browser, served):
     base, tokens = served["base"], served["tokens"]
     person = served["people"][-1]
@@ -202,6 +208,7 @@ def test_reviewer_settles_a_disagreement(browser, served):
     page.close()
 
 
+@pytest.mark.realdata
 def test_saves_survive_a_rebuild_and_a_kill(prepared, tmp_path):
     """10 annotators save while the database is rebuilt under the running server and the
     server is then killed (SIGKILL) and restarted: every acknowledged save is kept, and

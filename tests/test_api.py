@@ -37,6 +37,7 @@ def ok(response) -> dict:
     return response.json()
 
 
+@pytest.mark.realdata
 def test_openapi_lists_the_api_and_the_analysis_names(api):
     schema = ok(api.get("/openapi.json"))
     paths = [path for path, item in schema["paths"].items() if path.startswith("/api/") and "get" in item]
@@ -54,6 +55,7 @@ def test_openapi_lists_the_api_and_the_analysis_names(api):
         "rows", "total", "page", "per_page", "next"}
 
 
+@pytest.mark.realdata
 def test_every_analysis_is_listed_and_returns_rows(api):
     listed = ok(api.get("/api/analyses"))
     assert listed["total"] == len(listed["rows"]) == len(analyses.ANALYSES) + 1
@@ -79,6 +81,7 @@ def test_every_analysis_is_listed_and_returns_rows(api):
     assert api.get("/api/analyses/work_countries", params={"venue": "cvpr"}).status_code == 400
 
 
+@pytest.mark.realdata
 def test_every_dashboard_page_links_the_json_of_its_charts(api):
     """Browser-free: each chart section of each page has a JSON link, which app.js points at
     the chart's API twin; that twin is listed and served."""
@@ -106,6 +109,7 @@ def ok_html(response) -> str:
     return response.text
 
 
+@pytest.mark.realdata
 def test_person_search_finds_a_real_person(api, full_db):
     person_id, name = query(full_db, "SELECT person_id, display_name FROM persons WHERE n_papers >= 20 "
                                      "AND display_name SIMILAR TO '[A-Za-z .-]+' ORDER BY n_papers DESC, person_id "
@@ -140,6 +144,7 @@ def test_person_search_finds_a_real_person(api, full_db):
         assert accented in [r["person_id"] for r in hits], (text, name)
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("text", ["x", "ng", "Zhang", "son ", "mül", "ŁUK", "-hua", "qzqz"])
 def test_person_search_matches_a_scan_of_every_name(api, full_db, text):
     """The search index (three letters at a time) finds exactly what reading every name would."""
@@ -153,6 +158,7 @@ def test_person_search_matches_a_scan_of_every_name(api, full_db, text):
         assert {r["person_id"] for r in found["rows"]} == expected
 
 
+@pytest.mark.realdata
 def test_person_search_filters_like_the_analyses(api, full_db):
     params = {"venue": ["neurips", "ICML"], "years": "2019-2020", "tier": "top2", "per_page": 500}
     found = ok(api.get("/api/persons", params=params))
@@ -168,6 +174,7 @@ def test_person_search_filters_like_the_analyses(api, full_db):
     assert narrowed["total"] <= found["total"]
 
 
+@pytest.mark.realdata
 def test_a_person_with_careers_provenance_and_papers(api, full_db):
     person_id = query(full_db, "SELECT person_id FROM careers GROUP BY 1 ORDER BY count(DISTINCT source) DESC, "
                                "count(*) DESC, person_id LIMIT 1")[0][0]
@@ -194,6 +201,7 @@ def test_a_person_with_careers_provenance_and_papers(api, full_db):
     assert years == sorted(years, reverse=True)
 
 
+@pytest.mark.realdata
 def test_unknown_person_or_institution_is_a_404(api):
     missing = api.get("/api/persons/~Nobody_At_All1")
     assert missing.status_code == 404 and missing.json() == {"detail": "no person '~Nobody_At_All1'"}
@@ -201,6 +209,7 @@ def test_unknown_person_or_institution_is_a_404(api):
     assert api.get("/api/persons/" + "x" * 300).status_code == 422
 
 
+@pytest.mark.realdata
 def test_pages_are_consistent(api, full_db):
     params = {"venue": "neurips", "years": "2019", "tier": "top2", "per_page": 20}
     first = ok(api.get("/api/persons", params=params))
@@ -228,6 +237,7 @@ def test_pages_are_consistent(api, full_db):
     assert not {r["paper_id"] for r in papers_1["rows"]} & {r["paper_id"] for r in papers_2["rows"]}
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("path,params,key", [
     ("/api/persons", {"q": "wang", "per_page": 100}, "person_id"),
     ("/api/papers", {"venue": "neurips", "years": "2021", "tier": "top2"}, "paper_id"),
@@ -272,6 +282,7 @@ def _nested_as_text(value):
     return value
 
 
+@pytest.mark.realdata
 def test_csv_cells_are_never_formulas(api, full_db):
     # affiliations in the data start with `=`, `@` or `-` (`=University of British Columbia`)
     person, name, affiliation = query(full_db, """
@@ -292,6 +303,7 @@ def test_csv_cells_are_never_formulas(api, full_db):
         assert not any(c[:1] in ("=", "+", "@") for c in r), r
 
 
+@pytest.mark.realdata
 def test_bad_input_is_refused_in_one_line(api):
     for path in ("/api/persons", "/api/papers", "/api/institutions", "/api/samples", "/api/analyses"):
         bad = api.get(path, params={"format": "xml"})
@@ -312,6 +324,7 @@ def test_bad_input_is_refused_in_one_line(api):
     assert api.get("/api/estimates", params={"by": "work", "level": 1.5}).status_code == 422
 
 
+@pytest.mark.realdata
 def test_institutions_search_and_filters(api, full_db):
     found = ok(api.get("/api/institutions", params={"country": "cn", "sector": "industry", "per_page": 500}))
     expected = query(full_db, "SELECT institution_id FROM institutions WHERE country = 'CN' AND sector = 'industry'")
@@ -348,6 +361,7 @@ def test_institutions_search_and_filters(api, full_db):
     assert "google" in [c["institution_id"] for c in ok(api.get(google["parent"]["url"]))["children"]]
 
 
+@pytest.mark.realdata
 def test_papers_filters_and_title_search(api, full_db):
     found = ok(api.get("/api/papers", params={"venue": "neurips", "years": "2019", "tier": "top2"}))
     assert found["total"] == one(full_db, "SELECT count(*) FROM papers WHERE venue = 'neurips' AND year = 2019 "
@@ -374,6 +388,7 @@ def test_papers_filters_and_title_search(api, full_db):
     assert list(zip(paper["authors"], paper["person_ids"], strict=True)) == authors
 
 
+@pytest.mark.realdata
 def test_estimates_without_a_sample_say_why(api):
     bad = api.get("/api/estimates", params={"by": "work", "years": "2021", "method": "exact"})
     assert bad.status_code == 400 and "not every member of neurips 2021 top20 is known" in bad.json()["detail"]
@@ -382,6 +397,7 @@ def test_estimates_without_a_sample_say_why(api):
     assert api.get("/api/estimates", params={"by": "work", "years": "2021", "venue": "cvpr"}).status_code == 400
 
 
+@pytest.mark.realdata
 def test_no_workspace_is_an_empty_list_of_samples(full_db, tmp_path):
     db = tmp_path / "bare.duckdb"
     import shutil
@@ -411,6 +427,7 @@ def sampled(full_db, tmp_path_factory):
     return {"db": db, "person": person}
 
 
+@pytest.mark.realdata
 def test_samples_and_estimates_from_them(sampled):
     api = client_for(sampled["db"])
     samples = ok(api.get("/api/samples"))
@@ -443,6 +460,7 @@ def test_samples_and_estimates_from_them(sampled):
     assert [r["group"] for r in as_csv] == [r["group"] for r in result["rows"]]
 
 
+@pytest.mark.realdata
 def test_a_person_shows_annotations_except_to_blind_annotators(sampled):
     person = sampled["person"]
     facts = ok(client_for(sampled["db"]).get(f"/api/persons/{person}"))["careers"]

@@ -38,6 +38,7 @@ def _simulate(N, K, error, n, trials, seed):
     return covered / trials, float(np.median(widths) / np.median(plain))
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("error", [0.0, 0.003, 0.02])
 def test_valid_and_narrow_with_a_very_good_predictor_and_n_100(error):
     # the case a normal (PPI) interval fails: hardly any disagreement in a small sample
@@ -46,6 +47,7 @@ def test_valid_and_narrow_with_a_very_good_predictor_and_n_100(error):
     assert ratio <= 0.75
 
 
+@pytest.mark.fast
 def test_valid_with_a_bad_predictor_and_never_much_wider():
     # a predictor right 60% of the time: no help, but no harm to coverage
     coverage, ratio = _simulate(4000, 800, 0.4, 100, 300, seed=7)
@@ -53,6 +55,7 @@ def test_valid_with_a_bad_predictor_and_never_much_wider():
     assert ratio <= 1.6
 
 
+@pytest.mark.fast
 def test_valid_for_a_rare_trait():
     coverage, _ = _simulate(3000, 30, 0.01, 200, 400, seed=11)
     assert coverage >= 0.95
@@ -78,6 +81,7 @@ def _exact_coverage(N: int, n: int, N1: int, missed: int, wrong: int) -> float:
     return coverage
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(("N", "n", "N1", "missed", "wrong"), [
     (30, 8, 12, 0, 0), (30, 8, 12, 1, 0), (30, 8, 29, 0, 3), (30, 8, 2, 9, 1),
     (40, 12, 20, 2, 2), (40, 12, 5, 0, 5), (40, 12, 35, 5, 0), (40, 12, 0, 7, 0),
@@ -88,6 +92,7 @@ def test_exact_coverage_over_every_possible_sample(N, n, N1, missed, wrong):
     assert _exact_coverage(N, n, N1, missed, wrong) >= 0.95
 
 
+@pytest.mark.fast
 def test_perfect_predictor_estimate_is_the_predicted_count():
     predicted = np.array([1] * 300 + [0] * 700)
     idx = np.arange(0, 1000, 10)
@@ -97,12 +102,14 @@ def test_perfect_predictor_estimate_is_the_predicted_count():
     assert low < 300 < high and high - low < 150
 
 
+@pytest.mark.fast
 def test_whole_population_is_the_count():
     truth = np.array([1, 0, 1, 1, 0])
     predicted = np.array([1, 1, 0, 1, 0])
     assert stats.assisted_count_interval(truth, predicted, predicted) == (3.0, 3.0, 3.0)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("labels, predicted, everyone, message", [
     ([1, 0], [1], [1, 0, 1], "same length"),
     ([1, 2], [1, 0], [1, 0, 1], "must be 0 or 1"),
@@ -114,6 +121,7 @@ def test_impossible_requests(labels, predicted, everyone, message):
         stats.assisted_count_interval(labels, predicted, everyone)
 
 
+@pytest.mark.fast
 def test_too_uncertain_follows_the_nchs_rule():
     assert stats.too_uncertain(20, 0.5, 0.3, 0.7).startswith("sample of 20")
     assert "wide" in stats.too_uncertain(100, 0.5, 0.3, 0.65)
@@ -122,6 +130,7 @@ def test_too_uncertain_follows_the_nchs_rule():
     assert stats.too_uncertain(None, 0.4, 0.4, 0.4) is None  # exact counts
 
 
+@pytest.mark.fast
 def test_a_large_sample_stays_in_bounded_memory():
     # the tail regions are found a block of rows at a time: no (n0+1)×(n1+1) array for n = 8,000
     import tracemalloc

@@ -36,6 +36,7 @@ def population(full_db):
 NARROWER = {(country, n) for country in ("US", "CN") for n in (100, 200, 400)} | {("GB", 200), ("GB", 400)}
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("country", ["US", "CN", "GB"])
 @pytest.mark.parametrize("n", [100, 200, 400])
 def test_assisted_intervals_cover_on_a_real_population(population, country, n):

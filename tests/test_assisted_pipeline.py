@@ -70,6 +70,7 @@ def flows_page(browser, base: str) -> dict:
     return charts
 
 
+@pytest.mark.browser
 def test_model_only_then_assisted(neurips, browser, tmp_path):
     with serving(neurips) as base:
         for name in CHARTS:

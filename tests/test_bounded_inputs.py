@@ -82,12 +82,14 @@ def hostile_build(hostile, tmp_path_factory) -> dict:
             "stderr": result.stderr}
 
 
+@pytest.mark.realdata
 def test_hostile_files_build_fast_in_bounded_memory(hostile_build):
     assert hostile_build["code"] == 0, hostile_build["stderr"]
     assert "Traceback" not in hostile_build["stderr"]
     assert hostile_build["seconds"] < 60 and hostile_build["peak_mib"] < 2048, hostile_build
 
 
+@pytest.mark.realdata
 def test_good_papers_are_kept(hostile_build):
     db = hostile_build["db"]
     # the real list beside the hostile ones is whole
@@ -96,12 +98,14 @@ def test_good_papers_are_kept(hostile_build):
     assert query(db, "SELECT year FROM papers WHERE paper_id = 'good' ORDER BY 1") == [(2030,), (2031,), (2033,)]
 
 
+@pytest.mark.realdata
 def test_huge_team_is_cut_to_the_cap_and_counted(hostile_build):
     db = hostile_build["db"]
     assert one(db, "SELECT n_authors FROM papers WHERE paper_id = 'huge'") == limits.MAX_AUTHORS
     assert one(db, "SELECT sum(count) FROM skips WHERE year = 2030 AND reason LIKE 'paper has more than%'") == 9_000
 
 
+@pytest.mark.realdata
 def test_misaligned_giant_list_is_not_placed(hostile_build):
     db = hostile_build["db"]
     assert one(db, "SELECT count(affiliation) FROM authorships WHERE paper_id = 'm'") == 0
@@ -109,6 +113,7 @@ def test_misaligned_giant_list_is_not_placed(hostile_build):
         == 19_999
 
 
+@pytest.mark.realdata
 def test_gzip_bomb_is_stopped_at_a_cap(hostile_build):
     db = hostile_build["db"]
     reason = query(db, "SELECT reason, detail FROM skips WHERE year = 2032 AND scope = 'file'")
@@ -116,12 +121,14 @@ def test_gzip_bomb_is_stopped_at_a_cap(hostile_build):
     assert one(db, "SELECT count(*) FROM papers WHERE year = 2032") == 0
 
 
+@pytest.mark.realdata
 def test_huge_field_is_cut_short_and_counted(hostile_build):
     db = hostile_build["db"]
     assert one(db, "SELECT length(affiliation) FROM authorships WHERE paper_id = 'long'") == limits.MAX_FIELD_CHARS
     assert one(db, "SELECT sum(count) FROM skips WHERE year = 2033 AND reason LIKE 'value longer than%'") >= 1
 
 
+@pytest.mark.realdata
 def test_ids_stay_unique_and_a_bom_is_accepted(hostile_build):
     db = hostile_build["db"]
     rows = query(db, "SELECT paper_id, title FROM papers WHERE year = 2034 ORDER BY title")
@@ -133,6 +140,7 @@ def test_ids_stay_unique_and_a_bom_is_accepted(hostile_build):
     assert len(people) == 2
 
 
+@pytest.mark.realdata
 def test_fifos_and_symlink_loops_are_counted_skips(hostile_build):
     db = hostile_build["db"]
     skipped = dict(query(db, "SELECT source_file, detail FROM skips WHERE reason = 'not a readable file'"))
@@ -140,6 +148,7 @@ def test_fifos_and_symlink_loops_are_counted_skips(hostile_build):
                        "nips/nips2036.json": "symlink loop"}
 
 
+@pytest.mark.fast
 def test_person_resolution_is_linear_in_team_size():
     """Co-author evidence must not cost the square of the team: 10 papers of 5,000 authors
     (per-mention co-author sets would hold 250 million entries)."""
@@ -166,6 +175,7 @@ def _letters(number: int) -> str:
     return f"{first.title()} {first[::-1].title()}son"
 
 
+@pytest.mark.realdata
 def test_the_caps_never_bite_on_the_real_data(full_db):
     reasons = [r[0] for r in query(full_db, "SELECT DISTINCT reason || ' ' || detail FROM skips")]
     capped = [r for r in reasons if any(word in r for word in ("cut short", "more than", "budget", "larger than",
@@ -173,6 +183,7 @@ def test_the_caps_never_bite_on_the_real_data(full_db):
     assert capped == [] and len(reasons) > 10
 
 
+@pytest.mark.fast
 def test_conference_csv_cuts_a_huge_field_and_stops_a_bomb(tmp_path):
     good = "NIPS,2018,A good paper,Ada Lovelace,University of Oxford\n"
     long_field = tmp_path / "long" / "papers.csv"

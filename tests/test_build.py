@@ -16,6 +16,7 @@ from talent_tracker.build import build
 from talent_tracker.errors import UserError
 
 
+@pytest.mark.realdata
 def test_malformed_file_is_reported_and_the_rest_is_built(data_dir, tmp_path):
     (data_dir / "nips" / "nips2019.json.gz").write_bytes(gzip.compress(b'[{"title": "x", "author": "A'))
     (data_dir / "iclr").mkdir()
@@ -34,6 +35,7 @@ def test_malformed_file_is_reported_and_the_rest_is_built(data_dir, tmp_path):
     assert one(db, "SELECT count(*) FROM skips WHERE scope='file' AND reason='malformed file'") == 3
 
 
+@pytest.mark.realdata
 def test_broken_records_are_counted_and_good_ones_kept(data_dir, tmp_path):
     records = [
         {"title": "Good paper", "author": "Ada Lovelace;Alan Turing", "status": "Oral", "track": "main", "id": "g1"},
@@ -56,6 +58,7 @@ def test_broken_records_are_counted_and_good_ones_kept(data_dir, tmp_path):
     assert not (tmp_path / "strict.duckdb").exists()
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("args, message", [
     (["--venue", "cvpr"], "unknown venue 'cvpr' (known venues: iclr, icml, neurips)"),
     (["--years", "2019-2010"], "year range '2019-2010': 2019 comes after 2010"),
@@ -72,12 +75,14 @@ def test_user_errors_are_one_line(tmp_path, args, message):
     assert not (tmp_path / "t.duckdb").exists()
 
 
+@pytest.mark.fast
 def test_missing_data_dir_is_one_line(tmp_path):
     result = cli("build", "--data", tmp_path / "nowhere", "--db", tmp_path / "t.duckdb")
     assert result.returncode == 2 and "data directory not found" in result.stderr
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.realdata
 def test_strict_failure_leaves_previous_database(tmp_path, data_dir):
     db = tmp_path / "t.duckdb"
     build(data_dir, db, venue_names=["neurips"])
@@ -87,6 +92,7 @@ def test_strict_failure_leaves_previous_database(tmp_path, data_dir):
     assert query(db, "SELECT DISTINCT year FROM papers") == [(2018,)]
 
 
+@pytest.mark.realdata
 def test_years_and_venues_select(full_db, tmp_path):
     db = tmp_path / "t.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips", "icml"], years="2010-2012,2019")
@@ -96,6 +102,7 @@ def test_years_and_venues_select(full_db, tmp_path):
     assert got == expected and len(got) == 5  # icml has 2019 only
 
 
+@pytest.mark.realdata
 def test_killed_build_leaves_previous_database_usable(tmp_path, data_dir):
     db = tmp_path / "t.duckdb"
     build(data_dir, db)

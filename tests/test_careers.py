@@ -24,6 +24,7 @@ def careers_db(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("title, stage", [
     ("Undergrad student", "origin"), ("MS student", "graduate"), ("PhD student", "graduate"),
     ("Master student", "graduate"), ("Postdoc", "work"), ("Full Professor", "work"), ("Researcher", "work"),
@@ -33,6 +34,7 @@ def test_stage_of_title(title, stage):
     assert stage_of_title(title) == stage
 
 
+@pytest.mark.realdata
 def test_every_student_title_with_an_institution_yields_a_fact(careers_db):
     missing = one(careers_db, """
         SELECT count(*) FROM authorships a
@@ -45,6 +47,7 @@ def test_every_student_title_with_an_institution_yields_a_fact(careers_db):
     assert one(careers_db, "SELECT count(*) FROM careers WHERE source='job_title' AND stage='graduate'") > 3000
 
 
+@pytest.mark.realdata
 def test_every_person_with_an_affiliation_has_a_work_fact_as_of_the_latest_paper(careers_db):
     missing = one(careers_db, """
         WITH latest AS (SELECT person_id, max(year) AS year FROM authorships
@@ -55,6 +58,7 @@ def test_every_person_with_an_affiliation_has_a_work_fact_as_of_the_latest_paper
     assert missing == 0
 
 
+@pytest.mark.realdata
 def test_profiles_give_education_and_career(careers_db):
     facts = query(careers_db, "SELECT stage, institution_id, country, start_year, end_year FROM careers "
                               "WHERE person_id='~Yoshua_Bengio1' AND source='profile' ORDER BY start_year")
@@ -68,6 +72,7 @@ def test_profiles_give_education_and_career(careers_db):
                              "WHERE person_id='~Yoshua_Bengio1' AND stage='origin'") == [("profile", "mcgill")]
 
 
+@pytest.mark.realdata
 def test_unreadable_profile_files_are_reported(tmp_path):
     result = cli("build", "--data", PAPERLISTS, "--db", tmp_path / "t.duckdb", "--venue", "iclr", "--years", "2021",
                  "--universities", UNIVERSITIES, "--profiles", PROFILES)
@@ -88,6 +93,7 @@ def _import(db: Path, sheet_text: str, tmp_path: Path, name: str = "sheet.csv"):
     return cli("careers", "import", sheet, "--db", db, "--universities", UNIVERSITIES)
 
 
+@pytest.mark.realdata
 def test_import_validates_every_row_and_keeps_the_good_ones(db_copy, tmp_path):
     result = _import(db_copy, "\n".join([
         "~Yoshua_Bengio1,,,,,Mila,,academia,https://yoshuabengio.org,homepage",       # 2 good
@@ -112,6 +118,7 @@ def test_import_validates_every_row_and_keeps_the_good_ones(db_copy, tmp_path):
         ("~Percy_Liang1", "origin", "stanford", "academia"), ("~Yoshua_Bengio1", "work", "mila", "academia")]
 
 
+@pytest.mark.realdata
 def test_annotations_outrank_and_reimport_changes_nothing(db_copy, tmp_path):
     sheet = "~Yoshua_Bengio1,École Polytechnique Fédérale de Lausanne,,,,Mila,CA,academia,https://example.org,test\n"
     first = _import(db_copy, sheet, tmp_path)
@@ -124,6 +131,7 @@ def test_annotations_outrank_and_reimport_changes_nothing(db_copy, tmp_path):
     assert query(db_copy, "SELECT * EXCLUDE (imported_at) FROM annotations ORDER BY ALL") == before
 
 
+@pytest.mark.realdata
 def test_a_rebuild_never_loses_annotations(db_copy, tmp_path):
     _import(db_copy, "~Percy_Liang1,Stanford University,US,,,,,,,\n", tmp_path)
     build(PAPERLISTS, db_copy, venue_names=["neurips", "iclr"], years="2021", universities=UNIVERSITIES)
@@ -133,6 +141,7 @@ def test_a_rebuild_never_loses_annotations(db_copy, tmp_path):
         ("annotation",)]
 
 
+@pytest.mark.realdata
 def test_a_field_too_long_is_that_rows_problem_not_a_silent_cut(db_copy, tmp_path):
     # the sheet and the web form share one model of the fields (annotations.AnnotationFields)
     long_note, long_name = "n" * 4_001, "Stanford University " + "x" * 300
@@ -146,6 +155,7 @@ def test_a_field_too_long_is_that_rows_problem_not_a_silent_cut(db_copy, tmp_pat
     assert query(db_copy, "SELECT DISTINCT person_id FROM annotations") == [("~Percy_Liang1",)]
 
 
+@pytest.mark.realdata
 def test_missing_columns_or_sheet_is_one_line(db_copy, tmp_path):
     sheet = tmp_path / "bad.csv"
     sheet.write_text("person_id,origin\nx,y\n")
@@ -155,6 +165,7 @@ def test_missing_columns_or_sheet_is_one_line(db_copy, tmp_path):
     assert result.returncode == 2 and "annotation sheet not found" in result.stderr
 
 
+@pytest.mark.realdata
 def test_person_command(careers_db):
     result = cli("person", "~Yoshua_Bengio1", "--db", careers_db, "--json")
     data = json.loads(result.stdout)
@@ -166,6 +177,7 @@ def test_person_command(careers_db):
     assert missing.returncode == 2 and "no person '~Nobody1'" in missing.stderr
 
 
+@pytest.mark.realdata
 def test_summary_reports_career_coverage(careers_db, tmp_path):
     data = json.loads(cli("summary", "--db", careers_db, "--json").stdout)
     rows = {(r["stage"], r["source"]): r for r in data["careers"]}

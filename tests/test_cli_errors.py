@@ -62,6 +62,7 @@ def commands(f: dict) -> list[list]:
     ]
 
 
+@pytest.mark.realdata
 def test_every_error_is_one_line_and_exit_2(files):
     for args in commands(files):
         result = cli(*args)
@@ -74,6 +75,7 @@ def test_every_error_is_one_line_and_exit_2(files):
     assert Path(files["root"] / "pipe").is_fifo()
 
 
+@pytest.mark.realdata
 def test_a_port_in_use_is_one_line(files):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

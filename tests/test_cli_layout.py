@@ -76,6 +76,7 @@ def nips(tmp_path_factory):
 
 # --- summary ------------------------------------------------------------------------------
 
+@pytest.mark.realdata
 def test_summary_fits_100_columns_without_cutting_a_cell(full_db):
     result = ok("summary", "--db", full_db)
     fits(result.stdout)
@@ -96,6 +97,7 @@ def test_summary_fits_100_columns_without_cutting_a_cell(full_db):
     assert "missing status" in result.stdout  # the skip reasons follow
 
 
+@pytest.mark.realdata
 def test_summary_wide_shows_every_column(full_db):
     result = ok("summary", "--db", full_db, "--wide")
     assert "…" not in result.stdout
@@ -119,6 +121,7 @@ def commands(command=None, path=()):
         yield from commands(sub, (*path, name))
 
 
+@pytest.mark.fast
 def test_every_help_fits_100_columns_and_shows_flags_as_flags():
     seen = 0
     for path, command in commands():
@@ -145,6 +148,7 @@ def test_every_help_fits_100_columns_and_shows_flags_as_flags():
     assert "--year " not in ok("estimate", "--help").stdout  # the old spelling is hidden
 
 
+@pytest.mark.fast
 def test_the_choices_are_the_back_ends():
     from talent_tracker import annotations, build, estimates, linkage, population, sampling, store
 
@@ -160,11 +164,13 @@ def test_the_choices_are_the_back_ends():
 
 # --- one spelling: --years ------------------------------------------------------------------
 
+@pytest.mark.realdata
 def test_build_took_years(nips):
     assert query(nips, "SELECT DISTINCT venue, year FROM papers ORDER BY ALL") == [
         ("neurips", 2012), ("neurips", 2013), ("neurips", 2021), ("neurips", 2022)]
 
 
+@pytest.mark.realdata
 def test_years_on_every_command_that_filters_by_year(nips, tmp_path, monkeypatch):
     venues = ok("venues", "--venue", "neurips", "--years", "2012-2013")
     fits(venues.stdout)
@@ -192,6 +198,7 @@ def test_years_on_every_command_that_filters_by_year(nips, tmp_path, monkeypatch
     assert asked == [(["neurips"], [2010, 2011, 2012, 2019])]
 
 
+@pytest.mark.realdata
 def test_the_old_year_still_works_with_a_note(nips, tmp_path):
     new, old = tmp_path / "new.csv", tmp_path / "old.csv"
     ok("sample", "--db", nips, "--venue", "neurips", "--years", "2022", "--size", "20", "--seed", "9", "--output", new)
@@ -213,6 +220,7 @@ def test_the_old_year_still_works_with_a_note(nips, tmp_path):
     one_line_error(run("sample", "--db", nips, "--years", "2022", "--output", tmp_path / "x.csv"), "--venue")
 
 
+@pytest.mark.realdata
 def test_evaluate_people_backend_is_spelled_as_in_build(tmp_path):
     db = tmp_path / "icml.duckdb"
     ok("build", "--data", SHARED / "paperlists", "--db", db, "--venue", "icml", "--years", "2019",
@@ -224,6 +232,7 @@ def test_evaluate_people_backend_is_spelled_as_in_build(tmp_path):
 
 # --- choices and required options -----------------------------------------------------------
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("args, option, value", [
     (["sample", "--venue", "neurips", "--years", "2021", "--output", "x.csv"], "--tier", "top5"),
     (["estimate", "--venue", "neurips", "--years", "2021"], "--tier", "top5"),
@@ -247,6 +256,7 @@ def test_a_wrong_choice_is_one_line_and_exit_2(nips, tmp_path, monkeypatch, args
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+@pytest.mark.realdata
 def test_export_needs_output(nips, tmp_path):
     one_line_error(run("export", "papers", "--db", nips), "Missing option '--output'")
     assert re.search(r"\*\s+--output\s", ok("export", "--help").stdout)
@@ -258,6 +268,7 @@ def test_export_needs_output(nips, tmp_path):
 
 # --- report ---------------------------------------------------------------------------------
 
+@pytest.mark.realdata
 def test_report_titles_count_the_rows_shown(nips):
     # the oral authors of one year: fewer institutions than the analyses ask for (25; 14 in Asia)
     args = ("report", "--db", nips, "--years", "2013", "--tier", "top2")
@@ -278,6 +289,7 @@ def test_report_titles_count_the_rows_shown(nips):
     assert "Top 25 institutions" not in text and "Top 14 institutions" not in text
 
 
+@pytest.mark.realdata
 def test_tier_comparison_shows_missing_as_a_dash(nips):
     data = json.loads(ok("report", "--db", nips, "--years", "2012", "--json").stdout)["tier_comparison"]
     assert data["rows"] and all(row[2] is None for row in data["rows"])  # 2012: no oral label
@@ -291,12 +303,14 @@ def test_tier_comparison_shows_missing_as_a_dash(nips):
     assert all(re.fullmatch(r"0\.\d{3}", r[2]) for r in both[:3])
 
 
+@pytest.mark.realdata
 def test_every_report_table_fits_100_columns(nips):
     fits(ok("report", "--db", nips, "--years", "2021-2022", "--place", "hq").stdout)
 
 
 # --- the universities list, found once ------------------------------------------------------
 
+@pytest.mark.realdata
 def test_resolve_uses_the_list_the_database_was_built_with(nips, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # no talent-tracker-data/ here
     # a university the curated registry does not hold: only the world-universities list knows it
@@ -313,6 +327,7 @@ def test_resolve_uses_the_list_the_database_was_built_with(nips, tmp_path, monke
 
 # --- serve ----------------------------------------------------------------------------------
 
+@pytest.mark.realdata
 def test_serve_logs_one_line_per_request(nips, tmp_path):
     log = tmp_path / "serve.log"
     with serving(nips, log=log) as base:

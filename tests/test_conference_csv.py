@@ -7,6 +7,8 @@ import gzip
 import io
 from collections import Counter
 
+import pytest
+
 from conftest import CONFERENCE_CSV, one, query
 from talent_tracker.build import build
 
@@ -16,6 +18,7 @@ def source_rows() -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+@pytest.mark.realdata
 def test_counts_equal_the_source(csv_db):
     rows = source_rows()
     papers = Counter((r["Conference"], r["Year"]) for r in {(r["Conference"], r["Year"], r["Title"]): r for r in rows}.values())
@@ -27,12 +30,14 @@ def test_counts_equal_the_source(csv_db):
     assert one(csv_db, "SELECT sum(count) FROM skips WHERE reason='empty author name'") == len(rows) - named
 
 
+@pytest.mark.realdata
 def test_every_paper_is_accepted_top20_without_oral_data(csv_db):
     assert query(csv_db, "SELECT DISTINCT accepted, tier, status FROM papers") == [(True, "top20", None)]
     assert one(csv_db, "SELECT bool_or(oral_known) FROM venue_years") is False
     assert one(csv_db, "SELECT count(*) FROM papers WHERE venue='neurips' AND year=2018") == 1009
 
 
+@pytest.mark.realdata
 def test_author_order_and_affiliation(csv_db):
     rows = query(csv_db, "SELECT author_position, author_name, affiliation FROM authorships a JOIN papers p "
                          "USING (venue, year, paper_id) WHERE p.title='Decoupled Neural Interfaces using Synthetic Gradients' "
@@ -42,12 +47,14 @@ def test_author_order_and_affiliation(csv_db):
     assert len(rows) == 7
 
 
+@pytest.mark.realdata
 def test_data_folder_or_its_parent(tmp_path):
     db = tmp_path / "t.duckdb"
     build(CONFERENCE_CSV.parent, db, source="conference-csv", venue_names=["iclr"], years="2019")
     assert query(db, "SELECT venue, year, count(*) FROM papers GROUP BY ALL") == [("iclr", 2019, 501)]
 
 
+@pytest.mark.fast
 def test_bad_rows_are_counted(tmp_path):
     path = tmp_path / "papers.csv"
     path.write_text("Conference,Year,Title,Author,Affiliation\n"
@@ -63,6 +70,7 @@ def test_bad_rows_are_counted(tmp_path):
         "unknown venue": 1, "year is not a number": 1, "row has too few columns": 1}
 
 
+@pytest.mark.fast
 def test_wrong_header_is_a_file_skip(tmp_path):
     path = tmp_path / "papers.csv"
     path.write_text("venue,year\nNIPS,2018\n")

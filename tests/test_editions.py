@@ -22,6 +22,7 @@ def share(db, sql: str, params=None) -> float:
     return known / total
 
 
+@pytest.mark.realdata
 def test_neurips_2022_has_affiliations_from_the_schedule(full_db):
     papers = share(full_db, "SELECT count(countries), count(*) FROM papers WHERE venue='neurips' AND year=2022 "
                             "AND accepted")
@@ -36,6 +37,7 @@ def test_neurips_2022_has_affiliations_from_the_schedule(full_db):
     assert "author not found on the schedule poster (spelling or author list differs)" in reasons
 
 
+@pytest.mark.realdata
 def test_matching_posters_by_their_authors_is_right_on_held_out_title_matches(full_db):
     """The posters whose titles match a paper exactly are an answer key the author rule never
     saw: matched by authors alone, each against every paper not taken by another poster (as
@@ -68,6 +70,7 @@ def test_matching_posters_by_their_authors_is_right_on_held_out_title_matches(fu
     assert right / (right + wrong) >= 0.98 and missed / len(truth) < 0.02, outcomes
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("tier", ["top20", "top2"])
 def test_neurips_2022_work_shares_carry_their_coverage(full_db, tier):
     result = analyses.work_countries(full_db, analyses.filters_of(["neurips"], [2022], tier))
@@ -75,6 +78,7 @@ def test_neurips_2022_work_shares_carry_their_coverage(full_db, tier):
     assert result.method == analyses.method_of(result.coverage)
 
 
+@pytest.mark.fast
 def test_speaker_entries_keep_parentheses_inside_the_affiliation():
     assert parse_speaker("Ruimao Zhang (The Chinese University of Hong Kong (Shenzhen))") == \
         ("Ruimao Zhang", "The Chinese University of Hong Kong (Shenzhen)")
@@ -85,12 +89,14 @@ def test_speaker_entries_keep_parentheses_inside_the_affiliation():
     assert normalise_title("$\\alpha$-Fair  Learning: A Study!") == normalise_title("-fair learning a study")
 
 
+@pytest.mark.realdata
 def test_several_institutions_in_one_entry_are_kept(full_db):
     found = query(full_db, "SELECT institution_id, other_institution_ids FROM authorships WHERE affiliation = "
                            "'University of Toronto, Nvidia, Vector Institute' LIMIT 1")
     assert found and found[0][0] == "utoronto" and {"nvidia", "vector"} <= set(found[0][1])
 
 
+@pytest.mark.realdata
 def test_neurips_2021_papers_have_countries_even_where_authors_do_not(full_db):
     papers = share(full_db, "SELECT count(countries), count(*) FROM papers WHERE venue='neurips' AND year=2021 "
                             "AND accepted")
@@ -102,6 +108,7 @@ def test_neurips_2021_papers_have_countries_even_where_authors_do_not(full_db):
     assert by_papers["CN"] > 0.15 and by_people["CN"] < by_papers["CN"]
 
 
+@pytest.mark.realdata
 def test_iclr_2022_is_partial_not_exact(full_db):
     result = analyses.work_countries(full_db, analyses.filters_of(["iclr"], [2022], "top20"))
     assert result.coverage < 0.2 and result.method == "partial"
@@ -111,6 +118,7 @@ def test_iclr_2022_is_partial_not_exact(full_db):
     assert every_year.method == "partial" and any("Years where fewer than" in n for n in every_year.notes)
 
 
+@pytest.mark.realdata
 def test_every_analysis_says_its_coverage(full_db):
     f = analyses.filters_of(["neurips"], [2021], "top20")
     for name, run in analyses.ANALYSES.items():
@@ -121,6 +129,7 @@ def test_every_analysis_says_its_coverage(full_db):
             assert result.coverage >= analyses.EXACT_COVERAGE, name
 
 
+@pytest.mark.realdata
 def test_neurips_2024_counts_the_main_track_only(full_db, tmp_path):
     main = one(full_db, "SELECT count(*) FROM papers WHERE venue='neurips' AND year=2024 AND accepted")
     assert abs(main - 4037) <= 0.015 * 4037
@@ -134,6 +143,7 @@ def test_neurips_2024_counts_the_main_track_only(full_db, tmp_path):
     assert one(db, "SELECT count(*) FROM papers WHERE accepted") == 4553
 
 
+@pytest.mark.realdata
 def test_growth_multiples_need_a_base_of_twenty(full_db):
     result = analyses.trends(full_db, analyses.filters_of(["neurips"], [], "top20"))
     table = {(y, c): n for y, c, n in result.rows}
@@ -144,6 +154,7 @@ def test_growth_multiples_need_a_base_of_twenty(full_db):
     assert not any("×735" in n for n in result.notes)
 
 
+@pytest.mark.realdata
 def test_regions_are_data_and_asia_leaves_out_the_middle_east(full_db):
     asia = set(regions.group("asia"))
     assert {"CN", "IN", "JP", "KR", "SG"} <= asia and not {"IL", "SA", "AE", "IR"} & asia
@@ -152,6 +163,7 @@ def test_regions_are_data_and_asia_leaves_out_the_middle_east(full_db):
     assert result.rows and all(r[1] in asia for r in result.rows)
 
 
+@pytest.mark.realdata
 def test_headquarters_view_moves_labs_to_their_employers_country(full_db):
     f = analyses.filters_of(["neurips"], [], "top20")
     lab = {r[0]: r[2] for r in analyses.work_countries(full_db, f).rows}
@@ -161,6 +173,7 @@ def test_headquarters_view_moves_labs_to_their_employers_country(full_db):
     assert one(full_db, "SELECT hq_country FROM institutions WHERE institution_id = 'msr-asia'") == "US"
 
 
+@pytest.mark.realdata
 def test_compare_puts_both_editions_beside_the_published_figures(full_db):
     result = cli("compare", "--db", full_db, "--json")
     assert result.returncode == 0, result.stderr
@@ -182,6 +195,7 @@ def test_compare_puts_both_editions_beside_the_published_figures(full_db):
     assert table.returncode == 0 and "Published figures beside the tracker's" in table.stdout
 
 
+@pytest.mark.realdata
 def test_compare_without_published_figures_is_one_line(tmp_path):
     db = tmp_path / "t.duckdb"
     build(PAPERLISTS, db, venue_names=["icml"], years="2019")

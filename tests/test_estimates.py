@@ -37,6 +37,7 @@ def read_sheet(path: Path) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.realdata
 def test_same_seed_same_sample_and_a_sheet_to_fill(db, tmp_path):
     a, b, c = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
     assert sample(db, a, "--size", "150", "--seed", "7").returncode == 0
@@ -51,6 +52,7 @@ def test_same_seed_same_sample_and_a_sheet_to_fill(db, tmp_path):
     assert one(db, "SELECT count(*) FROM samples WHERE sample_id='neurips-2021-top20-person-150-seed7'") == 150
 
 
+@pytest.mark.realdata
 def test_paper_and_stratified_designs(db, tmp_path):
     paper = tmp_path / "paper.csv"
     assert sample(db, paper, "--design", "paper", "--size", "30", "--seed", "1").returncode == 0
@@ -87,6 +89,7 @@ def fill_from_the_data(db: Path, sheet: Path) -> Path:
     return filled
 
 
+@pytest.mark.realdata
 def test_sample_annotate_import_estimate(db, tmp_path):
     sheet = tmp_path / "sheet.csv"
     assert sample(db, sheet, "--size", "300", "--seed", "7").returncode == 0
@@ -116,6 +119,7 @@ def test_sample_annotate_import_estimate(db, tmp_path):
     assert graduate["figures"] and all(f["sample_size"] > 0 for f in graduate["figures"])
 
 
+@pytest.mark.realdata
 def test_exact_counts_when_every_member_is_known(db):
     # the work country of every top2 author of 2021 is known from the data: no sampling needed
     missing = one(db, """SELECT count(DISTINCT a.person_id) FROM authorships a WHERE a.venue='neurips' AND a.year=2021
@@ -129,6 +133,7 @@ def test_exact_counts_when_every_member_is_known(db):
         assert all(f["method"] == "exact" and f["low"] == f["estimate"] == f["high"] for f in data["figures"])
 
 
+@pytest.mark.realdata
 def test_flow_and_retention(db, tmp_path):
     sheet = tmp_path / "sheet.csv"
     sample(db, sheet, "--size", "200", "--seed", "3")
@@ -169,6 +174,7 @@ def test_flow_and_retention(db, tmp_path):
     assert abs(sum(r[2] for r in mix.rows) - 1) < 1e-6
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("args, message", [
     (["sample", "--venue", "neurips", "--years", "2021", "--size", "99999", "--output", "{tmp}/s.csv"], "larger than the population"),
     (["sample", "--venue", "neurips", "--years", "1999", "--size", "10", "--output", "{tmp}/s.csv"], "is empty in this database"),
@@ -185,6 +191,7 @@ def test_bad_requests_are_one_line(db, tmp_path, args, message):
     assert message in result.stderr and result.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.realdata
 def test_predicted_origin_strata_and_the_check_sheet(db, tmp_path):
     sheet = tmp_path / "po.csv"
     assert sample(db, sheet, "--design", "predicted-origin", "--size", "200", "--seed", "1").returncode == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import csv
 import json
 
@@ -14,6 +16,7 @@ AUTHORSHIP_COLUMNS = ["venue", "year", "paper_id", "status", "accepted", "tier",
 PAPER_COLUMNS = ["venue", "year", "paper_id", "title", "track", "status", "accepted", "tier"]
 
 
+@pytest.mark.realdata
 def test_export_csv_has_the_contract_columns_and_all_rows(full_db, tmp_path):
     out = tmp_path / "authorships.csv"
     result = cli("export", "authorships", "--db", full_db, "--format", "csv", "--output", out)
@@ -29,6 +32,7 @@ def test_export_csv_has_the_contract_columns_and_all_rows(full_db, tmp_path):
     assert first["author_name"] == "Toni Karvonen" and first["email_domain"] == "aalto.fi"
 
 
+@pytest.mark.realdata
 def test_export_parquet_and_json(full_db, tmp_path):
     parquet = tmp_path / "papers.parquet"
     assert cli("export", "papers", "--db", full_db, "--format", "parquet", "--output", parquet).returncode == 0
@@ -41,6 +45,7 @@ def test_export_parquet_and_json(full_db, tmp_path):
     assert len(rows) == 58 and rows[0]["venue"] == "iclr"
 
 
+@pytest.mark.realdata
 def test_export_errors_are_one_line(full_db, tmp_path):
     for args, message in [
         (["nope", "--db", full_db, "--format", "csv", "--output", tmp_path / "x"], "no table 'nope'"),
@@ -53,6 +58,7 @@ def test_export_errors_are_one_line(full_db, tmp_path):
         assert result.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.realdata
 def test_summary_json_counts(full_db):
     result = cli("summary", "--db", full_db, "--json")
     assert result.returncode == 0, result.stderr
@@ -70,6 +76,7 @@ def test_summary_json_counts(full_db):
     assert reasons[("neurips", 2021, "per-author list does not line up with the authors")] > 0
 
 
+@pytest.mark.realdata
 def test_summary_table(full_db):
     result = cli("summary", "--db", full_db)
     assert result.returncode == 0

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 
 import httpx
 import pytest
 import respx
 
+import minidata
 from conftest import PAPERLISTS, one
 from talent_tracker.build import build
 from talent_tracker.fetch import CONTENTS_URL, RAW_URL, REPOSITORY, Pin, fetch_paperlists, git_blob_id, load_pins
 from talent_tracker.venues import load_venues
 
-NIPS2018 = gzip.decompress((PAPERLISTS / "nips/nips2018.json.gz").read_bytes())
+# the list the mocked server hands out: the synthetic NeurIPS 2018 of minidata.py
+NIPS2018 = json.dumps(minidata.FILES["nips/nips2018.json.gz"]).encode()
+HALF = len(NIPS2018) // 2
 COMMIT = "a" * 40
 
 
@@ -37,6 +41,7 @@ def fetch(neurips, tmp_path, **kwargs):
         return fetch_paperlists(neurips, [2018], tmp_path, http=http, backoff=0, **kwargs)
 
 
+@pytest.mark.fast
 @respx.mock
 def test_pinned_download_is_verified_and_builds(neurips, tmp_path):
     route = respx.get(raw_url("nips/nips2018.json")).mock(return_value=httpx.Response(200, content=NIPS2018))
@@ -46,25 +51,27 @@ def test_pinned_download_is_verified_and_builds(neurips, tmp_path):
     assert dest.read_bytes() == NIPS2018 and not dest.with_name("nips2018.json.part").exists()
     db = tmp_path / "t.duckdb"
     build(tmp_path, db)  # the cache is a data folder for `build`
-    assert one(db, "SELECT count(*) FROM papers WHERE accepted") == 1009
+    assert one(db, "SELECT count(*) FROM papers WHERE accepted") == len(minidata.FILES["nips/nips2018.json.gz"])
     # a second run finds the verified file and asks nothing
     [again] = fetch(neurips, tmp_path)
     assert again.status == "cached" and route.call_count == 1
 
 
+@pytest.mark.fast
 @respx.mock
 def test_interrupted_download_resumes_with_a_range_request(neurips, tmp_path):
     part = tmp_path / "paperlists/nips/nips2018.json.part"
     part.parent.mkdir(parents=True)
-    part.write_bytes(NIPS2018[:100_000])
+    part.write_bytes(NIPS2018[:HALF])
     route = respx.get(raw_url("nips/nips2018.json")).mock(
-        return_value=httpx.Response(206, content=NIPS2018[100_000:]))
+        return_value=httpx.Response(206, content=NIPS2018[HALF:]))
     [result] = fetch(neurips, tmp_path)
     assert result.status == "downloaded"
-    assert route.calls.last.request.headers["Range"] == "bytes=100000-"
+    assert route.calls.last.request.headers["Range"] == f"bytes={HALF}-"
     assert (tmp_path / "paperlists/nips/nips2018.json").read_bytes() == NIPS2018
 
 
+@pytest.mark.fast
 @respx.mock
 def test_transient_failures_are_retried(neurips, tmp_path):
     route = respx.get(raw_url("nips/nips2018.json")).mock(side_effect=[
@@ -74,6 +81,7 @@ def test_transient_failures_are_retried(neurips, tmp_path):
     assert result.status == "downloaded" and route.call_count == 4
 
 
+@pytest.mark.fast
 @respx.mock
 def test_giving_up_leaves_no_file(neurips, tmp_path):
     respx.get(raw_url("nips/nips2018.json")).mock(return_value=httpx.Response(502))
@@ -82,6 +90,7 @@ def test_giving_up_leaves_no_file(neurips, tmp_path):
     assert not (tmp_path / "paperlists/nips/nips2018.json").exists()
 
 
+@pytest.mark.fast
 @respx.mock
 def test_checksum_mismatch_is_refused(neurips, tmp_path):
     respx.get(raw_url("nips/nips2018.json")).mock(return_value=httpx.Response(200, content=NIPS2018[:-10] + b"corrupted!"))
@@ -91,6 +100,7 @@ def test_checksum_mismatch_is_refused(neurips, tmp_path):
     assert list(folder.iterdir()) == []
 
 
+@pytest.mark.fast
 @respx.mock
 def test_unpinned_ref_takes_the_blob_id_from_the_contents_api(neurips, tmp_path):
     api = respx.get(CONTENTS_URL.format(repo=REPOSITORY, path="nips/nips2018.json"), params={"ref": "main"}).mock(
@@ -102,6 +112,7 @@ def test_unpinned_ref_takes_the_blob_id_from_the_contents_api(neurips, tmp_path)
     assert git_blob_id(tmp_path / "paperlists/nips/nips2018.json") == blob(NIPS2018)
 
 
+@pytest.mark.fast
 @respx.mock
 def test_missing_list_is_reported(neurips, tmp_path):
     respx.get(CONTENTS_URL.format(repo=REPOSITORY, path="nips/nips2018.json")).mock(return_value=httpx.Response(404))
@@ -109,12 +120,14 @@ def test_missing_list_is_reported(neurips, tmp_path):
     assert result.status == "failed" and result.detail.startswith("not found:")
 
 
+@pytest.mark.fast
 def test_pins_cover_the_snapshot():
     pins = load_pins()
     assert len(pins) == 58
     assert pins["nips/nips2018.json"].commit == "a1972450ef1c4205c4eee2a2eb0725e9ad457696"
 
 
+@pytest.mark.fast
 def test_blob_id_is_the_one_git_computes(tmp_path):
     import subprocess
 
@@ -124,6 +137,7 @@ def test_blob_id_is_the_one_git_computes(tmp_path):
     assert git_blob_id(path) == expected == blob(NIPS2018)
 
 
+@pytest.mark.realdata
 @respx.mock
 def test_universities_list_is_fetched_verified_and_used(tmp_path):
     from talent_tracker.fetch import UNIVERSITIES_PATH, UNIVERSITIES_REPOSITORY, fetch_universities

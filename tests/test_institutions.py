@@ -18,6 +18,7 @@ def resolver():
     return load_resolver(UNIVERSITIES)[0]
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("text, domain, institution_id, country", [
     ("National Key Laboratory for Novel Software Technology, Nanjing University, Nanjing 210023, China", None, "nju", "CN"),
     ("MIT", None, "mit", "US"), ("CMU", None, "cmu", "US"), ("KAIST", None, "kaist", "KR"),
@@ -43,6 +44,7 @@ def test_known_affiliations(resolver, text, domain, institution_id, country):
     assert result.sector in ("academia", "industry", "government", "nonprofit")
 
 
+@pytest.mark.realdata
 def test_several_institutions_take_the_authors_by_domain(resolver):
     both = "Google Brain; Stanford University"
     assert resolver.resolve(both).institution_id == "google"
@@ -50,6 +52,7 @@ def test_several_institutions_take_the_authors_by_domain(resolver):
     assert result.institution_id == "stanford" and result.other_institution_ids == ("google",)
 
 
+@pytest.mark.realdata
 def test_country_only_evidence(resolver):
     assert (resolver.resolve("", "foo.edu.cn").country, resolver.resolve("", "foo.edu.cn").method) == ("CN", "domain")
     assert resolver.resolve("", "lab.ac.uk").country == "GB"
@@ -58,6 +61,7 @@ def test_country_only_evidence(resolver):
     assert resolver.resolve("Laboratory X, New England").country == "US"
 
 
+@pytest.mark.realdata
 def test_unsure_means_unknown(resolver):
     assert resolver.resolve("", "gmail.com").country is None
     assert resolver.resolve("Independent researcher", "qq.com").country is None
@@ -66,6 +70,7 @@ def test_unsure_means_unknown(resolver):
     assert resolver.resolve("Lancaster University, Lancaster, UK").country == "GB"
 
 
+@pytest.mark.realdata
 def test_webmail_never_decides_even_beside_a_text(resolver):
     assert resolver.resolve("Tsinghua University", "gmail.com").institution_id == "tsinghua"
 
@@ -79,6 +84,7 @@ def _code(name: str) -> str | None:
         return None
 
 
+@pytest.mark.realdata
 def test_paperlists_affiliations_agree_with_the_sources_own_countries(full_db):
     # the resolver reads only `affiliation` and `email_domain`; `source_countries` is the answer key
     scope = """FROM authorships WHERE affiliation IS NOT NULL AND affiliation <> ''
@@ -96,6 +102,7 @@ def test_paperlists_affiliations_agree_with_the_sources_own_countries(full_db):
     assert agreeing / len(rows) >= 0.97
 
 
+@pytest.mark.realdata
 def test_openreview_years_get_a_country(full_db):
     for venue in ("neurips", "iclr"):
         total = one(full_db, f"SELECT count(*) FROM authorships WHERE venue='{venue}' AND year=2021 AND affiliation IS NOT NULL")
@@ -104,12 +111,14 @@ def test_openreview_years_get_a_country(full_db):
         assert found / total >= 0.95
 
 
+@pytest.mark.realdata
 def test_sector_is_filled_for_resolved_authorships(full_db):
     resolved = one(full_db, "SELECT count(*) FROM authorships WHERE country IS NOT NULL")
     with_sector = one(full_db, "SELECT count(*) FROM authorships WHERE country IS NOT NULL AND sector IS NOT NULL")
     assert with_sector / resolved >= 0.95
 
 
+@pytest.mark.realdata
 def test_institutions_table_and_columns(full_db):
     assert one(full_db, "SELECT count(*) FROM institutions WHERE layer='registry'") == len(load_registry())
     assert one(full_db, "SELECT count(*) FROM authorships a LEFT JOIN institutions i USING (institution_id) "
@@ -118,12 +127,14 @@ def test_institutions_table_and_columns(full_db):
     assert query(full_db, "SELECT parent FROM institutions WHERE institution_id='google'") == [("alphabet",)]
 
 
+@pytest.mark.realdata
 def test_summary_reports_resolution_coverage(full_db):
     data = json.loads(cli("summary", "--db", full_db, "--json").stdout)
     row = next(r for r in data["venue_years"] if (r["venue"], r["year"]) == ("neurips", 2021))
     assert row["with_country"] > 0 and 90 <= row["country_coverage_pct"] <= 100
 
 
+@pytest.mark.realdata
 def test_resolve_command_json_and_file(tmp_path):
     result = cli("resolve", "Google Brain; Stanford", "--domain", "cs.stanford.edu", "--json",
                  "--universities", UNIVERSITIES)
@@ -138,12 +149,14 @@ def test_resolve_command_json_and_file(tmp_path):
     assert rows[2]["institution_id"] is None and rows[2]["method"] is None
 
 
+@pytest.mark.fast
 def test_resolve_errors_are_one_line(tmp_path):
     result = cli("resolve", "MIT", "--universities", tmp_path / "missing.json")
     assert result.returncode == 2 and "universities file not found" in result.stderr
     assert cli("resolve").returncode == 2
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("row, message", [
     ("x,X,ZZ,academia,,,,", "not an ISO 3166-1 alpha-2 country"),
     ("x,X,US,school,,,,", "sector 'school'"),
@@ -156,12 +169,14 @@ def test_registry_rows_are_validated(tmp_path, row, message):
         load_registry(path)
 
 
+@pytest.mark.realdata
 def test_universities_list_is_read_from_the_shared_file():
     universities = load_universities(UNIVERSITIES)
     assert len(universities) == 10251
     assert all(u.sector == "academia" and len(u.country) == 2 for u in universities)
 
 
+@pytest.mark.realdata
 def test_matching_settings_come_from_toml_and_are_recorded(tmp_path):
     registry, universities = load_registry(), load_universities(UNIVERSITIES)
     text = "University of the Witwatersrand, Johannesburg, South Africa"  # a fuzzy match by default

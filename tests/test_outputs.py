@@ -40,6 +40,7 @@ def one_line_error(result, *fragments: str) -> None:
         assert fragment in result.stderr, result.stderr
 
 
+@pytest.mark.realdata
 def test_publish_refuses_a_folder_it_did_not_write(db, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -48,12 +49,14 @@ def test_publish_refuses_a_folder_it_did_not_write(db, tmp_path):
     assert (mine / "thesis.tex").read_text() == "years of work" and len(list(mine.iterdir())) == 1
 
 
+@pytest.mark.realdata
 def test_publish_refuses_the_current_folder(db, tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     one_line_error(cli("publish", "--db", db, "--output", ".", cwd=tmp_path))
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
+@pytest.mark.realdata
 def test_publish_replaces_its_own_site_but_not_a_file_added_to_it(db, tmp_path):
     site = tmp_path / "site"
     first = cli("publish", "--db", db, "--output", site)
@@ -67,6 +70,7 @@ def test_publish_replaces_its_own_site_but_not_a_file_added_to_it(db, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
 
 
+@pytest.mark.realdata
 def test_publish_into_an_empty_folder(db, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -74,6 +78,7 @@ def test_publish_into_an_empty_folder(db, tmp_path):
     assert (empty / "index.html").is_file()
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("command", ["build", "export", "sample", "publish"])
 def test_output_path_errors_are_one_line(db, tmp_path, unwritable, command):
     a_file = tmp_path / "a-file"
@@ -94,6 +99,7 @@ def test_output_path_errors_are_one_line(db, tmp_path, unwritable, command):
     assert a_file.read_text() == "x"
 
 
+@pytest.mark.realdata
 def test_a_failed_sample_records_nothing(db, tmp_path, unwritable):
     def samples() -> int:
         return sqlite3.connect(path_for(db)).execute("SELECT count(*) FROM sample_designs").fetchone()[0]
@@ -106,6 +112,7 @@ def test_a_failed_sample_records_nothing(db, tmp_path, unwritable):
                    "no sample of it exists")
 
 
+@pytest.mark.realdata
 def test_a_sheet_is_never_overwritten_unless_asked(db, tmp_path):
     sheet = tmp_path / "sheet.csv"
     sheet.write_text("person_id,origin_country\np-1,FR\n")  # an analyst's work
@@ -119,6 +126,7 @@ def test_a_sheet_is_never_overwritten_unless_asked(db, tmp_path):
     assert sqlite3.connect(path_for(db)).execute("SELECT count(*) FROM samples").fetchone()[0] == 5
 
 
+@pytest.mark.realdata
 def test_a_sample_is_never_rewritten(db, tmp_path):
     """Drawn again after the people changed (a rebuild with other evidence), the same id
     would name other people: refused, the recorded sample and its sheet stay."""

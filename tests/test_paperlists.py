@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import gzip
 import json
 
@@ -12,12 +14,14 @@ def source_records(rel: str) -> list[dict]:
     return json.loads(gzip.decompress((PAPERLISTS / rel).read_bytes()))
 
 
+@pytest.mark.realdata
 def test_all_58_venue_years_are_built(full_db):
     assert one(full_db, "SELECT count(*) FROM (SELECT DISTINCT venue, year FROM papers)") == 58
     assert one(full_db, "SELECT count(*) FROM inputs") == 58
     assert query(full_db, "SELECT DISTINCT venue FROM papers ORDER BY 1") == [("iclr",), ("icml",), ("neurips",)]
 
 
+@pytest.mark.realdata
 def test_neurips_2018_counts_equal_the_source(full_db):
     assert one(full_db, "SELECT count(*) FROM papers WHERE venue='neurips' AND year=2018 AND accepted") == 1009
     assert one(full_db, "SELECT count(*) FROM authorships WHERE venue='neurips' AND year=2018") == 3827
@@ -26,6 +30,7 @@ def test_neurips_2018_counts_equal_the_source(full_db):
     assert expected == 3827
 
 
+@pytest.mark.realdata
 def test_neurips_2019_and_2017_accepted_papers(full_db):
     assert one(full_db, "SELECT count(*) FROM papers WHERE venue='neurips' AND year=2019 AND accepted") == 1427
     # 691 records: 11 session copies folded and one award talk excluded -> the official 679
@@ -36,6 +41,7 @@ def test_neurips_2019_and_2017_accepted_papers(full_db):
                           "AND lower(title)='end-to-end differentiable proving'") == [("top2",)]
 
 
+@pytest.mark.realdata
 def test_comma_separated_authors(full_db):
     # nips2019 separates authors with ", "
     names = query(full_db, "SELECT author_name FROM authorships a JOIN papers p USING (venue, year, paper_id) "
@@ -49,12 +55,14 @@ def test_comma_separated_authors(full_db):
     assert [g for (g,) in got] == [n.strip() for n in record["author"].split(",")]
 
 
+@pytest.mark.realdata
 def test_authors_field_named_authors(full_db):
     # nips2022 and nips2023 use `authors`, not `author`
     for year in (2022, 2023):
         assert one(full_db, f"SELECT count(*) FROM authorships WHERE venue='neurips' AND year={year}") > 10000
 
 
+@pytest.mark.realdata
 def test_html_entities_are_unescaped_even_twice(full_db):
     names = {n for (n,) in query(full_db, "SELECT author_name FROM authorships WHERE author_name LIKE '%Autume%' "
                                           "OR author_name LIKE 'Pierluca%'")}
@@ -63,6 +71,7 @@ def test_html_entities_are_unescaped_even_twice(full_db):
     assert one(full_db, "SELECT count(*) FROM authorships WHERE author_name LIKE '%&#x27;%' OR author_name LIKE '%&amp;%'") == 0
 
 
+@pytest.mark.realdata
 def test_generational_suffix_is_not_an_author(full_db):
     rows = query(full_db, "SELECT author_name FROM authorships WHERE venue='neurips' AND year=1987 "
                           "AND paper_id IN (SELECT paper_id FROM authorships WHERE author_name='J.L. WYATT Jr') "
@@ -71,6 +80,7 @@ def test_generational_suffix_is_not_an_author(full_db):
     assert one(full_db, "SELECT count(*) FROM authorships WHERE author_name IN ('Jr', 'Jr.')") == 0
 
 
+@pytest.mark.realdata
 def test_per_author_fields_when_lists_line_up(full_db):
     row = query(full_db, "SELECT author_name, openreview_id, affiliation, email_domain, job_title, alignment "
                          "FROM authorships WHERE venue='neurips' AND year=2021 AND paper_id='-440wKL2oJV' "
@@ -79,6 +89,7 @@ def test_per_author_fields_when_lists_line_up(full_db):
     assert row[2][4] == "Full Professor"
 
 
+@pytest.mark.realdata
 def test_short_lists_are_aligned_to_profiled_authors_or_kept_unassigned(full_db):
     # iclr2021: 3 of 5 authors have a profile and the domain list has 3 entries
     rows = query(full_db, "SELECT author_name, email_domain, alignment FROM authorships a JOIN papers p "
@@ -101,6 +112,7 @@ def test_short_lists_are_aligned_to_profiled_authors_or_kept_unassigned(full_db)
         assert placed + kept == published
 
 
+@pytest.mark.realdata
 def test_evidence_alignment_agrees_with_the_same_profile_elsewhere(full_db):
     # papers whose affiliation list is neither as long as the authors nor as the profiled authors
     evidence_papers = set()
@@ -119,6 +131,7 @@ def test_evidence_alignment_agrees_with_the_same_profile_elsewhere(full_db):
     assert all(aff in known.get(oid, ()) for oid, aff in checked)
 
 
+@pytest.mark.realdata
 def test_an_unplaced_affiliation_comes_from_the_same_profile_that_year(full_db):
     filled = query(full_db, "SELECT venue, year, paper_id, openreview_id, affiliation, institution_id FROM authorships "
                             "WHERE affiliation_source = 'profile_year'")
@@ -131,12 +144,14 @@ def test_an_unplaced_affiliation_comes_from_the_same_profile_that_year(full_db):
         assert others == [(institution or affiliation,)]
 
 
+@pytest.mark.realdata
 def test_emails_from_author_ids(full_db):
     row = query(full_db, "SELECT email, email_domain, openreview_id FROM authorships "
                          "WHERE venue='iclr' AND year=2018 AND author_name='Quoc V. Le' LIMIT 1")
     assert row == [("qvl@google.com", "google.com", None)]
 
 
+@pytest.mark.realdata
 def test_answer_key_kept_apart_from_affiliation(full_db):
     row = query(full_db, "SELECT affiliation, source_institutions, source_countries FROM authorships "
                          "WHERE venue='neurips' AND year=2018 AND author_name='Chris J Oates' AND paper_id='11572'")
@@ -144,17 +159,20 @@ def test_answer_key_kept_apart_from_affiliation(full_db):
                     ["Newcastle University", "Alan Turing Institute"], ["United Kingdom", "United Kingdom"])]
 
 
+@pytest.mark.realdata
 def test_rejected_and_withdrawn_are_present_but_not_accepted(full_db):
     rows = dict(query(full_db, "SELECT status, bool_or(accepted) FROM papers WHERE venue='iclr' AND year=2021 GROUP BY ALL"))
     assert rows["Reject"] is False and rows["Withdraw"] is False and rows["Desk Reject"] is False
     assert rows["Poster"] is True
 
 
+@pytest.mark.realdata
 def test_missing_status_is_reported_not_counted(full_db):
     assert one(full_db, "SELECT sum(count) FROM skips WHERE scope='label' AND reason='missing status'") == 7
     assert one(full_db, "SELECT count(*) FROM papers WHERE venue='icml' AND year=2017 AND accepted") == 434
 
 
+@pytest.mark.realdata
 def test_broken_record_is_skipped_and_counted(full_db):
     assert query(full_db, "SELECT venue, year, record FROM skips WHERE scope='record'") == [("iclr", 2017, "#" + str(
         next(i for i, r in enumerate(source_records("iclr/iclr2017.json.gz")) if not r.get("title") and not r.get("author"))))]

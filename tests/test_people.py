@@ -20,6 +20,7 @@ def report(full_db):
     return json.loads(result.stdout)
 
 
+@pytest.mark.realdata
 def test_the_folds_are_the_venue_years_with_ids_and_never_tuned_on_themselves(report):
     folds = {f["held_out"]: f for f in report["folds"]}
     assert set(folds) == {"iclr 2021", "neurips 2021"}
@@ -28,6 +29,7 @@ def test_the_folds_are_the_venue_years_with_ids_and_never_tuned_on_themselves(re
         assert fold["threshold"] in report["thresholds"] and fold["authorships"] > 10000
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("fold", ["iclr 2021", "neurips 2021"])
 def test_people_hold_on_a_venue_year_the_model_never_saw(report, fold):
     scores = next(f for f in report["folds"] if f["held_out"] == fold)
@@ -36,12 +38,14 @@ def test_people_hold_on_a_venue_year_the_model_never_saw(report, fold):
     assert abs(scores["people_error"]) <= 0.01, scores
 
 
+@pytest.mark.realdata
 def test_with_ids_present_people_are_exactly_the_ids(report):
     for present in report["ids_present"]:
         assert present["precision"] == present["recall"] == 1.0
         assert present["predicted_people"] == present["true_people"]
 
 
+@pytest.mark.realdata
 def test_every_authorship_has_a_person_and_persons_add_up(full_db):
     assert one(full_db, "SELECT count(*) FROM authorships WHERE person_id IS NULL") == 0
     assert one(full_db, "SELECT count(DISTINCT person_id) FROM authorships") == one(full_db, "SELECT count(*) FROM persons")
@@ -50,6 +54,7 @@ def test_every_authorship_has_a_person_and_persons_add_up(full_db):
     assert row[0][2] <= 1995 and row[0][3] == ["iclr", "icml", "neurips"]
 
 
+@pytest.mark.realdata
 def test_profile_ids_join_across_venues_and_spellings(full_db):
     ids = {p for (p,) in query(full_db, "SELECT DISTINCT person_id FROM authorships WHERE openreview_id='~Zhi-hua_Zhou1'")}
     assert ids == {"~Zhi-hua_Zhou1"}
@@ -59,6 +64,7 @@ def test_profile_ids_join_across_venues_and_spellings(full_db):
     assert {"Zhi-Hua Zhou", "Zhi-hua Zhou"} <= set(names) and papers > 50 and len(venues) == 3
 
 
+@pytest.mark.fast
 def test_name_keys():
     assert name_key("Zhi-Hua Zhou") == name_key("Zhihua Zhou") == "zhihua zhou"
     assert name_key("Michael I. Jordan") == name_key("Michael Jordan")
@@ -71,6 +77,7 @@ def _mentions(rows):
     return Mentions(*cols)
 
 
+@pytest.mark.fast
 def test_initials_and_reversed_names_join_on_shared_evidence():
     rows = [
         ("icml", 2013, "a", 1, "Daphne Koller", None, None, None, "stanford"),
@@ -84,6 +91,7 @@ def test_initials_and_reversed_names_join_on_shared_evidence():
     assert ids[4] != ids[0]
 
 
+@pytest.mark.fast
 def test_different_profiles_never_merge_and_emails_join():
     rows = [
         ("iclr", 2021, "a", 1, "Yang Liu", "~Yang_Liu1", None, None, "tsinghua"),
@@ -96,6 +104,7 @@ def test_different_profiles_never_merge_and_emails_join():
     assert ids[2] == ids[3] and ids[2].startswith("p-")
 
 
+@pytest.mark.fast
 def test_overrides_take_precedence(tmp_path):
     rows = [
         ("iclr", 2021, "a", 1, "Jane Doe", "~Jane_Doe1", None, None, "oxford"),
@@ -112,6 +121,7 @@ def test_overrides_take_precedence(tmp_path):
     assert ids[0] != ids[1]
 
 
+@pytest.mark.fast
 def test_two_authors_of_one_paper_are_never_one_person():
     rows = [
         ("iclr", 2021, "a", 1, "Wei Wang", None, None, None, "ucla"),
@@ -123,6 +133,7 @@ def test_two_authors_of_one_paper_are_never_one_person():
     assert len({ids[0], ids[1], ids[3]}) == 3 and ids[2] == ids[3]
 
 
+@pytest.mark.realdata
 def test_override_file_in_a_build(tmp_path):
     db = tmp_path / "t.duckdb"
     build(PAPERLISTS, db, venue_names=["icml"], years="2019", universities=UNIVERSITIES)
@@ -143,6 +154,7 @@ def test_override_file_in_a_build(tmp_path):
     assert person(pa, qa) != person(pb, qb) == person(pc, qc)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("content, message", [
     ("who,what\n", "expected the columns"),
     ("decision,authorship_a,authorship_b,note\nmaybe,x,y,\n", "line 2: decision must be"),
@@ -154,6 +166,7 @@ def test_bad_overrides_are_one_clear_error(tmp_path, content, message):
         load_overrides(path)
 
 
+@pytest.mark.realdata
 def test_person_ids_are_stable(tmp_path):
     first, second = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     for db in (first, second):
@@ -162,12 +175,14 @@ def test_person_ids_are_stable(tmp_path):
     assert query(first, rows) == query(second, rows)
 
 
+@pytest.mark.fast
 def test_bcubed_arithmetic():
     assert bcubed(["a", "a", "b"], ["x", "x", "y"]) == (1.0, 1.0, 1.0)
     p, r, _ = bcubed(["a", "a", "a"], ["x", "x", "y"])
     assert p == pytest.approx(5 / 9) and r == 1.0
 
 
+@pytest.mark.realdata
 def test_summary_counts_people(full_db):
     data = json.loads(cli("summary", "--db", full_db, "--json").stdout)
     neurips = next(r for r in data["people"] if r["venue"] == "neurips")
@@ -176,6 +191,7 @@ def test_summary_counts_people(full_db):
     assert neurips["person_years_2010_2019"] == expected > 15000
 
 
+@pytest.mark.realdata
 def test_an_email_out_of_line_with_the_names_joins_nobody(full_db):
     # ICLR author-id lists sometimes put an address beside the wrong name
     assert query(full_db, "SELECT name_variants FROM persons WHERE person_id='~Yoshua_Bengio1'") == [(["Yoshua Bengio"],)]

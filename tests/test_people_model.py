@@ -24,6 +24,7 @@ def db_2021(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.mark.realdata
 def test_spark_finds_the_same_people_as_duckdb(db_2021, tmp_path):
     spark_db = tmp_path / "spark.duckdb"
     result = cli("build", "--data", PAPERLISTS, "--db", spark_db, "--venue", "neurips", "--venue", "iclr",
@@ -37,6 +38,7 @@ def test_spark_finds_the_same_people_as_duckdb(db_2021, tmp_path):
     assert settings["people_backend"] == "spark"
 
 
+@pytest.mark.realdata
 def test_train_writes_a_model_a_build_uses(db_2021, tmp_path):
     model_file = tmp_path / "model.json"
     result = cli("people", "train", "--db", db_2021, "--output", model_file)
@@ -55,6 +57,7 @@ def test_train_writes_a_model_a_build_uses(db_2021, tmp_path):
     assert settings["people_model"] == str(model_file) and settings["people_threshold"] == model.threshold
 
 
+@pytest.mark.realdata
 def test_training_needs_ids(tmp_path):
     db = tmp_path / "no-ids.duckdb"
     build(PAPERLISTS, db, venue_names=["icml"], years="2019")
@@ -62,6 +65,7 @@ def test_training_needs_ids(tmp_path):
     assert result.returncode == 2 and "no venue-year of this database carries OpenReview ids" in result.stderr
 
 
+@pytest.mark.realdata
 def test_a_bad_model_file_or_backend_is_one_line(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
@@ -72,6 +76,7 @@ def test_a_bad_model_file_or_backend_is_one_line(tmp_path):
         assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.fast
 def test_email_sites_come_from_the_public_suffix_list():
     # a hand-written rule lumped all of `re.kr`, `gc.ca` and `oz.au` together
     assert site("kaist.re.kr") != site("etri.re.kr")

@@ -97,6 +97,7 @@ def resolver() -> Resolver:
 
 # --- the whole flow ----------------------------------------------------------------------
 
+@pytest.mark.fast
 @respx.mock
 def test_fetch_all_sources_and_summary(tmp_path):
     routes = mock_all(respx.mock)
@@ -120,6 +121,7 @@ def test_fetch_all_sources_and_summary(tmp_path):
         "OpenReview profile ~Lena_Okafor1: PhD student at Technical University of Example (2021-now)"
 
 
+@pytest.mark.fast
 @respx.mock
 def test_openreview_batches_of_1000(tmp_path):
     route = respx.post(openreview.URL).mock(side_effect=openreview_answer)
@@ -132,6 +134,7 @@ def test_openreview_batches_of_1000(tmp_path):
     assert summary.tallies["openreview"].fetched == 1 and summary.tallies["openreview"].not_found == 1500
 
 
+@pytest.mark.fast
 @respx.mock
 def test_openalex_cursor_pagination(tmp_path):
     mock_all(respx.mock)
@@ -149,6 +152,7 @@ def test_openalex_cursor_pagination(tmp_path):
 
 # --- retries, rate limits, failures ---------------------------------------------------------
 
+@pytest.mark.fast
 @respx.mock
 def test_429_waits_as_retry_after_says(tmp_path):
     route = respx.post(openreview.URL).mock(side_effect=[
@@ -161,6 +165,7 @@ def test_429_waits_as_retry_after_says(tmp_path):
     assert summary.tallies["openreview"].fetched == 4 and not summary.incomplete
 
 
+@pytest.mark.fast
 def test_retry_after_as_an_http_date():
     now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
     later = format_datetime(now + timedelta(seconds=90), usegmt=True)
@@ -169,6 +174,7 @@ def test_retry_after_as_an_http_date():
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
 
 
+@pytest.mark.fast
 @respx.mock
 def test_a_wait_longer_than_allowed_is_not_waited(tmp_path):
     # OpenAlex's daily budget: Retry-After is the time until midnight; rerun later instead
@@ -180,6 +186,7 @@ def test_a_wait_longer_than_allowed_is_not_waited(tmp_path):
     assert sleeps == []
 
 
+@pytest.mark.fast
 @respx.mock
 def test_5xx_is_retried_with_backoff(tmp_path):
     route = respx.post(openreview.URL).mock(side_effect=[httpx.Response(502), httpx.ConnectError("reset"),
@@ -190,6 +197,7 @@ def test_5xx_is_retried_with_backoff(tmp_path):
     assert summary.tallies["openreview"].fetched == 4
 
 
+@pytest.mark.fast
 @respx.mock
 def test_persistent_5xx_fails_that_batch_and_keeps_the_others(tmp_path):
     def answer(request):
@@ -208,6 +216,7 @@ def test_persistent_5xx_fails_that_batch_and_keeps_the_others(tmp_path):
     assert {r["key"] for r in records} == {"~Jiahui_Chen3", "~Soren_Aero1"}
 
 
+@pytest.mark.fast
 @respx.mock
 def test_guest_refused_stops_asking_and_says_how_to_sign_in(tmp_path):
     route = respx.post(openreview.URL).mock(return_value=httpx.Response(403, json={
@@ -218,6 +227,7 @@ def test_guest_refused_stops_asking_and_says_how_to_sign_in(tmp_path):
     assert "ChallengeRequiredError" in t.errors[0] and "--openreview-token" in t.errors[0]
 
 
+@pytest.mark.fast
 @respx.mock
 def test_token_is_sent_as_bearer_and_kept_out_of_the_cache(tmp_path):
     route = respx.post(openreview.URL).mock(side_effect=openreview_answer)
@@ -227,6 +237,7 @@ def test_token_is_sent_as_bearer_and_kept_out_of_the_cache(tmp_path):
     assert cached and not any("s3cret" in p.read_text() for p in cached)
 
 
+@pytest.mark.fast
 @respx.mock
 def test_answers_are_bounded(tmp_path):
     respx.get("https://api.openalex.org/authors").mock(return_value=httpx.Response(200, content=b"x" * 5000))
@@ -235,6 +246,7 @@ def test_answers_are_bounded(tmp_path):
     assert not list(tmp_path.rglob("*.json"))  # nothing half-read is cached
 
 
+@pytest.mark.fast
 @respx.mock
 def test_an_odd_200_is_a_failure_not_a_cached_answer(tmp_path):
     respx.get(openalex.URL).mock(return_value=httpx.Response(200, json={
@@ -246,6 +258,7 @@ def test_an_odd_200_is_a_failure_not_a_cached_answer(tmp_path):
 
 # --- malformed answers -----------------------------------------------------------------------
 
+@pytest.mark.fast
 @respx.mock
 def test_malformed_records_are_counted_and_good_ones_kept(tmp_path):
     def answer(request):
@@ -267,6 +280,7 @@ def test_malformed_records_are_counted_and_good_ones_kept(tmp_path):
         ("Research Scientist", "Bosch Center for Artificial Intelligence"), ("MS student", "Universität Heidelberg")]
 
 
+@pytest.mark.fast
 def test_malformed_orcid_and_openalex_entries_are_skipped():
     educations = load(f"orcid_{MIRA}_educations.json")
     educations["affiliation-group"].insert(0, "junk")
@@ -286,6 +300,7 @@ def test_malformed_orcid_and_openalex_entries_are_skipped():
                               "last known institution: no institution name": 1}
 
 
+@pytest.mark.fast
 def test_orcid_check_digit():
     assert orcid.normalize("0000-0002-1825-0097") == "0000-0002-1825-0097"
     assert orcid.normalize("https://orcid.org/0000-0002-1694-233x") == "0000-0002-1694-233X"
@@ -295,6 +310,7 @@ def test_orcid_check_digit():
 
 # --- cache, resume, offline ------------------------------------------------------------------
 
+@pytest.mark.fast
 @respx.mock
 def test_second_run_is_served_from_the_cache(tmp_path):
     routes = mock_all(respx.mock)
@@ -308,6 +324,7 @@ def test_second_run_is_served_from_the_cache(tmp_path):
     assert t["openreview"].fetched == t["orcid"].fetched == t["openalex"].fetched == 0
 
 
+@pytest.mark.fast
 @respx.mock
 def test_rerun_after_failures_asks_only_for_what_is_missing(tmp_path):
     routes = mock_all(respx.mock)
@@ -343,6 +360,7 @@ def test_rerun_after_failures_asks_only_for_what_is_missing(tmp_path):
     assert second.tallies["openreview"].cached == 3 and second.tallies["openreview"].fetched == 1
 
 
+@pytest.mark.fast
 @respx.mock
 def test_ctrl_c_keeps_what_was_fetched_and_a_rerun_continues(tmp_path):
     routes = mock_all(respx.mock)
@@ -365,6 +383,7 @@ def test_ctrl_c_keeps_what_was_fetched_and_a_rerun_continues(tmp_path):
     assert again.tallies["openreview"].cached == 1 and again.tallies["openreview"].fetched == 3
 
 
+@pytest.mark.fast
 @respx.mock
 def test_offline_makes_no_request_and_reports_misses(tmp_path):
     routes = mock_all(respx.mock)
@@ -382,6 +401,7 @@ def test_offline_makes_no_request_and_reports_misses(tmp_path):
     assert t["orcid"].missing == 3 and t["openalex"].missing == 3
 
 
+@pytest.mark.fast
 @respx.mock
 def test_cache_files_are_whole_or_asked_again(tmp_path):
     url = orcid.url(MIRA, "educations")
@@ -398,6 +418,7 @@ def test_cache_files_are_whole_or_asked_again(tmp_path):
         assert client.request("GET", url).from_cache
 
 
+@pytest.mark.fast
 @respx.mock
 def test_requests_to_a_host_are_spaced(tmp_path):
     respx.get(url__startswith="https://pub.orcid.org/").mock(return_value=httpx.Response(404))
@@ -412,6 +433,7 @@ def test_requests_to_a_host_are_spaced(tmp_path):
     assert sleeps == [pytest.approx(0.3)]
 
 
+@pytest.mark.fast
 def test_sources_are_checked(tmp_path):
     from talent_tracker.errors import UserError
 
@@ -423,6 +445,7 @@ def test_sources_are_checked(tmp_path):
 
 # --- facts for the build ---------------------------------------------------------------------
 
+@pytest.mark.fast
 @respx.mock
 def test_facts_have_the_careers_shape_and_exact_links(tmp_path, resolver):
     mock_all(respx.mock)
@@ -455,6 +478,7 @@ def test_facts_have_the_careers_shape_and_exact_links(tmp_path, resolver):
     assert {f["evidence"].split()[0] for f in facts if f["person_id"] == "p-jiahui"} == {"OpenReview"}
 
 
+@pytest.mark.fast
 def test_an_orcid_on_two_peoples_profiles_is_left_out(tmp_path, resolver):
     from talent_tracker.profiles.records import write_records
 
@@ -481,6 +505,7 @@ def iclr_db(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.mark.realdata
 @respx.mock
 def test_cli_fetch_then_build_uses_the_profiles(iclr_db, monkeypatch):
     # Yoshua Bengio's profile as the API answers it (the fixture of the `--profiles` tests)
@@ -511,6 +536,7 @@ def test_cli_fetch_then_build_uses_the_profiles(iclr_db, monkeypatch):
     assert again.exit_code == 0 and route.call_count == -(-people // 1000)
 
 
+@pytest.mark.fast
 def test_cli_errors_are_one_line(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli.app, ["profiles", "fetch", "--db", str(tmp_path / "none.duckdb")])

@@ -12,6 +12,7 @@ from talent_tracker import stats
 from talent_tracker.errors import UserError
 
 
+@pytest.mark.fast
 def test_published_example():
     # 15,616 people, a sample of about 1,590, about 284 China-educated: ~2,790, ~±10%
     low, high = stats.count_interval(284, 1590, 15616)
@@ -20,6 +21,7 @@ def test_published_example():
     assert 0.09 <= (estimate - low) / estimate <= 0.11 and 0.09 <= (high - estimate) / estimate <= 0.11
 
 
+@pytest.mark.fast
 def test_edges():
     assert stats.count_interval(0, 10, 100)[0] == 0 and stats.count_interval(10, 10, 100)[1] == 100
     assert stats.count_interval(5, 100, 100) == (5, 5)  # the whole population: the count itself
@@ -27,6 +29,7 @@ def test_edges():
     assert 3 <= low <= high <= 13  # never below the seen, never above what the unseen allow
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("args, message", [
     ((5, 20, 10), "cannot come from a population of 10"),
     ((5, 10, 0), "population is empty"),
@@ -39,6 +42,7 @@ def test_impossible_requests(args, message):
         stats.count_interval(1, 10, 100, level=1.0)
 
 
+@pytest.mark.fast
 def test_ratio_accounts_for_the_random_subgroup():
     # the same share from a smaller sub-sample gets a wider interval
     wide = stats.ratio_estimate(15, 20, 400, 8000)
@@ -63,6 +67,7 @@ def _coverage(trials: int, draw) -> float:
     return sum(draw(random.Random(seed)) for seed in range(trials)) / trials
 
 
+@pytest.mark.realdata
 def test_person_design_covers_and_is_not_wider_than_needed(neurips2021):
     people = [r[0] for r in neurips2021]
     trait = {r[0]: r[3] for r in neurips2021}
@@ -82,6 +87,7 @@ def test_person_design_covers_and_is_not_wider_than_needed(neurips2021):
     assert mean["exact"] <= 1.1 * mean["normal"]  # exact, yet about as narrow as the approximation
 
 
+@pytest.mark.realdata
 def test_stratified_design_covers(neurips2021):
     strata = {True: [r[0] for r in neurips2021 if r[1]], False: [r[0] for r in neurips2021 if not r[1]]}
     trait = {r[0]: r[3] for r in neurips2021}
@@ -96,6 +102,7 @@ def test_stratified_design_covers(neurips2021):
     assert _coverage(1000, draw) >= 0.94
 
 
+@pytest.mark.realdata
 def test_cluster_design_covers(neurips2021):
     trait = {r[0]: r[3] for r in neurips2021}
     multiplicity = {r[0]: len(r[2]) for r in neurips2021}

@@ -10,6 +10,7 @@ from talent_tracker.sources.text import clean, split_authors
 from talent_tracker.years import parse_years
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("text, names", [
     ("Lijun Zhang; Zhi-Hua Zhou", ["Lijun Zhang", "Zhi-Hua Zhou"]),
     ("Boaz Barak, Chi-Ning Chou", ["Boaz Barak", "Chi-Ning Chou"]),
@@ -22,10 +23,12 @@ def test_split_authors(text, names):
     assert split_authors(text)[0] == names
 
 
+@pytest.mark.fast
 def test_clean_unescapes_twice():
     assert clean("d&amp;#x27;Autume") == "d'Autume"
 
 
+@pytest.mark.fast
 def test_alignment_rules():
     assert align(["a", "b"], [True, True], [None, None]) == ({0: 0, 1: 1}, "positional")
     assert align(["a", "b"], [True, False, True], [None] * 3) == ({0: 0, 2: 1}, "profile_order")
@@ -35,6 +38,7 @@ def test_alignment_rules():
     assert align(["a", "b", "c"], [True, True], [None, None]) == ({}, None)
 
 
+@pytest.mark.fast
 def test_years():
     assert parse_years("2010-2012,2019") == [2010, 2011, 2012, 2019]
     with pytest.raises(UserError):

@@ -29,6 +29,7 @@ def _open_files(path: Path) -> int:
     return count
 
 
+@pytest.mark.realdata
 def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "own.duckdb")
     assert _open_files(db) == 0
@@ -44,6 +45,7 @@ def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
     assert _open_files(db) == 0
 
 
+@pytest.mark.realdata
 def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "once.duckdb")
     with store.reader(db) as con:
@@ -52,6 +54,7 @@ def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
     assert result.rows and _open_files(db) == 0
 
 
+@pytest.mark.realdata
 def test_the_memo_follows_the_build(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "memo.duckdb")
     tracker = store.Tracker(db)
@@ -70,6 +73,7 @@ def test_the_memo_follows_the_build(full_db, tmp_path):
     tracker.close()
 
 
+@pytest.mark.fast
 def test_one_population_value_parsed_once():
     p = Population.of(["NeurIPS", "nips", "icml"], [2021, 2019, 2021], "top2", "hq")
     assert p == Population(("icml", "neurips"), (2019, 2021), "top2", "hq")
@@ -84,6 +88,7 @@ def test_one_population_value_parsed_once():
         assert "--" not in str(caught.value)  # worded in the domain, not in one interface's flags
 
 
+@pytest.mark.realdata
 def test_the_population_selects_what_sql_selects(full_db):
     p = Population.of(["neurips"], [2021], "top2")
     where, params = p.where()
@@ -98,6 +103,7 @@ def _modules() -> list[tuple[str, ast.Module]]:
             for path in sorted(SOURCE.rglob("*.py"))]
 
 
+@pytest.mark.fast
 def test_no_module_imports_another_modules_private_names():
     offences = []
     for name, tree in _modules():
@@ -108,6 +114,7 @@ def test_no_module_imports_another_modules_private_names():
     assert offences == []
 
 
+@pytest.mark.fast
 def test_no_connection_is_kept_in_module_state():
     # module-level names bound to a mutable container or a connection-like value are state
     # that outlives the object that should own it

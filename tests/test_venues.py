@@ -15,6 +15,7 @@ def tiers(db, venue, year):
                       [venue, year]))
 
 
+@pytest.mark.realdata
 def test_icml_2018_2019_oral_label_is_not_a_distinction(full_db):
     for year in (2018, 2019):
         assert tiers(full_db, "icml", year).get("top2") is None
@@ -22,10 +23,12 @@ def test_icml_2018_2019_oral_label_is_not_a_distinction(full_db):
     assert tiers(full_db, "icml", 2018)["top20"] == 621
 
 
+@pytest.mark.realdata
 def test_icml_2021_spotlight_is_ordinary(full_db):
     assert tiers(full_db, "icml", 2021) == {"top2": 166, "top20": 1017}
 
 
+@pytest.mark.realdata
 def test_neurips_2022_highlighted_is_oral_and_main_track_only(full_db):
     t = tiers(full_db, "neurips", 2022)
     assert t["top2"] == 183  # main-track Highlighted; the 16 D&B ones are not counted
@@ -35,6 +38,7 @@ def test_neurips_2022_highlighted_is_oral_and_main_track_only(full_db):
     assert rows == {"Journal": False, "Poster": False, "Highlighted": False}
 
 
+@pytest.mark.realdata
 def test_iclr_2023_top5_is_oral_and_top25_is_top20(full_db):
     got = dict(query(full_db, "SELECT status, tier FROM papers WHERE venue='iclr' AND year=2023 AND accepted "
                               "GROUP BY ALL"))
@@ -42,12 +46,14 @@ def test_iclr_2023_top5_is_oral_and_top25_is_top20(full_db):
     assert tiers(full_db, "iclr", 2023)["top2"] == 91
 
 
+@pytest.mark.realdata
 def test_iclr_2020_talk_is_oral_and_workshops_are_not_accepted(full_db):
     assert tiers(full_db, "iclr", 2020)["top2"] == 48
     assert one(full_db, "SELECT count(*) FROM papers WHERE venue='iclr' AND status LIKE '%Workshop%' AND accepted") == 0
     assert one(full_db, "SELECT count(*) FROM papers WHERE venue='iclr' AND year=2018 AND status='Workshop'") == 90
 
 
+@pytest.mark.realdata
 def test_years_without_oral_label_have_no_top2(full_db):
     rows = query(full_db, "SELECT venue, year FROM venue_years WHERE NOT oral_known ORDER BY 1, 2")
     assert ("neurips", 1987) in rows and ("neurips", 2012) in rows and ("neurips", 2013) not in rows
@@ -55,12 +61,14 @@ def test_years_without_oral_label_have_no_top2(full_db):
                         "WHERE NOT v.oral_known AND p.tier='top2'") == 0
 
 
+@pytest.mark.realdata
 def test_authorship_tiers_follow_their_paper(full_db):
     assert one(full_db, "SELECT count(*) FROM authorships a JOIN papers p USING (venue, year, paper_id) "
                         "WHERE a.tier IS DISTINCT FROM p.tier OR a.accepted <> p.accepted") == 0
     assert one(full_db, "SELECT count(*) FROM authorships WHERE NOT accepted AND tier IS NOT NULL") == 0
 
 
+@pytest.mark.realdata
 def test_user_override_pools_datasets_track(tmp_path, full_db):
     override = tmp_path / "venues.toml"
     override.write_text('[neurips]\ntracks = ["main", "Datasets & Benchmarks"]\n')
@@ -72,6 +80,7 @@ def test_user_override_pools_datasets_track(tmp_path, full_db):
     assert after - before == 174  # the accepted Datasets & Benchmarks posters
 
 
+@pytest.mark.fast
 def test_user_year_rule_comes_first(tmp_path):
     override = tmp_path / "venues.toml"
     override.write_text('[[icml.years]]\nrange = "2019"\noral = ["Oral"]\nnote = "all talks as orals"\n')
@@ -80,6 +89,7 @@ def test_user_year_rule_comes_first(tmp_path):
     assert venues.get("icml").decide(2018, "Oral", "main").tier == "top20"
 
 
+@pytest.mark.fast
 def test_names_and_aliases():
     venues = load_venues()
     assert venues.get("NIPS").key == "neurips"
@@ -88,6 +98,7 @@ def test_names_and_aliases():
         venues.get("cvpr")
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("content, message", [
     ("[neurips\n", "not a valid TOML"),
     ('[neurips]\naccepted = "Oral"\n', "non-empty `accepted` list"),

@@ -15,17 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import CHROMIUM, ROOT, cli
+from conftest import ROOT, cli
 
 ARTIFACTS = ROOT / "test-artifacts"
 SERVER_PAGES = ["/", "/flows", "/map", "/trends", "/institutions", "/countries/CN", "/compare", "/methodology"]
 SITE_PAGES = ["index.html", "flows.html", "map.html", "trends.html", "institutions.html", "countries.html",
               "compare.html", "methodology.html"]
 UNFILTERED = ("/methodology", "/compare", "methodology.html", "countries.html", "compare.html")
-
-if not Path(CHROMIUM).exists():
-    raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)")
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -92,6 +88,7 @@ def change_filter(page, select: str, value: str) -> None:
     page.locator(f"body[data-ready]:not([data-ready='{before}'])").wait_for(state="attached", timeout=60000)
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("path", SERVER_PAGES)
 def test_served_pages_render_every_chart(browser, server, path):
     page, problems, outside = visit(browser, server + path, "serve" + (path.replace("/", "_") or "_index"))
@@ -108,6 +105,7 @@ def test_served_pages_render_every_chart(browser, server, path):
     page.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("name", SITE_PAGES)
 def test_published_pages_open_from_disk(browser, site, name):
     page, problems, outside = visit(browser, (site / name).as_uri(), "site_" + name.replace(".html", ""))
@@ -122,6 +120,7 @@ def test_published_pages_open_from_disk(browser, site, name):
     page.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("where", ["served", "published"])
 def test_the_compare_page_puts_published_figures_beside_ours(browser, server, site, where):
     url = server + "/compare" if where == "served" else (site / "compare.html").as_uri()
@@ -135,6 +134,7 @@ def test_the_compare_page_puts_published_figures_beside_ours(browser, server, si
     page.close()
 
 
+@pytest.mark.realdata
 def test_api_json_twins_and_openapi(server):
     schema = httpx.get(server + "/openapi.json").json()
     assert "/api/analyses/{name}" in schema["paths"] and "/api/countries/{code}" in schema["paths"]
@@ -151,6 +151,7 @@ def test_api_json_twins_and_openapi(server):
     assert httpx.get(server + "/api/analyses/nothing").status_code == 404
 
 
+@pytest.mark.browser
 def test_untrusted_text_is_escaped(server, browser):
     # a query string trying to inject markup comes back refused, or as data, never as markup
     evil = "<img src=x onerror=alert(1)>"
@@ -163,6 +164,7 @@ def test_untrusted_text_is_escaped(server, browser):
     page.close()
 
 
+@pytest.mark.realdata
 def test_report_in_the_terminal(full_db):
     result = cli("report", "--db", full_db, "--venue", "neurips", "--years", "2018")
     assert result.returncode == 0, result.stderr

@@ -60,6 +60,7 @@ def login(base: str, token: str) -> dict:
     return {"tt_session": response.cookies["tt_session"]}
 
 
+@pytest.mark.realdata
 def test_markup_in_data_is_shown_as_text_in_the_terminal(hostile_db):
     summary = cli("summary", "--db", hostile_db)
     assert summary.returncode == 0 and "Traceback" not in summary.stderr
@@ -71,6 +72,7 @@ def test_markup_in_data_is_shown_as_text_in_the_terminal(hostile_db):
                                                                   "= 'Grace Hopper'"), "--db", hostile_db).stdout
 
 
+@pytest.mark.realdata
 def test_csv_exports_and_sheets_neutralise_formulas(hostile_db, served, tmp_path):
     out = tmp_path / "authorships.csv"
     assert cli("export", "authorships", "--db", hostile_db, "--format", "csv", "--output", out).returncode == 0
@@ -90,6 +92,7 @@ def test_csv_exports_and_sheets_neutralise_formulas(hostile_db, served, tmp_path
     assert [r["notes"] for r in rows if r["person_id"] == person] == ["'=HYPERLINK(\"http://evil\")"]
 
 
+@pytest.mark.realdata
 def test_every_response_carries_security_headers(served):
     base = served["base"]
     for path in ("/", "/api/meta", "/static/app.js", "/docs", "/annotate", "/nope"):
@@ -99,12 +102,14 @@ def test_every_response_carries_security_headers(served):
         assert headers["referrer-policy"] == "same-origin", path
 
 
+@pytest.mark.realdata
 def test_the_host_header_must_name_this_server(served):
     base = served["base"]
     assert httpx.get(base + "/api/meta", headers={"Host": "evil.example"}).status_code == 400
     assert httpx.get(base.replace("127.0.0.1", "localhost") + "/api/meta").status_code == 200
 
 
+@pytest.mark.realdata
 def test_request_bodies_are_capped(served):
     base, token = served["base"], served["tokens"]["ann"]
     person = served["people"][0]
@@ -125,6 +130,7 @@ def test_request_bodies_are_capped(served):
         "SELECT count(*) FROM submissions WHERE length(notes) > 10000").fetchone()[0] == 0
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("body, content_type", [
     (b"{not json", "application/json"),
     (b"[1, 2, 3]", "application/json"),
@@ -149,6 +155,7 @@ def test_malformed_bodies_are_4xx_with_a_message(served, body, content_type):
     assert response.json()["detail"]
 
 
+@pytest.mark.realdata
 def test_malformed_forms_are_4xx(served):
     base = served["base"]
     cookies = login(base, served["tokens"]["ann"])
@@ -161,6 +168,7 @@ def test_malformed_forms_are_4xx(served):
     assert httpx.get(f"{base}/api/analyses/work_countries", params={"format": "xml"}).status_code == 400  # unknown format
 
 
+@pytest.mark.realdata
 def test_sessions_are_signed_tied_to_the_token_and_expire(served):
     base, tokens, db = served["base"], served["tokens"], served["db"]
     cookies = login(base, tokens["rev"])
@@ -184,6 +192,7 @@ def test_sessions_are_signed_tied_to_the_token_and_expire(served):
     assert httpx.get(f"{base}/annotate/review", cookies=cookies).status_code == 401
 
 
+@pytest.mark.browser
 def test_sign_out_ends_the_session_in_the_browser(served, browser):
     base = served["base"]
     page = browser.new_context().new_page()
@@ -197,6 +206,7 @@ def test_sign_out_ends_the_session_in_the_browser(served, browser):
     page.close()
 
 
+@pytest.mark.realdata
 def test_blind_annotators_do_not_see_each_other(served):
     base, tokens = served["base"], served["tokens"]
     person = served["people"][1]
@@ -216,6 +226,7 @@ def test_blind_annotators_do_not_see_each_other(served):
     assert ">annotation<" in reviewer
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])
 def test_api_docs_load_from_this_server_only(served, browser, path):
     page = browser.new_page()

@@ -48,6 +48,7 @@ def save(base: str, token: str, person: str, **fields) -> httpx.Response:
     return httpx.post(f"{base}/api/annotations/{person}", headers=headers, json={"version": version, **fields})
 
 
+@pytest.mark.realdata
 def test_the_workspace_sits_beside_the_database(db):
     assert path_for(db) == db.with_name("work.workspace.sqlite") and path_for(db).is_file()
     assert path_for(Path("x/plain")) == Path("x/plain.workspace.sqlite")
@@ -56,6 +57,7 @@ def test_the_workspace_sits_beside_the_database(db):
     assert not tables & {"users", "samples", "annotations", "audit_log", "submissions", "decisions"}
 
 
+@pytest.mark.realdata
 def test_commands_write_human_data_while_the_server_runs(db, tmp_path):
     """users add, careers import, sample and people overrides import all work beside a
     running annotation server, which sees what they wrote at once."""
@@ -85,6 +87,7 @@ def test_commands_write_human_data_while_the_server_runs(db, tmp_path):
     assert actions[-5:] == ["user reviewer", "save", "import sheet", "sample", "import people overrides"]
 
 
+@pytest.mark.realdata
 def test_a_build_while_serving_keeps_every_save_and_shows_without_restart(db):
     people = sampled(db)
     token = cli("users", "add", "dana", "--db", db).stdout.strip()
@@ -110,6 +113,7 @@ def test_a_build_while_serving_keeps_every_save_and_shows_without_restart(db):
     assert during > 0 and saves == during + 2
 
 
+@pytest.mark.realdata
 def test_rebuilds_never_rewrite_human_work(db, tmp_path):
     token = cli("users", "add", "erin", "--db", db).stdout.strip()
     with serving(db, "--annotate") as base:
@@ -124,6 +128,7 @@ def test_rebuilds_never_rewrite_human_work(db, tmp_path):
     assert one(db, "SELECT country FROM career_stages WHERE source = 'annotation' AND stage = 'work'") == "DE"
 
 
+@pytest.mark.realdata
 def test_a_database_of_an_earlier_version_hands_its_work_over(db, tmp_path):
     """Before the workspace, human tables lived in the DuckDB file (and annotation facts in
     `careers`): the first reader copies them into the workspace, and a rebuild keeps them."""
@@ -161,6 +166,7 @@ def test_a_database_of_an_earlier_version_hands_its_work_over(db, tmp_path):
     assert one(legacy, "SELECT country FROM career_stages WHERE person_id = ? AND stage = 'origin'", [person]) == "BR"
 
 
+@pytest.mark.realdata
 def test_a_database_held_by_an_older_server_is_never_taken_for_empty(db, tmp_path):
     """An earlier version's server held the file for writing; reading its tables fails on
     the lock: that must stop the build, not be taken for "no tables"."""
@@ -177,6 +183,7 @@ def test_a_database_held_by_an_older_server_is_never_taken_for_empty(db, tmp_pat
     assert one(db, "SELECT count(*) FROM samples") == 20
 
 
+@pytest.mark.realdata
 @pytest.mark.parametrize("content", [b"my notes, not a database\n", b"", b"DUCK"])
 def test_build_refuses_a_file_that_is_not_a_tracker_database(tmp_path, content):
     target = tmp_path / "notes.txt"
@@ -187,6 +194,7 @@ def test_build_refuses_a_file_that_is_not_a_tracker_database(tmp_path, content):
     assert target.read_bytes() == content
 
 
+@pytest.mark.realdata
 def test_build_refuses_another_duckdb_database_and_a_folder(tmp_path):
     other = tmp_path / "other.duckdb"
     con = duckdb.connect(str(other))
@@ -201,6 +209,7 @@ def test_build_refuses_another_duckdb_database_and_a_folder(tmp_path):
     assert result.returncode == 2 and "not a file" in result.stderr
 
 
+@pytest.mark.realdata
 def test_a_second_build_of_the_same_database_waits_its_turn(tmp_path):
     db = tmp_path / "t.duckdb"
     first = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "build", "--data", str(PAPERLISTS),
@@ -214,6 +223,7 @@ def test_a_second_build_of_the_same_database_waits_its_turn(tmp_path):
     assert one(db, "SELECT count(DISTINCT venue) FROM papers") == 3  # the first build's, whole
 
 
+@pytest.mark.realdata
 def test_a_database_gone_while_serving_is_a_clear_503(db):
     with serving(db) as base:
         assert httpx.get(base + "/api/meta").status_code == 200

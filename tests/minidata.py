@@ -1,0 +1,152 @@
+"""A small synthetic data folder with every quirk of the real paper lists, for the fast tier.
+
+Each file is a few invented records in the layout of its real counterpart in
+../shared/data/paperlists (Paper Copilot's lists), reproducing one or more quirks the
+build must handle; the comment above each names the quirk. `write(root)` writes them as
+`root/paperlists/...`; `build_mini(root)` also builds the database from them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+US, CN, GB = "United States", "China", "United Kingdom"
+
+
+def _nips2018() -> list[dict]:
+    # semicolon-separated `author`; `aff` per author, where `+` joins two institutions of
+    # one author; the source's own answer key (aff_unique_norm, aff_country_unique) beside it
+    def paper(i, title, status, authors, affs, norm, countries, index, country_index):
+        return {"id": str(11000 + i), "title": title, "status": status, "track": "main",
+                "site": f"https://nips.cc/virtual/2018/poster/{11000 + i}", "author": "; ".join(authors),
+                "aff": "; ".join(affs), "aff_domain": ";".join("" for _ in authors),
+                "aff_unique_norm": ";".join(norm), "aff_unique_index": ";".join(index),
+                "aff_country_unique": ";".join(countries), "aff_country_unique_index": ";".join(country_index)}
+
+    return [
+        paper(1, "A Bayes-Sard Cubature Method", "Poster", ["Toni Karvonen", "Chris J Oates", "Simo Sarkka"],
+              ["Aalto University, Finland", "Newcastle University, UK + Alan Turing Institute, UK", "Aalto University, Finland"],
+              ["Aalto University", "Newcastle University", "Alan Turing Institute"], ["Finland", GB],
+              ["0", "1+2", "0"], ["0", "1+1", "0"]),
+        paper(2, "Learning to Rank Quickly", "Oral", ["Ada Lovelace", "Wei Zhang"],
+              ["Stanford University", "Tsinghua University"], ["Stanford University", "Tsinghua University"],
+              [US, CN], ["0", "1"], ["0", "1"]),
+        paper(3, "Graphs All the Way Down", "Poster", ["Wei Zhang", "Grace Hopper", "Alan Turing"],
+              ["Tsinghua University", "Massachusetts Institute of Technology", "University of Oxford"],
+              ["Tsinghua University", "Massachusetts Institute of Technology", "University of Oxford"],
+              [CN, US, GB], ["0", "1", "2"], ["0", "1", "2"]),
+        paper(4, "Bandits in the Wild", "Spotlight", ["Li Na", "Grace Hopper"],
+              ["Peking University", "Massachusetts Institute of Technology"],
+              ["Peking University", "Massachusetts Institute of Technology"], [CN, US], ["0", "1"], ["0", "1"]),
+        paper(5, "Optimal Transport Made Simple", "Poster", ["Marie Curie", "Li Na"],
+              ["Google", "Peking University"], ["Google", "Peking University"], [US, CN], ["0", "1"], ["0", "1"]),
+    ]
+
+
+FILES: dict[str, list[dict]] = {
+    # a generational suffix set apart by the separator: `WYATT; Jr` is one author; every
+    # paper of the proceedings years is a `Poster`
+    "nips/nips1987.json": [
+        {"id": "2c0fd7c8c5", "title": "A Method for the Design of Stable Lateral Inhibition Networks",
+         "author": "J.L. WYATT; Jr; D.L. STANDLEY", "status": "Poster"},
+        {"id": "3d1fe8d9d6", "title": "Connectivity Versus Entropy", "author": "Yaser S. Abu-Mostafa",
+         "status": "Poster"},
+    ],
+    # a paper listed again from its oral session, with bare names and a title differing in
+    # case: folded into the paper, which becomes oral; an award talk that is no 2017 paper
+    "nips/nips2017.json": [
+        {"id": "9161", "title": "End-to-End Differentiable Proving", "status": "Poster", "track": "main",
+         "site": "https://nips.cc/virtual/2017/poster/9161", "author": "Tim Rocktaschel; Sebastian Riedel",
+         "aff": "University College London; University College London"},
+        {"id": "10058", "title": "End-to-end Differentiable Proving", "status": "Oral", "track": "main",
+         "site": "https://nips.cc/virtual/2017/oral/10058", "author": "Tim Rocktaschel; Sebastian Riedel"},
+        {"id": "9253", "title": "A Unified Approach to Interpreting Model Predictions", "status": "Poster",
+         "track": "main", "site": "https://nips.cc/virtual/2017/poster/9253", "author": "Scott M Lundberg; Su-In Lee",
+         "aff": "University of Washington; University of Washington"},
+        {"id": "10100", "title": "Test of Time Award", "status": "Oral", "track": "main",
+         "author": "Ali Rahimi; Benjamin Recht", "aff": "Google; UC Berkeley"},
+    ],
+    "nips/nips2018.json.gz": _nips2018(),
+    # authors separated by `, `; an apostrophe escaped twice (`&amp;#x27;`)
+    "nips/nips2019.json": [
+        {"id": "site_909d9fddd4", "title": "Adaptive Temporal-Difference Learning for Policy Evaluation",
+         "author": "Boaz Barak, Chi-Ning Chou, Zhixian Lei, Tselil Schramm", "status": "Poster", "track": "main"},
+        {"id": "site_0a1b2c3d4e", "title": "Language Models Learn Slowly",
+         "author": "Cyprien de Masson d&amp;#x27;Autume, Ada Lovelace", "status": "Oral", "track": "main"},
+    ],
+    # OpenReview years: per-author ids, affiliations, e-mail domains and positions, `;`
+    # separated; lists as long as the authors line up; lists as long as the authors with
+    # a profile (`~` id) belong to those authors, in order
+    "nips/nips2021.json": [
+        {"id": "-440wKL2oJV", "title": "Detecting Anomalies Together", "track": "main", "status": "Poster",
+         "author": "Aodong Li;Alex Boyd;Padhraic Smyth", "authorids": "~Aodong_Li1;~Alex_Boyd1;~Padhraic_Smyth1",
+         "aff": "University of California, Irvine;University of California, Irvine;University of California, Irvine",
+         "aff_domain": "uci.edu;uci.edu;uci.edu", "position": "PhD student;PhD student;Full Professor"},
+        {"id": "-16dlERMZkO", "title": "Private Non-smooth ERM and SCO in Subquadratic Steps", "track": "main",
+         "status": "Spotlight", "author": "Janardhan Kulkarni;Yin Tat Lee;Daogao Liu",
+         "authorids": "~Janardhan_Kulkarni2;yintat@uw.edu;~Daogao_Liu1",
+         "aff": "Microsoft Research, Redmond;University of Washington, Seattle", "aff_domain": "microsoft.com;uw.edu",
+         "position": "Researcher;PhD student"},
+        {"id": "Xy12Oral00", "title": "Scaling Laws for Everything", "track": "main", "status": "Oral",
+         "author": "Wei Zhang;Ada Lovelace", "authorids": "~Wei_Zhang1;~Ada_Lovelace1",
+         "aff": "Tsinghua University;Stanford University", "aff_domain": "tsinghua.edu.cn;stanford.edu",
+         "position": "Associate Professor;PhD student"},
+    ],
+    # the field is `authors`, not `author`; the datasets track is not the main track
+    "nips/nips2022.json": [
+        {"id": "NaW6T93F34m", "title": "\"Lossless\" Compression of Deep Neural Networks", "track": "main",
+         "status": "Poster", "authors": "lingyu gu, Yongqi Du, yuan zhang"},
+        {"id": "DsTrack0001", "title": "A Benchmark of Benchmarks", "track": "Datasets and Benchmarks",
+         "status": "Poster", "authors": "Ada Lovelace, Grace Hopper"},
+    ],
+    # e-mail addresses where later years have profile ids
+    "iclr/iclr2018.json": [
+        {"id": "B14TlG-RW", "title": "QANet: Combining Local Convolution with Global Self-Attention", "track": "main",
+         "status": "Poster", "author": "Adams Wei Yu;Quoc V. Le", "authorids": "weiyu@cs.cmu.edu;qvl@google.com",
+         "aff": ";", "aff_domain": ";", "position": ";"},
+    ],
+    # rejected and withdrawn submissions are listed too; a record with neither title nor
+    # authors is broken
+    "iclr/iclr2021.json": [
+        {"id": "acc0000001", "title": "Regret Bounds Without Tears", "track": "main", "status": "Poster",
+         "author": "Grace Hopper;Wei Zhang", "authorids": "~Grace_Hopper1;~Wei_Zhang1",
+         "aff": "Massachusetts Institute of Technology;Tsinghua University", "aff_domain": "mit.edu;tsinghua.edu.cn",
+         "position": "Full Professor;Associate Professor"},
+        {"id": "rej0000001", "title": "A Rejected Idea", "track": "main", "status": "Reject", "author": "Joe Bloggs",
+         "authorids": "~Joe_Bloggs1", "aff": "", "aff_domain": "", "position": ""},
+        {"id": "wdr0000001", "title": "A Withdrawn Idea", "track": "main", "status": "Withdraw", "author": "Jane Roe",
+         "authorids": "~Jane_Roe1", "aff": "", "aff_domain": "", "position": ""},
+        {"id": "dsk0000001", "title": "A Desk-Rejected Idea", "track": "main", "status": "Desk Reject",
+         "author": "John Doe", "authorids": "~John_Doe1", "aff": "", "aff_domain": "", "position": ""},
+        {"id": "SJUdkecgx", "title": "", "track": "main", "status": "Reject", "author": "", "authorids": ""},
+    ],
+    # a record without a status: reported, never counted as accepted
+    "icml/icml2017.json": [
+        {"id": "e8550b0960", "title": "Understanding the Representation of Multilayer Perceptrons",
+         "author": "Tasha Nagamine; Nima Mesgarani", "aff": "Columbia University; Columbia University"},
+        {"id": "f9661c1a71", "title": "Deep Nets Are Fine", "author": "Ada Lovelace; Wei Zhang", "status": "Poster",
+         "track": "main", "aff": "Stanford University; Tsinghua University"},
+    ],
+}
+
+
+def write(root: Path) -> Path:
+    """The synthetic paper lists under `root/paperlists`; returns that folder."""
+    lists = root / "paperlists"
+    for rel, records in FILES.items():
+        path = lists / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(records).encode()
+        path.write_bytes(gzip.compress(data, mtime=0) if rel.endswith(".gz") else data)
+    return lists
+
+
+def build_mini(root: Path) -> Path:
+    """The database built from the synthetic paper lists (no universities list)."""
+    from talent_tracker.build import build
+
+    db = root / "mini.duckdb"
+    build(write(root), db)
+    return db
