@@ -143,10 +143,11 @@ def write(root: Path) -> Path:
     return lists
 
 
-def build_mini(root: Path) -> Path:
-    """The database built from the synthetic paper lists (no universities list)."""
+def build_mini(root: Path, **selection) -> Path:
+    """The database built from the synthetic paper lists (no universities list); `selection`:
+    build's `venue_names` and `years`, e.g. one venue-year for what publishes."""
     from talent_tracker.build import build
 
     db = root / "mini.duckdb"
-    build(write(root), db)
+    build(write(root), db, **selection)
     return db

@@ -324,9 +324,10 @@ def test_the_installed_web_assets_are_served(client, asset, kind):
 
 # --- publish, on one small database ----------------------------------------------------------
 
-def test_publish_writes_the_site_with_its_map(mini, tmp_path):
+def test_publish_writes_the_site_with_its_map(tmp_path):
+    db = minidata.build_mini(tmp_path, venue_names=["neurips"], years="2018")  # one venue-year: quick
     site = tmp_path / "site"
-    result = cli("publish", "--db", mini, "--output", site)
+    result = cli("publish", "--db", db, "--output", site)
     assert result.returncode == 0, result.stderr
     assert (site / "index.html").is_file() and (site / "map.html").is_file()
     world = (site / "static" / "world.js").read_text("utf-8")

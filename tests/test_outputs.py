@@ -8,16 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db
-from talent_tracker.build import build
+import minidata
+from conftest import cli, copy_db
 from talent_tracker.workspace import path_for
 
 
 @pytest.fixture(scope="module")
 def small_db(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("outputs") / "small.duckdb"
-    build(PAPERLISTS, db, venue_names=["neurips"], years="2018", universities=UNIVERSITIES)
-    return db
+    """The synthetic NeurIPS 2018 (minidata.py): one venue-year, so publishing is quick."""
+    return minidata.build_mini(tmp_path_factory.mktemp("outputs"), venue_names=["neurips"], years="2018")
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def one_line_error(result, *fragments: str) -> None:
         assert fragment in result.stderr, result.stderr
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_publish_refuses_a_folder_it_did_not_write(db, tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -49,14 +48,14 @@ def test_publish_refuses_a_folder_it_did_not_write(db, tmp_path):
     assert (mine / "thesis.tex").read_text() == "years of work" and len(list(mine.iterdir())) == 1
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_publish_refuses_the_current_folder(db, tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     one_line_error(cli("publish", "--db", db, "--output", ".", cwd=tmp_path))
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_publish_replaces_its_own_site_but_not_a_file_added_to_it(db, tmp_path):
     site = tmp_path / "site"
     first = cli("publish", "--db", db, "--output", site)
@@ -70,7 +69,7 @@ def test_publish_replaces_its_own_site_but_not_a_file_added_to_it(db, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary folders left
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_publish_into_an_empty_folder(db, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -78,15 +77,15 @@ def test_publish_into_an_empty_folder(db, tmp_path):
     assert (empty / "index.html").is_file()
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 @pytest.mark.parametrize("command", ["build", "export", "sample", "publish"])
-def test_output_path_errors_are_one_line(db, tmp_path, unwritable, command):
+def test_output_path_errors_are_one_line(small_db, db, tmp_path, unwritable, command):
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
 
     def run(target: Path):
         if command == "build":
-            return cli("build", "--data", PAPERLISTS, "--venue", "neurips", "--years", "2018", "--db", target)
+            return cli("build", "--data", small_db.parent / "paperlists", "--venue", "neurips", "--years", "2018", "--db", target)
         if command == "export":
             return cli("export", "papers", "--db", db, "--output", target)
         if command == "sample":
@@ -99,7 +98,7 @@ def test_output_path_errors_are_one_line(db, tmp_path, unwritable, command):
     assert a_file.read_text() == "x"
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_a_failed_sample_records_nothing(db, tmp_path, unwritable):
     def samples() -> int:
         return sqlite3.connect(path_for(db)).execute("SELECT count(*) FROM sample_designs").fetchone()[0]
@@ -112,7 +111,7 @@ def test_a_failed_sample_records_nothing(db, tmp_path, unwritable):
                    "no sample of it exists")
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_a_sheet_is_never_overwritten_unless_asked(db, tmp_path):
     sheet = tmp_path / "sheet.csv"
     sheet.write_text("person_id,origin_country\np-1,FR\n")  # an analyst's work
@@ -126,7 +125,7 @@ def test_a_sheet_is_never_overwritten_unless_asked(db, tmp_path):
     assert sqlite3.connect(path_for(db)).execute("SELECT count(*) FROM samples").fetchone()[0] == 5
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_a_sample_is_never_rewritten(db, tmp_path):
     """Drawn again after the people changed (a rebuild with other evidence), the same id
     would name other people: refused, the recorded sample and its sheet stay."""
