@@ -15,7 +15,7 @@ from talent_tracker.build import build
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory) -> Path:
+def prepared(shared, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("annotate") / "base.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips"], years="2021", universities=UNIVERSITIES)
     assert cli("sample", "--db", db, "--venue", "neurips", "--years", "2021", "--size", "12", "--seed", "5",

@@ -19,7 +19,7 @@ TRAIL_ENTRY = re.compile(r"(\d{4}): (.*) \(([A-Z]{2})\)$")
 
 
 @pytest.fixture(scope="module")
-def neurips(tmp_path_factory) -> Path:
+def neurips(shared, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("assisted") / "neurips.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips"], years="2019-2021", universities=UNIVERSITIES)
     return db

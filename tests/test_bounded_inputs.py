@@ -39,7 +39,7 @@ def gzip_bomb(path: Path, gigabytes: int, prefix: bytes, suffix: bytes) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory) -> Path:
+def hostile(shared, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hostile") / "paperlists"
     nips = root / "nips"
     nips.mkdir(parents=True)

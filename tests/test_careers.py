@@ -17,7 +17,7 @@ HEADER = ("person_id,origin_institution,origin_country,graduate_institution,grad
 
 
 @pytest.fixture(scope="module")
-def careers_db(tmp_path_factory) -> Path:
+def careers_db(shared, tmp_path_factory) -> Path:
     """NeurIPS and ICLR 2021 with the profile fixtures: the years that carry job titles."""
     db = tmp_path_factory.mktemp("careers") / "careers.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips", "iclr"], years="2021", universities=UNIVERSITIES, profiles=PROFILES)

@@ -68,7 +68,7 @@ def body(text: str, title: str) -> list[list[str]]:
 
 
 @pytest.fixture(scope="module")
-def nips(tmp_path_factory):
+def nips(shared, tmp_path_factory):
     db = tmp_path_factory.mktemp("layout") / "nips.duckdb"
     ok("build", "--data", SHARED, "--db", db, "--venue", "neurips", "--years", "2012-2013,2021-2022")
     return db

@@ -15,7 +15,7 @@ from talent_tracker.sampling import CONTEXT_COLUMNS
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def built(shared, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("estimates") / "base.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips"], years="2019-2021", universities=UNIVERSITIES)
     return db

@@ -14,7 +14,7 @@ from talent_tracker.institutions.registry import load_registry, load_universitie
 
 
 @pytest.fixture(scope="module")
-def resolver():
+def resolver(shared):
     return load_resolver(UNIVERSITIES)[0]
 
 

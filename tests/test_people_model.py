@@ -18,7 +18,7 @@ PEOPLE = "SELECT venue, year, paper_id, author_position, person_id FROM authorsh
 
 
 @pytest.fixture(scope="module")
-def db_2021(tmp_path_factory) -> Path:
+def db_2021(shared, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("people2021") / "p.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips", "iclr"], years="2021", universities=UNIVERSITIES)
     return db

@@ -498,7 +498,7 @@ def test_an_orcid_on_two_peoples_profiles_is_left_out(tmp_path, resolver):
 # --- the command, on a real build ------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def iclr_db(tmp_path_factory) -> Path:
+def iclr_db(shared, tmp_path_factory) -> Path:
     """ICLR 2021 (OpenReview ids for every author): about three seconds to build."""
     db = tmp_path_factory.mktemp("profiles") / "iclr.duckdb"
     build(PAPERLISTS, db, venue_names=["iclr"], years="2021", universities=UNIVERSITIES)

@@ -50,14 +50,15 @@ def server(full_db):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The published site of NeurIPS 2019-2022 built from the data folder (schedule and
-    published figures included): every page and filter, in a fraction of the full time."""
+def site(shared, tmp_path_factory) -> Path:
+    """The published site of NeurIPS 2019 and 2022, the two editions the published tracker
+    covers, built from the data folder (schedule and published figures included): every
+    page and filter of one venue, in a fraction of the full time."""
     from conftest import SHARED
     from talent_tracker.build import build
 
     root = tmp_path_factory.mktemp("site")
-    build(SHARED, root / "n.duckdb", venue_names=["neurips"], years="2019-2022")
+    build(SHARED, root / "n.duckdb", venue_names=["neurips"], years="2019,2022")
     result = cli("publish", "--db", root / "n.duckdb", "--output", root / "site")
     assert result.returncode == 0, result.stderr
     return root / "site"

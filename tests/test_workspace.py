@@ -24,7 +24,7 @@ SHEET_HEADER = ("person_id,origin_institution,origin_country,graduate_institutio
 
 
 @pytest.fixture(scope="module")
-def base_db(tmp_path_factory) -> Path:
+def base_db(shared, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("ws") / "base.duckdb"
     build(PAPERLISTS, db, venue_names=["neurips"], years="2021", universities=UNIVERSITIES)
     result = cli("sample", "--db", db, "--venue", "neurips", "--years", "2021", "--size", "20", "--seed", "3",
