@@ -1,6 +1,6 @@
 """The package: its web assets fetched at build time (build_hooks/web_assets.py), the city
 table it ships, and (realdata) a wheel from a clean copy installed with plain pip into a
-new venv that builds NeurIPS 2018 and publishes its site with the map."""
+new venv that builds NeurIPS 2018, publishes its site with the map and serves it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,14 @@ import io
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
 import threading
+import time
 
+import httpx
 import pytest
 
 from conftest import ROOT
@@ -173,6 +176,12 @@ def test_the_city_rule_keeps_only_names_one_country_dominates():
 
 # --- a wheel, from a clean copy, into a new venv ------------------------------------------------
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _run(*args, cwd=None, env=None, timeout=900):
     result = subprocess.run([str(a) for a in args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
     assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}\n{result.stderr[-4000:]}"
@@ -217,6 +226,25 @@ def test_a_wheel_installed_with_pip_alone_builds_and_publishes(shared, tmp_path)
     assert (site / "map.html").is_file() and "static/topojson-client.min.js" in (site / "map.html").read_text()
     assert (site / "static" / "world.js").read_text().startswith("window.TT_WORLD = {")
     assert (site / "static" / "plotly.min.js").stat().st_size > 1_000_000
+    # and serves the tracker with its assets
+    port = _free_port()
+    server = subprocess.Popen([tracker, "serve", "--db", "n18.duckdb", "--port", str(port), "--quiet"], cwd=work, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                page = httpx.get(base + "/map", timeout=2)
+                break
+            except httpx.HTTPError:
+                assert server.poll() is None, "serve exited"
+                time.sleep(0.2)
+        assert page.status_code == 200 and "/vendor/topojson-client.min.js" in page.text
+        for asset in ("/vendor/plotly.min.js", "/vendor/countries-110m.json", "/static-vendor/topojson/world_110m.json"):
+            assert httpx.get(base + asset, timeout=10).status_code == 200, asset
+    finally:
+        server.terminate()
+        server.wait(10)
     # the package came from the wheel, not from this checkout
     where = _run(venv / "bin" / "python", "-c", "import talent_tracker; print(talent_tracker.__file__)",
                  cwd=work, env=env).stdout
