@@ -336,7 +336,7 @@ def _model(db: Tracker | Path, f: Population, by: str, name: str, title: str, re
         return _unavailable(name, title, f, reason, str(exc))
     if not data["figures"]:
         return _unavailable(name, title, f, reason, "No person has a prediction.")
-    notes = [MODEL_NOTE.format(coverage=data["coverage"]), f"No estimate yet: {reason}"]
+    notes = _model_notes(data, reason)
     if by == "flow":
         rows = [r["group"].split(" -> ") + [r["predicted"], r["share"]] for r in data["figures"]]
         columns = ["origin", "graduate", "work", "predicted", "share"]
@@ -408,8 +408,21 @@ def _flow_model(db: Tracker | Path, f: Population) -> dict:
     return estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
 
 
-def _model_notes(model: dict, reason: UserError) -> list[str]:
+def _model_notes(model: dict, reason: UserError | str) -> list[str]:
     return [MODEL_NOTE.format(coverage=model["coverage"]), f"No estimate yet: {reason}"]
+
+
+def _flow_model_result(db: Tracker | Path, f: Population, name: str, title: str, reason: UserError,
+                       columns: list[str], rows_of) -> Result:
+    """What a flow analysis shows before its population has an estimate (`reason`): its
+    rows from the predicted paths (`rows_of(model)`), labelled model only."""
+    try:
+        model = _flow_model(db, f)
+    except UserError as inner:
+        return _unavailable(name, title, f, str(reason), str(inner))
+    rows = rows_of(model)
+    return Result(name, title, columns, rows, "model" if rows else "unavailable", f.label,
+                  _model_notes(model, reason), None, model["population_size"], model["coverage"])
 
 
 def _path(group: str) -> list[str]:
@@ -424,15 +437,9 @@ def retention(db: Tracker | Path, f: Population) -> Result:
     try:
         data = _flow_estimate(db, f)
     except UserError as exc:
-        try:
-            model = _flow_model(db, f)
-        except UserError as inner:
-            return _unavailable("retention", title, f, str(exc), str(inner))
-        rows = [[r["origin"], r["retention"], r["origin_predicted"]] for r in model["retention"]
-                if r["origin_predicted"] >= estimates.MIN_PATH]
-        return Result("retention", title, ["origin", "retention", "people_predicted"], rows,
-                      "model" if rows else "unavailable", f.label, _model_notes(model, exc), None,
-                      model["population_size"], model["coverage"])
+        return _flow_model_result(db, f, "retention", title, exc, ["origin", "retention", "people_predicted"],
+                                  lambda model: [[r["origin"], r["retention"], r["origin_predicted"]]
+                                                 for r in model["retention"] if r["origin_predicted"] >= estimates.MIN_PATH])
     rows = [[r["origin"], None if r.get("flag") else r["retention"], r["low"], r["high"], r["origin_sampled"],
              r["stayed"], r.get("flag")] for r in data.get("retention", [])]
     method, coverage, notes = _estimate_method(data)
@@ -488,16 +495,12 @@ def net_flows(db: Tracker | Path, f: Population) -> Result:
     try:
         data = _flow_estimate(db, f)
     except UserError as exc:
-        try:
-            model = _flow_model(db, f)
-        except UserError as inner:
-            return _unavailable("net_flows", title, f, str(exc), str(inner))
-        counts = [(path.split(" -> "), k) for path, k in model["paths"].items()]
-        rows = [[c, a - b, a, b] for c, a, b in _in_out(counts)]
-        rows.sort(key=lambda r: -r[1])
-        return Result("net_flows", title, ["country", "net_predicted", "in_predicted", "out_predicted"], rows,
-                      "model" if rows else "unavailable", f.label, _model_notes(model, exc), None,
-                      model["population_size"], model["coverage"])
+        def predicted(model: dict) -> list[list]:
+            counts = [(path.split(" -> "), k) for path, k in model["paths"].items()]
+            return sorted(([c, a - b, a, b] for c, a, b in _in_out(counts)), key=lambda r: -r[1])
+
+        return _flow_model_result(db, f, "net_flows", title, exc,
+                                  ["country", "net_predicted", "in_predicted", "out_predicted"], predicted)
     counts = [(path.split(" -> "), k) for path, k in data["paths"].items()]
     N = data["population_size"]
     n = sum(k for _, k in counts)
