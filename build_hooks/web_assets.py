@@ -132,7 +132,12 @@ def fetch(vendor: Path = VENDOR, registry: str | None = None, log=print) -> bool
         old = Path(tmp) / "old"
         if vendor.exists():
             vendor.rename(old)
-        staging.rename(vendor)
+        try:
+            staging.rename(vendor)
+        except OSError:
+            if old.exists():
+                old.rename(vendor)  # put the previous assets back before the folder is cleaned up
+            raise
     return True
 
 
