@@ -334,7 +334,9 @@ def test_serve_logs_one_line_per_request(nips, tmp_path):
         before = len(log.read_text().splitlines())
         assert httpx.get(base + "/api/meta").status_code == 200
         assert httpx.get(base + "/no-such-page").status_code == 404
-        time.sleep(0.5)
+        deadline = time.time() + 10  # the server writes its log line after the response
+        while time.time() < deadline and len(log.read_text().splitlines()) < before + 2:
+            time.sleep(0.05)
     lines = log.read_text().splitlines()
     assert lines[0].startswith("talent-tracker at http://127.0.0.1:")
     new = lines[before:]
