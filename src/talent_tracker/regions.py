@@ -19,8 +19,17 @@ from .errors import UserError
 
 @lru_cache(maxsize=1)
 def regions() -> dict[str, str]:
-    """Country (ISO 3166-1 alpha-2) -> region."""
-    return {row["country"]: row["region"] for row in _read("regions.csv", ("country", "name", "region"))}
+    """Country (ISO 3166-1 alpha-2) -> region. Keys are plain codes, looked up as they are:
+    anything else (a pattern such as `^GB$|^UK$`) is refused, never silently unmatched."""
+    found = {}
+    for line, row in enumerate(_read("regions.csv", ("country", "name", "region")), start=2):
+        code = row["country"]
+        if len(code) != 2 or not code.isascii() or not code.isalpha() or not code.isupper():
+            raise UserError(f"regions.csv line {line}: {code!r} is not an ISO 3166-1 alpha-2 code")
+        if code in found:
+            raise UserError(f"regions.csv line {line}: {code} is listed twice")
+        found[code] = row["region"]
+    return found
 
 
 @lru_cache(maxsize=1)
