@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 
 import pytest
 
-from conftest import query
+from conftest import cli, query
 from talent_tracker import stats
 from talent_tracker.errors import UserError
 
@@ -19,6 +20,20 @@ def test_published_example():
     estimate = stats.count_estimate(284, 1590, 15616).estimate
     assert round(estimate) == 2789
     assert 0.09 <= (estimate - low) / estimate <= 0.11 and 0.09 <= (high - estimate) / estimate <= 0.11
+
+
+@pytest.mark.fast
+def test_the_interval_command_reproduces_the_article():
+    ran = cli("interval", "--population", "15616", "--sample", "1590", "--count", "284")
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[0] == "2,789 (2,515–3,081)"
+    as_json = cli("interval", "--population", "15616", "--sample", "1590", "--count", "284", "--level", "0.9",
+                  "--json")
+    answer = json.loads(as_json.stdout)
+    assert (answer["estimate"], answer["level"]) == (2789, 0.9) and 2515 < answer["low"] < answer["high"] < 3081
+    wrong = cli("interval", "--population", "100", "--sample", "10", "--count", "11")
+    assert wrong.returncode == 2 and "impossible in a sample of 10" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
 
 
 @pytest.mark.fast

@@ -874,6 +874,39 @@ def estimate(
 
 
 @app.command()
+def interval(
+    population: Annotated[int, typer.Option("--population", min=1, max=10**9, metavar="N", help="Population size N (people, or person-years).")] = ...,
+    sample_size: Annotated[int, typer.Option("--sample", min=1, max=10**9, metavar="n", help="Sample size n: the sampled people whose value is known.")] = ...,
+    count: Annotated[int, typer.Option("--count", min=0, max=10**9, metavar="k", help="Sampled people with the trait.")] = ...,
+    level: Annotated[float, typer.Option("--level", help="Confidence level, strictly between 0 and 1.")] = 0.95,
+    as_json: JsonOption = False,
+) -> None:
+    """The exact hypergeometric interval for a count: of N people, n drawn at random
+    without replacement, k with a trait. Prints the estimate N·k/n and its interval."""
+    from . import stats
+
+    if not 0 < level < 1:
+        _fail(f"--level must lie strictly between 0 and 1, not {level:g}")
+    try:
+        est = stats.count_estimate(count, sample_size, population, level)
+    except UserError as exc:
+        _fail(str(exc))
+    figure = round(est.estimate)
+    if as_json:
+        sys.stdout.write(json.dumps({"population_size": population, "sample_size": sample_size, "count": count,
+                                     "level": level, "estimate": figure, "low": est.low, "high": est.high,
+                                     "share": est.estimate / population, "share_low": est.low / population,
+                                     "share_high": est.high / population, "method": est.method}, indent=2) + "\n")
+        return
+    out.print(Text(f"{figure:,} ({est.low:,}–{est.high:,})"))
+    spread = (f"; {(est.low - est.estimate) / est.estimate:+.1%}/{(est.high - est.estimate) / est.estimate:+.1%} "
+              "of the estimate") if est.estimate else ""
+    _note(f"{level:.0%} exact hypergeometric interval ({'every member sampled' if est.method == 'exact' else 'Konijn'}): "
+          f"{count:,} of {sample_size:,} sampled from {population:,}; share {est.estimate / population:.1%} "
+          f"({est.low / population:.1%}–{est.high / population:.1%}){spread}")
+
+
+@app.command()
 def serve(
     db: DbOption = Path(store.DEFAULT_DB),
     host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
