@@ -119,7 +119,7 @@ def test_invalid_entries_are_explained(browser, served):
     page.fill("#graduate_country", "")
     page.click("#save")
     page.wait_for_selector("#problems")
-    assert "not a known institution" in page.inner_text("#problems")
+    assert "is not in the registry: give its country" in page.inner_text("#problems")
     page.fill("#graduate_institution", "")
     page.fill("#graduate_country", "XX")
     page.click("#save")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 from talent_tracker.build import build
 from talent_tracker.careers import stage_of_title
+from talent_tracker.workspace import path_for
 
 PROFILES = Path(__file__).parent / "fixtures" / "openreview_profiles"
 HEADER = ("person_id,origin_institution,origin_country,graduate_institution,graduate_country,"
@@ -108,27 +110,56 @@ def test_import_validates_every_row_and_keeps_the_good_ones(db_copy, tmp_path):
     ]) + "\n", tmp_path)
     assert result.returncode == 1
     problems = [line for line in result.stderr.splitlines() if line.startswith("not imported")]
-    expected = {3: "unknown person", 4: "not a known institution", 5: "ambiguous", 6: "not an ISO 3166-1",
+    expected = {3: "unknown person", 4: "not in the registry: give its country", 5: "names several institutions",
+                6: "not an ISO 3166-1",
                 7: "conflicts with Massachusetts Institute of Technology", 8: "work_sector 'school'",
                 10: "conflicts with line 9"}
     for line, message in expected.items():
         assert any(f"line {line}:" in p and message in p for p in problems), (line, problems)
     assert len(problems) == len(expected)
     assert query(db_copy, "SELECT person_id, stage, institution_id, sector FROM annotations ORDER BY ALL") == [
-        ("~Percy_Liang1", "origin", "stanford", "academia"), ("~Yoshua_Bengio1", "work", "mila", "academia")]
+        ("~Percy_Liang1", "origin", "stanford", None), ("~Yoshua_Bengio1", "work", "mila", "academia")]
 
 
 @pytest.mark.realdata
 def test_annotations_outrank_and_reimport_changes_nothing(db_copy, tmp_path):
     sheet = "~Yoshua_Bengio1,École Polytechnique Fédérale de Lausanne,,,,Mila,CA,academia,https://example.org,test\n"
     first = _import(db_copy, sheet, tmp_path)
-    assert first.returncode == 0 and "2 stage entries imported or changed, 0 unchanged" in first.stdout
+    assert first.returncode == 0 and "2 stage entries imported or changed, 0 people unchanged" in first.stdout
     assert query(db_copy, "SELECT source, institution_id FROM career_stages WHERE person_id='~Yoshua_Bengio1' "
                           "ORDER BY stage") == [("profile", "mcgill"), ("annotation", "epfl"), ("annotation", "mila")]
     before = query(db_copy, "SELECT * EXCLUDE (imported_at) FROM annotations ORDER BY ALL")
     again = _import(db_copy, sheet, tmp_path)
-    assert "0 stage entries imported or changed, 2 unchanged" in again.stdout
+    assert "0 stage entries imported or changed, 1 people unchanged" in again.stdout
     assert query(db_copy, "SELECT * EXCLUDE (imported_at) FROM annotations ORDER BY ALL") == before
+
+
+@pytest.mark.realdata
+def test_unknown_institutions_confirmations_and_one_cause_per_problem(db_copy, tmp_path):
+    result = _import(db_copy, "\n".join([
+        # as the sheet's own trail prints it: an institution the registry lacks, with its country
+        "~Yoshua_Bengio1,,,,,ETS Montreal (CA),,academia,,",
+        # a name the registry lacks, with the analyst's country: kept as written
+        "~Chelsea_Finn1,Lycée Louis-le-Grand,FR,,,,,,,",
+        # the inferred work value confirmed: the analyst's act
+        "~Percy_Liang1,,,,,confirm,,,,",
+        # an unknown name without a country, with a sector: one problem, not a knock-on one too
+        "~Sergey_Levine1,,,,,Nowhere Labs,,industry,,",
+        # nothing inferred to confirm
+        "~Sergey_Levine1,confirm,,,,,,,,",
+    ]) + "\n", tmp_path)
+    problems = [line for line in result.stderr.splitlines() if line.startswith("not imported")]
+    assert len(problems) == 2, problems
+    assert "line 5: work_institution 'Nowhere Labs' is not in the registry: give its country" in problems[0]
+    assert "line 6: origin: nothing inferred to confirm" in problems[1]
+    assert query(db_copy, "SELECT person_id, stage, institution_id, institution, country, sector FROM annotations "
+                          "ORDER BY ALL") == [
+        ("~Chelsea_Finn1", "origin", None, "Lycée Louis-le-Grand", "FR", None),
+        ("~Percy_Liang1", "work", "stanford", "Stanford University", "US", "academia"),
+        ("~Yoshua_Bengio1", "work", None, "ETS Montreal", "CA", "academia")]
+    with sqlite3.connect(path_for(db_copy)) as con:
+        confirmed = con.execute("SELECT person_id, confirmed FROM submissions WHERE confirmed <> '[]'").fetchall()
+    assert confirmed == [("~Percy_Liang1", '["work"]')]
 
 
 @pytest.mark.realdata

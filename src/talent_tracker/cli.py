@@ -594,15 +594,18 @@ app.add_typer(careers_app, name="careers")
 def careers_import(
     sheet: Annotated[Path, typer.Argument(help="Annotation sheet (CSV).")],
     db: DbOption = Path(store.DEFAULT_DB),
+    annotator: Annotated[Optional[str], typer.Option("--annotator", metavar="NAME", show_default=False, help="Whose entries the sheet's rows are (a web user's name merges them with that user's entries); default: cli:<your login>.")] = None,
     universities: UniversitiesOption = None,
 ) -> None:
-    """Validate an annotation sheet and import its good rows (bad rows are reported, not imported)."""
+    """Validate an annotation sheet and import its good rows as the analyst's entries (bad
+    rows are reported, not imported). Nobody else's entries change: where they differ, the
+    stage awaits a reviewer's decision."""
     from .annotations import import_sheet
     from .institutions import load_resolver
 
     try:
         resolver, warning = load_resolver(_universities(universities, db))
-        report = import_sheet(db, sheet, resolver)
+        report = import_sheet(db, sheet, resolver, annotator=annotator)
     except UserError as exc:
         _fail(str(exc))
     if warning:
@@ -610,9 +613,44 @@ def careers_import(
     for problem in report.problems:
         err.print(f"[yellow]not imported:[/] {escape(_one_line(f'{sheet.name} {problem}'))}", highlight=False)
     _say(f"{sheet}: {report.rows} rows; {report.imported} stage entries imported or changed, "
-         f"{report.unchanged} unchanged; {len(report.problems)} problems")
+         f"{report.unchanged} people unchanged; {len(report.problems)} problems")
     if report.problems:
         raise typer.Exit(1)
+
+
+@careers_app.command("history")
+def careers_history(
+    person_id: Annotated[str, typer.Argument(help="Person id (see `person`).")],
+    db: DbOption = Path(store.DEFAULT_DB),
+    stage: Annotated[Optional[Stage], typer.Option("--stage", show_default=False, help="Only this stage.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every change to a person's annotations, oldest first: each analyst's saves and sheet
+    imports, and reviewers' decisions, with the values before and after."""
+    from .annotations.workflow import history
+
+    try:
+        workspace = store.Tracker(db).workspace()
+        changes = history(workspace.connection(), person_id) if workspace is not None else []
+    except UserError as exc:
+        _fail(str(exc))
+    changes = [c for c in changes if stage is None or c["stage"] == stage]
+    if as_json:
+        sys.stdout.write(json.dumps(changes, indent=2) + "\n")
+        return
+    if not changes:
+        _say(f"no annotation of {person_id} yet")
+        return
+    table = _table(f"Annotations of {person_id}: every change, oldest first",
+                   ("when", "who", "stage", "before", "after", "how"))
+    for c in changes:
+        if c["action"] == "decide":
+            how, who = f"review: took {c['annotator']}'s value", c["actor"]
+        else:
+            how = f"{c['action']} v{c['version']} ({c['via']})"
+            who = c["annotator"] if c["actor"] == c["annotator"] else f"{c['annotator']} (by {c['actor']})"
+        _row(table, c["at"][:19].replace("T", " "), who, c["stage"], c["before"] or MISSING, c["after"] or MISSING, how)
+    out.print(table)
 
 
 profiles_app = _Typer(cls=_Group, help="Profiles: career evidence from OpenReview, ORCID and OpenAlex.", no_args_is_help=True)

@@ -258,8 +258,9 @@ def _record(con, sample: Sample, actor: str) -> None:
             return  # the same draw again: nothing changes
         raise UserError(f"sample {sample.sample_id} exists with other people (the database was rebuilt since it "
                         "was drawn); samples are never rewritten: choose another --seed")
-    con.executemany("INSERT INTO samples VALUES (?, ?, ?, ?)", rows)
-    con.execute("INSERT INTO sample_designs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+    con.executemany("INSERT INTO samples (sample_id, person_id, stratum, paper) VALUES (?, ?, ?, ?)", rows)
+    con.execute("INSERT INTO sample_designs (sample_id, venues, years, tier, design, size, seed, population_size, "
+                "strata, clusters_total, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         sample.sample_id, json.dumps(list(sample.population.venues)), json.dumps(list(sample.population.years)),
         sample.population.tier, sample.design, sample.size, sample.seed, sample.population_size,
         json.dumps(sample.strata), sample.clusters_total, now()])

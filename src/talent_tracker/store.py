@@ -78,11 +78,13 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("person_id", _str), ("stage", _str), ("institution_id", _str), ("institution", _str), ("country", _str),
         ("sector", _str), ("evidence_url", _str), ("notes", _str), ("sheet", _str), ("imported_at", _str),
     ]),
-    "samples": pa.schema([("sample_id", _str), ("person_id", _str), ("stratum", _str), ("paper", _str)]),
+    # a sampled unit: a person, or with `year` a person-year (sample_designs.unit)
+    "samples": pa.schema([("sample_id", _str), ("person_id", _str), ("stratum", _str), ("paper", _str),
+                          ("year", _int)]),
     "sample_designs": pa.schema([
         ("sample_id", _str), ("venues", _strs), ("years", pa.list_(_int)), ("tier", _str), ("design", _str),
         ("size", _int), ("seed", pa.int64()), ("population_size", _int), ("strata", _str), ("clusters_total", _int),
-        ("created_at", _str),
+        ("created_at", _str), ("unit", _str),
     ]),
     # the annotation workflow (annotations/workflow.py)
     "users": pa.schema([("name", _str), ("role", _str), ("token_sha256", _str), ("created_at", _str)]),
@@ -92,7 +94,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("graduate_institution_id", _str), ("graduate_institution", _str), ("graduate_country", _str),
         ("work_institution_id", _str), ("work_institution", _str), ("work_country", _str), ("work_sector", _str),
         ("undetermined", _strs), ("confidence", _str), ("evidence_url", _str), ("notes", _str),
-        ("version", _int), ("updated_at", _str),
+        ("version", _int), ("updated_at", _str), ("confirmed", _strs), ("via", _str),
     ]),
     "decisions": pa.schema([
         ("person_id", _str), ("stage", _str), ("reviewer", _str), ("institution_id", _str), ("institution", _str),

@@ -37,7 +37,9 @@ from .errors import UserError
 
 SUFFIX = ".workspace.sqlite"
 BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 1
+# 2: every sheet import is its analyst's submission (submissions.via, .confirmed); samples of
+# person-years (samples.year, sample_designs.unit)
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,7 +51,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     graduate_institution_id TEXT, graduate_institution TEXT, graduate_country TEXT,
     work_institution_id TEXT, work_institution TEXT, work_country TEXT, work_sector TEXT,
     undetermined TEXT, confidence TEXT, evidence_url TEXT, notes TEXT,
-    version INTEGER NOT NULL, updated_at TEXT NOT NULL,
+    version INTEGER NOT NULL, updated_at TEXT NOT NULL, confirmed TEXT, via TEXT,
     PRIMARY KEY (person_id, annotator));
 CREATE TABLE IF NOT EXISTS decisions (
     person_id TEXT NOT NULL, stage TEXT NOT NULL, reviewer TEXT NOT NULL, institution_id TEXT, institution TEXT,
@@ -60,11 +62,13 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE TABLE IF NOT EXISTS annotations (
     person_id TEXT NOT NULL, stage TEXT NOT NULL, institution_id TEXT, institution TEXT, country TEXT, sector TEXT,
     evidence_url TEXT, notes TEXT, sheet TEXT, imported_at TEXT, PRIMARY KEY (person_id, stage));
-CREATE TABLE IF NOT EXISTS samples (sample_id TEXT NOT NULL, person_id TEXT NOT NULL, stratum TEXT, paper TEXT);
+CREATE TABLE IF NOT EXISTS samples (
+    sample_id TEXT NOT NULL, person_id TEXT NOT NULL, stratum TEXT, paper TEXT, year INTEGER);
 CREATE INDEX IF NOT EXISTS samples_by_id ON samples (sample_id);
 CREATE TABLE IF NOT EXISTS sample_designs (
     sample_id TEXT PRIMARY KEY, venues TEXT NOT NULL, years TEXT NOT NULL, tier TEXT NOT NULL, design TEXT NOT NULL,
-    size INTEGER, seed INTEGER, population_size INTEGER, strata TEXT, clusters_total INTEGER, created_at TEXT);
+    size INTEGER, seed INTEGER, population_size INTEGER, strata TEXT, clusters_total INTEGER, created_at TEXT,
+    unit TEXT NOT NULL DEFAULT 'person');
 CREATE TABLE IF NOT EXISTS person_overrides (
     authorship_a TEXT NOT NULL, authorship_b TEXT NOT NULL, decision TEXT NOT NULL, note TEXT, actor TEXT,
     created_at TEXT NOT NULL, PRIMARY KEY (authorship_a, authorship_b));
@@ -74,7 +78,7 @@ CREATE TABLE IF NOT EXISTS person_overrides (
 TABLES = ("users", "submissions", "decisions", "audit_log", "annotations", "samples", "sample_designs",
           "person_overrides")
 # columns stored as JSON text here and as lists in DuckDB
-LIST_COLUMNS = {"submissions": ("undetermined",), "sample_designs": ("venues", "years")}
+LIST_COLUMNS = {"submissions": ("undetermined", "confirmed"), "sample_designs": ("venues", "years")}
 
 
 def path_for(db: Path) -> Path:
@@ -196,7 +200,76 @@ def open_workspace(db: Path, create: bool = True) -> Workspace | None:
         if not create:
             return None
         _create(path, Path(db))
-    return Workspace(path)
+    workspace = Workspace(path)
+    _upgrade(workspace)
+    return workspace
+
+
+def _upgrade(workspace: Workspace) -> None:
+    """Bring a workspace made by an earlier version up to SCHEMA_VERSION, in one write
+    transaction (another process doing the same waits, then finds nothing to do)."""
+    def version(con) -> int:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 1
+
+    con = workspace.connection()
+    try:
+        current = version(con)
+    except sqlite3.Error as exc:
+        raise UserError(f"{workspace.path}: not a readable workspace ({exc})") from None
+    if current == SCHEMA_VERSION:
+        return
+    if current > SCHEMA_VERSION:
+        raise UserError(f"{workspace.path}: made by a newer version of talent-tracker (workspace schema {current}); "
+                        "upgrade talent-tracker to read it")
+    with workspace.write() as con:
+        if version(con) < 2:
+            _to_v2(con)
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+
+def _to_v2(con: sqlite3.Connection) -> None:
+    """Version 1 kept a sheet's values only as settled `annotations` rows, which the next web
+    save of that person could replace: they become their importer's submissions."""
+    for table, column, kind in (("submissions", "confirmed", "TEXT"), ("submissions", "via", "TEXT"),
+                                ("samples", "year", "INTEGER"),
+                                ("sample_designs", "unit", "TEXT NOT NULL DEFAULT 'person'")):
+        columns = {r[1] for r in con.execute(f'PRAGMA table_info("{table}")')}
+        if column not in columns:
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} {kind}')
+    sheet_entries_to_submissions(con)
+
+
+def sheet_entries_to_submissions(con: sqlite3.Connection) -> int:
+    """Settled values that came from a sheet (not from the web workflow) and have no
+    submission behind them become a submission of whoever imported that sheet (by the
+    audit log; `import` when it does not say), one per person and importer."""
+    importers: dict[str, str] = {}
+    for actor, after in con.execute("SELECT actor, after FROM audit_log WHERE action = 'import sheet' ORDER BY id"):
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            importers[json.loads(after)["sheet"]] = actor
+    moved = 0
+    for row in con.execute("SELECT * FROM annotations WHERE sheet IS NULL OR sheet NOT LIKE 'web:%' "
+                           "ORDER BY person_id, stage").fetchall():
+        annotator = importers.get(row["sheet"], "import")
+        current = con.execute("SELECT * FROM submissions WHERE person_id = ? AND annotator = ?",
+                              [row["person_id"], annotator]).fetchone()
+        stage = row["stage"]
+        values = {f"{stage}_institution_id": row["institution_id"], f"{stage}_institution": row["institution"],
+                  f"{stage}_country": row["country"]}
+        if stage == "work":
+            values["work_sector"] = row["sector"]
+        if current is None:
+            con.execute("INSERT INTO submissions (person_id, annotator, undetermined, confidence, evidence_url, notes, "
+                        "version, updated_at, via) VALUES (?, ?, '[]', 'medium', ?, ?, 1, ?, ?)",
+                        [row["person_id"], annotator, row["evidence_url"], row["notes"], row["imported_at"] or now(),
+                         f"sheet {row['sheet']}"])
+        elif current[f"{stage}_country"]:
+            continue  # that importer's submission already says something for this stage
+        con.execute(f"UPDATE submissions SET {', '.join(f'{k} = ?' for k in values)} "
+                    "WHERE person_id = ? AND annotator = ?", [*values.values(), row["person_id"], annotator])
+        moved += 1
+    return moved
 
 
 def _create(path: Path, db: Path) -> None:
@@ -209,6 +282,7 @@ def _create(path: Path, db: Path) -> None:
         tmp.unlink()
     try:
         con = sqlite3.connect(tmp, isolation_level=None)
+        con.row_factory = sqlite3.Row
         try:
             con.executescript(SCHEMA)
             con.execute("BEGIN")
@@ -216,6 +290,7 @@ def _create(path: Path, db: Path) -> None:
                 ("schema_version", str(SCHEMA_VERSION)), ("generation", "0"),
                 ("session_secret", secrets.token_hex(32)), ("created_at", now())])
             _import_legacy(con, db)
+            sheet_entries_to_submissions(con)
             con.execute("COMMIT")
         finally:
             con.close()

@@ -1,19 +1,27 @@
-"""Analysts' annotation sheets: validate, and import into the workspace (readers make them career facts).
+"""Analysts' annotation sheets: validate, and import each row as its analyst's entry.
 
 A sheet is a CSV with one row per person; ANNOTATION_COLUMNS are read, extra columns
-(the context a `sample` sheet carries) are ignored. For each stage an institution
-and/or a country may be given; the institution must resolve to exactly one known
-institution, the country must be an ISO 3166-1 alpha-2 code and agree with the
-institution's. Every problem is reported with its line number and the row is not
-imported; good rows are. Importing is an upsert per person and stage, so importing the
-same sheet twice changes nothing the second time. Annotations live in the workspace
-(workspace.py), which no build touches: they are never overwritten.
+(the context a `sample` sheet carries) are ignored. For each stage an institution and/or
+a country may be given:
+- an institution the registry knows (by name, alias or a close spelling) gives its
+  country, which a country given beside it must agree with; one it does not know is
+  kept as the analyst wrote it, with the analyst's country (`ETS Montreal` + `CA`);
+  `Name (CC)`, as the sheet's affiliation trail prints places, is the name and its country;
+- `unknown` / `could not determine` records that the analyst looked and could not tell;
+- `confirm` (in either column) takes the person's inferred value for that stage, shown in
+  the sheet's `inferred_facts`: the analyst's act, recorded as a confirmation.
+Every problem is reported once, with its line number and its one cause, and the row is
+not imported; good rows are. Each good row becomes (or updates) the importing analyst's
+own entry (workflow.submit_sheet_row): versioned, audited with its values and settled
+with every other analyst's entries, so importing never overwrites anyone else's work and
+the same sheet twice changes nothing. All of it is in the workspace, which no build touches.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -63,14 +71,19 @@ def _field_problems(line: int, row: dict) -> list[str]:
     except ValidationError as exc:
         return [f"line {line}: {'.'.join(map(str, e['loc']))} {e['msg'].lower()}" for e in exc.errors()]
     return []
+
+
 UNKNOWN = {"unknown", "could not determine", "n/a", "?"}
+UNDETERMINED = "could not determine"  # a stage the analyst looked at and could not tell
+CONFIRM = "confirm"
+_PLACED = re.compile(r"^(?P<name>.*\S)\s*\((?P<country>[A-Za-z]{2})\)$")
 
 
 @dataclass
 class ImportReport:
     rows: int = 0
     imported: int = 0  # stage entries written (new or changed)
-    unchanged: int = 0
+    unchanged: int = 0  # people whose entry the sheet left as their analyst had it
     problems: list[str] = field(default_factory=list)
 
 
@@ -96,121 +109,148 @@ def _cell(value) -> str:
     return str(value or "").strip()
 
 
-def validate(rows: list[tuple[int, dict]], persons: set[str], resolver) -> tuple[list[dict], list[str]]:
-    """Entries (one per person and stage) from the good rows, and a problem line per bad row."""
-    entries: list[dict] = []
+def validate(rows: list[tuple[int, dict]], persons: set[str], resolver,
+             inferred: dict[tuple[str, str], dict] | None = None) -> tuple[list[dict], list[str]]:
+    """One entry per good row, and one problem line per problem of the bad rows. Rows of
+    one person merge into one entry (they must not disagree on a stage)."""
+    entries: dict[str, dict] = {}
     problems: list[str] = []
-    seen: dict[tuple[str, str], tuple[int, tuple]] = {}
+    seen: dict[tuple[str, str], tuple[int, object]] = {}
     for line, row in rows:
         field_problems = _field_problems(line, row)
         if field_problems:
             problems.extend(field_problems)
             continue
-        row_entries, row_problems = validate_row(line, row, persons, resolver)
-        for entry in row_entries:
-            key = (entry["person_id"], entry["stage"])
-            value = (entry["institution_id"], entry["country"])
+        entry, row_problems = validate_row(line, row, persons, resolver, inferred)
+        for stage, value in entry.get("stages", {}).items():
+            key = (entry["person_id"], stage)
             if key in seen and seen[key][1] != value:
-                row_problems.append(f"line {line}: {entry['stage']} of {entry['person_id']} conflicts with "
-                                    f"line {seen[key][0]}")
+                row_problems.append(f"line {line}: {stage} of {entry['person_id']} conflicts with line {seen[key][0]}")
         if row_problems:
             problems.extend(row_problems)
             continue
-        for entry in row_entries:
-            seen[(entry["person_id"], entry["stage"])] = (line, (entry["institution_id"], entry["country"]))
-        entries.extend(row_entries)
-    return entries, problems
+        if not entry["stages"] and not entry["evidence_url"] and not entry["notes"]:
+            continue  # a row nobody filled in yet: no entry at all
+        for stage, value in entry["stages"].items():
+            seen[(entry["person_id"], stage)] = (line, value)
+        merged = entries.setdefault(entry["person_id"], {**entry, "stages": {}, "confirmed": set()})
+        merged["stages"].update(entry["stages"])
+        merged["confirmed"] |= entry["confirmed"]
+        for name in ("evidence_url", "notes"):
+            merged[name] = entry[name] or merged[name]
+    return list(entries.values()), problems
 
 
-def validate_row(line: int, row: dict, persons: set[str], resolver, allow_new: bool = False
-                  ) -> tuple[list[dict], list[str]]:
-    problems = []
+def validate_row(line: int, row: dict, persons: set[str], resolver,
+                 inferred: dict[tuple[str, str], dict] | None = None) -> tuple[dict, list[str]]:
+    """A row as an entry: {person_id, stages: {stage: value or UNDETERMINED}, confirmed,
+    evidence_url, notes}, where a value is {institution_id, institution, country, sector};
+    and the row's problems, each with its own cause (a stage with a problem raises no
+    further ones about it)."""
     person = row["person_id"]
     if not person:
-        return [], [f"line {line}: no person_id"]
+        return {}, [f"line {line}: no person_id"]
     if person not in persons:
-        problems.append(f"line {line}: unknown person {person!r}")
+        return {}, [f"line {line}: unknown person {person!r}"]
+    problems = []
     sector = row["work_sector"].lower()
     if sector and sector not in SECTORS:
         problems.append(f"line {line}: work_sector {row['work_sector']!r} is not one of {', '.join(SECTORS)}")
-    entries = []
+    stages: dict[str, object] = {}
+    confirmed: set[str] = set()
+    failed: set[str] = set()
     for stage in STAGES:
-        text, country = row[f"{stage}_institution"], row[f"{stage}_country"].upper()
-        if text.lower() in UNKNOWN:
-            text = ""
-        if country.lower() in UNKNOWN:
-            country = ""
-        if not text and not country:
-            continue
-        if country and pycountry.countries.get(alpha_2=country) is None:
-            problems.append(f"line {line}: {stage}_country {row[f'{stage}_country']!r} is not an ISO 3166-1 "
-                            "alpha-2 code")
-            continue
-        institution = None
-        new_name = None
-        if text:
-            found = resolver.resolve(text)
-            if (found.institution_id is None or found.method not in ("exact", "alias", "fuzzy")) and allow_new and country:
-                # a new institution, named by the analyst with its country
-                new_name = text
-                found = None
-            elif found.institution_id is None or found.method not in ("exact", "alias", "fuzzy"):
-                problems.append(f"line {line}: {stage}_institution {text!r} is not a known institution "
-                                "(add it to the registry, or give the country alone)"
-                                + (" with its country" if allow_new else ""))
-                continue
-            if found is not None and found.other_institution_ids:
-                problems.append(f"line {line}: {stage}_institution {text!r} is ambiguous (names several "
-                                "institutions)")
-                continue
-            if found is not None:
-                institution = resolver.by_id[found.institution_id]
-                if country and country != found.country:
-                    problems.append(f"line {line}: {stage}_country {country} conflicts with {institution.name} "
-                                    f"({found.country})")
-                    continue
-                country = found.country
-        entries.append({
-            "person_id": person, "stage": stage,
-            "institution_id": institution.institution_id if institution else None,
-            "institution": institution.name if institution else new_name, "country": country,
-            "sector": (sector or (institution.sector if institution else None)) if stage == "work"
-            else (institution.sector if institution else None),
-            "evidence_url": row["evidence_url"] or None, "notes": row["notes"] or None,
-        })
-    if sector and not any(e["stage"] == "work" for e in entries):
-        problems.append(f"line {line}: work_sector given without a work institution or country")
-    return entries, problems
+        text, country = row[f"{stage}_institution"], row[f"{stage}_country"]
+        value, problem = _stage_value(stage, text, country, person, resolver, inferred or {})
+        if problem:
+            problems.append(f"line {line}: {problem}")
+            failed.add(stage)
+        elif value is not None:
+            stages[stage] = value
+            if CONFIRM in (text.lower(), country.lower()):
+                confirmed.add(stage)
+    work = stages.get("work")
+    if sector and "work" not in failed:
+        if not isinstance(work, dict):
+            problems.append(f"line {line}: work_sector given without a work institution or country")
+        else:
+            stages["work"] = {**work, "sector": sector}
+    return {"person_id": person, "stages": stages, "confirmed": confirmed,
+            "evidence_url": row["evidence_url"] or None, "notes": row["notes"] or None}, problems
 
 
-def import_sheet(db: Path, path: Path, resolver, actor: str | None = None) -> ImportReport:
-    """Validate the sheet and upsert its good rows into the workspace's `annotations`
-    (one transaction: all good rows or, on a failure, none)."""
+def _stage_value(stage: str, text: str, country: str, person: str, resolver,
+                 inferred: dict[tuple[str, str], dict]) -> tuple[object, str | None]:
+    """One stage's cells as a value (None: nothing entered), or the one problem with them."""
+    if CONFIRM in (text.lower(), country.lower()):
+        if {text.lower(), country.lower()} - {CONFIRM, ""}:
+            return None, f"{stage}: write either {CONFIRM!r} or a value, not both"
+        fact = inferred.get((person, stage))
+        if fact is None:
+            return None, f"{stage}: nothing inferred to confirm (enter the value found)"
+        return {"institution_id": fact["institution_id"], "institution": fact["institution"],
+                "country": fact["country"], "sector": fact["sector"] if stage == "work" else None}, None
+    if text.lower() in UNKNOWN or country.lower() in UNKNOWN:
+        if (text and text.lower() not in UNKNOWN) or (country and country.lower() not in UNKNOWN):
+            return None, f"{stage}: 'could not determine' beside a value"
+        return UNDETERMINED, None
+    placed = _PLACED.match(text)
+    if placed and pycountry.countries.get(alpha_2=placed["country"].upper()) is not None:
+        text, printed = placed["name"], placed["country"].upper()  # `ETS Montreal (CA)`, as the trail prints it
+        if country and country.upper() != printed:
+            return None, f"{stage}_country {country!r} conflicts with {printed} written beside the institution"
+        country = printed
+    country = country.upper()
+    if not text and not country:
+        return None, None
+    if country and pycountry.countries.get(alpha_2=country) is None:
+        return None, f"{stage}_country {country!r} is not an ISO 3166-1 alpha-2 code"
+    if not text:
+        return {"institution_id": None, "institution": None, "country": country, "sector": None}, None
+    found = resolver.resolve(text)
+    known = found.institution_id is not None and found.method in ("exact", "alias", "fuzzy")
+    if known and found.other_institution_ids:
+        return None, f"{stage}_institution {text!r} names several institutions: enter one"
+    if not known:
+        if not country:
+            hint = f" (the name suggests {found.country})" if found.country else ""
+            return None, (f"{stage}_institution {text!r} is not in the registry: give its country in {stage}_country"
+                          f"{hint}, and it is kept as written")
+        return {"institution_id": None, "institution": text, "country": country, "sector": None}, None
+    institution = resolver.by_id[found.institution_id]
+    if country and country != found.country:
+        return None, f"{stage}_country {country} conflicts with {institution.name} ({found.country})"
+    return {"institution_id": institution.institution_id, "institution": institution.name, "country": found.country,
+            "sector": institution.sector if stage == "work" else None}, None
+
+
+def import_sheet(db: Path, path: Path, resolver, actor: str | None = None, annotator: str | None = None
+                 ) -> ImportReport:
+    """Validate the sheet and store each good row as `annotator`'s entry (default: who runs
+    the command), in one transaction: all good rows or, on a failure, none."""
     from ..store import reader
-    from ..workspace import audit, cli_actor, now, open_workspace
+    from ..workspace import audit, cli_actor, open_workspace
+    from .workflow import check_name, inferred_values, submit_sheet_row
 
+    actor = actor or cli_actor()
+    annotator = annotator or actor
+    check_name(annotator)
     rows = read_sheet(path)
     report = ImportReport(rows=len(rows))
     wanted = sorted({row["person_id"] for _, row in rows if row["person_id"]})
     with reader(db) as con:
         persons = {r[0] for r in con.execute("SELECT person_id FROM persons WHERE person_id IN (SELECT unnest(?))",
                                              [wanted]).fetchall()}
-    entries, report.problems = validate(rows, persons, resolver)
+        inferred = inferred_values(con, sorted(persons))
+    entries, report.problems = validate(rows, persons, resolver, inferred)
     workspace = open_workspace(db)
-    stamp = now()
+    via = f"sheet {Path(path).name}"
     with workspace.write() as con:
         for entry in entries:
-            current = con.execute(
-                "SELECT institution_id, country, sector, evidence_url, notes FROM annotations "
-                "WHERE person_id = ? AND stage = ?", [entry["person_id"], entry["stage"]]).fetchone()
-            new = (entry["institution_id"], entry["country"], entry["sector"], entry["evidence_url"], entry["notes"])
-            if current is not None and tuple(current) == new:
-                report.unchanged += 1
-                continue
-            con.execute("INSERT OR REPLACE INTO annotations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [entry["person_id"], entry["stage"], entry["institution_id"], entry["institution"],
-                         entry["country"], entry["sector"], entry["evidence_url"], entry["notes"], str(path), stamp])
-            report.imported += 1
-        audit(con, actor or cli_actor(), "import sheet", None, None,
-              {"sheet": str(path), "rows": report.rows, "imported": report.imported, "problems": len(report.problems)})
+            stages, changed = submit_sheet_row(con, annotator, entry, via, actor)
+            report.imported += stages
+            report.unchanged += not changed
+        audit(con, actor, "import sheet", None, None,
+              {"sheet": str(path), "annotator": annotator, "rows": report.rows, "imported": report.imported,
+               "problems": len(report.problems)})
     return report

@@ -46,6 +46,9 @@ class Entry(AnnotationFields):
     origin_undetermined: bool = False
     graduate_undetermined: bool = False
     work_undetermined: bool = False
+    origin_confirmed: bool = Field(False, description="the origin entered is the inferred one, confirmed")
+    graduate_confirmed: bool = False
+    work_confirmed: bool = False
     confidence: Annotated[str | None, Field(default=None, max_length=20)] = None
 
 
@@ -185,6 +188,8 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
                                                      [person_id]).fetchall()],
                 "facts": store.rows(con, "SELECT * FROM careers WHERE person_id = ? AND source NOT IN (SELECT unnest(?)) "
                                     "ORDER BY stage, source", [person_id, list(hidden)]),
+                # per stage, the inferred value the analyst may confirm (an act recorded as theirs)
+                "inferred": {stage: fact for (_, stage), fact in workflow.inferred_values(con, [person_id]).items()},
             }
         q = quote(person[0]["display_name"] or "")
         context["links"] = {
@@ -195,6 +200,10 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
             "Web": f"https://duckduckgo.com/?q=%22{q}%22+curriculum+vitae",
         }
         return context
+
+    def inferred_of(person_id: str) -> dict[str, dict]:
+        with store.reader(db, with_workspace=False) as con:
+            return {stage: fact for (_, stage), fact in workflow.inferred_values(con, [person_id]).items()}
 
     def known_person(person_id: str) -> bool:
         with store.reader(db, with_workspace=False) as con:
@@ -212,7 +221,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         try:
             version = int(form.get("version") or 0)
             workflow.save(workspace, who.user, person_id, sample or None, form, version, resolver,
-                          known_person(person_id))
+                          known_person(person_id), inferred_of(person_id))
         except (workflow.StaleForm, workflow.Invalid, PermissionError, ValueError) as exc:
             status, problems = _status(exc)
             return page(request, "annotate_person.html", who, status=status, sample=sample, saved=0, mine={},
@@ -239,7 +248,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         form = entry.model_dump()
         try:
             version = workflow.save(workspace, who.user, person_id, entry.sample_id, form, entry.version, resolver,
-                                    known_person(person_id))
+                                    known_person(person_id), inferred_of(person_id))
         except (workflow.StaleForm, workflow.Invalid, PermissionError) as exc:
             status, problems = _status(exc)
             return JSONResponse({"detail": problems}, status_code=status)
@@ -307,5 +316,6 @@ def _values(mine: dict) -> dict:
     values = {k: mine.get(k) or "" for k in workflow.FORM_FIELDS}
     for stage in STAGES:
         values[f"{stage}_undetermined"] = stage in (mine.get("undetermined") or [])
+        values[f"{stage}_confirmed"] = stage in (mine.get("confirmed") or [])
     values["confidence"] = mine.get("confidence") or "medium"
     return values

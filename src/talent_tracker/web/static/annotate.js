@@ -25,3 +25,20 @@ document.querySelectorAll("input.institution").forEach((input) => {
     if (stage === "work") document.getElementById("work_sector").value = inst.sector;
   });
 });
+
+// Confirming an inferred value is the analyst's act: the button fills the stage with it and
+// marks it confirmed; editing the stage afterwards makes it the analyst's own value again
+// (the server also records a confirmation only when the value saved is the inferred one).
+document.querySelectorAll("button.confirm").forEach((button) => {
+  const stage = button.dataset.stage;
+  const marker = document.getElementById(`${stage}_confirmed`);
+  button.addEventListener("click", () => {
+    document.getElementById(`${stage}_institution`).value = button.dataset.institution;
+    document.getElementById(`${stage}_country`).value = button.dataset.country;
+    if (stage === "work" && button.dataset.sector) document.getElementById("work_sector").value = button.dataset.sector;
+    document.getElementById(`${stage}_undetermined`).checked = false;
+    marker.value = "1";
+  });
+  [`${stage}_institution`, `${stage}_country`].forEach((id) =>
+    document.getElementById(id).addEventListener("input", () => { marker.value = ""; }));
+});
