@@ -107,8 +107,8 @@ def test_a_failed_sample_records_nothing(db, tmp_path, unwritable):
                        "--output", unwritable / "sheet.csv"), "no sample was recorded")
     assert samples() == 0
     # so no estimate can rest on it
-    one_line_error(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2018", "--by", "origin"),
-                   "no sample of it exists")
+    one_line_error(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2018", "--by", "origin",
+                       "--method", "sample"), "no annotated sample of neurips 2018 top20")
 
 
 @pytest.mark.fast

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import estimates, regions
+from . import estimates, measures, regions
 from .errors import UserError
 from .institutions.places import country_name
 from .population import Population
@@ -78,22 +78,8 @@ def coverage_note(known: int, total: int, what: str = "people") -> str:
             "may not be like the rest.")
 
 
-def _country(f: Population) -> str:
-    """The work country of an authorship `a` (joined to its institution `i`)."""
-    return "coalesce(i.hq_country, a.country)" if f.place == "hq" else "a.country"
-
-
-# the person's latest accepted authorship with a country, in the filtered years
-def _latest(f: Population, where: str) -> str:
-    return f"""
-WITH located AS (
-    SELECT a.person_id, a.year, {_country(f)} AS country, a.institution_id, a.institution, a.sector,
-           row_number() OVER (PARTITION BY a.person_id ORDER BY a.year DESC, a.venue, a.paper_id,
-                              a.author_position) AS rank
-    FROM authorships a LEFT JOIN institutions i USING (institution_id)
-    WHERE {where} AND a.country IS NOT NULL
-), latest AS (SELECT * EXCLUDE (rank) FROM located WHERE rank = 1)
-"""
+_country = measures.work_country_sql
+_latest = measures.latest_sql  # the one definition of work at publication (measures.py)
 
 
 def _people(con, f: Population) -> int:
@@ -305,22 +291,22 @@ def edition_comparison(db: Tracker | Path, f: Population, first: int, second: in
 
 
 def career_stage(db: Tracker | Path, f: Population, stage: str) -> Result:
-    """Origin or graduate (or work, from careers) by country: exact, estimated (estimates.py),
-    or, before any annotation, model-only."""
+    """Origin or graduate school by country: estimated from an annotated sample (estimates.py),
+    or, without one, exact counts of direct evidence when they cover enough people to show."""
     name, title = f"{stage}_countries", _STAGE_TITLES[stage]
     if not f.years:
-        return _unavailable(name, title, f, "Figures from careers are estimated per sampled population: choose "
-                            "the year(s) of a sample.")
+        return _unavailable(name, title, f, NEEDS_YEARS)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage)
+        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage, place=f.place)
     except UserError as exc:
-        return _model(db, f, stage, name, title, str(exc))
+        return _unavailable(name, title, f, str(exc))
+    if data["method"] == "exact" and all(r["flag"] for r in data["figures"]):
+        return _unavailable(name, title, f, _no_sample(f, stage), _direct_note(data, stage))
     rows = [[r["group"], *_shown(r, "estimate"), r["low"], r["high"], *_shown(r, "share"), r["share_low"],
              r["share_high"], r.get("flag")] for r in data["figures"]]
-    first = data["figures"][0] if data["figures"] else {}
     method, coverage, notes = _estimate_method(data)
-    return Result(name, title, ["country", "estimate", "low", "high", "share", "share_low", "share_high", "flag"],
-                  rows, method, f.label, notes, first.get("sample_size"), data["population_size"], coverage)
+    return Result(name, title, ["country", "people", "low", "high", "share", "share_low", "share_high", "flag"],
+                  rows, method, f.label, notes, _n(data), data["population_size"], coverage)
 
 
 def _shown(row: dict, key: str) -> list:
@@ -328,124 +314,126 @@ def _shown(row: dict, key: str) -> list:
     return [None if row.get("flag") else row[key]]
 
 
-def _model(db: Tracker | Path, f: Population, by: str, name: str, title: str, reason: str) -> Result:
-    """Model-only figures: the predicted counts, labelled as predictions, never as estimates."""
-    try:
-        data = estimates.model_figures(db, list(f.venues), list(f.years), f.tier, by)
-    except UserError as exc:
-        return _unavailable(name, title, f, reason, str(exc))
-    if not data["figures"]:
-        return _unavailable(name, title, f, reason, "No person has a prediction.")
-    notes = _model_notes(data, reason)
-    if by == "flow":
-        rows = [r["group"].split(" -> ") + [r["predicted"], r["share"]] for r in data["figures"]]
-        columns = ["origin", "graduate", "work", "predicted", "share"]
-    else:
-        rows = [[r["group"], r["predicted"], r["share"]] for r in data["figures"]]
-        columns = ["country", "predicted", "share"]
-    return Result(name, title, columns, rows, "model", f.label, notes, None, data["population_size"],
-                  data["coverage"])
+def _n(data: dict) -> int | None:
+    """The people a figure rests on: those with an analyst's value (a sample), or with a value."""
+    return data["sample"]["annotated"] if data.get("sample") else data.get("known")
 
 
-MODEL_NOTE = ("Model only: each person's predicted country from their career evidence (papers' affiliations, job "
-              "titles, profiles), counted; not an estimate and with no interval. {coverage:.0%} of the people have a "
-              "prediction. Annotate a sample (talent-tracker sample) for estimates.")
+def _no_sample(f: Population, *stages: str) -> str:
+    return estimates.needs_sample(f, stages)
+
+
+def _direct_note(data: dict, stage: str) -> str:
+    return (f"Direct evidence of the {stage} stage (an analyst's annotation, a profile, a job title) covers "
+            f"{data['known']:,} of {data['population_size']:,} people ({data['coverage']:.1%}): too few to show. "
+            "Other evidence (where people published, where they work) does not say where they studied, so it "
+            "is not shown under this name.")
 
 
 def _estimate_method(data: dict) -> tuple[str, float, list[str]]:
-    """Method, coverage (of the sample: the share of sampled people whose value is known) and notes."""
+    """Method, coverage and notes of an estimate: for a sample, the share of the sampled units
+    with an analyst's value (the rest is non-response, set aside); for exact counts, the share
+    of the population with a value."""
+    notes = [f"Measures the {data['measure']}.", *data.get("notes", [])]
     sample = data["sample"]
     if sample is None:
-        return "exact", 1.0, []
-    coverage = round(sample["known"] / sample["people"], 4) if sample["people"] else 0.0
-    notes = [f"Sample {sample['sample_id']} ({sample['design']}): {sample['known']:,} of "
-             f"{sample['people']:,} sampled people have a known value ({coverage:.0%})."]
+        notes.append(coverage_note(data["known"], data["population_size"]) + " Bounds count every person without a "
+                     "value both ways.")
+        return "exact", data["coverage"], notes
+    notes.append(_sample_note(sample))
     if data.get("method") == "assisted":
-        notes.append(f"Model-assisted: the sample's annotations correct the predictions of all "
-                     f"{data['population_size']:,} people ({data.get('predictions_coverage', 0):.0%} have one); "
-                     "exact 95% intervals.")
+        notes.append(f"Model-assisted: the analysts' values of the sample correct the predictions of all "
+                     f"{data['population_size']:,} people ({data.get('predictions_coverage', 0):.0%} have one), "
+                     "which serve only to narrow the exact 95% intervals.")
     if any(r.get("flag") for r in data["figures"]):
-        notes.append("Rows without a figure are too uncertain to show (sample under 30, or an interval too wide "
-                      "for the share): only their interval is given.")
-    return data.get("method", "sample"), coverage, notes
+        notes.append(TOO_UNCERTAIN_NOTE)
+    return data.get("method", "sample"), sample["response"], notes
+
+
+TOO_UNCERTAIN_NOTE = ("Rows without a figure are too uncertain to show (fewer than 30 sampled people behind them, or an "
+                      "interval 30 points wide or wider, or wider than 130% of the figure): only their interval is "
+                      "given.")
+
+
+def _sample_note(sample: dict) -> str:
+    parts = [f"{sample['undetermined']:,} could not be determined" if sample["undetermined"] else "",
+             f"{sample['awaiting_review']:,} await a reviewer" if sample["awaiting_review"] else "",
+             f"{sample['not_annotated']:,} not annotated yet" if sample["not_annotated"] else ""]
+    rest = "; ".join(p for p in parts if p)
+    return (f"Sample {sample['sample_id']} ({sample['design']}): {sample['annotated']:,} of {sample['drawn']:,} drawn "
+            f"have an analyst's value ({sample['response']:.0%})" + (f"; {rest} (non-response, set aside)" if rest
+                                                                    else "") + ".")
 
 
 _STAGE_TITLES = {"origin": "Where they come from: country of undergraduate degree",
-                 "graduate": "Where they train: country of graduate school",
-                 "work": "Where they work: country of current employer (careers)"}
+                 "graduate": "Where they train: country of graduate school"}
 FLOWS_TITLE = "Paths: origin → graduate school → work"
-
-
-def flows(db: Tracker | Path, f: Population) -> Result:
-    if not f.years:
-        return _unavailable("flows", FLOWS_TITLE, f, "Flows are estimated per sampled population: choose the "
-                            "year(s) of a sample.")
-    try:
-        data = _flow_estimate(db, f)
-    except UserError as exc:
-        return _model(db, f, "flow", "flows", FLOWS_TITLE, str(exc))
-    rows = [_path(r["group"]) + [*_shown(r, "estimate"), r["low"], r["high"], r.get("flag")]
-            for r in data["figures"]]
-    method, coverage, notes = _estimate_method(data)
-    return Result("flows", FLOWS_TITLE, ["origin", "graduate", "work", "estimate", "low", "high", "flag"], rows,
-                  method, f.label, notes,
-                  data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
+NEEDS_YEARS = "Estimated per sampled population: choose the year(s) of a sample."
 
 
 def _flow_estimate(db: Tracker | Path, f: Population) -> dict:
-    """The flow estimate that flows, retention, net flows and origin mixes all read: made
-    once per build, workspace generation and population, not once per chart."""
+    """The flow estimate that flows, retention and net flows read: made once per build,
+    workspace generation and population, not once per chart."""
     tracker = tracker_of(db)
     key = ("flow", tracker.build_stamp(), tracker.workspace_generation(), f.venues, f.years, f.tier)
     return tracker.memo(key, lambda: estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, "flow"))
 
 
-NEEDS_YEARS = "Estimated per sampled population: choose the year(s) of a sample."
-
-
-def _flow_model(db: Tracker | Path, f: Population) -> dict:
-    """The predicted paths (model only), shown until a sample of the population is annotated."""
-    return estimates.model_figures(db, list(f.venues), list(f.years), f.tier, "flow")
-
-
-def _model_notes(model: dict, reason: UserError | str) -> list[str]:
-    return [MODEL_NOTE.format(coverage=model["coverage"]), f"No estimate yet: {reason}"]
-
-
-def _flow_model_result(db: Tracker | Path, f: Population, name: str, title: str, reason: UserError,
-                       columns: list[str], rows_of) -> Result:
-    """What a flow analysis shows before its population has an estimate (`reason`): its
-    rows from the predicted paths (`rows_of(model)`), labelled model only."""
+def _flow_result(db: Tracker | Path, f: Population, name: str, title: str):
+    """The flow estimate, or the Result saying why there is none (no annotated sample)."""
+    if not f.years:
+        return _unavailable(name, title, f, NEEDS_YEARS)
     try:
-        model = _flow_model(db, f)
-    except UserError as inner:
-        return _unavailable(name, title, f, str(reason), str(inner))
-    rows = rows_of(model)
-    return Result(name, title, columns, rows, "model" if rows else "unavailable", f.label,
-                  _model_notes(model, reason), None, model["population_size"], model["coverage"])
+        data = _flow_estimate(db, f)
+    except UserError as exc:
+        return _unavailable(name, title, f, str(exc))
+    if data["method"] == "exact":
+        return _unavailable(name, title, f, _no_sample(f, "origin", "work"),
+                            "Paths, retention and net flows are estimated from the people of a random sample whose "
+                            "origin and work analysts found; nothing else stands in for them.")
+    return data
 
 
-def _path(group: str) -> list[str]:
-    return [group] * 3 if group == estimates.OTHER_PATHS else group.split(" -> ")
+def flows(db: Tracker | Path, f: Population) -> Result:
+    data = _flow_result(db, f, "flows", FLOWS_TITLE)
+    if isinstance(data, Result):
+        return data
+    rows = [_path(r["group"]) + [*_shown(r, "estimate"), r["low"], r["high"], r["sampled"], r.get("flag")]
+            for r in data["figures"]]
+    method, coverage, notes = _estimate_method(data)
+    if any(r["group"] == estimates.OTHER_PATHS for r in data["figures"]):
+        notes.append(f"Paths taken by fewer than {estimates.MIN_PATH} sampled people are pooled as "
+                     f"'{estimates.OTHER_PATHS}' (not drawn).")
+    if not rows:
+        notes.append("No sampled person has all three stages yet: retention and net flows below use origin and "
+                     "work alone.")
+    return Result("flows", FLOWS_TITLE, ["origin", "graduate", "work", "people", "low", "high", "sampled", "flag"],
+                  rows, method if rows else "unavailable", f.label, notes, _n(data), data["population_size"], coverage)
+
+
+def _path(group: str) -> list:
+    return [group, None, None] if group == estimates.OTHER_PATHS else group.split(" -> ")
 
 
 def retention(db: Tracker | Path, f: Population) -> Result:
     """Per origin country, the share of its people who work there."""
     title = "Retention: the share of each origin country's people who work there"
-    if not f.years:
-        return _unavailable("retention", title, f, NEEDS_YEARS)
-    try:
-        data = _flow_estimate(db, f)
-    except UserError as exc:
-        return _flow_model_result(db, f, "retention", title, exc, ["origin", "retention", "people_predicted"],
-                                  lambda model: [[r["origin"], r["retention"], r["origin_predicted"]]
-                                                 for r in model["retention"] if r["origin_predicted"] >= estimates.MIN_PATH])
+    data = _flow_result(db, f, "retention", title)
+    if isinstance(data, Result):
+        return data
     rows = [[r["origin"], None if r.get("flag") else r["retention"], r["low"], r["high"], r["origin_sampled"],
              r["stayed"], r.get("flag")] for r in data.get("retention", [])]
     method, coverage, notes = _estimate_method(data)
+    notes = [n for n in notes if n != TOO_UNCERTAIN_NOTE]
+    notes.append(f"A ratio within each origin's sampled people (its interval accounts for how many were drawn); "
+                 f"origins with fewer than {estimates.MIN_PATH} sampled people are left out, and a retention from "
+                 "fewer than 30 is too uncertain to show.")
+    if not rows:
+        notes.insert(0, f"No origin country has {estimates.MIN_PATH} or more sampled people whose origin and work "
+                        "analysts found yet: annotate more of the sample.")
     return Result("retention", title, ["origin", "retention", "low", "high", "origin_sampled", "stayed", "flag"],
-                  rows, method, f.label, notes,
-                  data["figures"][0]["sample_size"] if data["figures"] else None, data["population_size"], coverage)
+                  rows, "sample" if rows else "unavailable", f.label, notes, _n(data), data["population_size"],
+                  coverage)
 
 
 def country_profile(db: Tracker | Path, f: Population, country: str) -> dict:
@@ -480,89 +468,48 @@ def editions(db: Tracker | Path, f: Population) -> Result:
 
 
 def net_flows(db: Tracker | Path, f: Population) -> Result:
-    """Per country: people working there minus people originating there (net gain or loss).
-
-    From the sampled people whose origin and work are both known: a = from elsewhere and
-    working in c, b = from c and working elsewhere; net = N (a - b) / n with the normal
-    interval of a difference of two multinomial counts, with the finite population
-    correction: var = N² (1 - n/N) [(p_a + p_b) - (p_a - p_b)²] / (n - 1) (Cochran 3.5).
-    From the sample alone, also when the paths are model-assisted. Before any annotation,
-    the predicted counts (model only).
-    """
+    """Per country: people working there who come from elsewhere, minus people from there
+    working elsewhere (estimates._flows: each count at 97.5%, so the difference's interval
+    holds at 95%). From the sampled people whose origin and work analysts found."""
     title = "Net gain or loss of talent per country (work minus origin)"
-    if not f.years:
-        return _unavailable("net_flows", title, f, NEEDS_YEARS)
-    try:
-        data = _flow_estimate(db, f)
-    except UserError as exc:
-        def predicted(model: dict) -> list[list]:
-            counts = [(path.split(" -> "), k) for path, k in model["paths"].items()]
-            return sorted(([c, a - b, a, b] for c, a, b in _in_out(counts)), key=lambda r: -r[1])
-
-        return _flow_model_result(db, f, "net_flows", title, exc,
-                                  ["country", "net_predicted", "in_predicted", "out_predicted"], predicted)
-    counts = [(path.split(" -> "), k) for path, k in data["paths"].items()]
-    N = data["population_size"]
-    n = sum(k for _, k in counts)
-    if not n:
-        return _unavailable("net_flows", title, f)
-    import math
-
-    from scipy.stats import norm as normal
-
-    z = normal.ppf(0.975)
-    rows = []
-    for c, a, b in _in_out(counts):
-        pa, pb = a / n, b / n
-        net = N * (pa - pb)
-        var = N * N * (1 - n / N) * ((pa + pb) - (pa - pb) ** 2) / max(n - 1, 1) if n < N else 0.0
-        half = z * math.sqrt(max(var, 0.0))
-        rows.append([c, round(net, 1), round(net - half, 1), round(net + half, 1), a, b])
-    rows.sort(key=lambda r: -r[1])
+    data = _flow_result(db, f, "net_flows", title)
+    if isinstance(data, Result):
+        return data
+    rows = [[r["country"], None if r["flag"] else r["net"], r["low"], r["high"], r["in_sampled"], r["out_sampled"],
+             r["flag"]] for r in data.get("net", [])]
     method, coverage, notes = _estimate_method(data)
-    if method == "assisted":
-        method = "sample"
-        notes = [n_ for n_ in notes if not n_.startswith("Model-assisted")] + ["From the sample alone."]
-    return Result("net_flows", title, ["country", "net", "low", "high", "in_sampled", "out_sampled"], rows, method,
-                  f.label, ["Positive: more people work in the country than come from it.", *notes], n, N, coverage)
-
-
-def _in_out(counts: list[tuple[list[str], int]]) -> list[tuple[str, int, int]]:
-    """Per country: people from elsewhere working there, and people from there working elsewhere."""
-    countries = sorted({s[0] for s, _ in counts} | {s[2] for s, _ in counts})
-    return [(c, sum(k for s, k in counts if s[2] == c and s[0] != c),
-             sum(k for s, k in counts if s[0] == c and s[2] != c)) for c in countries]
+    notes = [n for n in notes if n != TOO_UNCERTAIN_NOTE]
+    notes.insert(0, "Positive: more people work in the country than come from it.")
+    if any(r[-1] for r in rows):
+        notes.append("Rows without a figure are too uncertain to show (fewer than 30 sampled people, or an interval "
+                     "30 points of the population wide or wider).")
+    sample_size = data["net"][0]["sample_size"] if data.get("net") else None
+    return Result("net_flows", title, ["country", "net", "low", "high", "in_sampled", "out_sampled", "flag"], rows,
+                  "sample" if rows else "unavailable", f.label, notes, sample_size, data["population_size"], coverage)
 
 
 def origin_mix(db: Tracker | Path, f: Population, country: str) -> Result:
-    """The origins of the people who work in a country (e.g. US institutions by origin)."""
+    """The origins of the people who work in a country (e.g. US institutions by origin): a
+    sub-group estimate, whose intervals account for how many of the sample work there."""
     title = f"Where the people working in {country_name(country) or country} come from"
     if not f.years:
         return _unavailable("origin_mix", title, f, NEEDS_YEARS)
     try:
-        data = _flow_estimate(db, f)
-        method, coverage, notes = _estimate_method(data)
-        notes = [n_ for n_ in notes if not n_.startswith("Model-assisted")]
-        if method == "assisted":
-            method = "sample"
-        scale = data["population_size"] / max(1, sum(data["paths"].values()))
+        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "origin", within=("work", country),
+                                  method="sample")
     except UserError as exc:
-        try:
-            data = _flow_model(db, f)
-        except UserError as inner:
-            return _unavailable("origin_mix", title, f, str(exc), str(inner))
-        method, coverage, scale = "model", data["coverage"], 1.0
-        notes = _model_notes(data, exc)
-    by_origin: dict[str, float] = {}
-    for path, k in data["paths"].items():
-        origin, _, work = path.split(" -> ")
-        if work == country:
-            by_origin[origin] = by_origin.get(origin, 0) + k
-    total = sum(by_origin.values()) or 1
-    rows = sorted(([o, round(k * scale, 1), round(k / total, 4)] for o, k in by_origin.items()), key=lambda r: -r[1])
-    return Result("origin_mix", title, ["origin", "estimate" if method != "model" else "predicted",
-                                        "share_of_country"], rows, method if rows else "unavailable", f.label,
-                  ["Shares of the people working in the country whose origin is known.", *notes], coverage=coverage)
+        return _unavailable("origin_mix", title, f, str(exc) if "sample" in str(exc) else _no_sample(f, "origin",
+                                                                                                      "work"))
+    rows = [[r["group"], *_shown(r, "estimate"), r["low"], r["high"], *_shown(r, "share"), r["share_low"],
+             r["share_high"], r.get("flag")] for r in data["figures"]]
+    method, coverage, notes = _estimate_method(data)
+    domain = data["domain"]
+    notes.insert(0, f"Of the {domain['sampled']:,} sampled people found working in {country} (of {domain['of_sampled']:,} "
+                    "whose origin and work are known): shares of them, with intervals that account for how many "
+                    "that is.")
+    return Result("origin_mix", title, ["origin", "people", "low", "high", "share_of_country", "share_low",
+                                        "share_high", "flag"], rows, method if rows else "unavailable", f.label,
+                  notes, domain["sampled"], data["population_size"], coverage)
 
 
 ANALYSES = {

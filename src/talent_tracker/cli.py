@@ -51,6 +51,7 @@ Tier = Literal["top20", "top2"]  # population.TIERS
 Place = Literal["lab", "hq"]  # population.PLACES
 By = Literal["origin", "graduate", "work", "flow"]  # estimates.BY
 Method = Literal["exact", "assisted", "sample"]  # estimates.METHODS
+Unit = Literal["person", "person-year"]  # population.UNITS
 Design = Literal["person", "paper", "stratified", "predicted-origin"]  # sampling.DESIGNS
 Stage = Literal["origin", "graduate", "work"]  # sampling.check_sheet
 ExportFormat = Literal["csv", "parquet", "json"]  # store.export_table
@@ -829,6 +830,7 @@ def sample(
     output: Annotated[Path, typer.Option("--output", metavar="FILE", show_default=False, help="Annotation sheet to write (CSV).")] = ...,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing sheet (it may hold annotations).")] = False,
     check: Annotated[Optional[Stage], typer.Option("--check", show_default=False, help="Not a sample: list the --size people whose predicted origin, graduate or work country is least certain, first.")] = None,
+    unit: Annotated[Unit, typer.Option("--unit", help="Draw people, or person-years (a person once per year of the range in which they had an accepted paper; design person).")] = "person",
     old_year: OldYearOption = None,
 ) -> None:
     """Draw a reproducible sample of a population and write it as an annotation sheet.
@@ -848,10 +850,14 @@ def sample(
              "(not a sample: not used for estimates)")
         return
     try:
-        drawn = draw(db, venues, year_list, tier, size, design, seed)
+        drawn = draw(db, venues, year_list, tier, size, design, seed, unit)
         people = save(db, drawn, output, overwrite)
     except UserError as exc:
         _fail(str(exc))
+    if unit == "person-year":
+        _say(f"sample {drawn.sample_id}: {len(drawn.people):,} person-years of {drawn.population_size:,} in "
+             f"{drawn.population.label} ({people:,} people); sheet written to {output}")
+        return
     _say(f"sample {drawn.sample_id}: {people} people of {drawn.population_size:,} in "
          f"{drawn.population.label}; sheet written to {output}")
 
@@ -863,52 +869,90 @@ def estimate(
     years: Annotated[Optional[str], _years_option("required")] = None,
     tier: TierOption = "top20",
     by: Annotated[By, typer.Option("--by", help="Country of origin (undergraduate), graduate school or work, or the origin -> graduate -> work flow.")] = "origin",
+    within: Annotated[Optional[str], typer.Option("--within", metavar="STAGE=CC", show_default=False, help="A sub-group, e.g. origin=CN: of the China-educated, the share by --by (from a sample).")] = None,
+    unit: Annotated[Unit, typer.Option("--unit", help="Count people once, or once per year of the range (person-year).")] = "person",
+    place: Annotated[Place, typer.Option("--place", help="Exact work counts: the lab's country, or its organisation's headquarters'.")] = "lab",
     sample_id: Annotated[Optional[str], typer.Option("--sample", metavar="ID", help="Sample id; default: the latest sample of this population.")] = None,
     level: Annotated[float, typer.Option("--level", help="Confidence level of the intervals, strictly between 0 and 1.")] = 0.95,
-    method: Annotated[Optional[Method], typer.Option("--method", show_default=False, help="Default: exact when everyone's value is known, else assisted (a person sample with everyone's predictions), else sample (the sample alone).")] = None,
+    method: Annotated[Optional[Method], typer.Option("--method", show_default=False, help="Default: assisted or sample when the population's sample has analysts' values for the stage, else exact (counts of what the data says, with bounds for the rest).")] = None,
     as_json: JsonOption = False,
     old_year: OldYearOption = None,
 ) -> None:
-    """Population figures by country with intervals.
+    """Population figures by country, with intervals and what they rest on.
 
-    Exact counts when every member's value is known, else model-assisted or sample
-    estimates; a too uncertain figure is flagged, not shown."""
+    Exact counts of what the data itself says (work at publication; direct evidence of
+    origin or graduate school) with bounds for the people without a value; or estimates
+    from an annotated sample, whose truth is only what analysts entered. A figure too
+    uncertain to show is flagged, never drawn."""
     from .estimates import estimate as run_estimate
 
     venues, year_list = _population_args(venue, years, old_year)
     if not 0 < level < 1:
         _fail(f"--level must lie strictly between 0 and 1, not {level:g}")
     try:
-        result = run_estimate(db, venues, year_list, tier, by, sample_id, level, method)
+        result = run_estimate(db, venues, year_list, tier, by, sample_id, level, method, within, unit, place)
     except UserError as exc:
         _fail(str(exc))
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
-    source = (f"sample {result['sample']['sample_id']} ({result['sample']['design']}), method {result['method']}"
-              if result["sample"] else "every member known: exact counts")
-    table = _table(f"{result['population']}, by {by}: {source}; {result['level']:.0%} intervals",
-                   ("group", "estimate", "interval", "share", "share interval", "n", "N", "method"),
-                   right=("estimate", "interval", "share", "share interval", "n", "N"))
+    _print_estimate(result)
+
+
+def _print_estimate(result: dict) -> None:
+    sample = result["sample"]
+    units = "person-years" if result["unit"] == "person-year" else "people"
+    if sample:
+        source = (f"sample {sample['sample_id']} ({sample['design']}), method {result['method']}: "
+                  f"{sample['annotated']:,} of {sample['drawn']:,} drawn have an analyst's value")
+    else:
+        source = f"exact counts: {result['known']:,} of {result['population_size']:,} {units} have a value"
+    within = result.get("within")
+    group = f" of those with {within['stage']} {within['country']}" if within else ""
+    share = "share of the sub-group" if within else "share"
+    table = _table(f"{result['population']}, by {result['by']}{group}: {source}; {result['level']:.0%} intervals",
+                   ("group", units, "interval", share, "share interval", "n", "N", "method"),
+                   right=(units, "interval", share, "share interval", "n", "N"))
     for r in result["figures"]:
-        if r.get("flag"):  # too uncertain: the interval only, never a point figure scaled up
-            _row(table, r["group"], "too uncertain", f"{r['low']:,.0f}-{r['high']:,.0f}", "",
-                 f"{r['share_low']:.1%}-{r['share_high']:.1%}", f"{r['sample_size']:,}",
-                 f"{r['population_size']:,}", f"{r['method']}: {r['flag']}")
-            continue
-        _row(table, r["group"], f"{r['estimate']:,.0f}", f"{r['low']:,.0f}-{r['high']:,.0f}", f"{r['share']:.1%}",
-             f"{r['share_low']:.1%}-{r['share_high']:.1%}", f"{r['sample_size']:,}", f"{r['population_size']:,}",
-             r["method"])
+        n = r.get("domain_sampled", r["sample_size"])
+        figure, ratio = (MISSING, MISSING) if r.get("flag") else (f"{r['estimate']:,}", f"{r['share']:.1%}")
+        _row(table, r["group"], figure, f"{r['low']:,}–{r['high']:,}", ratio,
+             f"{r['share_low']:.1%}–{r['share_high']:.1%}", f"{n:,}" if n is not None else "",
+             f"{r['population_size']:,}", f"{r['method']}: too uncertain, {r['flag']}" if r.get("flag") else r["method"])
     out.print(table)
+    _note(f"  Measures the {result['measure']}.")
+    if sample:
+        stages = ", ".join(f"{s} {c['annotated']}" for s, c in sample["stages"].items())
+        _note(f"  Sample: {sample['drawn']:,} drawn; {sample['annotated']:,} with an analyst's value, "
+              f"{sample['undetermined']:,} could not be determined, {sample['awaiting_review']:,} await a reviewer, "
+              f"{sample['not_annotated']:,} not annotated (non-response: {sample['nonresponse']:.0%}, set aside). "
+              f"Annotated per stage: {stages}.")
+    elif result["unknown"]:
+        _note(f"  {result['unknown']:,} {units} have no value: each interval runs from the count to the count plus "
+              "all of them; shares are of those with a value.")
+    for note in result.get("notes", []):
+        _note(f"  {note}")
     if result.get("retention"):
         retention = _table("Retention: share of each origin country's people who work there",
                            ("origin", "retention", "interval", "sampled from origin", "stayed", "method"),
                            right=("retention", "interval", "sampled from origin", "stayed"))
         for r in result["retention"]:
-            _row(retention, r["origin"], "too uncertain" if r.get("flag") else f"{r['retention']:.1%}",
-                 f"{r['low']:.1%}-{r['high']:.1%}", r["origin_sampled"], r["stayed"],
-                 f"{r['method']}: {r['flag']}" if r.get("flag") else r["method"])
+            _row(retention, r["origin"], MISSING if r.get("flag") else f"{r['retention']:.1%}",
+                 f"{r['low']:.1%}–{r['high']:.1%}", r["origin_sampled"], r["stayed"],
+                 f"too uncertain, {r['flag']}" if r.get("flag") else r["method"])
         out.print(retention)
+    if result.get("net"):
+        net = _table("Net flow: people working in the country from elsewhere, minus people from it working elsewhere",
+                     ("country", "net", "interval", "in (sampled)", "out (sampled)", "method"),
+                     right=("net", "interval", "in (sampled)", "out (sampled)"))
+        for r in result["net"]:
+            _row(net, r["country"], MISSING if r["flag"] else f"{r['net']:+,}", f"{r['low']:+,}–{r['high']:+,}",
+                 r["in_sampled"], r["out_sampled"], f"too uncertain, {r['flag']}" if r["flag"] else r["method"])
+        out.print(net)
+    if result.get("abroad"):
+        r = result["abroad"]
+        shown = "too uncertain" if r["flag"] else f"{r['share']:.1%} ({r['estimate']:,} {units})"
+        _note(f"Working outside their origin country: {shown}, interval {r['share_low']:.1%}–{r['share_high']:.1%}.")
 
 
 @app.command()
@@ -1130,7 +1174,8 @@ def compare(
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
     out.print(Text(f"Published figures beside the tracker's ({result['available']} of {result['total']} with a "
-                   "figure here), by edition, population and measure", style="bold"))
+                   "figure here), by edition, population and measure; percentages, differences in points",
+                   style="bold"))
     groups: dict[tuple, list[dict]] = {}
     for f in result["figures"]:
         groups.setdefault((f["edition"], f["population"], f["tier"], f["measure"]), []).append(f)
@@ -1139,14 +1184,21 @@ def compare(
         shared = statuses.pop() if len(statuses) == 1 else None
         out.print()
         out.print(Text(f"{edition} edition — {population} ({tier}), {measure}" + (f": {shared}" if shared else "")))
-        columns = ("category", "published %", "tracker %", "interval", "coverage") + (() if shared else ("status",))
-        table = _table("", columns, right=("published %", "tracker %", "interval", "coverage"))
+        columns = ("category", "published %", "tracker %", "interval", "difference", "n", "coverage") + \
+            (() if shared else ("status",))
+        table = _table("", columns, right=("published %", "tracker %", "interval", "difference", "n", "coverage"))
         for f in figures:
-            interval = f"{f['low']:g}-{f['high']:g}" if f["low"] is not None else ""
-            tracker = f"{f['tracker']:g}" if f["tracker"] is not None else MISSING
-            _row(table, f["category"], f"{f['published']:g}", tracker, interval, f"{f['coverage']:.0%}",
+            interval = f"{f['low']:.1f}–{f['high']:.1f}" if f["low"] is not None else ""
+            tracker = f"{f['tracker']:.1f}" if f["tracker"] is not None else MISSING
+            difference = f"{f['difference']:+.1f}" if f["difference"] is not None else ""
+            _row(table, f["category"], f"{f['published']:.1f}", tracker, interval, difference,
+                 f"{f['people']:,}" if f["people"] is not None else "", f"{f['coverage']:.0%}",
                  *(() if shared else (f["status"],)))
         out.print(table)
+        first = figures[0]
+        for note in (first["differences"], first["tier_definition"], first["note"] and f"Published: {first['note']}"):
+            if note:
+                _note(f"  {note}")
 
 
 @app.command("evaluate-people")

@@ -3,18 +3,23 @@
 The Global AI Talent Tracker published headline percentages for two editions (2020 on
 NeurIPS 2019, 2023 on NeurIPS 2022): `published/macropolo_tracker.csv` in the data
 folder, kept in the database by a build of that folder (table `published_figures`).
-Each row is put beside the tracker's figure for the same venue, year, tier and measure:
+Each row is put beside the tracker's figure for the same venue, year, tier and measure,
+with its interval, the difference in points, and what differs in the definitions:
 
-- `work country` (a country, or a region as in region_groups.csv): the share of people
-  by the country of their employer's headquarters (the published tracker placed people
-  by their employer), among the people with one, with its coverage;
-- `origin country`, `origin of those working in the US`, `work abroad`: from annotated
-  samples of that population (estimates.py), with intervals;
+- `work country` (a country, or a region as in region_groups.csv): exact, from every
+  author's latest paper of the edition, placed at their employer's headquarters (the
+  published tracker placed people by employer), with the bounds the authors without an
+  affiliation leave;
+- `origin country`: estimated from an annotated sample of that population (estimates.py);
+- sub-groups (`origin of those working in the US`, `graduate country of those with origin
+  CN`, `work country of those with origin IN`): domain estimates from that sample;
+- `work abroad`: the share of the sampled people whose work country is not their origin;
 
-and says what differs in the definitions, or why the tracker has no figure yet (no
-affiliations for that edition, no annotated sample of that population). Nothing here
-is a target: the published figures come from samples of a few hundred people, at the
-time of the study; the tracker's from every author's affiliation at publication.
+and says why the tracker has no figure where it has none (no affiliations for that
+edition, no annotated sample of that population), with the command that would give one.
+For the top 2% it says which papers make that tier here and how many people they have.
+Nothing here is a target: the published figures come from samples of a few hundred people,
+at the time of the study.
 """
 
 from __future__ import annotations
@@ -24,26 +29,31 @@ import io
 import re
 from pathlib import Path
 
-from . import analyses, estimates, regions
+from . import estimates, regions, stats
 from .errors import UserError
 from .limits import MAX_SHEET_BYTES, read_text
+from .population import Population
 from .store import Tracker, reader, tracker_of
 
 COLUMNS = ("edition", "population", "tier", "measure", "category", "percent", "note", "source")
 FILE = Path("published") / "macropolo_tracker.csv"
 _POPULATION = re.compile(r"^(?P<venue>\w+) (?P<year>\d{4}) ")
+# sub-group measures: "<stage> country of those with origin CN", "origin of those working in the US"
+_WITHIN = re.compile(r"^(?P<by>origin|graduate|work)(?: country)? of those (?:with origin (?P<origin>[A-Z]{2})|"
+                     r"working in the (?P<work>[A-Z]{2}))$")
+ABROAD = "work abroad (work country differs from origin)"
 
 DIFFERENCES = {
     "work country": ("Published: the employer at the time of the study, from a sample of authors. Here: the "
                      "headquarters country of the employer each author's latest paper of that edition names "
-                     "(for NeurIPS 2022, the schedule profile of October 2022), over every author with one."),
+                     "(for NeurIPS 2022, the schedule profile of October 2022), over every author with one; "
+                     "the interval is the range the authors without an affiliation leave."),
     "origin country": ("Both: the country of the undergraduate degree. Published: a hand-annotated sample. Here: "
                        "this tracker's annotated sample of the same population."),
-    "origin of those working in the US": ("Published: origins of the sampled authors who work in the US. Here: the "
-                                          "same from this tracker's annotated sample (work country from careers)."),
-    "work abroad (work country differs from origin)": ("Published: share of sampled authors working outside their "
-                                                       "origin country. Here: the same from this tracker's "
-                                                       "annotated sample."),
+    "within": ("Published: a share within a sub-group of their sample. Here: the same share within this tracker's "
+               "annotated sample, with an interval that accounts for how many of the sample are in the sub-group."),
+    ABROAD: ("Published: share of sampled authors working outside their origin country. Here: the same from this "
+             "tracker's annotated sample (origin and current employer as analysts found them)."),
 }
 
 
@@ -87,13 +97,15 @@ def compare(db: Tracker | Path, published: Path | None = None) -> dict:
     return {"figures": figures, "available": available, "total": len(figures)}
 
 
-def _compare_row(db: Path, row: dict, built: set, cache: dict) -> dict:
+def _compare_row(db: Tracker, row: dict, built: set, cache: dict) -> dict:
     found = _POPULATION.match(row["population"])
-    out = {k: row[k] for k in COLUMNS if k != "percent"} | {"published": row["percent"], "tracker": None,
-                                                            "low": None, "high": None, "method": "unavailable",
-                                                            "coverage": 0.0, "people": None, "status": "",
-                                                            "differences": DIFFERENCES.get(row["measure"], "")}
-    if not (len(row["category"]) == 2 and row["category"].isupper()) and row["category"] != "all":
+    measure = row["measure"]
+    kind = "within" if _WITHIN.match(measure) else measure
+    out = {k: row[k] for k in COLUMNS if k != "percent"} | {
+        "published": row["percent"], "tracker": None, "low": None, "high": None, "difference": None,
+        "method": "unavailable", "coverage": 0.0, "people": None, "population_size": None, "status": "",
+        "flag": None, "differences": DIFFERENCES.get(kind, ""), "tier_definition": ""}
+    if not _is_country(row["category"]) and row["category"] != "all":
         # the published tracker does not say which countries its regions hold
         out["differences"] += (f" {row['category']} here is the group of that name in region_groups.csv "
                                "(its countries as in regions.csv); the published definition is not stated.")
@@ -104,72 +116,104 @@ def _compare_row(db: Path, row: dict, built: set, cache: dict) -> dict:
     if (venue, year) not in built:
         out["status"] = f"not available: {venue} {year} is not in this database"
         return out
-    f = analyses.filters_of([venue], [year], row["tier"], "hq")
-    measure = row["measure"]
+    f = Population.of([venue], [year], row["tier"], "hq")
+    if row["tier"] == "top2":
+        out["tier_definition"] = _cached(cache, ("tier", f), lambda: _top2_definition(db, f))
     try:
-        if measure == "work country":
-            _work_share(db, f, row["category"], out, cache)
-        elif measure in ("origin country", "origin of those working in the US",
-                         "work abroad (work country differs from origin)"):
-            _from_sample(db, f, measure, row["category"], out, cache)
-        else:
-            out["status"] = f"not available: no figure of the measure {measure!r}"
+        data, figure = _tracker_figure(db, f, measure, row["category"], cache)
     except UserError as exc:
-        no_sample = "no sample of it exists" in str(exc) or "has a known value yet" in str(exc)
-        out["status"] = (f"not available yet: no annotated sample of {f.label.replace(' (headquarters)', '')} "
-                         "(talent-tracker sample, then annotate)" if no_sample else f"not available yet: {exc}")
+        out["status"] = f"not available yet: {exc}"
+        return out
+    if figure is None:
+        out["status"] = _no_figure(data, measure, f)
+        out["method"], out["coverage"] = data["method"], data.get("coverage") or 0.0
+        return out
+    out.update(method=data["method"], coverage=data.get("coverage") or 0.0, population_size=data["population_size"],
+               people=(data["domain"]["sampled"] if data.get("domain") else
+                       (data["sample"] or {}).get("annotated", data.get("known"))),
+               low=round(100 * figure["share_low"], 1), high=round(100 * figure["share_high"], 1),
+               flag=figure.get("flag"))
+    if figure.get("flag"):
+        out["status"] = f"too uncertain to show: {figure['flag']}"
+        return out
+    out["tracker"] = round(100 * figure["share"], 1)
+    out["difference"] = round(out["tracker"] - row["percent"], 1)
+    sampled = data["sample"] is not None
+    out["status"] = ("comparable (estimated from a sample)" if sampled else
+                     "comparable" if (data.get("coverage") or 0) >= 0.95 else
+                     f"partial: {data['coverage']:.0%} of people have a value")
     return out
 
 
-def _members(category: str) -> tuple[str, ...]:
-    """A country code, or a region group (`Europe`) as its countries."""
-    if len(category) == 2 and category.isupper():
-        return (category,)
-    return regions.group(category)
+def _is_country(category: str) -> bool:
+    return len(category) == 2 and category.isupper()
 
 
-def _work_share(db: Path, f, category: str, out: dict, cache: dict) -> None:
-    key = ("work", f)
+def _cached(cache: dict, key, compute):
     if key not in cache:
-        cache[key] = analyses.work_countries(db, f)
-    result = cache[key]
-    out["coverage"], out["method"] = result.coverage, result.method
-    out["people"] = result.sample_size
-    if not result.sample_size:
-        out["status"] = ("not available: no affiliations for this edition in the data (the list has names and "
-                         "status only)")
-        out["method"] = "unavailable"
-        return
-    members = set(_members(category))
-    share = sum(r[3] for r in result.rows if r[0] in members)
-    out["tracker"] = round(100 * share, 1)
-    out["status"] = "comparable" if result.method == "exact" else f"partial: {result.coverage:.0%} of people known"
+        cache[key] = compute()
+    return cache[key]
 
 
-def _from_sample(db: Path, f, measure: str, category: str, out: dict, cache: dict) -> None:
-    by = "flow" if measure != "origin country" else "origin"
-    key = ("estimate", f, by)
-    if key not in cache:
-        cache[key] = estimates.estimate(db, list(f.venues), list(f.years), f.tier, by)
-    data = cache[key]
-    sample = data["sample"]
-    out["method"] = "sample" if sample else "exact"
-    out["coverage"] = round(sample["known"] / sample["people"], 4) if sample and sample["people"] else 1.0
-    members = set(_members(category)) if category != "all" else set()
-    figures = data["figures"]
-    if measure == "origin country":
-        picked = [r for r in figures if r["group"] in members]
-        out["tracker"] = round(100 * sum(r["share"] for r in picked), 1)
-        if len(members) == 1 and picked:  # a region's interval is not the sum of its countries'
-            out["low"], out["high"] = round(100 * picked[0]["share_low"], 1), round(100 * picked[0]["share_high"], 1)
+def _tracker_figure(db: Tracker, f: Population, measure: str, category: str, cache: dict) -> tuple[dict, dict | None]:
+    """The estimate behind a published measure, and its row for the category (None: no figure)."""
+    merge = {} if _is_country(category) or category == "all" else dict.fromkeys(regions.group(category), category)
+    label = category
+    within = _WITHIN.match(measure)
+    venues, years = list(f.venues), list(f.years)
+    if measure == "work country":
+        data = _cached(cache, ("work", f, category), lambda: estimates.estimate(
+            db, venues, years, f.tier, "work", method="exact", place="hq", merge=merge))
+    elif measure == "origin country":
+        data = _cached(cache, ("origin", f, category), lambda: estimates.estimate(
+            db, venues, years, f.tier, "origin", merge=merge))
+        if data["method"] == "exact":
+            return data, None  # direct evidence alone is not the published measure
+    elif within:
+        sub = ("origin", within["origin"]) if within["origin"] else ("work", within["work"])
+        data = _cached(cache, ("within", f, within["by"], sub, category), lambda: estimates.estimate(
+            db, venues, years, f.tier, within["by"], within=sub, method="sample", merge=merge))
+    elif measure == ABROAD:
+        data = _cached(cache, ("flow", f), lambda: estimates.estimate(db, venues, years, f.tier, "flow"))
+        if data["method"] == "exact" or not data.get("abroad"):
+            return data, None
+        return data, data["abroad"]
     else:
-        paths = [(r["group"].split(" -> "), r["estimate"]) for r in figures]
-        if measure.startswith("origin of those working in the US"):
-            in_us = [(s, e) for s, e in paths if s[2] == "US"]
-            total = sum(e for _, e in in_us) or 1
-            out["tracker"] = round(100 * sum(e for s, e in in_us if s[0] in members) / total, 1)
-        else:
-            total = sum(e for _, e in paths) or 1
-            out["tracker"] = round(100 * sum(e for s, e in paths if s[0] != s[2]) / total, 1)
-    out["people"] = figures[0]["sample_size"] if figures else 0
-    out["status"] = "comparable (estimated from a sample)" if sample else "comparable"
+        raise UserError(f"no figure of the measure {measure!r}")
+    figure = next((r for r in data["figures"] if r["group"] == label), None)
+    if figure is None and data["method"] != "exact" and data.get("sample"):
+        # nobody sampled in the category: a figure of zero, with its interval
+        n = data["sample"]["annotated"] if not within else data["domain"]["sampled"]
+        figure = _zero(n, data, level=data["level"])
+    return data, figure
+
+
+def _zero(n: int, data: dict, level: float) -> dict:
+    """The row of a category no sampled person is in: 0%, with the exact upper bound."""
+    N = data["population_size"]
+    high = stats.count_interval(0, n, N, level)[1] / N if n else 1.0
+    return {"share": 0.0, "share_low": 0.0, "share_high": round(high, 4),
+            "flag": stats.too_uncertain(n, 0.0, 0.0, high)}
+
+
+def _no_figure(data: dict, measure: str, f: Population) -> str:
+    if data["method"] == "exact" and measure == "work country" and not data.get("known"):
+        return "not available: no affiliations for this edition in the data (the list has names and status only)"
+    if data["method"] == "exact":
+        stages = ("origin",) if measure == "origin country" else ("origin", "work")
+        return f"not available yet: {estimates.needs_sample(f.with_(place='lab'), stages)}"
+    return "not available: no sampled person in this category yet"
+
+
+def _top2_definition(db: Tracker, f: Population) -> str:
+    """Which papers make the top 2% of that edition here, how many, and how many people."""
+    where, params = f.where()
+    with reader(db, with_workspace=False) as con:
+        statuses = con.execute("SELECT oral_statuses FROM venue_years WHERE venue = ? AND year = ?",
+                               [f.venues[0], f.years[0]]).fetchone()
+        papers, people = con.execute(f"SELECT count(DISTINCT (a.venue, a.year, a.paper_id)), "
+                                     f"count(DISTINCT a.person_id) FROM authorships a WHERE {where}",
+                                     params).fetchone()
+    labels = " or ".join(repr(s) for s in (statuses[0] if statuses else [])) or "no label"
+    return (f"Top 2% here: the {papers:,} papers of {f.venues[0]} {f.years[0]} labelled {labels} in the paper list "
+            f"(main track), with {people:,} people.")

@@ -15,17 +15,22 @@ from .venues import load_venues
 
 TIERS = ("top20", "top2")  # authors of accepted papers; authors of oral papers
 PLACES = ("lab", "hq")  # a lab's own country, or its organisation's headquarters
+# what is counted: each person once, or each person once per year of the range in which they
+# had an accepted paper (the article's "15,616 AI scientists accepted in the past ten years")
+UNITS = ("person", "person-year")
 
 
 @dataclass(frozen=True)
 class Population:
     """Authors of accepted (top20) or oral (top2) papers at `venues` in `years` (none: every
-    year), their work placed by lab or headquarters (`place`)."""
+    year), their work placed by lab or headquarters (`place`), counted as people or as
+    person-years (`unit`)."""
 
     venues: tuple[str, ...] = ("neurips",)
     years: tuple[int, ...] = ()
     tier: str = "top20"
     place: str = "lab"
+    unit: str = "person"
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
@@ -34,15 +39,17 @@ class Population:
             raise UserError(f"unknown place {self.place!r} (choose {' or '.join(PLACES)})")
         if not self.venues:
             raise UserError("a population needs at least one venue")
+        if self.unit not in UNITS:
+            raise UserError(f"unknown unit {self.unit!r} (choose {' or '.join(UNITS)})")
 
     @classmethod
     def of(cls, venues: Iterable[str] | None = None, years: Iterable[int] | None = None, tier: str | None = None,
-           place: str | None = None) -> Population:
+           place: str | None = None, unit: str | None = None) -> Population:
         """From names as people type them (`NeurIPS`, `nips`): venues by their catalogue key
         (unknown names are an error), years sorted without repeats."""
         catalogue = load_venues()
         keys = tuple(sorted({catalogue.get(v).key for v in venues})) if venues else ("neurips",)
-        return cls(keys, tuple(sorted(set(years or ()))), tier or "top20", place or "lab")
+        return cls(keys, tuple(sorted(set(years or ()))), tier or "top20", place or "lab", unit or "person")
 
     def with_(self, **changes) -> Population:
         """The same population with some fields changed (another tier, other years)."""
@@ -68,4 +75,5 @@ class Population:
     @property
     def label(self) -> str:
         place = " (headquarters)" if self.place == "hq" else ""
-        return f"{'+'.join(self.venues)} {self.years_label} {self.tier}{place}"
+        unit = " person-years" if self.unit == "person-year" else ""
+        return f"{'+'.join(self.venues)} {self.years_label} {self.tier}{unit}{place}"

@@ -35,6 +35,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import measures
 from .annotations import ANNOTATION_COLUMNS
 from .errors import UserError
 from .population import Population
@@ -47,13 +48,14 @@ CONTEXT_COLUMNS = ("sample_id", "stratum", "display_name", "papers", "affiliatio
                    "inferred_facts", "search_openreview", "search_dblp", "search_scholar", "search_orcid", "search_web")
 
 
-def population_of(con, venue_names: list[str], years: list[int], tier: str) -> Population:
+def population_of(con, venue_names: list[str], years: list[int], tier: str, unit: str = "person",
+                  place: str = "lab") -> Population:
     """A population to sample, checked against the database: one clear error if it makes no sense."""
     if not venue_names:
         raise UserError("a sample needs at least one venue")
     if not years:
         raise UserError("a sample needs its years (e.g. 2019 or 2010-2019)")
-    population = Population.of(venue_names, years, tier)
+    population = Population.of(venue_names, years, tier, place, unit)
     if tier == "top2":
         no_oral = con.execute(
             "SELECT venue, year FROM venue_years WHERE NOT oral_known AND venue IN (SELECT unnest(?)) "
@@ -81,32 +83,43 @@ class Sample:
     size: int
     seed: int
     population_size: int
-    people: list[tuple[str, str | None, str | None]]  # person_id, stratum, paper_id
+    people: list[tuple[str, str | None, str | None, int | None]]  # person_id, stratum, paper_id, year
     strata: dict[str, int] = field(default_factory=dict)  # stratum -> population size
     clusters_total: int | None = None
 
 
-def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: int, design: str, seed: int) -> Sample:
+def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: int, design: str, seed: int,
+         unit: str = "person") -> Sample:
     if design not in DESIGNS:
         raise UserError(f"unknown design {design!r} (choose {', '.join(DESIGNS)})")
     if size <= 0:
         raise UserError("a sample's size must be positive")
     with reader(db) as con:
-        population = population_of(con, venue_names, years, tier)
-        people = members(con, population)
-        N = len(people)
+        population = population_of(con, venue_names, years, tier, unit)
+        if population.unit == "person-year" and design != "person":
+            raise UserError("a sample of person-years is a simple random sample of them (design person)")
+        units = measures.units(con, population)
+        if not units:
+            raise UserError(f"the population {population.label} is empty in this database")
+        people = [p for p, _ in units]
+        N = len(units)
         sample_id = f"{population.label.replace(' ', '-')}-{design}-{size}-seed{seed}"
         rng = random.Random(seed)
         if design == "person":
             if size > N:
-                raise UserError(f"a sample of {size} is larger than the population ({N} people in {population.label})")
-            chosen = [(p, None, None) for p in rng.sample(people, size)]
+                raise UserError(f"a sample of {size} is larger than the population ({N:,} {_units(population)} in "
+                                f"{population.label})")
+            chosen = [(p, None, None, y) for p, y in rng.sample(units, size)]
             return Sample(sample_id, population, design, size, seed, N, chosen)
         if design == "stratified":
             return _stratified(con, population, people, size, rng, sample_id, seed)
         if design == "predicted-origin":
             return _by_prediction(con, population, people, size, rng, sample_id, seed)
         return _by_paper(con, population, size, rng, sample_id, seed, N)
+
+
+def _units(population: Population) -> str:
+    return "person-years" if population.unit == "person-year" else "people"
 
 
 def _stratified(con, population, people, size, rng, sample_id, seed) -> Sample:
@@ -123,7 +136,7 @@ def _stratified(con, population, people, size, rng, sample_id, seed) -> Sample:
         raise UserError(f"a sample of {size} is larger than the population ({N} people in {population.label})")
     sizes = {h: min(len(m), max(2, round(size * len(m) / N))) for h, m in strata.items()}
     sizes["top20"] = min(len(strata["top20"]), size - sizes["top2"])
-    chosen = [(p, h, None) for h in ("top2", "top20") for p in rng.sample(strata[h], sizes[h])]
+    chosen = [(p, h, None, None) for h in ("top2", "top20") for p in rng.sample(strata[h], sizes[h])]
     return Sample(sample_id, population, "stratified", size, seed, N, chosen,
                   strata={h: len(m) for h, m in strata.items()})
 
@@ -149,7 +162,7 @@ def _by_prediction(con, population, people, size, rng, sample_id, seed) -> Sampl
     sizes[largest] = max(2, min(len(strata[largest]), size - sum(k for h, k in sizes.items() if h != largest)))
     if sum(sizes.values()) > size:
         raise UserError(f"a sample of {size} is too small for {len(strata)} strata of at least 2 people")
-    chosen = [(p, h, None) for h in sorted(strata) for p in rng.sample(strata[h], sizes[h])]
+    chosen = [(p, h, None, None) for h in sorted(strata) for p in rng.sample(strata[h], sizes[h])]
     return Sample(sample_id, population, "predicted-origin", sum(sizes.values()), seed, N, chosen,
                   strata={h: len(m) for h, m in sorted(strata.items())})
 
@@ -178,7 +191,7 @@ def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, s
     # the prediction is shown here, where checking it is the task; never on a random
     # sample's sheet, where it could pull the annotator's answer towards it
     chosen = [(person, f"check {stage}: " + (f"predicted {country} (p={probability:.2f}, {kind})" if country
-                                             else "no prediction"), None)
+                                             else "no prediction"), None, None)
               for person, country, probability, kind in rows]
     check = Sample(f"check-{stage}-{population.label.replace(' ', '-')}", population, "check", size, 0,
                    len(people), chosen)
@@ -202,7 +215,7 @@ def _by_paper(con, population, size, rng, sample_id, seed, N) -> Sample:
     authors: dict[str, list[str]] = {}
     for paper, person in rows:
         authors.setdefault(paper, []).append(person)
-    chosen = [(person, None, paper) for paper in drawn for person in dict.fromkeys(authors[paper])]
+    chosen = [(person, None, paper, None) for paper in drawn for person in dict.fromkeys(authors[paper])]
     return Sample(sample_id, population, "paper", size, seed, N, chosen, clusters_total=len(papers))
 
 
@@ -250,32 +263,33 @@ def _place(tmp: Path, output: Path, overwrite: bool) -> None:
 
 
 def _record(con, sample: Sample, actor: str) -> None:
-    rows = [(sample.sample_id, p, stratum, paper) for p, stratum, paper in sample.people]
-    existing = con.execute("SELECT sample_id, person_id, stratum, paper FROM samples WHERE sample_id = ? "
+    rows = [(sample.sample_id, p, stratum, paper, year) for p, stratum, paper, year in sample.people]
+    existing = con.execute("SELECT sample_id, person_id, stratum, paper, year FROM samples WHERE sample_id = ? "
                            "ORDER BY rowid", [sample.sample_id]).fetchall()
     if existing:
         if [tuple(r) for r in existing] == rows:
             return  # the same draw again: nothing changes
         raise UserError(f"sample {sample.sample_id} exists with other people (the database was rebuilt since it "
                         "was drawn); samples are never rewritten: choose another --seed")
-    con.executemany("INSERT INTO samples (sample_id, person_id, stratum, paper) VALUES (?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO samples (sample_id, person_id, stratum, paper, year) VALUES (?, ?, ?, ?, ?)", rows)
     con.execute("INSERT INTO sample_designs (sample_id, venues, years, tier, design, size, seed, population_size, "
-                "strata, clusters_total, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                "strata, clusters_total, created_at, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         sample.sample_id, json.dumps(list(sample.population.venues)), json.dumps(list(sample.population.years)),
         sample.population.tier, sample.design, sample.size, sample.seed, sample.population_size,
-        json.dumps(sample.strata), sample.clusters_total, now()])
-    audit(con, actor, "sample", None, None, {"sample_id": sample.sample_id, "people": len(set(r[1] for r in rows))})
+        json.dumps(sample.strata), sample.clusters_total, now(), sample.population.unit])
+    audit(con, actor, "sample", None, None, {"sample_id": sample.sample_id, "people": len(set(r[1] for r in rows)),
+                                             "units": len(rows)})
 
 
 def _write_sheet(db: Path, sample: Sample, output: Path) -> int:
     """The annotation sheet: what is known about each sampled person, and the empty columns to fill."""
     with reader(db) as con:
-        context = {r[0]: r for r in con.execute(CONTEXT_SQL, [list(dict.fromkeys(p for p, _, _ in sample.people))]).fetchall()}
+        context = {r[0]: r for r in con.execute(CONTEXT_SQL, [list(dict.fromkeys(p for p, *_ in sample.people))]).fetchall()}
     with output.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*ANNOTATION_COLUMNS, *CONTEXT_COLUMNS])
         written = set()
-        for person, stratum, _ in sample.people:
+        for person, stratum, *_ in sample.people:
             if person in written:
                 continue
             written.add(person)

@@ -482,3 +482,27 @@ def too_uncertain(sample_size: int | None, share: float, share_low: float, share
     if width > 0.05 and (share <= 0 or width / share > MAX_RELATIVE_WIDTH):
         return f"interval {width:.0%} wide, over {MAX_RELATIVE_WIDTH:.0%} of the share"
     return None
+
+
+def too_uncertain_difference(sample_size: int | None, share_low: float, share_high: float) -> str | None:
+    """The NCHS rule for a difference of two shares (a net flow, which may lie near zero, so
+    the rule relative to the figure does not apply): sample under 30, or interval 0.30 wide."""
+    width = share_high - share_low
+    if sample_size is not None and sample_size < MIN_SAMPLE:
+        return f"sample of {sample_size} (under {MIN_SAMPLE})"
+    if width >= MAX_WIDTH:
+        return f"interval {width:.0%} of the population wide (over {MAX_WIDTH:.0%})"
+    return None
+
+
+def too_uncertain_bounds(known: int, population_size: int) -> str | None:
+    """An exact count with values missing lies between the count and the count plus every
+    unit without a value (worst-case bounds, as no assumption about the missing is made):
+    too uncertain to show when those bounds on the share are MAX_WIDTH wide or wider, that
+    is when fewer than 70% of the population have a value."""
+    if not population_size:
+        return None
+    width = (population_size - known) / population_size
+    if width >= MAX_WIDTH:
+        return f"only {known / population_size:.0%} of the population has a value (bounds {width:.0%} wide)"
+    return None

@@ -49,6 +49,7 @@ from .. import analyses, estimates, store
 from ..careers import STAGE_ORDER
 from ..errors import UserError
 from ..limits import MAX_QUERY
+from ..population import UNITS
 from ..venues import load_venues
 from ..workspace import open_workspace
 from ..years import parse_years
@@ -82,6 +83,7 @@ class Sector(enum.StrEnum):
 
 By = enum.Enum("By", [(b, b) for b in estimates.BY], type=str)
 Method = enum.Enum("Method", [(m, m) for m in estimates.METHODS], type=str)
+Unit = enum.Enum("Unit", [(u.replace("-", "_"), u) for u in UNITS], type=str)
 
 VenueQ = Annotated[list[str] | None, Query(max_length=10, description="Venue(s), repeated: neurips, icml, iclr "
                                            "(aliases as in venues.toml); none: every venue")]
@@ -567,20 +569,24 @@ class PaperRow(Paper):
 
 
 class EstimateRow(BaseModel):
-    group: str = Field(description="a country, or a path origin -> graduate -> work")
-    figure: float | None = Field(description="the estimated number of people; null when too uncertain to show "
-                                 "(see flag): its interval still is")
-    low: float
-    high: float
-    share: float | None
+    group: str = Field(description="a country (or a region merged), a path origin -> graduate -> work, or "
+                       "'other paths'")
+    figure: int | None = Field(description="the number of people (or person-years); null when too uncertain to "
+                               "show (see flag): its interval still is")
+    low: int
+    high: int
+    share: float | None = Field(description="of the population (exact: of those with a value; within: of the "
+                                "sub-group); null when too uncertain")
     share_low: float
     share_high: float
-    n: int | None = Field(description="sample size (known people); N for exact counts")
+    n: int | None = Field(description="what the figure rests on: sampled people with an analyst's value (within: "
+                          "of the sub-group), or people with a value (exact)")
     N: int | None = Field(description="population size")
     sampled: int | None = Field(description="sampled people in the group")
     predicted: int | None = Field(description="people predicted in the group (assisted)")
-    coverage: float | None = Field(description="of the sampled people, the share whose value is known")
-    method: str
+    coverage: float | None = Field(description="exact: the share of the population with a value; sampled: the "
+                                   "share of the drawn people with an analyst's value")
+    method: str = Field(description="exact, hypergeometric, stratified, cluster, assisted or ratio")
     flag: str | None = Field(description="why the figure is too uncertain to show, or null")
 
 
@@ -595,16 +601,38 @@ class RetentionRow(BaseModel):
     flag: str | None
 
 
+class NetRow(BaseModel):
+    country: str
+    net: int | None = Field(description="people working there from elsewhere minus people from there working "
+                            "elsewhere; null when too uncertain")
+    low: int
+    high: int
+    in_sampled: int
+    out_sampled: int
+    method: str
+    flag: str | None
+
+
 class Estimates(Page[EstimateRow]):
     population: str
     population_size: int
+    unit: str = Field(description="person, or person-year")
     by: str
+    within: dict[str, str] | None = Field(description="the sub-group: {stage, country}, or null")
     level: float
-    method: str
+    method: str = Field(description="exact, sample or assisted")
+    measure: str = Field(description="what the figures measure, in words")
     coverage: float | None
+    known: int | None = Field(description="exact: people with a value (the rest bound each interval)")
     predictions_coverage: float | None
-    sample: dict[str, Any] | None = Field(description="the sample used: id, design, size, seed, people, known")
+    sample: dict[str, Any] | None = Field(description="the sample used: sample_id, design, size, seed, unit, drawn, "
+                                          "annotated, undetermined, awaiting_review, not_annotated, response, "
+                                          "nonresponse, and the same counts per stage")
+    domain: dict[str, Any] | None = Field(description="within: the sub-group's sampled size and estimated size")
     retention: list[RetentionRow] | None = Field(description="by=flow: per origin, the share who work there")
+    net: list[NetRow] | None = Field(description="by=flow: per country, the net flow of people")
+    abroad: dict[str, Any] | None = Field(description="by=flow: the people working outside their origin country")
+    notes: list[str]
 
 
 class SampleRow(BaseModel):
@@ -768,6 +796,11 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
                  tier: Annotated[Tier, Query(description="top20 (accepted) or top2 (oral)")] = Tier.top20,
                  method: Annotated[Method | None, Query(description="exact, assisted or sample; default: the "
                                                         "first that applies")] = None,
+                 within: Annotated[str | None, Query(max_length=20, description="a sub-group, STAGE=COUNTRY: "
+                                                     "origin=CN")] = None,
+                 unit: Annotated[Unit, Query(description="person, or person-year")] = Unit.person,
+                 place: Annotated[str, Query(pattern="^(lab|hq)$", description="exact work: the lab's country "
+                                             "(lab) or its headquarters' (hq)")] = "lab",
                  sample: Annotated[str | None, Query(max_length=MAX_ID, description="sample id; default: the "
                                                      "population's latest sample")] = None,
                  level: Annotated[float, Query(gt=0, lt=1, description="confidence level")] = 0.95):
@@ -776,26 +809,28 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
         try:
             year_list = tuple(parse_years(years)) if years else ()
             result = _estimate_cached(db, stamp, generation, venues, year_list, tier.value, by.value, sample,
-                                      level, method.value if method else None)
+                                      level, method.value if method else None, within, unit.value, place)
         except UserError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
         coverage = result.get("coverage")
         rows = [EstimateRow(group=r["group"], figure=None if r.get("flag") else r["estimate"], low=r["low"],
                             high=r["high"], share=None if r.get("flag") else r["share"], share_low=r["share_low"],
-                            share_high=r["share_high"], n=r.get("sample_size"), N=r.get("population_size"),
-                            sampled=r.get("sampled"), predicted=r.get("predicted"), coverage=coverage,
-                            method=r["method"], flag=r.get("flag"))
+                            share_high=r["share_high"], n=r.get("domain_sampled", r.get("sample_size")),
+                            N=r.get("population_size"), sampled=r.get("sampled"), predicted=r.get("predicted"),
+                            coverage=coverage, method=r["method"], flag=r.get("flag"))
                 for r in result["figures"]]
-        retention = None
-        if "retention" in result:
-            retention = [RetentionRow(**{**r, "retention": None if r.get("flag") else r["retention"],
-                                         "flag": r.get("flag")}) for r in result["retention"]]
+        retention = [RetentionRow(**{**r, "retention": None if r.get("flag") else r["retention"]})
+                     for r in result["retention"]] if "retention" in result else None
+        net = [NetRow(**{**r, "net": None if r["flag"] else r["net"]}) for r in result["net"]] \
+            if "net" in result else None
         return listing.respond(f"estimates-{by.value}", EstimateRow, listing.window(rows), len(rows),
                                envelope=Estimates, population=result["population"],
-                               population_size=result["population_size"], by=result["by"], level=result["level"],
-                               method=result["method"], coverage=coverage,
+                               population_size=result["population_size"], unit=result["unit"], by=result["by"],
+                               within=result["within"], level=result["level"], method=result["method"],
+                               measure=result["measure"], coverage=coverage, known=result.get("known"),
                                predictions_coverage=result.get("predictions_coverage"), sample=result.get("sample"),
-                               retention=retention)
+                               domain=result.get("domain"), retention=retention, net=net,
+                               abroad=result.get("abroad"), notes=result.get("notes", []))
 
     # --- samples ---
 
@@ -943,9 +978,10 @@ def _papers_cached(db: Database, build: tuple, f: Filter, needle: str, country: 
 
 @lru_cache(maxsize=256)
 def _estimate_cached(db: Database, build: tuple, generation: int, venues: tuple, years: tuple, tier: str, by: str,
-                     sample: str | None, level: float, method: str | None) -> dict:
+                     sample: str | None, level: float, method: str | None, within: str | None, unit: str,
+                     place: str) -> dict:
     return estimates.estimate(db, list(venues), list(years), tier, by, sample_id=sample, level=level,
-                              method=method)
+                              method=method, within=within, unit=unit, place=place)
 
 
 def _rows(con, sql: str, params: list | None = None) -> list[dict]:

@@ -117,6 +117,16 @@ function setText(section, selector, text) {
   section.querySelector(selector).textContent = text;
 }
 
+// a share reads as a percentage, people as whole numbers: never a bare decimal
+const PERCENT_COLUMN = /(share|retention|coverage)/;
+function cellText(value, column) {
+  if (value == null) return "";
+  if (typeof value !== "number") return String(value);
+  if (PERCENT_COLUMN.test(column)) return `${(100 * value).toFixed(1)}%`;
+  if (column === "year" || /^\d{4}$/.test(column)) return String(value);
+  return Number.isInteger(value) ? value.toLocaleString("en-US") : value.toLocaleString("en-US", { maximumFractionDigits: 1 });
+}
+
 function fillTable(table, columns, rows, limit) {
   table.textContent = "";
   const head = table.createTHead().insertRow();
@@ -124,7 +134,7 @@ function fillTable(table, columns, rows, limit) {
   const body = table.createTBody();
   rows.slice(0, limit).forEach((r) => {
     const tr = body.insertRow();
-    r.forEach((v) => { tr.insertCell().textContent = typeof v === "number" && !Number.isInteger(v) ? v.toFixed(3) : String(v ?? ""); });
+    r.forEach((v, i) => { tr.insertCell().textContent = cellText(v, columns[i]); });
   });
 }
 
@@ -159,13 +169,36 @@ function bar(labels, values, errors, horizontal = true) {
   return [trace];
 }
 
-// a figure with an interval (estimated), or a predicted count (model only, no interval);
-// rows too uncertain to show (no figure) are left out of the chart, kept in the table
-function estimatedBar(r) {
-  const rows = r.rows.filter((x) => x[1] != null).slice(0, 15);
-  if (r.method === "model" || r.method === "exact") return bar(rows.map((x) => x[0]), rows.map((x) => x[1]));
-  return bar(rows.map((x) => x[0]), rows.map((x) => x[1]), [rows.map((x) => x[2]), rows.map((x) => x[3])]);
+// An estimated share: bars with their intervals for the figures that may be shown, and for
+// those too uncertain to show, their interval alone (a range, never a bar). Columns: label,
+// value, low, high, flag at the given indexes; shares in percent.
+function sharesWithIntervals(rows, at) {
+  const pct = (v) => (v == null ? null : 100 * v);
+  const shown = rows.filter((x) => !x[at.flag]).slice(0, 15);
+  const uncertain = rows.filter((x) => x[at.flag]).slice(0, 15);
+  const traces = [];
+  if (shown.length) {
+    const trace = bar(shown.map((x) => x[at.label]), shown.map((x) => pct(x[at.value])),
+      [shown.map((x) => pct(x[at.low])), shown.map((x) => pct(x[at.high]))])[0];
+    trace.name = "estimate (95% interval)";
+    trace.hovertemplate = "%{y}: %{x:.1f}%<extra></extra>";
+    traces.push(trace);
+  }
+  if (uncertain.length) {
+    const mid = uncertain.map((x) => (pct(x[at.low]) + pct(x[at.high])) / 2);
+    traces.push({ type: "scatter", mode: "markers", orientation: "h", name: "too uncertain: interval only",
+      y: uncertain.map((x) => esc(x[at.label])).reverse(), x: mid.slice().reverse(),
+      marker: { symbol: "line-ns-open", size: 1, color: "#999" },
+      error_x: { type: "data", symmetric: false, color: "#999",
+        array: uncertain.map((x, i) => pct(x[at.high]) - mid[i]).reverse(),
+        arrayminus: uncertain.map((x, i) => mid[i] - pct(x[at.low])).reverse() },
+      customdata: uncertain.map((x) => esc(x[at.flag])).reverse(),
+      hovertemplate: "%{y}: too uncertain (%{customdata})<extra></extra>" });
+  }
+  return traces;
 }
+
+const SHARE_AXIS = { xaxis: { title: "% of people", ticksuffix: "%", rangemode: "tozero" } };
 
 const DRAW = {
   work_countries: (r) => bar(r.rows.slice(0, 20).map((x) => x[1] || x[0]), r.rows.slice(0, 20).map((x) => x[2])),
@@ -178,36 +211,58 @@ const DRAW = {
   ],
   top_institutions: (r) => bar(r.rows.map((x) => `${x[0]} (${x[1]})`), r.rows.map((x) => x[3])),
   top_institutions_asia: (r) => bar(r.rows.map((x) => `${x[0]} (${x[1]})`), r.rows.map((x) => x[3])),
-  origin_countries: (r) => estimatedBar(r),
-  graduate_countries: (r) => estimatedBar(r),
-  retention: (r) => estimatedBar(r),
+  // country, people, low, high, share, share_low, share_high, flag
+  origin_countries: (r) => sharesWithIntervals(r.rows, { label: 0, value: 4, low: 5, high: 6, flag: 7 }),
+  graduate_countries: (r) => sharesWithIntervals(r.rows, { label: 0, value: 4, low: 5, high: 6, flag: 7 }),
+  us_origin_mix: (r) => sharesWithIntervals(r.rows, { label: 0, value: 4, low: 5, high: 6, flag: 7 }),
+  // origin, retention, low, high, origin_sampled, stayed, flag
+  retention: (r) => sharesWithIntervals(r.rows, { label: 0, value: 1, low: 2, high: 3, flag: 6 }),
   trends: (r) => {
     const byCountry = {};
     r.rows.forEach(([year, country, people]) => { (byCountry[country] = byCountry[country] || { x: [], y: [] }); byCountry[country].x.push(year); byCountry[country].y.push(people); });
     return Object.entries(byCountry).map(([c, d]) => ({ type: "scatter", mode: "lines+markers", name: esc(c), x: d.x, y: d.y }));
   },
-  net_flows: (r) => r.method === "model" ? bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1]))
-    : bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1]), [r.rows.map((x) => x[2]), r.rows.map((x) => x[3])]),
-  us_origin_mix: (r) => bar(r.rows.map((x) => x[0]), r.rows.map((x) => x[1])),
+  // country, net, low, high, in_sampled, out_sampled, flag: people, intervals; too uncertain: the interval only
+  net_flows: (r) => {
+    const rows = r.rows.slice(0, 20);
+    const shown = rows.filter((x) => !x[6]), uncertain = rows.filter((x) => x[6]);
+    const traces = [];
+    if (shown.length) traces.push({ ...bar(shown.map((x) => x[0]), shown.map((x) => x[1]), [shown.map((x) => x[2]), shown.map((x) => x[3])])[0], name: "net (95% interval)" });
+    if (uncertain.length) {
+      const mid = uncertain.map((x) => (x[2] + x[3]) / 2);
+      traces.push({ type: "scatter", mode: "markers", orientation: "h", name: "too uncertain: interval only",
+        y: uncertain.map((x) => esc(x[0])).reverse(), x: mid.slice().reverse(), marker: { size: 1, color: "#999" },
+        error_x: { type: "data", symmetric: false, color: "#999", array: uncertain.map((x, i) => x[3] - mid[i]).reverse(),
+          arrayminus: uncertain.map((x, i) => mid[i] - x[2]).reverse() } });
+    }
+    return traces;
+  },
   editions: (r) => [
     { type: "bar", name: r.columns[1].replace("people_", ""), x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[1]) },
     { type: "bar", name: r.columns[3].replace("people_", ""), x: r.rows.map((x) => esc(x[0])), y: r.rows.map((x) => x[3]) },
   ],
+  // origin, graduate, work, people, low, high, sampled, flag; the pooled "other paths" row and
+  // paths too uncertain to show are not drawn (they stay in the table)
   flows: (r) => {
     const nodes = [], index = {};
     const node = (label) => { if (!(label in index)) { index[label] = nodes.length; nodes.push(label); } return index[label]; };
     const link = { source: [], target: [], value: [], customdata: [] };
-    const model = r.method === "model";
-    r.rows.forEach(([o, g, w, est, low, high]) => {
-      if (est == null) return; // too uncertain to show
+    r.rows.forEach(([o, g, w, est, low, high, , flag]) => {
+      if (est == null || flag || g == null || w == null) return;
       [[`origin ${o}`, `graduate ${g}`], [`graduate ${g}`, `work ${w}`]].forEach(([a, b]) => {
         link.source.push(node(a)); link.target.push(node(b)); link.value.push(est);
-        link.customdata.push(model ? "predicted, not an estimate" : `interval ${Math.round(low)}–${Math.round(high)}`);
+        link.customdata.push(`interval ${Math.round(low).toLocaleString("en-US")}–${Math.round(high).toLocaleString("en-US")}`);
       });
     });
-    return [{ type: "sankey", node: { label: nodes.map(esc), pad: 12 }, link: { ...link, hovertemplate: "%{value:.0f} (%{customdata})<extra></extra>" } }];
+    if (!link.value.length) return null;
+    return [{ type: "sankey", node: { label: nodes.map(esc), pad: 12 }, link: { ...link, hovertemplate: "%{value:,.0f} people (%{customdata})<extra></extra>" } }];
   },
 };
+
+// what each chart's axes say, where the default would not
+const AXES = { origin_countries: SHARE_AXIS, graduate_countries: SHARE_AXIS, us_origin_mix: SHARE_AXIS,
+  retention: { xaxis: { title: "% who work in their origin country", ticksuffix: "%", range: [0, 100] } },
+  net_flows: { xaxis: { title: "people (net)" } } };
 
 let WORLD = null;
 async function world() {
@@ -255,10 +310,9 @@ async function drawCountry(section, p) {
 function methodText(method, coverage) {
   if (coverage == null) return method;
   const share = `${(100 * coverage).toFixed(coverage < 0.1 ? 1 : 0)}%`;
-  if (method === "partial") return `partial — only ${share} of people have a value`;
-  if (method === "sample") return `sample (${share} of sampled people known)`;
-  if (method === "assisted") return `model-assisted estimate (${share} of sampled people known)`;
-  if (method === "model") return `model only — predicted, not an estimate; no interval (${share} of people have a prediction)`;
+  if (method === "partial") return `exact, partial — only ${share} of people have a value`;
+  if (method === "sample") return `sampled — estimated from a random sample (${share} of the people drawn annotated)`;
+  if (method === "assisted") return `assisted — estimated from a random sample and everyone's predictions (${share} of the people drawn annotated)`;
   return `${method} (coverage ${share})`;
 }
 
@@ -289,12 +343,22 @@ async function drawCompare(section) {
   const tracker = { type: "bar", orientation: "h", name: "this tracker", y: labels, x: shown.map((f) => f.tracker) };
   const errors = shown.map((f) => (f.low != null ? [f.tracker - f.low, f.high - f.tracker] : [0, 0]));
   if (errors.some((e) => e[0] || e[1])) tracker.error_x = { type: "data", symmetric: false, array: errors.map((e) => e[1]), arrayminus: errors.map((e) => e[0]) };
-  await Plotly.react(plot, [{ type: "bar", orientation: "h", name: "published", y: labels, x: shown.map((f) => f.published) }, tracker],
-    { ...LAYOUT, barmode: "group", height: Math.max(300, 34 * shown.length), margin: { ...LAYOUT.margin, l: 330 },
-      xaxis: { title: "% of people" } }, { responsive: true, displaylogo: false });
-  const columns = ["edition", "population", "tier", "measure", "category", "published %", "tracker %", "interval", "coverage", "status", "definitions"];
-  const rows = data.figures.map((f) => [f.edition, f.population, f.tier, f.measure, f.category, f.published,
-    f.tracker ?? "—", f.low != null ? `${f.low}–${f.high}` : "", `${Math.round(100 * f.coverage)}%`, f.status, f.differences]);
+  if (shown.length) {
+    plot.hidden = false;
+    section.querySelector(".empty")?.remove();
+    await Plotly.react(plot, [{ type: "bar", orientation: "h", name: "published", y: labels, x: shown.map((f) => f.published) }, tracker],
+      { ...LAYOUT, barmode: "group", height: Math.max(300, 34 * shown.length), margin: { ...LAYOUT.margin, l: 330 },
+        xaxis: { title: "% of people", ticksuffix: "%" } }, { responsive: true, displaylogo: false });
+  } else {
+    showEmpty(section, "No published figure has a figure of this tracker beside it yet: the table says why for each.");
+  }
+  const columns = ["edition", "population", "tier", "measure", "category", "published %", "tracker %", "interval",
+    "difference (points)", "n", "coverage", "status", "definitions"];
+  const rows = data.figures.map((f) => [f.edition, f.population, f.tier, f.measure, f.category, f.published.toFixed(1),
+    f.tracker != null ? f.tracker.toFixed(1) : "—", f.low != null ? `${f.low.toFixed(1)}–${f.high.toFixed(1)}` : "",
+    f.difference != null ? `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(1)}` : "",
+    f.people != null ? f.people.toLocaleString("en-US") : "", `${Math.round(100 * f.coverage)}%`, f.status,
+    [f.differences, f.tier_definition, f.note ? `Published: ${f.note}` : ""].filter(Boolean).join(" ")]);
   fillTable(section.querySelector("table.data"), columns, rows, 200);
   plot.dataset.rendered = JSON.stringify(["compare", data.available]);
   const result = { columns, rows };
@@ -302,6 +366,20 @@ async function drawCompare(section) {
   section.querySelector("a.json").href = STATIC ? `data/${dataKey("compare", { venueKey: "all", tier: "all", place: "hq", years: "" })}.js` : "/api/compare";
   section.querySelector("a.png").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "png", filename: "compare" }); };
   section.querySelector("a.svg").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "svg", filename: "compare" }); };
+}
+
+// an empty state is a sentence saying what is missing and what to do: never empty axes
+function showEmpty(section, text) {
+  const plot = section.querySelector(".plot");
+  Plotly.purge(plot);
+  plot.hidden = true;
+  let empty = section.querySelector(".empty");
+  if (!empty) {
+    empty = document.createElement("p");
+    empty.className = "empty";
+    plot.after(empty);
+  }
+  empty.textContent = text;
 }
 
 async function drawSection(section, p) {
@@ -314,11 +392,10 @@ async function drawSection(section, p) {
   notes.textContent = "";
   if (result.unavailable || result.method === "unavailable" || !result.rows.length) {
     setText(section, ".chart-title", result.title || name);
-    setText(section, ".chart-method", `Not available for these filters: ${result.unavailable || (result.notes || []).join(" ") || "no data"}`);
-    Plotly.purge(plot);
-    await Plotly.react(plot, [], { ...LAYOUT, height: 120, annotations: [{ text: "no data for these filters", showarrow: false }] }, { displaylogo: false });
-    plot.dataset.rendered = JSON.stringify([p, "empty"]);
+    setText(section, ".chart-method", "Not available for these filters");
+    showEmpty(section, result.unavailable || (result.notes || []).join(" ") || "No data for these filters.");
     section.querySelector("table.data").textContent = "";
+    plot.dataset.rendered = JSON.stringify([p, "empty"]);
     return;
   }
   setText(section, ".chart-title", result.title);
@@ -329,7 +406,17 @@ async function drawSection(section, p) {
   section.dataset.method = result.method;
   (result.notes || []).forEach((n) => { const li = document.createElement("li"); li.textContent = n; notes.appendChild(li); });
   if (name === "map") await drawMap(section, result);
-  else await Plotly.react(plot, DRAW[name](result), { ...LAYOUT, barmode: "group", margin: name === "flows" ? { l: 10, r: 10, t: 10, b: 10 } : LAYOUT.margin }, { responsive: true, displaylogo: false });
+  else {
+    const traces = DRAW[name](result);
+    if (!traces || !traces.length) {
+      showEmpty(section, "Every figure here is too uncertain to draw: the table gives each one's interval and why.");
+    } else {
+      plot.hidden = false;
+      section.querySelector(".empty")?.remove();
+      await Plotly.react(plot, traces, { ...LAYOUT, barmode: "group", ...(AXES[name] || {}),
+        margin: name === "flows" ? { l: 10, r: 10, t: 10, b: 10 } : LAYOUT.margin }, { responsive: true, displaylogo: false });
+    }
+  }
   plot.dataset.rendered = JSON.stringify([p, result.rows.slice(0, 3)]);
   fillTable(section.querySelector("table.data"), result.columns, result.rows, 25);
   hookDownloads(section, result, name);
