@@ -21,6 +21,8 @@ from talent_tracker.web.api import _plain
 from talent_tracker.web.app import PAGES, create_app
 
 CAREER_SOURCES = {"annotation", "profile", "job_title", "trail", "affiliation", "email"}
+# the analyses estimated from an annotated sample (nothing else stands in for them)
+SAMPLED = {"origin_countries", "graduate_countries", "flows", "retention", "net_flows", "us_origin_mix"}
 
 
 def client_for(db: Path, **options) -> TestClient:
@@ -63,9 +65,14 @@ def test_every_analysis_is_listed_and_returns_rows(api):
     for row in listed["rows"]:
         assert row["title"] and row["url"] == f"/api/analyses/{row['name']}"
         assert {p["name"] for p in row["parameters"]} == {"venue", "years", "tier", "place", "format"}
-        # origin, graduate and flow figures are made per sampled population: they need years
+        # origin, graduate and flow figures are made per sampled population: they need years,
+        # and without an annotated sample they say what is missing and how to get it
         result = ok(api.get(row["url"], params={"venue": "neurips", "years": "2021"}))
-        assert result["rows"], row["name"]
+        if row["name"] in SAMPLED:
+            assert result["method"] == "unavailable" and not result["rows"], row["name"]
+            assert "talent-tracker sample --venue neurips --years 2021" in " ".join(result["notes"]), row["name"]
+        else:
+            assert result["rows"], row["name"]
         assert row["csv_url"] == row["url"] + "?format=csv"
         csv_text = api.get(row["csv_url"] + "&venue=neurips&years=2021").text
         assert csv_text.splitlines()[0] == ",".join(result["columns"])
@@ -101,7 +108,8 @@ def test_every_dashboard_page_links_the_json_of_its_charts(api):
                 assert "figures" in ok(api.get("/api/compare"))
             else:
                 assert path in listed[name]["pages"], (key, name)
-                assert ok(api.get(listed[name]["url"], params={"years": "2021"}))["rows"], (key, name)
+                answer = ok(api.get(listed[name]["url"], params={"years": "2021"}))
+                assert answer["rows"] or (name in SAMPLED and answer["notes"]), (key, name)
 
 
 def ok_html(response) -> str:
@@ -389,11 +397,17 @@ def test_papers_filters_and_title_search(api, full_db):
 
 
 @pytest.mark.realdata
-def test_estimates_without_a_sample_say_why(api):
-    bad = api.get("/api/estimates", params={"by": "work", "years": "2021", "method": "exact"})
-    assert bad.status_code == 400 and "not every member of neurips 2021 top20 is known" in bad.json()["detail"]
-    none = api.get("/api/estimates", params={"by": "origin", "years": "2021"})
-    assert none.status_code == 400 and "no sample" in none.json()["detail"]
+def test_estimates_without_a_sample_are_exact_or_say_why(api):
+    exact = ok(api.get("/api/estimates", params={"by": "work", "years": "2021"}))
+    assert exact["method"] == "exact" and exact["sample"] is None and 0.5 < exact["coverage"] < 1
+    assert all(r["low"] == r["figure"] and r["high"] == r["figure"] + exact["population_size"] - exact["known"]
+               for r in exact["rows"])
+    # direct evidence of origin covers few people: counted, bounded, and too uncertain to show
+    direct = ok(api.get("/api/estimates", params={"by": "origin", "years": "2021"}))
+    assert direct["method"] == "exact" and direct["coverage"] < 0.1
+    assert direct["rows"] and all(r["figure"] is None and r["flag"].startswith("only ") for r in direct["rows"])
+    none = api.get("/api/estimates", params={"by": "origin", "years": "2021", "method": "sample"})
+    assert none.status_code == 400 and "no annotated sample of neurips 2021 top20" in none.json()["detail"]
     assert api.get("/api/estimates", params={"by": "work", "years": "2021", "venue": "cvpr"}).status_code == 400
 
 
@@ -440,23 +454,25 @@ def test_samples_and_estimates_from_them(sampled):
                                                            "venue = 'neurips' AND year = 2021 AND accepted")
     parquet = pq.read_table(io.BytesIO(api.get("/api/samples", params={"format": "parquet"}).content)).to_pylist()
     assert parquet[0]["sample_id"] == sample["sample_id"] and parquet[0]["years"] == [2021]
-    result = ok(api.get("/api/estimates", params={"by": "work", "years": "2021", "method": "sample"}))
+    result = ok(api.get("/api/estimates", params={"by": "origin", "years": "2021", "method": "sample"}))
     assert result["method"] == "sample" and result["sample"]["sample_id"] == sample["sample_id"]
+    assert (result["sample"]["drawn"], result["sample"]["annotated"], result["sample"]["not_annotated"]) == (120, 1, 119)
     assert result["population_size"] == sample["population_size"] and result["rows"]
     for row in result["rows"]:
-        assert row["N"] == sample["population_size"] and 0 < row["n"] <= 120
+        assert row["N"] == sample["population_size"] and row["n"] == 1
         assert row["low"] <= row["high"] and row["method"] and 0 < row["coverage"] <= 1
         assert (row["figure"] is None) == (row["flag"] is not None)
-        if row["figure"] is not None:
-            assert row["low"] <= row["figure"] <= row["high"]
     assert sum(r["sampled"] for r in result["rows"]) == result["rows"][0]["n"]
-    assisted = ok(api.get("/api/estimates", params={"by": "work", "years": "2021"}))
+    assisted = ok(api.get("/api/estimates", params={"by": "origin", "years": "2021"}))
     assert assisted["method"] == "assisted" and all(r["predicted"] is not None for r in assisted["rows"])
-    flow = ok(api.get("/api/estimates", params={"by": "flow", "years": "2021", "method": "sample", "format": "json"}))
-    assert flow["retention"] is not None and all(" -> " in r["group"] or r["group"] == "other paths"
-                                                 for r in flow["rows"])
+    # nobody's work was annotated: work is exact, and no sample-based work figure exists
+    assert ok(api.get("/api/estimates", params={"by": "work", "years": "2021"}))["method"] == "exact"
+    refused = api.get("/api/estimates", params={"by": "work", "years": "2021", "method": "sample"})
+    assert refused.status_code == 400 and "has an analyst's value for work yet (0 of 120)" in refused.json()["detail"]
+    flow = api.get("/api/estimates", params={"by": "flow", "years": "2021", "method": "sample", "format": "json"})
+    assert flow.status_code == 400 and "origin and graduate and work" in flow.json()["detail"]
     as_csv = list(csv.DictReader(io.StringIO(api.get("/api/estimates", params={
-        "by": "work", "years": "2021", "method": "sample", "format": "csv"}).text)))
+        "by": "origin", "years": "2021", "method": "sample", "format": "csv"}).text)))
     assert [r["group"] for r in as_csv] == [r["group"] for r in result["rows"]]
 
 

@@ -1,6 +1,7 @@
-"""NeurIPS 2021, end to end: model-only charts before any annotation, then draw a sample,
-annotate it from the real evidence, import it, and see assisted estimates with intervals,
-in the JSON API and in the browser."""
+"""NeurIPS 2021, end to end: before any annotation the origin, graduate school and flow
+charts say what is missing and the command that supplies it (nothing inferred is shown in
+their place); then draw a sample, annotate it from the real evidence, import it, and see
+assisted and sampled estimates with intervals, in the JSON API and in the browser."""
 
 from __future__ import annotations
 
@@ -64,25 +65,26 @@ def flows_page(browser, base: str) -> dict:
     page.locator(f"body[data-ready]:not([data-ready='{before}'])").wait_for(state="attached", timeout=60000)
     charts = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('section.chart')].map(s => [
         s.dataset.chart, {method: s.dataset.method || null, text: s.querySelector('.chart-method').textContent,
-                          svg: !!s.querySelector('.plot .main-svg'), rows: s.querySelectorAll('table.data tr').length}]))""")
+                          svg: !!s.querySelector('.plot:not([hidden]) .main-svg'),
+                          empty: s.querySelector('.empty:not([hidden])')?.textContent || "",
+                          rows: s.querySelectorAll('table.data tr').length}]))""")
     page.close()
     assert errors == []
     return charts
 
 
 @pytest.mark.browser
-def test_model_only_then_assisted(neurips, browser, tmp_path):
+def test_no_sample_says_what_is_missing_then_estimates(neurips, browser, tmp_path):
     with serving(neurips) as base:
         for name in CHARTS:
             result = api(base, name)
-            assert result["method"] == "model" and result["rows"], (name, result)
-            assert result["notes"][0].startswith("Model only") and "not an estimate" in result["notes"][0]
-            assert result["population_size"] > 7000 and 0.5 < result["coverage"] <= 1
-            assert not {"low", "high"} & set(result["columns"])  # a prediction has no interval
+            assert result["method"] == "unavailable" and result["rows"] == [], (name, result)
+            said = " ".join(result["notes"])
+            assert "talent-tracker sample --venue neurips --years 2021 --tier top20" in said, said
         page = flows_page(browser, base)
         for name in CHARTS:
-            assert page[name]["method"] == "model" and page[name]["svg"] and page[name]["rows"] > 1, page[name]
-            assert "model only — predicted, not an estimate" in page[name]["text"]
+            assert not page[name]["svg"] and page[name]["rows"] == 0, page[name]  # a sentence, never empty axes
+            assert "talent-tracker sample" in page[name]["empty"], page[name]
 
         sheet = tmp_path / "sample.csv"
         drawn = cli("sample", "--db", neurips, "--venue", "neurips", "--years", "2021", "--size", "300", "--seed", "5",
@@ -92,14 +94,17 @@ def test_model_only_then_assisted(neurips, browser, tmp_path):
                        "--universities", UNIVERSITIES)
         assert imported.returncode == 0, imported.stderr
 
+        methods = {"origin_countries": "assisted", "graduate_countries": "assisted", "flows": "sample",
+                   "retention": "sample"}
         for name in CHARTS:
             result = api(base, name)
-            assert result["method"] == "assisted", (name, result["notes"])
+            assert result["method"] == methods[name], (name, result["notes"])
             assert result["sample_size"] >= 200 and result["population_size"] > 7000
             estimate, low, high = (result["columns"].index(c) for c in
-                                   (("estimate", "low", "high") if name != "retention" else ("retention", "low", "high")))
+                                   (("people", "low", "high") if name != "retention" else ("retention", "low", "high")))
             shown = [r for r in result["rows"] if r[estimate] is not None]
             assert shown and all(r[low] <= r[estimate] <= r[high] and r[low] < r[high] for r in shown)
+            assert all(isinstance(r[estimate], int) for r in shown if name != "retention")  # people are whole
         origin = api(base, "origin_countries")
         us = next(r for r in origin["rows"] if r[0] == "US")
         assert 0.25 < us[4] < 0.6 and us[7] is None  # a share with an interval, not flagged
@@ -110,5 +115,5 @@ def test_model_only_then_assisted(neurips, browser, tmp_path):
         assert all((r[1] is None) == bool(r[7]) for r in origin["rows"])
         page = flows_page(browser, base)
         for name in CHARTS:
-            assert page[name]["method"] == "assisted" and page[name]["svg"], page[name]
-            assert "model-assisted estimate" in page[name]["text"] and "n = " in page[name]["text"]
+            assert page[name]["method"] == methods[name] and page[name]["svg"], page[name]
+            assert "estimated from a random sample" in page[name]["text"] and "n = " in page[name]["text"]

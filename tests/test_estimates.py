@@ -120,17 +120,32 @@ def test_sample_annotate_import_estimate(db, tmp_path):
 
 
 @pytest.mark.realdata
-def test_exact_counts_when_every_member_is_known(db):
-    # the work country of every top2 author of 2021 is known from the data: no sampling needed
-    missing = one(db, """SELECT count(DISTINCT a.person_id) FROM authorships a WHERE a.venue='neurips' AND a.year=2021
-                         AND a.tier='top2' AND a.person_id NOT IN (SELECT person_id FROM career_stages WHERE stage='work')""")
-    result = cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--tier", "top2", "--by", "work",
+@pytest.mark.parametrize("tier", ["top20", "top2"])
+def test_exact_work_counts_are_the_reports_with_bounds(db, tier):
+    """Without a sample, work is counted exactly from the conference data, at any coverage, and
+    `estimate`, `report` and the API count the same people."""
+    result = cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--tier", tier, "--by", "work",
                  "--json")
-    if missing:
-        assert result.returncode == 2 and "no sample of it exists" in result.stderr
-    else:
-        data = json.loads(result.stdout)
-        assert all(f["method"] == "exact" and f["low"] == f["estimate"] == f["high"] for f in data["figures"])
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    report = json.loads(cli("report", "--db", db, "--venue", "neurips", "--years", "2021", "--tier", tier,
+                            "--json").stdout)["work_countries"]
+    assert data["method"] == "exact" and data["sample"] is None
+    assert data["known"] == report["sample_size"] and data["population_size"] == report["population_size"]
+    assert {f["group"]: f["estimate"] for f in data["figures"]} == {r[0]: r[2] for r in report["rows"]}
+    unknown = data["population_size"] - data["known"]
+    assert unknown == data["unknown"] > 0
+    for f in data["figures"]:
+        assert f["method"] == "exact" and (f["low"], f["high"]) == (f["estimate"], f["estimate"] + unknown)
+        assert f["share_low"] <= f["share"] <= f["share_high"]
+    from fastapi.testclient import TestClient
+
+    from talent_tracker.web.app import create_app
+
+    api = TestClient(create_app(db), base_url="http://127.0.0.1").get(
+        "/api/estimates", params={"by": "work", "years": "2021", "tier": tier, "per_page": 500}).json()
+    assert {r["group"]: r["figure"] for r in api["rows"]} == {f["group"]: f["estimate"] for f in data["figures"]}
+    assert api["known"] == data["known"] and api["method"] == "exact"
 
 
 @pytest.mark.realdata
@@ -149,20 +164,22 @@ def test_flow_and_retention(db, tmp_path):
             writer.writerow(row)
     assert cli("careers", "import", filled, "--db", db).returncode == 0
     data = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--by", "flow",
-                          "--method", "sample", "--json").stdout)
+                          "--json").stdout)
+    assert data["method"] == "sample" and data["sample"]["annotated"] == data["sample"]["drawn"] == 200
     paths = {f["group"]: f for f in data["figures"]}
     assert set(paths) == {"CN -> US -> US", "US -> US -> US", "CN -> US -> CN"}
+    assert all(isinstance(f["estimate"], int) and f["low"] <= f["estimate"] <= f["high"] for f in paths.values())
     china = next(r for r in data["retention"] if r["origin"] == "CN")
     assert china["low"] < china["retention"] < china["high"] and abs(china["retention"] - 1 / 3) < 0.02
-    # assisted: the predictions (nobody is predicted on these made-up paths) are corrected by
-    # the sample, so the figures follow the sample and the rest of the predicted paths shrink
-    assisted = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--by", "flow",
-                              "--json").stdout)
-    groups = {f["group"]: f for f in assisted["figures"]}
-    assert assisted["method"] == "assisted" and set(paths) <= set(groups)
-    assert groups["other paths"]["low"] == 0 and groups["other paths"]["estimate"] < 0.05 * data["population_size"]
-    china = next(r for r in assisted["retention"] if r["origin"] == "CN")
-    assert china["low"] <= 1 / 3 <= china["high"] and china["method"] == "assisted"
+    # a sub-group: of the China-educated, where they work (a ratio whose interval allows for the
+    # random number of China-educated drawn), the joint count hypergeometric
+    within = json.loads(cli("estimate", "--db", db, "--venue", "neurips", "--years", "2021", "--by", "work",
+                            "--within", "origin=CN", "--json").stdout)
+    in_us = next(f for f in within["figures"] if f["group"] == "US")
+    assert within["domain"]["sampled"] == 100 and in_us["method"] == "ratio" and in_us["domain_sampled"] == 100
+    assert in_us["share_low"] < 2 / 3 < in_us["share_high"] and abs(in_us["share"] - 2 / 3) < 0.02
+    ratio_width = in_us["share_high"] - in_us["share_low"]
+    assert ratio_width > (in_us["high"] - in_us["low"]) / data["population_size"]  # a domain is a smaller sample
     # the same sample gives the net gain or loss per country, and the US's origin mix
     from talent_tracker import analyses
 
@@ -171,7 +188,7 @@ def test_flow_and_retention(db, tmp_path):
     assert net["US"][1] > 0 > net["CN"][1] and net["US"][2] <= net["US"][1] <= net["US"][3]
     mix = analyses.origin_mix(db, f, "US")
     assert mix.method == "sample" and {r[0] for r in mix.rows} == {"CN", "US"}
-    assert abs(sum(r[2] for r in mix.rows) - 1) < 1e-6
+    assert abs(sum(r[4] for r in mix.rows) - 1) < 1e-3
 
 
 @pytest.mark.realdata
@@ -182,7 +199,11 @@ def test_flow_and_retention(db, tmp_path):
     (["sample", "--venue", "cvpr", "--years", "2021", "--output", "{tmp}/s.csv"], "unknown venue 'cvpr'"),
     (["sample", "--venue", "neurips", "--years", "2021", "--design", "snowball", "--output", "{tmp}/s.csv"], "'snowball' is not one of"),
     (["estimate", "--venue", "neurips", "--years", "2021", "--level", "1.5"], "strictly between 0 and 1"),
-    (["estimate", "--venue", "neurips", "--years", "2021", "--by", "origin"], "no sample of it exists"),
+    (["estimate", "--venue", "neurips", "--years", "2021", "--by", "origin", "--method", "sample"],
+     "no annotated sample of neurips 2021 top20: draw one (talent-tracker sample --venue neurips --years 2021"),
+    (["estimate", "--venue", "neurips", "--years", "2021", "--by", "work", "--within", "origin=XX"], "sub-group"),
+    (["estimate", "--venue", "neurips", "--years", "2021", "--by", "work", "--within", "origin=CN"],
+     "no annotated sample of neurips 2021 top20"),
     (["estimate", "--venue", "neurips", "--years", "2021", "--by", "height"], "'height'"),
 ])
 def test_bad_requests_are_one_line(db, tmp_path, args, message):

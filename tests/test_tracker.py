@@ -62,8 +62,8 @@ def test_the_memo_follows_the_build(full_db, tmp_path):
     key = ("count", tracker.build_stamp())
     assert tracker.memo(key, lambda: calls.append(1) or 7) == 7
     assert tracker.memo(key, lambda: calls.append(1) or 8) == 7 and calls == [1]
-    a = estimates.model_figures(tracker, ["neurips"], [2021], "top20", "work")
-    assert estimates.model_figures(tracker, ["neurips"], [2021], "top20", "work") == a
+    a = estimates.estimate(tracker, ["neurips"], [2021], "top20", "work")
+    assert estimates.estimate(tracker, ["neurips"], [2021], "top20", "work") == a
     # a new build replaces the file: the tracker reads the new one, and forgets the old figures
     copy_db(full_db, tmp_path / "next.duckdb")
     os.replace(tmp_path / "next.duckdb", db)

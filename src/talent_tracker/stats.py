@@ -465,6 +465,7 @@ def _tails(size: int, sampled: int, successes: np.ndarray) -> tuple[np.ndarray, 
 MIN_SAMPLE = 30  # fewer sampled people than this: no figure
 MAX_WIDTH = 0.30  # an interval on the share this wide or wider: no figure
 MAX_RELATIVE_WIDTH = 1.30  # a width over 0.05 that is more than 130% of the share: no figure
+MIN_KNOWN = 0.5  # an exact count over fewer than this share of the population: no figure
 
 
 def too_uncertain(sample_size: int | None, share: float, share_low: float, share_high: float) -> str | None:
@@ -497,12 +498,10 @@ def too_uncertain_difference(sample_size: int | None, share_low: float, share_hi
 
 def too_uncertain_bounds(known: int, population_size: int) -> str | None:
     """An exact count with values missing lies between the count and the count plus every
-    unit without a value (worst-case bounds, as no assumption about the missing is made):
-    too uncertain to show when those bounds on the share are MAX_WIDTH wide or wider, that
-    is when fewer than 70% of the population have a value."""
-    if not population_size:
+    unit without a value (worst-case bounds: nothing is assumed about the missing). Too
+    uncertain to show when fewer than half the population has a value (MIN_KNOWN), the rule
+    by which the trend chart leaves a year out: the bounds are then wider than the share
+    known, and the count says more about the coverage than about the population."""
+    if not population_size or known / population_size >= MIN_KNOWN:
         return None
-    width = (population_size - known) / population_size
-    if width >= MAX_WIDTH:
-        return f"only {known / population_size:.0%} of the population has a value (bounds {width:.0%} wide)"
-    return None
+    return f"only {known / population_size:.0%} of the population has a value (under {MIN_KNOWN:.0%})"
