@@ -787,7 +787,8 @@ def person(
                             f"{', '.join(v for v in p['name_variants'] if v != p['display_name']) or '-'}"))
     career_columns = ("stage", "institution", "years", "source", "evidence")
     ratios = {"institution": 2, "evidence": 3}
-    stages = _table("Career: the fact used per stage (precedence: annotation, profile, job title, affiliation)",
+    stages = _table("Career: the fact used per stage (an analyst's entry first; work: the latest, then the better "
+                    "source; origin, graduate: the better source, then the latest)",
                     career_columns, ratios=ratios)
     facts = _table("All career facts", career_columns, ratios=ratios)
     for table, rows in ((stages, data["career_stages"]), (facts, data["careers"])):

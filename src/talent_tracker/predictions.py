@@ -31,7 +31,7 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-from .careers import CONFIDENCE, PRECEDENCE
+from .careers import CONFIDENCE, fact_rank
 
 STAGES = ("origin", "graduate", "work")
 LADDERS = {
@@ -60,10 +60,7 @@ def best_facts(facts: list[dict]) -> dict[tuple[str, str], dict]:
     return best
 
 
-def _rank(fact: dict) -> tuple:
-    end = fact.get("end_year")
-    return (PRECEDENCE.get(fact["source"], 9), -(9999 if end is None else end), -(fact.get("confidence") or 0),
-            fact.get("institution_id") or "")
+_rank = fact_rank  # the order career_stages uses
 
 
 def earliest_places(authorships: pa.Table) -> dict[str, tuple[str, str, int]]:
