@@ -151,3 +151,46 @@ def build_mini(root: Path, **selection) -> Path:
     db = root / "mini.duckdb"
     build(write(root), db, **selection)
     return db
+
+
+# --- an edition large enough to sample: the analyst's path in the fast tier ----------------
+
+# (affiliation as printed, country) of the synthetic authors, all in the curated registry
+PLACES = [("Stanford University", "US"), ("Massachusetts Institute of Technology", "US"), ("Google", "US"),
+          ("Carnegie Mellon University", "US"), ("Tsinghua University", "CN"), ("Peking University", "CN"),
+          ("Zhejiang University", "CN"), ("University of Oxford", "GB"), ("Google DeepMind", "GB"),
+          ("Mila - Quebec AI Institute", "CA"), ("Technical University of Munich", "DE"), ("Inria", "FR"),
+          ("KAIST", "KR"), ("National University of Singapore", "SG"), ("Indian Institute of Science", "IN")]
+EDITION_PAPERS = 160
+
+
+def edition(root: Path) -> Path:
+    """A synthetic NeurIPS 2020 of EDITION_PAPERS accepted papers (one in ten oral) with three
+    authors each, every author on one paper with a registry affiliation, and published
+    figures for it in the layout of published/macropolo_tracker.csv; returns the data folder."""
+    papers = []
+    for i in range(EDITION_PAPERS):
+        authors = [f"Author{3 * i + k} Surname{3 * i + k}" for k in range(3)]
+        affs = [PLACES[(7 * i + 3 * k) % len(PLACES)][0] for k in range(3)]
+        papers.append({"id": f"syn{i:04d}", "title": f"Synthetic Paper Number {i}", "track": "main",
+                       "status": "Oral" if i % 10 == 0 else "Poster", "author": ", ".join(authors),
+                       "aff": "; ".join(affs)})
+    folder = root / "paperlists" / "nips"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "nips2020.json").write_text(json.dumps(papers), encoding="utf-8")
+    published = root / "published"
+    published.mkdir(exist_ok=True)
+    source = "https://example.org/synthetic"
+    rows = [("top20", "work country", "US", 45, ""), ("top20", "origin country", "CN", 40, ""),
+            ("top20", "origin country", "US", 20, ""), ("top20", "origin country", "Europe", 15, "Europe as one region"),
+            ("top20", "origin of those working in the US", "CN", 35, ""),
+            ("top20", "work abroad (work country differs from origin)", "all", 50, ""),
+            ("top20", "graduate country of those with origin CN", "CN", 50, ""),
+            ("top20", "work country of those with origin IN", "IN", 20, ""),
+            ("top2", "work country", "US", 60, "oral authors")]
+    lines = ["edition,population,tier,measure,category,percent,note,source"]
+    for tier, measure, category, percent, note in rows:
+        population = "NeurIPS 2020 " + ("oral" if tier == "top2" else "accepted") + " authors"
+        lines.append(f"2021,{population},{tier},{measure},{category},{percent},{note},{source}")
+    (published / "macropolo_tracker.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
