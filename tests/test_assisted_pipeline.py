@@ -101,7 +101,7 @@ def test_no_sample_says_what_is_missing_then_estimates(neurips, browser, tmp_pat
             assert result["method"] == methods[name], (name, result["notes"])
             assert result["sample_size"] >= 200 and result["population_size"] > 7000
             estimate, low, high = (result["columns"].index(c) for c in
-                                   (("people", "low", "high") if name != "retention" else ("retention", "low", "high")))
+                                   (("people", "low", "high") if name != "retention" else ("retention", "retention_low", "retention_high")))
             shown = [r for r in result["rows"] if r[estimate] is not None]
             assert shown and all(r[low] <= r[estimate] <= r[high] and r[low] < r[high] for r in shown)
             assert all(isinstance(r[estimate], int) for r in shown if name != "retention")  # people are whole

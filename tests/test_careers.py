@@ -151,7 +151,7 @@ def test_unknown_institutions_confirmations_and_one_cause_per_problem(db_copy, t
     problems = [line for line in result.stderr.splitlines() if line.startswith("not imported")]
     assert len(problems) == 2, problems
     assert "line 5: work_institution 'Nowhere Labs' is not in the registry: give its country" in problems[0]
-    assert "line 6: origin: nothing inferred to confirm" in problems[1]
+    assert "line 6: origin: nothing inferred with a country to confirm" in problems[1]
     assert query(db_copy, "SELECT person_id, stage, institution_id, institution, country, sector FROM annotations "
                           "ORDER BY ALL") == [
         ("~Chelsea_Finn1", "origin", None, "Lycée Louis-le-Grand", "FR", None),

@@ -9,17 +9,18 @@ Methods: `exact` when counted from data known for at least EXACT_COVERAGE of the
 population; `partial` when counted from fewer (the coverage says how few: shares are of
 the people with a value, who may not be like the rest); `sample` when estimated from an
 annotated sample, with intervals; `assisted` when estimated from an annotated sample and
-everyone's predictions (estimates.py), with intervals; `model` when no sample is annotated
-yet: what the predictions alone say (predicted counts, no interval: never an estimate,
-and labelled so); `unavailable`. An estimated row too uncertain to show (the NCHS rule,
-stats.too_uncertain) has no figure, only its interval and the reason in `flag`.
+everyone's predictions (estimates.py), with intervals; `unavailable`, with a note saying
+what is missing and the command that supplies it (origin, graduate school, flows,
+retention and net flows are shown from annotated samples only: nothing inferred stands in
+for them). An estimated row too uncertain to show (stats.too_uncertain) has no figure, only
+its interval and the reason in `flag`.
 
 A person is counted once per figure: for "where they work", by the country, institution
 and sector of their latest accepted paper in the filtered years that has one. The
 country is the lab's (`Google, Zurich` is Switzerland) or, with `place = "hq"`, the
 headquarters' (the country of the institution's topmost parent: the United States).
-Regions and region groups come from regions.csv and region_groups.csv. Origin, graduate
-school, flows and retention come from `career_stages` and samples (estimates.py).
+Regions and region groups come from regions.csv and region_groups.csv. Work at
+publication is measures.work_at_publication's, the one `estimate` counts too.
 """
 
 from __future__ import annotations
@@ -297,7 +298,7 @@ def career_stage(db: Tracker | Path, f: Population, stage: str) -> Result:
     if not f.years:
         return _unavailable(name, title, f, NEEDS_YEARS)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage, place=f.place)
+        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage)  # no place: not about work
     except UserError as exc:
         return _unavailable(name, title, f, str(exc))
     if data["method"] == "exact" and all(r["flag"] for r in data["figures"]):
@@ -431,7 +432,8 @@ def retention(db: Tracker | Path, f: Population) -> Result:
     if not rows:
         notes.insert(0, f"No origin country has {estimates.MIN_PATH} or more sampled people whose origin and work "
                         "analysts found yet: annotate more of the sample.")
-    return Result("retention", title, ["origin", "retention", "low", "high", "origin_sampled", "stayed", "flag"],
+    return Result("retention", title, ["origin", "retention", "retention_low", "retention_high", "origin_sampled", "stayed",
+                                       "flag"],
                   rows, "sample" if rows else "unavailable", f.label, notes, _n(data), data["population_size"],
                   coverage)
 

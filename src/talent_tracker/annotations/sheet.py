@@ -187,7 +187,7 @@ def _stage_value(stage: str, text: str, country: str, person: str, resolver,
             return None, f"{stage}: write either {CONFIRM!r} or a value, not both"
         fact = inferred.get((person, stage))
         if fact is None:
-            return None, f"{stage}: nothing inferred to confirm (enter the value found)"
+            return None, f"{stage}: nothing inferred with a country to confirm (enter the value found)"
         return {"institution_id": fact["institution_id"], "institution": fact["institution"],
                 "country": fact["country"], "sector": fact["sector"] if stage == "work" else None}, None
     if text.lower() in UNKNOWN or country.lower() in UNKNOWN:
