@@ -101,6 +101,7 @@ def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier:
     if not 0 < level < 1:
         raise UserError(f"the level must lie strictly between 0 and 1, not {level}")
     within = parse_within(within) if isinstance(within, str) else within
+    merge = merge or {}
     if within and (by == "flow" or within[0] == by):
         raise UserError(f"a sub-group ({within[0]}={within[1]}) is broken down by another stage, not by {by}")
     db = tracker_of(db)
@@ -112,7 +113,7 @@ def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier:
     result = {"population": population.label, "population_size": N, "unit": population.unit, "by": by,
               "within": {"stage": within[0], "country": within[1]} if within else None, "level": level,
               "notes": []}
-    sample = _Sample(db, workspace, population, design, units, stages, merge or {}) if design else None
+    sample = _Sample(db, workspace, population, design, units, stages, merge) if design else None
     # a flow sample without any complete path still gives retention and net flows
     answered = sample is not None and (bool(sample.usable) or (by == "flow" and any(
         sample.known(u, "origin", "work") for u in sample.units)))
@@ -130,11 +131,11 @@ def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier:
     if method == "exact":
         if within:
             raise UserError("a sub-group figure is a sample's: choose method sample or assisted")
-        return _exact(db, population, units, by, level, result, merge or {})
+        return _exact(db, population, units, by, result, merge)
     if not answered:
         raise UserError(needs_sample(population, stages, sample))
-    result.update(method=method, measure=MEASURES["sample"][by], sample=sample.summary(),
-                  coverage=sample.summary()["response"])
+    summary = sample.summary()
+    result.update(method=method, measure=MEASURES["sample"][by], sample=summary, coverage=summary["response"])
     if method == "assisted":
         if design["design"] != "person":
             raise UserError(f"assisted estimates need a simple random sample of people (design person); "
@@ -146,7 +147,7 @@ def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier:
                             "or use method sample")
         predicted = _predicted(db, population, by)
         result["predictions_coverage"] = round(sum(1 for u in units if u[0] in predicted) / N, 4)
-        guess = lambda u: (merge or {}).get(predicted.get(u[0]), predicted.get(u[0]))  # noqa: E731
+        guess = lambda u: merge.get(predicted.get(u[0]), predicted.get(u[0]))  # noqa: E731
         result["figures"] = _assisted_figures(sample, units, guess, N, level)
         return result
     if within:
@@ -185,8 +186,7 @@ def needs_sample(population: Population, stages: tuple[str, ...], sample: _Sampl
 
 # --- exact counts --------------------------------------------------------------------------
 
-def _exact(db: Tracker, population: Population, units, by: str, level: float, result: dict,
-           merge: dict[str, str]) -> dict:
+def _exact(db: Tracker, population: Population, units, by: str, result: dict, merge: dict[str, str]) -> dict:
     N = len(units)
     known = {s: _exact_values(db, population, s) for s in _stages(by)}
     if by == "flow":
