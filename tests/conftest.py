@@ -3,7 +3,7 @@
 Every test is in exactly one tier, by marker (checked at collection, below):
 - `fast`: pure functions, small synthetic data (minidata.py), the CLI in-process (typer's
   CliRunner, through `cli()`) and the API in-process (TestClient). No browser, no build of
-  the real data, and never ../shared: the tier runs in under a minute, anywhere.
+  the real data, and never ../shared: the tier runs in about a minute, anywhere.
 - `realdata`: acceptance on the real data beside the repository (../shared/data).
 - `browser`: the served and published tracker in Debian's Chromium.
 """

@@ -161,7 +161,7 @@ PLACES = [("Stanford University", "US"), ("Massachusetts Institute of Technology
           ("Zhejiang University", "CN"), ("University of Oxford", "GB"), ("Google DeepMind", "GB"),
           ("Mila - Quebec AI Institute", "CA"), ("Technical University of Munich", "DE"), ("Inria", "FR"),
           ("KAIST", "KR"), ("National University of Singapore", "SG"), ("Indian Institute of Science", "IN")]
-EDITION_PAPERS = 160
+EDITION_PAPERS = 100
 
 
 def edition(root: Path) -> Path:

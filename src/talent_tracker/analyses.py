@@ -377,7 +377,9 @@ def _flow_estimate(db: Tracker | Path, f: Population) -> dict:
     workspace generation and population, not once per chart."""
     tracker = tracker_of(db)
     key = ("flow", tracker.build_stamp(), tracker.workspace_generation(), f.venues, f.years, f.tier)
-    return tracker.memo(key, lambda: estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, "flow"))
+    # from a sample only: without one, estimate says what is missing (no exact counts to discard)
+    return tracker.memo(key, lambda: estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, "flow",
+                                                        method="sample"))
 
 
 def _flow_result(db: Tracker | Path, f: Population, name: str, title: str):
@@ -385,14 +387,10 @@ def _flow_result(db: Tracker | Path, f: Population, name: str, title: str):
     if not f.years:
         return _unavailable(name, title, f, NEEDS_YEARS)
     try:
-        data = _flow_estimate(db, f)
+        return _flow_estimate(db, f)
     except UserError as exc:
-        return _unavailable(name, title, f, str(exc))
-    if data["method"] == "exact":
-        return _unavailable(name, title, f, _no_sample(f, "origin", "work"),
-                            "Paths, retention and net flows are estimated from the people of a random sample whose "
-                            "origin and work analysts found; nothing else stands in for them.")
-    return data
+        return _unavailable(name, title, f, str(exc), "Paths, retention and net flows are estimated from the people "
+                            "of a random sample whose origin and work analysts found; nothing else stands in for them.")
 
 
 def flows(db: Tracker | Path, f: Population) -> Result:
