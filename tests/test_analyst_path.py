@@ -327,10 +327,13 @@ def test_the_compare_and_flows_pages_after_the_analysts_path(neurips_2022, brows
         page.close()
     assert errors == []
     head = table[0]
-    assert {"interval", "difference (points)", "n"} <= set(head)
-    origin = next(r for r in table[1:] if r[1] == "NeurIPS 2022 accepted authors" and r[3] == "origin country"
-                  and r[4] == "CN")
+    assert {"published %", "tracker %", "interval", "difference (points)", "n"} <= set(head)
+    # one block per edition, population and measure, then a line per category
+    block = next(i for i, r in enumerate(table) if len(r) == 1 and r[0].startswith(
+        "2023 edition — NeurIPS 2022 accepted authors (top20), origin country"))
+    origin = next(r for r in table[block + 1:] if r[0] == "CN")
     assert origin[head.index("tracker %")] != "—" and origin[head.index("difference (points)")].startswith(("+", "-"))
+    assert origin[head.index("n")] == "200" and "–" in origin[head.index("interval")]
 
 
 @pytest.mark.fast

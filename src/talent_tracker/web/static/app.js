@@ -123,7 +123,7 @@ function cellText(value, column) {
   if (value == null) return "";
   if (typeof value !== "number") return String(value);
   if (PERCENT_COLUMN.test(column)) return `${(100 * value).toFixed(1)}%`;
-  if (column === "year" || /^\d{4}$/.test(column)) return String(value);
+  if (column === "year" || column === "edition" || /^\d{4}$/.test(column)) return String(value);
   return Number.isInteger(value) ? value.toLocaleString("en-US") : value.toLocaleString("en-US", { maximumFractionDigits: 1 });
 }
 
@@ -326,6 +326,45 @@ function hookDownloads(section, result, name) {
 
 // the published tracker's figures beside ours: a table of every figure, and a chart of
 // those the tracker has a figure for
+// The comparison as a reader takes it in: one block per edition, population and measure,
+// its status, definitions and the top 2%'s definition said once above its rows, then one
+// line per category (published, tracker, interval, difference, n, coverage; the status
+// only where it differs from the block's)
+function compareTable(table, figures) {
+  table.textContent = "";
+  const columns = ["category", "published %", "tracker %", "interval", "difference (points)", "n", "coverage", "status"];
+  const head = table.createTHead().insertRow();
+  columns.forEach((c) => { const th = document.createElement("th"); th.textContent = c; head.appendChild(th); });
+  const body = table.createTBody();
+  const groups = new Map();
+  figures.forEach((f) => {
+    const key = `${f.edition} edition — ${f.population} (${f.tier}), ${f.measure}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(f);
+  });
+  groups.forEach((rows, key) => {
+    const statuses = new Set(rows.map((f) => f.status));
+    const shared = statuses.size === 1 ? rows[0].status : "";
+    const top = body.insertRow();
+    top.className = "group";
+    const cell = top.insertCell();
+    cell.colSpan = columns.length;
+    const title = document.createElement("strong");
+    title.textContent = key + (shared ? `: ${shared}` : "");
+    cell.appendChild(title);
+    [rows[0].differences, rows[0].tier_definition, rows[0].note ? `Published: ${rows[0].note}` : ""].filter(Boolean)
+      .forEach((text) => { const p = document.createElement("div"); p.className = "note"; p.textContent = text; cell.appendChild(p); });
+    rows.forEach((f) => {
+      const tr = body.insertRow();
+      [f.category, f.published.toFixed(1), f.tracker != null ? f.tracker.toFixed(1) : "—",
+        f.low != null ? `${f.low.toFixed(1)}–${f.high.toFixed(1)}` : "",
+        f.difference != null ? `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(1)}` : "",
+        f.people != null ? f.people.toLocaleString("en-US") : "", `${Math.round(100 * f.coverage)}%`,
+        shared ? "" : f.status].forEach((v) => { tr.insertCell().textContent = v; });
+    });
+  });
+}
+
 async function drawCompare(section) {
   const data = STATIC ? (await load("compare", { venueKey: "all", tier: "all", place: "hq", years: "" })) :
     await (await fetch("/api/compare")).json();
@@ -359,7 +398,7 @@ async function drawCompare(section) {
     f.difference != null ? `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(1)}` : "",
     f.people != null ? f.people.toLocaleString("en-US") : "", `${Math.round(100 * f.coverage)}%`, f.status,
     [f.differences, f.tier_definition, f.note ? `Published: ${f.note}` : ""].filter(Boolean).join(" ")]);
-  fillTable(section.querySelector("table.data"), columns, rows, 200);
+  compareTable(section.querySelector("table.data"), data.figures);
   plot.dataset.rendered = JSON.stringify(["compare", data.available]);
   const result = { columns, rows };
   csvDownload(section, result, "compare");
