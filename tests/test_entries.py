@@ -125,3 +125,23 @@ def test_a_workspace_of_the_previous_schema_hands_imported_values_over_as_entrie
         assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         assert con.execute("SELECT annotator, work_country, via FROM submissions").fetchall() == [
             ("cli:erin", "FR", "sheet old.csv")]
+
+
+def test_a_confirmation_in_the_form_is_recorded_only_for_the_inferred_value(db):
+    ada = person(db, "Ada Lovelace")
+    place, inferred = query(db, "SELECT institution, country FROM career_stages WHERE person_id = ? AND stage = 'work'",
+                            [ada])[0]
+    token = cli("users", "add", "dora", "--db", db).stdout.strip()
+    with TestClient(create_app(db, annotate=True), base_url="http://127.0.0.1") as client:
+        form = client.get(f"/annotate/person/{ada}", headers={"Authorization": f"Bearer {token}"})
+        assert form.status_code == 200 and 'id="work_confirm"' in form.text and f'data-country="{inferred}"' in form.text
+        # what the button fills in: the inferred institution and its country
+        assert web_save(client, token, ada, work_institution=place, work_country=inferred,
+                        work_confirmed=True).status_code == 200
+        with sqlite3.connect(path_for(db)) as con:
+            assert con.execute("SELECT confirmed FROM submissions").fetchone() == ('["work"]',)
+        # the form said "confirmed" but the value is another: the analyst's own value, not a confirmation
+        other = "FR" if inferred != "FR" else "DE"
+        assert web_save(client, token, ada, work_country=other, work_confirmed=True).status_code == 200
+        with sqlite3.connect(path_for(db)) as con:
+            assert con.execute("SELECT confirmed, work_country FROM submissions").fetchone() == ("[]", other)

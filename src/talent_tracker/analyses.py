@@ -302,7 +302,7 @@ def career_stage(db: Tracker | Path, f: Population, stage: str) -> Result:
     except UserError as exc:
         return _unavailable(name, title, f, str(exc))
     if data["method"] == "exact" and all(r["flag"] for r in data["figures"]):
-        return _unavailable(name, title, f, _no_sample(f, stage), _direct_note(data, stage))
+        return _unavailable(name, title, f, estimates.needs_sample(f, (stage,)), _direct_note(data, stage))
     rows = [[r["group"], *_shown(r, "estimate"), r["low"], r["high"], *_shown(r, "share"), r["share_low"],
              r["share_high"], r.get("flag")] for r in data["figures"]]
     method, coverage, notes = _estimate_method(data)
@@ -318,10 +318,6 @@ def _shown(row: dict, key: str) -> list:
 def _n(data: dict) -> int | None:
     """The people a figure rests on: those with an analyst's value (a sample), or with a value."""
     return data["sample"]["annotated"] if data.get("sample") else data.get("known")
-
-
-def _no_sample(f: Population, *stages: str) -> str:
-    return estimates.needs_sample(f, stages)
 
 
 def _direct_note(data: dict, stage: str) -> str:
@@ -498,8 +494,7 @@ def origin_mix(db: Tracker | Path, f: Population, country: str) -> Result:
         data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "origin", within=("work", country),
                                   method="sample")
     except UserError as exc:
-        return _unavailable("origin_mix", title, f, str(exc) if "sample" in str(exc) else _no_sample(f, "origin",
-                                                                                                      "work"))
+        return _unavailable("origin_mix", title, f, str(exc))
     rows = [[r["group"], *_shown(r, "estimate"), r["low"], r["high"], *_shown(r, "share"), r["share_low"],
              r["share_high"], r.get("flag")] for r in data["figures"]]
     method, coverage, notes = _estimate_method(data)
