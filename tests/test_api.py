@@ -449,7 +449,7 @@ def test_samples_and_estimates_from_them(sampled):
     sample = samples["rows"][0]
     assert (sample["venues"], sample["years"], sample["tier"], sample["design"], sample["size"], sample["seed"]) == \
         (["neurips"], [2021], "top20", "person", 120, 3)
-    assert sample["people"] == 120 and sample["annotated"] == 1
+    assert sample["people"] == sample["units"] == 120 and sample["annotated"] == 1 and sample["unit"] == "person"
     assert sample["population_size"] == one(sampled["db"], "SELECT count(DISTINCT person_id) FROM authorships WHERE "
                                                            "venue = 'neurips' AND year = 2021 AND accepted")
     parquet = pq.read_table(io.BytesIO(api.get("/api/samples", params={"format": "parquet"}).content)).to_pylist()

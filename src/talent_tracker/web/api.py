@@ -643,10 +643,12 @@ class SampleRow(BaseModel):
     design: str
     size: int | None
     seed: int | None
-    population_size: int | None
+    population_size: int | None = Field(description="units in the population (people, or person-years)")
     strata: dict[str, int] | None
     clusters_total: int | None
     created_at: str | None
+    unit: str = Field("person", description="person, or person-year")
+    units: int = Field(description="units drawn (a person drawn for two years is two person-years)")
     people: int = Field(description="people drawn")
     annotated: int = Field(description="drawn people with at least one annotation")
 
@@ -846,6 +848,8 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
             found = [dict(r) for r in con.execute("""
                 SELECT d.*,
                        (SELECT count(DISTINCT s.person_id) FROM samples s WHERE s.sample_id = d.sample_id) AS people,
+                       (SELECT count(*) FROM (SELECT DISTINCT s.person_id, s.year FROM samples s
+                                              WHERE s.sample_id = d.sample_id)) AS units,
                        (SELECT count(DISTINCT s.person_id) FROM samples s
                         WHERE s.sample_id = d.sample_id
                           AND s.person_id IN (SELECT person_id FROM annotations)) AS annotated
