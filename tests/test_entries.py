@@ -73,6 +73,11 @@ def test_an_imported_value_survives_another_analysts_saves(db, tmp_path):
         # bob cannot tell after all: alice's value settles again, never lost
         assert web_save(client, token, ada, work_undetermined=True).status_code == 200
         assert settled(db, ada) == {"work": "DE"}
+        # a reviewer may list every change; an annotator may not (they would see others' entries)
+        changes = client.get(f"/api/annotations/{ada}/history", headers={"Authorization": f"Bearer {reviewer}"})
+        assert [c["after"] for c in changes.json()] == ["DE", "US", "could not determine"]
+        assert client.get(f"/api/annotations/{ada}/history",
+                          headers={"Authorization": f"Bearer {token}"}).status_code == 403
         # and bob agreeing settles it as both analysts' value
         assert web_save(client, token, ada, work_country="DE").status_code == 200
         assert query(db, "SELECT sheet FROM annotations WHERE person_id = ?", [ada]) == [("entries by alice, bob",)]

@@ -254,6 +254,11 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
             return JSONResponse({"detail": problems}, status_code=status)
         return {"person_id": person_id, "annotator": who.user.name, "version": version}
 
+    @r.get("/api/annotations/{person_id}/history",
+           summary="Every change to a person's annotations, oldest first (reviewers; Bearer token)")
+    def api_history(person_id: str, who: Viewer = Depends(needs("review"))):
+        return JSONResponse(workflow.history(workspace.connection(), person_id), headers={"Cache-Control": "no-store"})
+
     @r.get("/api/annotate/institutions", summary="Institution autocomplete for the annotation form (registry and world universities)")
     def institutions(q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
                      limit: Annotated[int, Query(ge=1, le=50)] = 20):
