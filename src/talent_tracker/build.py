@@ -227,7 +227,8 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
     found = schedule.locate(data) if root != data else None
     enrich = {}
     if found is not None and any((u.venue.key, u.year) == schedule.VENUE_YEAR for u in units):
-        enrich[schedule.VENUE_YEAR] = (f"{schedule.FOLDER}/{found.name}", schedule.read(found))
+        label = f"{schedule.FOLDER}/{found.name}"
+        enrich[schedule.VENUE_YEAR] = (label, schedule.read(found, report, label))
     progress.start(len(units), "reading paper lists")
     parts: list[_Part] = []
     work = functools.partial(_read_unit, venues=venues, resolver=resolver, enrich=enrich)

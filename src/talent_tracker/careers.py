@@ -28,15 +28,15 @@ fact (end year; none: current) wins, then the more confident one.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
 
+from . import jsonread
 from .errors import UserError
-from .limits import MAX_PROFILE_FILE_BYTES, MAX_PROFILE_FILES, read_text
+from .limits import MAX_PROFILE_FILE_BYTES, MAX_PROFILE_FILES
 
 STAGES = ("origin", "graduate", "work")
 PRECEDENCE = {"annotation": 1, "profile": 2, "job_title": 3, "trail": 4, "affiliation": 5, "email": 6}
@@ -178,12 +178,9 @@ def read_profiles(folder: Path) -> tuple[list[dict], list[str]]:
         raise UserError(f"{folder}: more than {MAX_PROFILE_FILES:,} profile files")
     for path in paths:
         try:
-            data = json.loads(read_text(path, MAX_PROFILE_FILE_BYTES, "profile file"))
+            data = jsonread.document_file(path, MAX_PROFILE_FILE_BYTES, "profile file")
         except UserError as exc:
             problems.append(f"{path.name}: " + str(exc).removeprefix(f"{path}: "))
-            continue
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path.name}: not a readable JSON file ({exc})")
             continue
         items = data.get("profiles", [data]) if isinstance(data, dict) else data if isinstance(data, list) else []
         found = [p for p in items if isinstance(p, dict) and isinstance(p.get("id"), str)]

@@ -24,14 +24,18 @@ MiB = 1 << 20
 # --- source files (a build) ------------------------------------------------------------
 # decompressed size of one paper list or CSV (largest real list: 3.4 MB)
 MAX_SOURCE_BYTES = 256 * MiB
-# JSON text of one paper record read whole (largest real record: about 25 KB, with its
-# abstract); a file with a larger one is read value by value, where a record may be up
-# to MAX_CAREFUL_RECORD_BYTES of JSON with at most MAX_RECORD_VALUES values (real: about
-# 100), its strings cut at MAX_STRING_CHARS (real: 16,262, an abstract)
-MAX_RECORD_BYTES = 4 * MiB
-MAX_CAREFUL_RECORD_BYTES = 16 * MiB
+# JSON text of one record of a JSON array (a paper, a poster, a university; largest real
+# record: about 25 KB, with its abstract), with at most MAX_RECORD_VALUES values (real:
+# about 100), its strings cut at MAX_STRING_CHARS (real: 16,262, an abstract); the
+# parser's time grows with the square of one string's length, hence the byte cap
+MAX_RECORD_BYTES = 16 * MiB
 MAX_RECORD_VALUES = 100_000
 MAX_STRING_CHARS = 1 * MiB
+# nesting of any JSON the tracker reads (real: 4 levels in a profile answer)
+MAX_JSON_DEPTH = 64
+# values of one JSON document read whole: a profile file or an API answer (1,000
+# OpenReview profiles: about 150,000); each costs about 100 bytes once built
+MAX_DOCUMENT_VALUES = 3_000_000
 # records in one paper list (largest real list: 4,965), rows in one CSV (real: 27,897)
 MAX_RECORDS = 200_000
 MAX_CSV_ROWS = 2_000_000
@@ -49,6 +53,10 @@ ALIGNMENT_BUDGET = 5_000_000
 # paper a shared co-author says little, and comparing every pair costs the square
 # of the team (real maximum: 69 authors)
 MAX_COAUTHOR_TEAM = 100
+
+# mentions of one name key compared pair by pair (largest real block: 269, `yoshua
+# bengio`); a larger block is compared in overlapping chunks (linkage._chunks)
+MAX_NAME_BLOCK = 500
 
 # --- files given to a command -----------------------------------------------------------
 MAX_SHEET_BYTES = 16 * MiB  # annotation sheets, people overrides, `resolve --file`

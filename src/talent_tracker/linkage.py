@@ -1,7 +1,11 @@
 """The people model: how likely two authorships are one researcher (Fellegi-Sunter, Splink).
 
 Pairs of authorships that share a name key (`first last`, see people.name_key) are
-compared on:
+compared; in a name block of more than MAX_NAME_BLOCK mentions, only pairs near each
+other in the block sorted by institution, e-mail site and year (two overlapping
+chunkings of the block: the sorted-neighbourhood method, Hernandez & Stolfo 1995), so
+the pairs grow linearly with the mentions of one name, never with their square. The
+comparisons:
 
 - first name and surname, each exact, with a term-frequency adjustment: a match on a
   rare name part is strong evidence, on `Wang` or `Wei` weak. Frequencies are counted
@@ -34,6 +38,7 @@ import math
 import os
 import re
 import tempfile
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -42,9 +47,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from . import jsonread
 from .errors import UserError
 from .institutions.places import WEBMAIL
-from .limits import MAX_COAUTHOR_TEAM
+from .limits import MAX_COAUTHOR_TEAM, MAX_NAME_BLOCK, MAX_SMALL_FILE_BYTES
 
 BACKENDS = ("duckdb", "spark")
 MODEL_FILE = "people_model.json"
@@ -89,7 +95,8 @@ def settings(parameters: dict[str, dict] | None = None, prior: float | None = No
     from splink import SettingsCreator, block_on
 
     extra = {"probability_two_random_records_match": prior} if prior else {}
-    return SettingsCreator(link_type="dedupe_only", blocking_rules_to_generate_predictions=[block_on("name_key")],
+    rules = [block_on("name_key", "chunk_a"), block_on("name_key", "chunk_b")]  # see _chunks
+    return SettingsCreator(link_type="dedupe_only", blocking_rules_to_generate_predictions=rules,
                            comparisons=comparisons(parameters), retain_intermediate_calculation_columns=False,
                            **extra)
 
@@ -105,13 +112,12 @@ class Model:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Model:
+        if path is not None and not os.path.lexists(path):
+            raise UserError(f"{path}: people model not found (make one with `talent-tracker people train`)")
         try:
-            text = (Path(path).read_text("utf-8") if path is not None
-                    else resources.files(__package__).joinpath(MODEL_FILE).read_text("utf-8"))
-            data = json.loads(text)
+            data = (jsonread.document_file(Path(path), MAX_SMALL_FILE_BYTES, "people model") if path is not None
+                    else json.loads(resources.files(__package__).joinpath(MODEL_FILE).read_text("utf-8")))
             return cls(data["parameters"], float(data["prior"]), float(data["threshold"]), data.get("provenance", {}))
-        except FileNotFoundError:
-            raise UserError(f"{path}: people model not found (make one with `talent-tracker people train`)") from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UserError(f"{path or MODEL_FILE}: not a readable people model ({exc})") from None
 
@@ -166,6 +172,8 @@ def features(mentions) -> pa.Table:
             team[paper].append(codes.setdefault(keys[i], len(codes)))
     teams = [sorted(set(t)) if len(t) <= MAX_COAUTHOR_TEAM else [] for t in team]
     titles = getattr(mentions, "title", None) or [None] * n
+    sites = [site(d) for d in mentions.email_domain]
+    chunk_a, chunk_b = _chunks(keys, mentions.institution_id, sites, mentions.year)
     words_of: list[list[int] | None] = [None] * len(papers)
     first, last, middle, coauthors, words = [], [], [], [], []
     for i, name in enumerate(mentions.name):
@@ -182,14 +190,36 @@ def features(mentions) -> pa.Table:
     return pa.table({
         "unique_id": pa.array(range(n), pa.int64()),
         "name_key": [k or None for k in keys],
+        "chunk_a": pa.array(chunk_a, pa.int32()), "chunk_b": pa.array(chunk_b, pa.int32()),
         "first": first, "last": last, "middle": middle,
         "coauthors": pa.array(coauthors, pa.list_(pa.int32())),
         "inst": mentions.institution_id,
         "country": getattr(mentions, "country", None) or [None] * n,
-        "site": [site(d) for d in mentions.email_domain],
+        "site": sites,
         "year": pa.array(mentions.year, pa.int32()),
         "words": pa.array(words, pa.list_(pa.int32())),
     })
+
+
+def _chunks(keys: list[str], institutions: list, sites: list, years: list) -> tuple[list[int], list[int]]:
+    """Per mention, its chunk in two overlapping chunkings of its name block (0 in a block
+    of at most MAX_NAME_BLOCK: the whole block is compared). A larger block is sorted by
+    institution, e-mail site and year and cut every MAX_NAME_BLOCK mentions, the second
+    time half a chunk later: two mentions less than half a chunk apart share a chunk."""
+    n = len(keys)
+    chunk_a, chunk_b = [0] * n, [0] * n
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        if key:
+            blocks[key].append(i)
+    half = MAX_NAME_BLOCK // 2
+    for members in blocks.values():
+        if len(members) <= MAX_NAME_BLOCK:
+            continue
+        members.sort(key=lambda i: (institutions[i] or "", sites[i] or "", years[i], i))
+        for rank, i in enumerate(members):
+            chunk_a[i], chunk_b[i] = rank // MAX_NAME_BLOCK, (rank + half) // MAX_NAME_BLOCK
+    return chunk_a, chunk_b
 
 
 # --- training -----------------------------------------------------------------------------

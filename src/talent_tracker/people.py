@@ -40,7 +40,7 @@ from . import linkage
 from .limits import MAX_COAUTHOR_TEAM, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md"}
-_NON_LETTER = re.compile(r"[^a-z\s]")
+_NON_WORD = re.compile(r"[^a-z0-9\s]")
 
 
 @dataclass
@@ -101,9 +101,13 @@ def persons_table(authorships):
 
 @lru_cache(maxsize=None)
 def name_tokens(name: str) -> tuple[str, ...]:
-    """Lower-case ASCII tokens; hyphens join (`Zhi-Hua` -> `zhihua`), dots split initials."""
+    """Lower-case ASCII tokens; hyphens join (`Zhi-Hua` -> `zhihua`), dots split initials.
+
+    A token of digits alone is a footnote mark (`Kha Pham 1`, `Ma Xiaoxiong[1]`) and is
+    dropped; digits inside a token (`P1`) are part of the name, so `P1 Q1` and `P2 Q2`
+    stay two names rather than one block of everyone whose name differs by digits."""
     text = unidecode(name).lower().replace("-", "").replace("'", "").replace(".", " ")
-    return tuple(t for t in _NON_LETTER.sub(" ", text).split() if t not in _SUFFIXES)
+    return tuple(t for t in _NON_WORD.sub(" ", text).split() if t not in _SUFFIXES and not t.isdigit())
 
 
 @lru_cache(maxsize=None)
@@ -158,8 +162,10 @@ class _Clusters:
             self.profile[rb] = pa or pb
         self.profile.pop(ra, None)
         self.apart[rb] |= self.apart.pop(ra, set())
-        merged = papers_a | papers_b if len(papers_a) < len(papers_b) else papers_b | papers_a
-        self.papers[rb] = merged
+        # the smaller set joins the larger in place: each paper moves O(log n) times
+        small, large = sorted((papers_a, papers_b), key=len)
+        large |= small  # a root's own set, or one _papers made for a lone mention
+        self.papers[rb] = large
         self.papers.pop(ra, None)
         return True
 
@@ -320,14 +326,27 @@ def _join_on(join, values: list[str | None], names: list[str] | None = None, sam
              ) -> None:
     """Join mentions with the same value (and, with `names`, agreeing names): `join` is a
     _Clusters or a callable taking the pair."""
-    anchors: dict[str, list[int]] = defaultdict(list)
+    # per value, the first anchor by surname and by first token: finding the first anchor
+    # whose name agrees (see names_agree) is a few lookups, not a scan of every anchor
+    anchors: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     for i, value in enumerate(values):
         if not value:
             continue
-        group = anchors[value]
-        target = next((j for j in group if names is None or names_agree(names[j], names[i])), None)
+        held = anchors[value]
+        if names is None:
+            target = held.get(("", ""))
+            keys = [("", "")]
+        else:
+            tokens = name_tokens(names[i])
+            if not tokens:
+                continue  # no name to agree with: never joined, as names_agree says
+            first, last = tokens[0], tokens[-1]
+            found = [held.get(k) for k in (("last", last), ("first", last), ("last", first))]
+            target = min((j for j in found if j is not None), default=None)
+            keys = [("last", last), ("first", first)]
         if target is None:
-            group.append(i)
+            for key in keys:
+                held.setdefault(key, i)
         elif isinstance(join, _Clusters):
             join.union(target, i, same_paper_allowed)
         else:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import UserError
+
 from .registry import Institution, default_universities_path, load_registry, load_universities
 from .resolver import Resolution, ResolutionSettings, Resolver
 
@@ -20,9 +22,16 @@ def load_resolver(universities: Path | None = None, settings: ResolutionSettings
     packaged resolution.toml unless given).
     """
     path = Path(universities) if universities else default_universities_path()
-    warning = None
     if universities is None and not path.is_file():
         warning = (f"no world-universities list ({path} not found): resolving with the curated registry only; "
                    "pass --universities FILE or run `talent-tracker fetch --universities`")
         return Resolver(load_registry(), settings=settings), warning
-    return Resolver(load_registry(), load_universities(path), settings), warning
+    if not path.exists():
+        load_universities(path)  # a list named that is not there: its one-line error
+    # a list that cannot be read costs its universities, not the command: say so
+    problems: list[str] = []
+    try:
+        universities = load_universities(path, problems)
+    except UserError as exc:
+        universities, problems = [], [f"{exc}: resolving with the curated registry only"]
+    return Resolver(load_registry(), universities, settings), "; ".join(problems) or None

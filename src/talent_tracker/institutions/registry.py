@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import pycountry
 
+from .. import jsonread
 from ..errors import UserError
 from ..limits import MAX_SHEET_BYTES, MAX_UNIVERSITIES_BYTES, read_text
 
@@ -90,28 +90,41 @@ def universities_in(folder: Path) -> Path | None:
     return None
 
 
-def load_universities(path: Path) -> list[Institution]:
-    """The world-universities list (JSON or gzipped JSON), as academic institutions."""
+def load_universities(path: Path, problems: list[str] | None = None) -> list[Institution]:
+    """The world-universities list (JSON or gzipped JSON), as academic institutions,
+    streamed within the caps of limits.py. Entries that are not universities or pass a
+    cap are left out and counted in `problems`; UserError if the file cannot be read."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"{path}: universities file not found (get it with `talent-tracker fetch --universities`)")
+    universities, seen, left_out = [], set(), 0
     try:
-        data = json.loads(read_text(path, MAX_UNIVERSITIES_BYTES, "universities list"))
-    except ValueError as exc:
-        raise UserError(f"{path}: not a readable universities list ({exc})") from None
-    if not isinstance(data, list):
-        raise UserError(f"{path}: expected a JSON array of universities")
-    universities, seen = [], set()
-    for entry in data:
-        if not isinstance(entry, dict) or not entry.get("name") or not entry.get("alpha_two_code"):
-            continue
-        domains = tuple(d.lower() for d in entry.get("domains") or [] if isinstance(d, str))
-        base = "wu-" + (domains[0] if domains else entry["name"].lower().replace(" ", "-"))
-        iid, n = base, 2
-        while iid in seen:
-            iid, n = f"{base}-{n}", n + 1
-        seen.add(iid)
-        country = entry["alpha_two_code"].upper()
-        universities.append(Institution(iid, entry["name"].strip(), "GB" if country == "UK" else country,
-                                        "academia", domains=domains, layer="universities"))
+        for item in jsonread.array_file(path, MAX_UNIVERSITIES_BYTES, "universities list"):
+            university = _university(item.value, seen)
+            if university is None:
+                left_out += 1
+            else:
+                universities.append(university)
+    except jsonread.FILE_ERRORS as exc:
+        raise UserError(f"{path}: not a readable universities list ({jsonread.describe(exc)})") from None
+    if left_out and problems is not None:
+        problems.append(f"{path}: universities left out (no name and country code, or past a cap): {left_out:,}")
     return universities
+
+
+def _university(entry: object, seen: set[str]) -> Institution | None:
+    if not isinstance(entry, dict):
+        return None
+    name, country = entry.get("name"), entry.get("alpha_two_code")
+    if not isinstance(name, str) or not name.strip() or not isinstance(country, str) or not country.strip():
+        return None
+    listed = entry.get("domains") if isinstance(entry.get("domains"), list) else []
+    domains = tuple(d.lower() for d in listed if isinstance(d, str))
+    base = "wu-" + (domains[0] if domains else name.lower().replace(" ", "-"))
+    iid, n = base, 2
+    while iid in seen:
+        iid, n = f"{base}-{n}", n + 1
+    seen.add(iid)
+    country = country.strip().upper()
+    return Institution(iid, name.strip(), "GB" if country == "UK" else country, "academia", domains=domains,
+                       layer="universities")

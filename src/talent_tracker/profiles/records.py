@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..limits import MAX_FIELD_CHARS, MAX_RECORD_BYTES
+from .. import jsonread
+from ..limits import MAX_FIELD_CHARS, MAX_RECORD_BYTES, MAX_RECORD_VALUES
 
 SOURCES = ("openreview", "orcid", "openalex")
 RECORDS = "records"
@@ -139,7 +140,7 @@ def iter_records(folder: Path, source: str, problems: list[str]) -> Iterator[dic
     bad = 0
     try:
         with path.open("rb") as handle:
-            for line in handle:
+            for line in _lines(handle):
                 record = _record(line)
                 if record is None or record["source"] != source:
                     bad += 1
@@ -151,12 +152,24 @@ def iter_records(folder: Path, source: str, problems: list[str]) -> Iterator[dic
         problems.append(f"{path}: {bad} unreadable lines left out")
 
 
-def _record(line: bytes) -> dict | None:
-    if len(line) > MAX_RECORD_BYTES:
+def _lines(handle) -> Iterator[bytes | None]:
+    """The file's lines, each read at most MAX_RECORD_BYTES at a time: a longer one is
+    None (and read past in chunks), never held whole."""
+    while line := handle.readline(MAX_RECORD_BYTES + 1):
+        if len(line) <= MAX_RECORD_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := handle.readline(MAX_RECORD_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def _record(line: bytes | None) -> dict | None:
+    if line is None:
         return None
     try:
-        record = json.loads(line)
-    except ValueError:
+        record, _ = jsonread.loads(line, MAX_RECORD_VALUES)
+    except jsonread.BadJSON:
         return None
     ok = isinstance(record, dict) and isinstance(record.get("key"), str) and record.get("kind") in ("position", "orcid")
     return record if ok else None

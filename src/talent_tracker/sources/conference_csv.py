@@ -25,7 +25,7 @@ COLUMNS = ("Conference", "Year", "Title", "Author", "Affiliation")
 FILE_NAMES = ("papers.csv.gz", "papers.csv")
 _NO_AFFILIATION = {"none", "null", "n/a", "na", "-", "(organization)"}
 # a field past this is a broken file (a row is read whole before it can be cut short)
-csv.field_size_limit(limits.MAX_CAREFUL_RECORD_BYTES)
+csv.field_size_limit(limits.MAX_RECORD_BYTES)
 
 Report = Callable[[Skip], None]
 

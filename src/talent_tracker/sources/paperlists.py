@@ -9,20 +9,15 @@ do not line up (see alignment.py), duplicate records of one paper, broken record
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import ijson
-from ijson.common import ObjectBuilder
-
-from .. import limits
+from .. import jsonread, limits
 from ..errors import UserError
-from ..limits import MAX_AUTHORS, RecordTooLarge, TooLarge, clip
+from ..limits import MAX_AUTHORS, TooLarge, clip
 from ..records import Authorship, Paper, Skip, UnalignedEntry
 from ..venues import Venue, Venues
 from . import alignment
@@ -104,109 +99,6 @@ def discover(
     return [units[k] for k in sorted(units)]
 
 
-class _NotAnArray(Exception):
-    pass
-
-
-def iter_records(unit: Unit) -> Iterator[tuple[object, int, str | None]]:
-    """The file's records, streamed: decompressed and parsed as they are read, within the
-    caps of limits.py. Yields (record, strings cut short, why the record was dropped).
-
-    The fast path parses whole records, each at most MAX_RECORD_BYTES of JSON. A file
-    with a larger record is read again, carefully: event by event, cutting strings at
-    MAX_STRING_CHARS and dropping (and counting) a record of more than
-    MAX_RECORD_VALUES values, so one huge field costs its record a truncation, not the
-    file its papers; a record is still at most MAX_CAREFUL_RECORD_BYTES (the parser's
-    time grows with the square of a string's length). Raises one of _UNREADABLE when
-    the file cannot be read whole.
-    """
-    try:
-        with _open_array(unit, limits.MAX_RECORD_BYTES) as (raw, stream):
-            for index, record in enumerate(ijson.items(stream, "item", use_float=True)):
-                if index >= limits.MAX_RECORDS:
-                    raise TooLarge(f"more than {limits.MAX_RECORDS:,} records")
-                raw.mark()
-                yield record, 0, None
-        return
-    except RecordTooLarge:
-        pass
-    with _open_array(unit, limits.MAX_CAREFUL_RECORD_BYTES) as (raw, stream):
-        yield from _careful_records(raw, stream)
-
-
-@contextmanager
-def _open_array(unit: Unit, record_limit: int | None):
-    with limits.bounded_stream(unit.path, limits.MAX_SOURCE_BYTES, "paper list", record_limit) as raw:
-        stream = io.BufferedReader(raw, 64 * 1024)
-        while True:
-            head = stream.peek(1)
-            if not head:
-                raise _NotAnArray("the file is empty")
-            if head.lstrip():
-                break
-            stream.read(len(head))  # leading whitespace
-        first = head.lstrip()[:1]
-        if first != b"[":
-            kind = {b"{": "an object", b'"': "a string"}.get(first, "no JSON array")
-            raise _NotAnArray(f"expected a JSON array of papers, found {kind}")
-        yield raw, stream
-
-
-_STARTS, _ENDS = ("start_map", "start_array"), ("end_map", "end_array")
-
-
-def _careful_records(raw, stream) -> Iterator[tuple[object, int, str | None]]:
-    depth = records = values = cut = 0
-    builder: ObjectBuilder | None = None
-    for event, value in ijson.basic_parse(stream, use_float=True):
-        if event in _STARTS:
-            depth += 1
-            if depth == 1:
-                continue  # the array of records
-            if depth == 2:
-                records += 1
-                if records > limits.MAX_RECORDS:
-                    raise TooLarge(f"more than {limits.MAX_RECORDS:,} records")
-                builder, values, cut = ObjectBuilder(), 0, 0
-        elif event in _ENDS:
-            depth -= 1
-            if depth == 0:
-                continue
-        elif depth == 1:  # a record that is a bare value
-            records += 1
-            raw.mark()
-            yield value, 0, None
-            continue
-        if builder is not None:
-            values += 1
-            if values > limits.MAX_RECORD_VALUES:
-                builder = None
-            else:
-                if isinstance(value, str) and len(value) > limits.MAX_STRING_CHARS:
-                    value, cut = value[: limits.MAX_STRING_CHARS], cut + 1
-                builder.event(event, value)
-        if depth == 1:  # the record just ended
-            raw.mark()
-            if builder is None:
-                yield None, 0, f"record has more than {limits.MAX_RECORD_VALUES:,} JSON values"
-            else:
-                yield builder.value, cut, None
-            builder = None
-
-
-_UNREADABLE = (TooLarge, _NotAnArray, ijson.JSONError, OSError, *limits.GZIP_ERRORS)
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ijson.JSONError):
-        return f"not valid JSON ({str(exc).strip().splitlines()[0]})"
-    if isinstance(exc, limits.GZIP_ERRORS):
-        return f"not a complete gzip file ({exc})"
-    if isinstance(exc, OSError):
-        return f"cannot be read ({exc.strerror or exc})"
-    return str(exc)
-
-
 def read(
     unit: Unit,
     report: Report,
@@ -221,23 +113,29 @@ def read(
     parsed: list[_Parsed] = []
     pending: list[Skip] = []  # reported once the whole file has been read
     values = 0
+    notes = jsonread.Notes()
     try:
-        for index, (raw, cut, dropped) in enumerate(iter_records(unit)):
-            if dropped:
-                pending.append(Skip(unit.label, "record", dropped, "", unit.venue.key, unit.year, f"#{index}"))
+        records = jsonread.array_file(unit.path, limits.MAX_SOURCE_BYTES, "paper list", notes=notes)
+        for index, record in enumerate(records):
+            if record.dropped:
+                pending.append(Skip(unit.label, "record", f"record {record.dropped}", "",
+                                    unit.venue.key, unit.year, f"#{index}"))
                 continue
-            item = _parse_record(unit, index, raw, pending.append, cut)
+            item = _parse_record(unit, index, record.value, pending.append, record.notes)
             if item is None:
                 continue
             values += len(item.paper.authors) + sum(len(v) for v in item.lists.values())
             if values > limits.MAX_FILE_VALUES:
                 raise TooLarge(f"more than {limits.MAX_FILE_VALUES:,} author names and per-author values")
             parsed.append(item)
-    except _UNREADABLE as exc:
-        report(Skip(unit.label, "file", "malformed file", _describe(exc), unit.venue.key, unit.year))
+    except jsonread.FILE_ERRORS as exc:
+        report(Skip(unit.label, "file", "malformed file", jsonread.describe(exc), unit.venue.key, unit.year))
         return []
     for skip in pending:
         report(skip)
+    if notes.replaced:
+        report(Skip(unit.label, "field", "bytes that are not UTF-8 text replaced", "",
+                    unit.venue.key, unit.year, count=notes.replaced))
     _unique_ids(parsed)
     known = _known_values(parsed)
     budget = [limits.ALIGNMENT_BUDGET]
@@ -262,7 +160,8 @@ class _Parsed:
     source_keys: tuple[list[str], list[str]] | None  # per-author institutions, countries
 
 
-def _parse_record(unit: Unit, index: int, raw: object, report: Report, cut: int = 0) -> _Parsed | None:
+def _parse_record(unit: Unit, index: int, raw: object, report: Report,
+                  notes: jsonread.Notes | None = None) -> _Parsed | None:
     where = f"#{index}"
 
     def skip(reason: str, detail: str = "", scope: str = "record", count: int = 1) -> None:
@@ -277,7 +176,8 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report, cut: int 
     if author_text is not None and not isinstance(author_text, str):
         skip("author list is not text", f"found {type(author_text).__name__}")
         return None
-    clipped = cut  # strings already cut short while reading
+    notes = notes or jsonread.Notes()
+    clipped = notes.cut  # strings already cut short while reading
 
     def bounded(value: str | None) -> str | None:
         nonlocal clipped
@@ -363,6 +263,10 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report, cut: int 
             lists[key] = values
     if clipped:
         skip(f"value longer than {limits.MAX_FIELD_CHARS:,} characters cut short", scope="field", count=clipped)
+    if notes.replaced:
+        skip("text with invalid characters (lone surrogates) replaced", scope="field", count=notes.replaced)
+    if notes.numbers:
+        skip("number too large to read: the field is left empty", scope="field", count=notes.numbers)
     return _Parsed(paper, identities, lists, _source_keys(raw, len(paper.authors)))
 
 

@@ -23,7 +23,6 @@ counted in `skips`. Aligned authorships record `affiliation_source = 'neurips202
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,8 +31,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from .. import limits
-from ..errors import UserError
+from .. import jsonread, limits
 from ..records import Paper, Skip
 from .text import clean
 
@@ -66,21 +64,25 @@ def locate(data: Path) -> Path | None:
     return path if path.exists() else None
 
 
-def read(path: Path) -> list[Poster]:
-    """The posters of the schedule file (bounded; one clear error if unreadable)."""
+def read(path: Path, report: Report, label: str) -> list[Poster]:
+    """The posters of the schedule file, streamed within the caps of limits.py. A poster
+    past a cap is dropped and a file that cannot be read gives none: each is a skip."""
+    posters, dropped = [], 0
     try:
-        data = json.loads(limits.read_text(path, limits.MAX_SOURCE_BYTES, "schedule file"))
-    except ValueError as exc:
-        raise UserError(f"{path}: not a readable schedule file ({exc})") from None
-    if not isinstance(data, list):
-        raise UserError(f"{path}: expected a JSON array of posters")
-    posters = []
-    for index, record in enumerate(data[: limits.MAX_RECORDS]):
-        if not isinstance(record, dict) or not isinstance(record.get("title"), str):
-            continue
-        speakers = record.get("speakers") if isinstance(record.get("speakers"), list) else []
-        parsed = tuple(parse_speaker(s) for s in speakers[: limits.MAX_AUTHORS] if isinstance(s, str))
-        posters.append(Poster(index, clean(record["title"])[: limits.MAX_FIELD_CHARS], parsed))
+        for index, item in enumerate(jsonread.array_file(path, limits.MAX_SOURCE_BYTES, "schedule file")):
+            record = item.value
+            if item.dropped or not isinstance(record, dict) or not isinstance(record.get("title"), str):
+                dropped += 1
+                continue
+            speakers = record.get("speakers") if isinstance(record.get("speakers"), list) else []
+            parsed = tuple(parse_speaker(s) for s in speakers[: limits.MAX_AUTHORS] if isinstance(s, str))
+            posters.append(Poster(index, clean(record["title"])[: limits.MAX_FIELD_CHARS], parsed))
+    except jsonread.FILE_ERRORS as exc:
+        report(Skip(label, "file", "malformed file", jsonread.describe(exc), *VENUE_YEAR))
+        return []
+    if dropped:
+        report(Skip(label, "record", "schedule entry without a title, or past a cap", "", *VENUE_YEAR,
+                    count=dropped))
     return posters
 
 

@@ -1,0 +1,274 @@
+"""Bounded JSON reading: every JSON file or answer the tracker reads goes through here.
+
+Values are built from the parser's events (ijson's `basic_parse`, which is linear in
+the depth of nesting), never by `json.loads` of a whole blob, so every cost is capped:
+- nesting deeper than MAX_JSON_DEPTH drops the value (a record, or the document);
+- a value of more than `max_values` JSON values is dropped, and no string is kept past
+  `max_string` characters;
+- bytes that are not UTF-8 are replaced (U+FFFD) before parsing, and an escaped lone
+  surrogate (`"\\udc00"`, which the C parser cannot decode) makes the text be read
+  again by ijson's pure-Python parser, which can, then replaced too;
+- numbers are kept exactly (ints of any size, decimals as float), and one too large
+  for a float (`1e400`) is read as null: the field is lost, not the record.
+What is fixed is counted (`Notes`) for the caller to report. A text whose structure is
+broken raises BadJSON with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO
+
+import ijson
+import ijson.backends.python as python_backend
+from ijson.common import ObjectBuilder
+
+from .errors import UserError
+from .limits import (GZIP_ERRORS, MAX_DOCUMENT_VALUES, MAX_JSON_DEPTH, MAX_RECORD_BYTES, MAX_RECORD_VALUES,
+                     MAX_RECORDS, MAX_STRING_CHARS, BoundedReader, TooLarge, bounded_stream)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_STARTS, _ENDS = ("start_map", "start_array"), ("end_map", "end_array")
+
+
+class BadJSON(ValueError):
+    """Not JSON that can be read (the message says why, in one line)."""
+
+
+@dataclass
+class Notes:
+    """What reading one value fixed rather than lost."""
+
+    cut: int = 0  # strings cut at max_string
+    replaced: int = 0  # bytes that are not UTF-8, and strings with lone surrogates, replaced
+    numbers: int = 0  # numbers too large for a float, read as null
+
+    def add(self, other: Notes) -> None:
+        self.cut += other.cut
+        self.replaced += other.replaced
+        self.numbers += other.numbers
+
+
+@dataclass
+class Item:
+    """One element of a top-level array: its value, or why it was dropped."""
+
+    value: object
+    notes: Notes = field(default_factory=Notes)
+    dropped: str | None = None
+
+
+class _Builder:
+    """One value built from events within the caps; `dropped` says why it was given up."""
+
+    def __init__(self, max_values: int, max_string: int):
+        self.builder: ObjectBuilder | None = ObjectBuilder()
+        self.max_values, self.max_string = max_values, max_string
+        self.values, self.depth = 0, 0
+        self.notes = Notes()
+        self.dropped: str | None = None
+
+    def event(self, event: str, value) -> None:
+        if event in _STARTS:
+            self.depth += 1
+            if self.depth > MAX_JSON_DEPTH and self.builder is not None:
+                self._drop(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        elif event in _ENDS:
+            self.depth -= 1
+        if self.builder is None:
+            return  # dropped: the events are still counted for the depth
+        self.values += 1
+        if self.values > self.max_values:
+            self._drop(f"more than {self.max_values:,} JSON values")
+            return
+        if isinstance(value, str):
+            value = self._text(value)
+        elif isinstance(value, Decimal):
+            number = float(value)
+            if math.isinf(number):
+                number, self.notes.numbers = None, self.notes.numbers + 1
+            value = number
+        self.builder.event(event, value)
+
+    def _text(self, value: str) -> str:
+        if len(value) > self.max_string:
+            value, self.notes.cut = value[: self.max_string], self.notes.cut + 1
+        if _SURROGATE.search(value):
+            value = _SURROGATE.sub("\ufffd", value)
+            self.notes.replaced += 1
+        return value
+
+    def _drop(self, why: str) -> None:
+        self.builder, self.dropped = None, why
+
+    @property
+    def value(self):
+        return None if self.builder is None else self.builder.value
+
+
+class Utf8Clean(io.RawIOBase):
+    """`raw` (a binary stream) with every byte sequence that is not UTF-8 replaced by
+    U+FFFD: one bad byte costs one character, not the file."""
+
+    def __init__(self, raw: BinaryIO, notes: Notes):
+        self.raw, self.notes = raw, notes
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.raw.read(len(buffer))
+            final = not chunk
+            text = self.decoder.decode(chunk, final=final)
+            if "\ufffd" in text:  # count the replacements, not U+FFFD that was there
+                self.notes.replaced += max(0, text.count("\ufffd") - chunk.count(b"\xef\xbf\xbd"))
+            self.pending = text.encode("utf-8")
+            if final:
+                break
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
+
+
+def _events(stream: BinaryIO, slow: bool, notes: Notes) -> Iterator[tuple[str, object]]:
+    parse = python_backend.basic_parse if slow else ijson.basic_parse
+    try:
+        yield from parse(io.BufferedReader(Utf8Clean(stream, notes), 64 * 1024))
+    except ijson.JSONError as exc:
+        text = str(exc).strip().splitlines()
+        raise BadJSON(f"not valid JSON ({text[0] if text else type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        if slow:
+            raise BadJSON("not valid JSON (text that cannot be decoded)") from None
+        raise _Undecodable from None
+
+
+class _Undecodable(Exception):
+    """The C parser met an escape it cannot decode (a lone surrogate): read again, slowly."""
+
+
+Opener = Callable[[], BinaryIO]
+
+
+def iter_array(open_stream: Opener, max_values: int, max_string: int = MAX_STRING_CHARS,
+               max_items: int | None = None, on_item: Callable[[], None] | None = None,
+               notes: Notes | None = None) -> Iterator[Item]:
+    """The elements of the JSON array `open_stream()` holds, one at a time.
+
+    An element past a cap is yielded as dropped; the caller counts it. Raises BadJSON
+    when the text is not an array or its structure is broken, TooLarge past `max_items`.
+    `open_stream` is called again (and the elements already yielded skipped) if the text
+    must be read with the slow parser. `on_item` is called after each element (a bounded
+    stream's mark: see limits.BoundedReader). Bytes replaced outside any element's
+    strings are counted in `notes`.
+    """
+    done = 0
+    for slow in (False, True):
+        stream_notes = Notes()
+        try:
+            with open_stream() as stream:
+                for index, item in enumerate(_items(stream, slow, max_values, max_string, stream_notes)):
+                    if max_items is not None and index >= max_items:
+                        raise TooLarge(f"more than {max_items:,} records")
+                    if on_item is not None:
+                        on_item()
+                    if index >= done:
+                        done += 1
+                        yield item
+            if notes is not None:
+                notes.add(stream_notes)
+            return
+        except _Undecodable:
+            continue
+
+
+def _items(stream, slow: bool, max_values: int, max_string: int, notes: Notes) -> Iterator[Item]:
+    depth = 0
+    builder: _Builder | None = None
+    for event, value in _events(stream, slow, notes):
+        if depth == 0:
+            if event != "start_array":
+                kind = {"start_map": "an object", "string": "a string"}.get(event, "no array")
+                raise BadJSON(f"expected a JSON array, found {kind}")
+            depth = 1
+            continue
+        if builder is None:
+            if event == "end_array":
+                return
+            builder = _Builder(max_values, max_string)
+        builder.event(event, value)
+        if builder.depth == 0:  # the element is complete
+            yield Item(builder.value, builder.notes, builder.dropped)
+            builder = None
+
+
+def load(open_stream: Opener, max_values: int, max_string: int = MAX_STRING_CHARS) -> tuple[object, Notes]:
+    """The whole JSON document `open_stream()` holds, within the caps (BadJSON past one)."""
+    for slow in (False, True):
+        try:
+            with open_stream() as stream:
+                builder = _Builder(max_values, max_string)
+                for event, value in _events(stream, slow, builder.notes):
+                    builder.event(event, value)
+            if builder.dropped:
+                raise BadJSON(builder.dropped)
+            if builder.values == 0:
+                raise BadJSON("empty: no JSON value")
+            return builder.value, builder.notes
+        except _Undecodable:
+            continue
+    raise AssertionError("unreachable")
+
+
+def loads(data: bytes | str, max_values: int, max_string: int = MAX_STRING_CHARS) -> tuple[object, Notes]:
+    """`load` of text held in memory (an API answer, one line of a JSON-lines file)."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    return load(lambda: io.BytesIO(raw), max_values, max_string)
+
+
+def array_file(path: Path, max_bytes: int, what: str, max_values: int = MAX_RECORD_VALUES,
+               max_items: int = MAX_RECORDS, notes: Notes | None = None) -> Iterator[Item]:
+    """`iter_array` over a file (.gz decompressed), at most `max_bytes` decompressed and
+    MAX_RECORD_BYTES per element. Raises one of FILE_ERRORS when it cannot be read whole."""
+    opened: list[BoundedReader] = []
+
+    def open_stream() -> BoundedReader:
+        opened[:] = [bounded_stream(path, max_bytes, what, MAX_RECORD_BYTES)]
+        return opened[0]
+
+    yield from iter_array(open_stream, max_values, max_items=max_items, on_item=lambda: opened[0].mark(),
+                          notes=notes)
+
+
+FILE_ERRORS = (TooLarge, BadJSON, OSError, *GZIP_ERRORS)
+
+
+def describe(exc: Exception) -> str:
+    """One of FILE_ERRORS, in a few words."""
+    if isinstance(exc, GZIP_ERRORS):
+        return f"not a complete gzip file ({exc})"
+    if isinstance(exc, OSError):
+        return f"cannot be read ({exc.strerror or exc})"
+    return str(exc)
+
+
+def document_file(path: Path, max_bytes: int, what: str, max_values: int = MAX_DOCUMENT_VALUES) -> object:
+    """The JSON document in a file given to a command, bounded; UserError in one line."""
+    path = Path(path)
+    try:
+        value, _ = load(lambda: bounded_stream(path, max_bytes, what), max_values)
+    except FileNotFoundError:
+        raise UserError(f"{path}: {what} not found") from None
+    except FILE_ERRORS as exc:
+        raise UserError(f"{path}: {what}: {describe(exc)}") from None
+    return value

@@ -1,0 +1,140 @@
+"""The bounded JSON reader, and every file reader that goes through it, on hostile text."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import resource
+import time
+from pathlib import Path
+
+import pytest
+
+from talent_tracker import jsonread, limits
+from talent_tracker.careers import read_profiles
+from talent_tracker.errors import UserError
+from talent_tracker.institutions import load_resolver
+from talent_tracker.profiles.records import iter_records, path_for
+from talent_tracker.sources import schedule
+
+pytestmark = pytest.mark.fast
+
+
+def items(data: bytes, max_values: int = 1_000) -> list[jsonread.Item]:
+    return list(jsonread.iter_array(lambda: _stream(data), max_values))
+
+
+def _stream(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def test_deep_nesting_costs_its_element_in_linear_time():
+    started = time.perf_counter()
+    found = items(b"[" + b"[" * 1_000_000 + b"]" * 1_000_000 + b', {"a": 1}]')
+    assert time.perf_counter() - started < 10
+    assert [i.dropped for i in found] == [f"nested deeper than {limits.MAX_JSON_DEPTH} levels", None]
+    assert found[1].value == {"a": 1}
+    with pytest.raises(jsonread.BadJSON, match="nested deeper"):
+        jsonread.loads(b"[" * 100_000 + b"]" * 100_000, 1_000_000)
+
+
+def test_lone_surrogates_and_bad_bytes_are_replaced_and_counted():
+    found = items(b'[{"t": "\\udc00x", "\\ud800": "k"}, "ok \xff\xfe"]')
+    assert found[0].value == {"t": "\ufffdx", "\ufffd": "k"} and found[0].notes.replaced == 2
+    assert found[1].value == "ok \ufffd\ufffd"
+    notes = jsonread.Notes()
+    list(jsonread.iter_array(lambda: _stream(b'["\xff", "\xef\xbf\xbd genuine"]'), 10, notes=notes))
+    assert notes.replaced == 1  # a U+FFFD that was in the text is not counted
+
+
+def test_huge_numbers_are_kept_or_their_field_alone_dropped():
+    value, notes = jsonread.loads(b'{"big": 123456789012345678901234567890, "inf": 1e400, "x": 1.5, "n": 3}', 100)
+    assert value == {"big": 123456789012345678901234567890, "inf": None, "x": 1.5, "n": 3}
+    assert notes.numbers == 1
+
+
+def test_value_and_string_caps():
+    found = items(b'[[1, 2, 3, 4, 5], [1], "' + b"x" * 50 + b'"]', max_values=4)
+    assert found[0].dropped == "more than 4 JSON values" and found[1].value == [1]
+    cut = list(jsonread.iter_array(lambda: _stream(b'["' + b"y" * 50 + b'"]'), 10, max_string=20))
+    assert cut[0].value == "y" * 20 and cut[0].notes.cut == 1
+    with pytest.raises(jsonread.BadJSON, match="more than 3 JSON values"):
+        jsonread.loads(b"[1, 2, 3, 4]", 3)
+
+
+def test_broken_structure_is_one_line():
+    for text, reason in [(b'{"a": 1}', "expected a JSON array, found an object"),
+                         (b"[1, 2", "not valid JSON"), (b"", "not valid JSON")]:
+        with pytest.raises(jsonread.BadJSON, match=reason) as caught:
+            items(text)
+        assert "\n" not in str(caught.value)
+
+
+def test_a_schedule_of_empty_objects_is_stopped_at_a_cap(tmp_path):
+    """254 KB of gzip inflating to 252 MiB of `{},`: json.loads of it peaked at 6.75 GB."""
+    path = tmp_path / schedule.FILE
+    with gzip.open(path, "wb", compresslevel=9) as handle:
+        handle.write(b"[")
+        block = b"{}," * (1 << 20)
+        for _ in range(84):
+            handle.write(block)
+        handle.write(b"{}]")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    skips = []
+    assert schedule.read(path, skips.append, "s.json.gz") == []
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024 < 200
+    assert [(s.scope, s.detail) for s in skips] == [("file", f"more than {limits.MAX_RECORDS:,} records")]
+
+
+def test_a_nested_schedule_entry_costs_its_poster(tmp_path):
+    path = tmp_path / schedule.FILE
+    good = {"title": "A poster", "speakers": ["Ada Lovelace (Oxford)"]}
+    text = b'[{"title": ' + b"[" * 200_000 + b"]" * 200_000 + b"}, " + json.dumps(good).encode() + b"]"
+    path.write_bytes(gzip.compress(text))  # as the real file is
+    skips = []
+    posters = schedule.read(path, skips.append, "s.json")
+    assert [(p.title, p.speakers) for p in posters] == [("A poster", (("Ada Lovelace", "Oxford"),))]
+    assert [(s.scope, s.count) for s in skips] == [("record", 1)]
+
+
+def test_a_broken_universities_list_is_a_warning_not_a_failure(tmp_path):
+    path = tmp_path / "universities.json"
+    path.write_bytes(b"[" * 500_000)
+    resolver, warning = load_resolver(path)
+    assert "not a readable universities list" in warning and "curated registry only" in warning
+    assert resolver.resolve("University of Oxford").country == "GB"  # the registry still resolves
+    with pytest.raises(UserError, match="universities file not found"):
+        load_resolver(tmp_path / "missing.json")
+
+
+def test_profile_files_and_lines_are_bounded(tmp_path):
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "deep.json").write_bytes(b"[" * 1_000_000 + b"]" * 1_000_000)
+    (folder / "surrogate.json").write_bytes(b'{"id": "~A_B1", "content": {"names": [{"fullname": "\\udc00"}]}}')
+    profiles, problems = read_profiles(folder)
+    assert [p["id"] for p in profiles] == ["~A_B1"]
+    assert problems == [f"deep.json: profile file: nested deeper than {limits.MAX_JSON_DEPTH} levels"]
+    # the fetched records, one JSON line each: a deep line or one past the cap is left out
+    records = path_for(tmp_path, "openreview")
+    records.parent.mkdir(parents=True, exist_ok=True)
+    good = {"source": "openreview", "key": "~A_B1", "kind": "position"}
+    with records.open("wb") as handle:
+        handle.write(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+        handle.write(b'"' + b"z" * (limits.MAX_RECORD_BYTES + 10) + b'"\n')
+        handle.write(json.dumps(good).encode() + b"\n")
+    problems = []
+    assert list(iter_records(tmp_path, "openreview", problems)) == [good]
+    assert problems == [f"{records}: 2 unreadable lines left out"]
+
+
+def test_document_file_says_why_in_one_line(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_bytes(b'{"a": [1, 2}')
+    with pytest.raises(UserError) as caught:
+        jsonread.document_file(path, limits.MiB, "profile file")
+    assert str(caught.value).startswith(f"{path}: profile file: not valid JSON")
+    with pytest.raises(UserError, match="profile file not found"):
+        jsonread.document_file(Path(tmp_path / "none.json"), limits.MiB, "profile file")
