@@ -1003,7 +1003,8 @@ def serve(
     """Serve the interactive tracker and its JSON API, logging one line per request.
 
     A build of the same database may run meanwhile: the server shows the new build as
-    soon as it is in place."""
+    soon as it is in place. A database whose workspace is not beside it is served with a
+    warning (every build makes one: its work is elsewhere, or lost)."""
     import uvicorn
 
     from .web.app import create_app
@@ -1024,8 +1025,9 @@ def serve(
         _check_port(host, port)
     except UserError as exc:
         _fail(str(exc))
-    if warning:
-        _warn(warning)
+    for message in (warning, application.state.workspace_warning):
+        if message:
+            _warn(message)
     if host in ("0.0.0.0", "::") and not allow_host:
         _warn("listening on every interface, but only loopback names are accepted: add --allow-host NAME")
     _say(f"talent-tracker at http://{host}:{port}/ (API docs at /docs)")

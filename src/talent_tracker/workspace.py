@@ -2,7 +2,7 @@
 
 Users and their tokens, annotators' submissions, reviewers' decisions, the audit log,
 settled annotations, samples and people overrides are human work: no build rewrites
-them. They live in `<db>.workspace.sqlite` beside the database (`talent-tracker.duckdb`
+them (the web server's sign-in sessions are kept here too). They live in `<db>.workspace.sqlite` beside the database (`talent-tracker.duckdb`
 -> `talent-tracker.workspace.sqlite`), the database holds only what a build derives and
 is replaced whole by the next build.
 
@@ -16,11 +16,16 @@ snapshot of the tables analyses need (store.reader).
 
 A database built by an earlier version kept these tables inside the DuckDB file: the
 first time its workspace is opened they are copied into it, once.
+
+When the machine's storage fails under a write (disk full, an I/O error, a read-only
+file), the transaction is rolled back whole and the write raises a UserError saying why
+(`storage_failure`): a command prints it as one line, the server answers 503 with it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import getpass
 import json
 import os
@@ -38,8 +43,13 @@ from .errors import UserError
 SUFFIX = ".workspace.sqlite"
 BUSY_TIMEOUT_MS = 30_000
 # 2: every sheet import is its analyst's submission (submissions.via, .confirmed); samples of
-# person-years (samples.year, sample_designs.unit)
-SCHEMA_VERSION = 2
+# person-years (samples.year, sample_designs.unit); 3: the web server's sign-in sessions
+SCHEMA_VERSION = 3
+
+# every session the web server issued and has not ended: a cookie it did not issue, or
+# one signed out, is refused however well signed (web/security.py)
+SESSIONS = """CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY, user TEXT NOT NULL, issued_at TEXT NOT NULL, expires_at TEXT NOT NULL)"""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,13 +82,29 @@ CREATE TABLE IF NOT EXISTS sample_designs (
 CREATE TABLE IF NOT EXISTS person_overrides (
     authorship_a TEXT NOT NULL, authorship_b TEXT NOT NULL, decision TEXT NOT NULL, note TEXT, actor TEXT,
     created_at TEXT NOT NULL, PRIMARY KEY (authorship_a, authorship_b));
-"""
+""" + SESSIONS + ";\n"
 
-# the workspace tables, in the order `export` and the README list them
+# the workspace tables, in the order `export` and the README list them (sessions are no
+# one's work, and their ids are secrets: never exported)
 TABLES = ("users", "submissions", "decisions", "audit_log", "annotations", "samples", "sample_designs",
           "person_overrides")
 # columns stored as JSON text here and as lists in DuckDB
 LIST_COLUMNS = {"submissions": ("undetermined", "confirmed"), "sample_designs": ("venues", "years")}
+
+
+# SQLite's primary result codes of a storage that cannot take a write
+_STORAGE_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY}
+_STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS}
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """Why the machine's storage failed (`database or disk is full`, `disk I/O error`, `No
+    space left on device`), or None when `exc` is something else."""
+    if isinstance(exc, sqlite3.OperationalError) and (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _STORAGE_CODES:
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno in _STORAGE_ERRNOS:
+        return exc.strerror or str(exc)
+    return None
 
 
 def path_for(db: Path) -> Path:
@@ -86,6 +112,20 @@ def path_for(db: Path) -> Path:
     db = Path(db)
     stem = db.name[: -len(".duckdb")] if db.name.endswith(".duckdb") else db.name
     return db.with_name(stem + SUFFIX)
+
+
+def missing(db: Path, creating: bool) -> str | None:
+    """What to warn of when a database's workspace is not beside it, else None. Every build
+    makes the workspace before anything else, so a built database without one lost it (the
+    database was moved or copied alone, or the workspace deleted): its annotations, samples
+    and users are not where readers look. `creating`: the caller makes a new, empty one."""
+    path = path_for(db)
+    if path.exists():
+        return None
+    then = ("a new, empty one is made for annotation" if creating else
+            "no annotations, samples or users are shown")
+    return (f"{path} is missing, yet every build makes it beside {Path(db).name}: was the database moved or copied "
+            f"without it? {then}; stop, and put the workspace back beside the database to keep its work")
 
 
 def now() -> str:
@@ -126,21 +166,37 @@ class Workspace:
         return con
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, figures: bool = True) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it is kept, or none of it. Waits its turn behind
-        other writers (any process) for up to BUSY_TIMEOUT_MS."""
+        other writers (any process) for up to BUSY_TIMEOUT_MS. `figures=False` for a write
+        no reader's figure uses (sign-in sessions): readers need not look again."""
         con = self.connection()
         try:
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise UserError(f"{self.path}: the workspace is busy ({exc}); try again") from None
+            raise self._failed(exc) or UserError(f"{self.path}: the workspace is busy ({exc}); try again") from None
         try:
             yield con
-            con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            if figures:
+                con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
             con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
+        except BaseException as exc:
+            # SQLite may have rolled back already (a full disk does): a failing ROLLBACK
+            # must not hide why the write failed
+            if con.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+            failed = self._failed(exc)
+            if failed is not None:
+                raise failed from None
             raise
+
+    def _failed(self, exc: BaseException) -> UserError | None:
+        reason = storage_failure(exc)
+        if reason is None:
+            return None
+        return UserError(f"{self.path}: the workspace could not be written ({reason}); nothing of this change "
+                         "was kept")
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -223,8 +279,11 @@ def _upgrade(workspace: Workspace) -> None:
         raise UserError(f"{workspace.path}: made by a newer version of talent-tracker (workspace schema {current}); "
                         "upgrade talent-tracker to read it")
     with workspace.write() as con:
-        if version(con) < 2:
+        current = version(con)
+        if current < 2:
             _to_v2(con)
+        if current < 3:
+            con.execute(SESSIONS)
         con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
 
@@ -304,8 +363,10 @@ def _create(path: Path, db: Path) -> None:
         with sqlite3.connect(path, isolation_level=None) as con:
             con.execute("PRAGMA journal_mode = WAL")
         con.close()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot create the workspace ({exc.strerror or exc})") from None
+    except (OSError, sqlite3.Error) as exc:
+        # a full disk or an unwritable folder, whichever of the two noticed first
+        reason = storage_failure(exc) or getattr(exc, "strerror", None) or str(exc)
+        raise UserError(f"{path}: cannot create the workspace ({reason})") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

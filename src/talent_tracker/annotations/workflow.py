@@ -1,4 +1,5 @@
-"""The annotation workflow's storage: users, analysts' entries, settlement and the audit log.
+"""The annotation workflow's storage: users and their sessions, analysts' entries, settlement
+and the audit log.
 
 All of it is in the workspace (workspace.py), never in the rebuilt database. Each analyst
 keeps one entry per person (`submissions`: origin, graduate and work, with evidence,
@@ -12,6 +13,9 @@ a reviewer's decision; else the value every analyst who entered one agrees on; w
 disagree, nothing until a reviewer decides (review.py). An analyst who could not determine
 a stage says nothing about it. Confirming an inferred value is an analyst's act: it is
 recorded per stage in `confirmed`, and only when the value is the inferred one.
+
+A web sign-in is a session the workspace records (`sessions`) from its start until it is
+signed out or expires; the cookie naming it is only good while that record lasts.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import json
 import secrets
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 from ..careers import STAGE_ORDER, STAGES
 from ..errors import UserError
@@ -95,6 +100,29 @@ def user_named(con: sqlite3.Connection, name: str) -> tuple[User, str] | None:
     """A user and their token's hash (sessions are checked against it)."""
     row = con.execute("SELECT name, role, token_sha256 FROM users WHERE name = ?", [name]).fetchone()
     return (User(row["name"], row["role"]), row["token_sha256"]) if row else None
+
+
+def open_session(workspace: Workspace, user: str, seconds: int) -> str:
+    """Record a new sign-in session of `user` for `seconds`; returns its random id. Sessions
+    past their time are forgotten on the way."""
+    session_id = secrets.token_hex(16)
+    expires = (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    with workspace.write(figures=False) as con:
+        con.execute("DELETE FROM sessions WHERE expires_at < ?", [now()])
+        con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", [session_id, user, now(), expires])
+    return session_id
+
+
+def session_live(con: sqlite3.Connection, session_id: str, user: str) -> bool:
+    """Whether this workspace issued that session to `user`, and it is neither signed out nor expired."""
+    return con.execute("SELECT 1 FROM sessions WHERE session_id = ? AND user = ? AND expires_at > ?",
+                       [session_id, user, now()]).fetchone() is not None
+
+
+def end_session(workspace: Workspace, session_id: str) -> None:
+    """Sign a session out: its cookie, wherever it was copied, is refused from now on."""
+    with workspace.write(figures=False) as con:
+        con.execute("DELETE FROM sessions WHERE session_id = ?", [session_id])
 
 
 def submission(con: sqlite3.Connection, person_id: str, annotator: str) -> dict | None:
@@ -334,11 +362,12 @@ def queue(con: sqlite3.Connection, sample_id: str, annotator: str, names: dict[s
     return sorted(out, key=lambda r: (r["name"], r["person_id"]))
 
 
-def samples_overview(con: sqlite3.Connection) -> list[tuple]:
-    """Per sample: id, population size, people drawn, people with at least one entry."""
+def samples_overview(con: sqlite3.Connection, annotator: str | None = None) -> list[tuple]:
+    """Per sample: id, population size, people drawn, people with at least one entry (with
+    `annotator`: with an entry of theirs, for blind annotation)."""
     return [tuple(r) for r in con.execute("""
         SELECT d.sample_id, d.population_size, count(DISTINCT s.person_id),
                count(DISTINCT u.person_id)
         FROM sample_designs d JOIN samples s USING (sample_id)
-        LEFT JOIN submissions u ON u.person_id = s.person_id
-        GROUP BY d.sample_id, d.population_size ORDER BY d.sample_id""")]
+        LEFT JOIN submissions u ON u.person_id = s.person_id AND (? IS NULL OR u.annotator = ?)
+        GROUP BY d.sample_id, d.population_size ORDER BY d.sample_id""", [annotator, annotator])]

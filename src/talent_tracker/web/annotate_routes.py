@@ -10,8 +10,12 @@ stalls the other requests; async handlers only read the request body and hand th
 rest to the thread pool.
 
 With `blind`, annotators see neither each other's entries nor the settled values until a
-reviewer looks: their evidence page leaves out annotation facts, their queue counts only
-their own entries.
+reviewer looks (access.Access.blind_for decides): their evidence page leaves out
+annotation facts, their queue and the samples page count only their own entries.
+
+Person and sample ids may hold `/` (they come from the sources' ids): their routes take
+the rest of the path (`{person_id:path}`), written encoded or not. A write the workspace
+cannot take (a full disk) is a 503 saying why, the form kept as it was sent.
 """
 
 from __future__ import annotations
@@ -32,9 +36,10 @@ from ..annotations import AnnotationFields
 from ..annotations import review as reviews
 from ..annotations import workflow
 from ..careers import STAGES
+from ..errors import UserError
 from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY
-from ..workspace import Workspace
-from .security import SESSION_COOKIE, SESSION_SECONDS, Sessions
+from .access import Access, Viewer
+from .security import SESSION_SECONDS
 
 class Entry(AnnotationFields):
     """An annotator's entry for a person (JSON API): the fields a sheet row has
@@ -52,13 +57,6 @@ class Entry(AnnotationFields):
     confidence: Annotated[str | None, Field(default=None, max_length=20)] = None
 
 
-class Viewer:
-    """Who makes a request, and how (a session cookie, or a bearer token)."""
-
-    def __init__(self, user: workflow.User, session: dict | None):
-        self.user, self.session = user, session
-
-
 class Write:
     """A write that passed the guard: who makes it, and the form it sent (empty for JSON)."""
 
@@ -66,25 +64,14 @@ class Write:
         self.who, self.form = who, form
 
 
-def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind: bool = False) -> APIRouter:
+def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str | None = None) -> APIRouter:
+    """The annotation routes; `notice`: a warning every annotation page shows (a workspace
+    that was missing when the server started)."""
     r = APIRouter()
-    sessions = Sessions(workspace.secret())
-
-    def identify(request: Request) -> Viewer | None:
-        header = request.headers.get("authorization", "")
-        if header.lower().startswith("bearer "):
-            user = workflow.authenticate(workspace.connection(), header[7:].strip())
-            return Viewer(user, None) if user else None
-        session = sessions.read(request.cookies.get(SESSION_COOKIE))
-        if session is None:
-            return None
-        found = workflow.user_named(workspace.connection(), session["u"])
-        if found is None or found[1][:16] != session["k"]:
-            return None  # the user is gone, or has a new token since
-        return Viewer(found[0], session)
+    workspace, sessions = access.workspace, access.sessions
 
     def viewer(request: Request) -> Viewer:
-        found = identify(request)
+        found = access.identify(request)
         if found is None:
             raise HTTPException(status_code=401, detail="a valid token is needed (talent-tracker users add)")
         return found
@@ -124,18 +111,17 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
 
     def page(request: Request, name: str, who: Viewer | None, status: int = 200, **context) -> HTMLResponse:
         return templates.TemplateResponse(request, name, {
-            "user": who.user if who else None, "csrf": sessions.csrf(who.session) if who else "", "blind": blind,
-            **context}, status_code=status)
-
-    def is_blind_for(who: Viewer) -> bool:
-        return blind and not who.user.may("review")
+            "user": who.user if who else None, "csrf": sessions.csrf(who.session) if who else "",
+            "blind": access.blind, "notice": notice, **context}, status_code=status)
 
     @r.get("/annotate", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
-        who = identify(request)
+        who = access.identify(request)
         if who is None:
             return page(request, "annotate_login.html", None)
-        return page(request, "annotate_home.html", who, samples=workflow.samples_overview(workspace.connection()))
+        own = access.blind_for(who)
+        samples = workflow.samples_overview(workspace.connection(), who.user.name if own else None)
+        return page(request, "annotate_home.html", who, samples=samples, own=own)
 
     @r.post("/annotate/login", include_in_schema=False)
     async def login(request: Request):
@@ -146,18 +132,21 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         if user is None:
             return page(request, "annotate_login.html", None, status=401, error="That token is not valid.")
         found = await run_in_threadpool(workflow.user_named, workspace.connection(), user.name)
+        cookie = await run_in_threadpool(sessions.issue, user.name, found[1])
         response = RedirectResponse("/annotate", status_code=303)
-        response.set_cookie(SESSION_COOKIE, sessions.issue(user.name, found[1]), httponly=True, samesite="strict",
-                            max_age=SESSION_SECONDS)
+        response.set_cookie(sessions.cookie, cookie, httponly=True, samesite="strict", max_age=SESSION_SECONDS)
         return response
 
     @r.post("/annotate/logout", include_in_schema=False)
     async def logout(write: Write = Depends(checked_write)):
+        if write.who.session is not None:
+            # ended here, not only in this browser: a copy of the cookie is refused too
+            await run_in_threadpool(sessions.end, write.who.session)
         response = RedirectResponse("/annotate", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
+        response.delete_cookie(sessions.cookie)
         return response
 
-    @r.get("/annotate/samples/{sample_id}", response_class=HTMLResponse, include_in_schema=False)
+    @r.get("/annotate/samples/{sample_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def sample_queue(request: Request, sample_id: str, who: Viewer = Depends(viewer)):
         with store.reader(db) as con:
             names = dict(con.execute("SELECT person_id, display_name FROM persons WHERE person_id IN "
@@ -165,7 +154,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         rows = workflow.queue(workspace.connection(), sample_id, who.user.name, names)
         if not rows:
             raise HTTPException(status_code=404, detail=f"no sample {sample_id[:100]!r}")
-        if is_blind_for(who):
+        if access.blind_for(who):
             for row in rows:
                 row["entries"] = int(row["mine"])
         done = sum(1 for row in rows if row["entries"])
@@ -176,7 +165,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
             person = store.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
             if not person:
                 raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
-            hidden = ("annotation",) if is_blind_for(who) else ()
+            hidden = ("annotation",) if access.blind_for(who) else ()
             context = {
                 "person": person[0],
                 "papers": store.rows(con, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution,
@@ -209,7 +198,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         with store.reader(db, with_workspace=False) as con:
             return con.execute("SELECT 1 FROM persons WHERE person_id = ?", [person_id]).fetchone() is not None
 
-    @r.get("/annotate/person/{person_id}", response_class=HTMLResponse, include_in_schema=False)
+    @r.get("/annotate/person/{person_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def person_form(request: Request, person_id: str, who: Viewer = Depends(viewer), sample: str = "", saved: int = 0):
         context = evidence(person_id, who)
         mine = workflow.submission(workspace.connection(), person_id, who.user.name) or {}
@@ -222,7 +211,7 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
             version = int(form.get("version") or 0)
             workflow.save(workspace, who.user, person_id, sample or None, form, version, resolver,
                           known_person(person_id), inferred_of(person_id))
-        except (workflow.StaleForm, workflow.Invalid, PermissionError, ValueError) as exc:
+        except (workflow.StaleForm, workflow.Invalid, PermissionError, ValueError, UserError) as exc:
             status, problems = _status(exc)
             return page(request, "annotate_person.html", who, status=status, sample=sample, saved=0, mine={},
                         values=form, version=form.get("version", 0), stages=STAGES, problems=problems,
@@ -230,19 +219,26 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
         return RedirectResponse(f"/annotate/person/{quote(person_id)}?sample={quote(sample)}&saved=1",
                                 status_code=303)
 
-    @r.post("/annotate/person/{person_id}", response_class=HTMLResponse, include_in_schema=False)
+    @r.post("/annotate/person/{person_id:path}", response_class=HTMLResponse, include_in_schema=False)
     async def person_save(request: Request, person_id: str, write: Write = Depends(checked_write)):
         return await run_in_threadpool(save_form, request, person_id, write.who, write.form)
 
-    @r.get("/api/annotations/{person_id}", summary="Your entry for a person, with its version (Bearer token)")
+    # before the entry's own route, whose `{person_id:path}` would also take ".../history"
+    @r.get("/api/annotations/{person_id:path}/history",
+           summary="Every change to a person's annotations, oldest first (reviewers; Bearer token)")
+    def api_history(person_id: str, who: Viewer = Depends(needs("review"))):
+        return JSONResponse(workflow.history(workspace.connection(), person_id), headers={"Cache-Control": "no-store"})
+
+    @r.get("/api/annotations/{person_id:path}", summary="Your entry for a person, with its version (Bearer token)")
     def api_get(person_id: str, who: Viewer = Depends(viewer)):
         mine = workflow.submission(workspace.connection(), person_id, who.user.name)
         return JSONResponse(mine or {"person_id": person_id, "annotator": who.user.name, "version": 0},
                             headers={"Cache-Control": "no-store"})
 
-    @r.post("/api/annotations/{person_id}", summary="Save your entry for a person (Bearer token)",
+    @r.post("/api/annotations/{person_id:path}", summary="Save your entry for a person (Bearer token)",
             responses={409: {"description": "Saved again since this version was read"},
-                       413: {"description": "Body too large"}, 422: {"description": "Invalid entry"}})
+                       413: {"description": "Body too large"}, 422: {"description": "Invalid entry"},
+                       503: {"description": "The workspace cannot take the write now (busy, or a full disk)"}})
     def api_save(person_id: str, entry: Entry, write: Write = Depends(checked_write)):
         who = write.who
         form = entry.model_dump()
@@ -253,11 +249,6 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
             status, problems = _status(exc)
             return JSONResponse({"detail": problems}, status_code=status)
         return {"person_id": person_id, "annotator": who.user.name, "version": version}
-
-    @r.get("/api/annotations/{person_id}/history",
-           summary="Every change to a person's annotations, oldest first (reviewers; Bearer token)")
-    def api_history(person_id: str, who: Viewer = Depends(needs("review"))):
-        return JSONResponse(workflow.history(workspace.connection(), person_id), headers={"Cache-Control": "no-store"})
 
     @r.get("/api/annotate/institutions", summary="Institution autocomplete for the annotation form (registry and world universities)")
     def institutions(q: Annotated[str, Query(max_length=MAX_QUERY)] = "",
@@ -310,6 +301,8 @@ def router(db, workspace: Workspace, resolver, templates: Jinja2Templates, blind
 def _status(exc: Exception) -> tuple[int, list[str]]:
     if isinstance(exc, workflow.StaleForm):
         return 409, [str(exc)]
+    if isinstance(exc, UserError):  # the workspace cannot take it now (busy, or a full disk)
+        return 503, [str(exc)]
     if isinstance(exc, PermissionError):
         return 403, [str(exc)]
     if isinstance(exc, ValueError) and not isinstance(exc, workflow.Invalid):

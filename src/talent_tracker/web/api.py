@@ -13,6 +13,11 @@ The database is read through store.reader; what is the same until the next build
 people search index, institution counts) is kept per build (store.build_stamp), what the
 workspace changes (careers with annotations, estimates) per workspace generation too.
 All SQL is parameterised and every input has a bound.
+
+Person and institution ids may hold `/` (they come from the sources' ids): their paths
+take the rest of the path, encoded (`%2F`, as the `url` of each row writes it) or not.
+What blind annotation hides from a viewer (`hides(request)`, access.py): the annotation
+facts of a person, the estimates, and how many of a sample's people are annotated.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from ..population import UNITS
 from ..venues import load_venues
 from ..workspace import open_workspace
 from ..years import parse_years
+from .access import HIDDEN
 
 FORMATS = ("json", "csv", "parquet")
 MAX_PER_PAGE = 500
@@ -650,7 +656,8 @@ class SampleRow(BaseModel):
     unit: str = Field("person", description="person, or person-year")
     units: int = Field(description="units drawn (a person drawn for two years is two person-years)")
     people: int = Field(description="people drawn")
-    annotated: int = Field(description="drawn people with at least one annotation")
+    annotated: int | None = Field(description="drawn people with at least one annotation; null where blind "
+                                  "annotation hides it")
 
 
 class Detail(BaseModel):
@@ -659,11 +666,12 @@ class Detail(BaseModel):
 
 # --- the router ---------------------------------------------------------------------------------------
 
-def install(app: FastAPI, db: Database, run: Callable[..., dict], pages: dict, hide_annotations: bool = False) -> None:
+def install(app: FastAPI, db: Database, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]
+            ) -> None:
     """Add the API to `app`. `run(name, venue, years, tier)` is the app's cached analysis; `pages`
-    its dashboard pages; `hide_annotations` keeps settled annotations out of persons (blind
-    annotation)."""
-    app.include_router(router(db, run, pages, hide_annotations))
+    its dashboard pages; `hides(request)`: whether blind annotation hides analysts' values
+    from who makes the request (access.Access.hides)."""
+    app.include_router(router(db, run, pages, hides))
 
     @app.exception_handler(RequestValidationError)
     async def unknown_name(request: Request, exc: RequestValidationError):
@@ -676,7 +684,7 @@ def install(app: FastAPI, db: Database, run: Callable[..., dict], pages: dict, h
         return await request_validation_exception_handler(request, exc)
 
 
-def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations: bool = False) -> APIRouter:
+def router(db: Database, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["data"])
 
     def build() -> tuple:
@@ -737,10 +745,10 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
                 latest_country=latest[4], url=_person_url(person_id)))
         return listing.respond("persons", PersonRow, rows, len(chosen))
 
-    @api.get("/persons/{person_id}", response_model=PersonDetail, responses={404: {"model": Detail}},
+    @api.get("/persons/{person_id:path}", response_model=PersonDetail, responses={404: {"model": Detail}},
              summary="A person: their careers with provenance, their predictions and papers")
-    def person(person_id: Annotated[str, Path_(max_length=MAX_ID)]):
-        detail = _person_cached(db, build(), store.workspace_generation(db), person_id, hide_annotations)
+    def person(request: Request, person_id: Annotated[str, Path_(max_length=MAX_ID)]):
+        detail = _person_cached(db, build(), store.workspace_generation(db), person_id, hides(request))
         if detail is None:
             raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
         return Response(detail, media_type="application/json")
@@ -764,7 +772,7 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
                 for r in listing.window(chosen)]
         return listing.respond("institutions", InstitutionRow, page, len(chosen))
 
-    @api.get("/institutions/{institution_id}", response_model=InstitutionDetail,
+    @api.get("/institutions/{institution_id:path}", response_model=InstitutionDetail,
              responses={404: {"model": Detail}},
              summary="An institution: its country and sector, its parent and children, counts and top people")
     def institution(institution_id: Annotated[str, Path_(max_length=MAX_ID)]):
@@ -788,9 +796,11 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
 
     # --- estimates ---
 
-    @api.get("/estimates", response_model=Estimates, responses=LIST_RESPONSES,
+    @api.get("/estimates", response_model=Estimates,
+             responses={**LIST_RESPONSES, 403: {"description": "Hidden while annotation is blind", "model": Detail}},
              summary="Population figures by origin, graduate school, work or flow, with intervals (estimate)")
-    def estimate(listing: ListingQ, by: Annotated[By, Query(description="origin, graduate, work or flow")],
+    def estimate(request: Request, listing: ListingQ,
+                 by: Annotated[By, Query(description="origin, graduate, work or flow")],
                  venue: Annotated[list[str] | None, Query(max_length=10, description="Venue(s), repeated; "
                                                           "default neurips")] = None,
                  years: Annotated[str | None, Query(max_length=200, description="Years of the population: 2019 or "
@@ -806,6 +816,8 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
                  sample: Annotated[str | None, Query(max_length=MAX_ID, description="sample id; default: the "
                                                      "population's latest sample")] = None,
                  level: Annotated[float, Query(gt=0, lt=1, description="confidence level")] = 0.95):
+        if hides(request):
+            raise HTTPException(status_code=403, detail=HIDDEN)
         stamp, generation = build(), store.workspace_generation(db)
         venues = tuple(_venue_names(venue) or ["neurips"])
         try:
@@ -838,8 +850,9 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
 
     @api.get("/samples", response_model=Page[SampleRow], responses=LIST_RESPONSES,
              summary="The samples drawn in the workspace, newest first")
-    def samples(listing: ListingQ):
+    def samples(request: Request, listing: ListingQ):
         build()
+        hidden = hides(request)
         workspace = open_workspace(db, create=False)
         if workspace is None:
             return listing.respond("samples", SampleRow, [], 0)
@@ -859,7 +872,8 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hide_annotations
         for r in found:
             for column in ("venues", "years", "strata"):
                 r[column] = json.loads(r[column]) if r[column] else None
-            rows.append(SampleRow(**{**r, "venues": r["venues"] or [], "years": r["years"] or []}))
+            rows.append(SampleRow(**{**r, "venues": r["venues"] or [], "years": r["years"] or [],
+                                     "annotated": None if hidden else r["annotated"]}))
         return listing.respond("samples", SampleRow, rows, total)
 
     return api

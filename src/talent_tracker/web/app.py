@@ -5,6 +5,9 @@ cached in memory per build (and per workspace generation for figures that use sa
 and annotations), so a new build or annotation shows without a restart. Pages are rendered
 with autoescaping and fill their charts from the API in the browser with plotly.js, which
 is installed with the package like the map geometry (assets.py). Nothing is loaded from a CDN.
+
+With blind annotation, what a viewer may see of the figures analysts' values make is
+access.py's to decide, for the pages' API as for the annotation pages.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import analyses, store
+from .. import workspace as workspaces
 from ..errors import UserError
 from ..years import parse_years
+from .access import Access, hidden_analysis, hidden_comparison, hidden_country, nothing_hidden
 from .api import AnalysisName
 from .api import install as install_api
 from .assets import VENDOR, WORLD
-from .security import BodyLimit, SecurityHeaders, allowed_hosts
+from .security import BodyLimit, SecurityHeaders, Sessions, allowed_hosts
 
 HERE = Path(__file__).resolve().parent
 
@@ -55,7 +60,8 @@ PAGES = {
 }
 
 
-# analyses that read the workspace (samples, annotations): their cache follows its generation
+# analyses that read the workspace (samples, annotations): their cache follows its generation,
+# and blind annotation hides them (access.py)
 WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "retention", "net_flows", "us_origin_mix",
                       "country"}
 OFFLINE_DOCS = Path(fastapi_offline.__file__).parent / "static"
@@ -65,10 +71,16 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
                hosts: list[str] | None = None) -> FastAPI:
     """The tracker for `db`; with `annotate`, also the annotation workflow (writes go to the
     workspace, the database stays read-only, so a build may replace it while serving).
-    `hosts`: the names the Host header may carry (security.allowed_hosts)."""
+    `hosts`: the names the Host header may carry (security.allowed_hosts).
+
+    `app.state.workspace_warning` says, if so, that the database's workspace was missing
+    (workspace.missing); `serve` prints it, the annotation pages show it. With `annotate`,
+    `app.state.workspace` is the workspace the annotation routes write to."""
     db = store.Tracker(db)  # owns this server's connections and its memo of figures
     with db.reader():
         pass  # fail now, with one clear line, if the database cannot be read
+    # after that first read, which hands over the work a database of an earlier version held
+    warning = workspaces.missing(db.db, creating=annotate)
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
@@ -77,6 +89,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     app = FastAPI(lifespan=lifespan, title="talent-tracker", description="Where the world's top AI researchers come from, train and "
                   "work. Every page's figures have a JSON twin here.", version="1", docs_url=None, redoc_url=None)
     app.state.tracker = db
+    app.state.workspace_warning = warning
     app.add_middleware(BodyLimit)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts or allowed_hosts("127.0.0.1"))
     app.add_middleware(SecurityHeaders)
@@ -84,8 +97,8 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     @app.exception_handler(UserError)
     def unavailable(request: Request, exc: UserError) -> JSONResponse:
-        # what a command would say in one line (a busy workspace, a database that went
-        # missing): the request was fine, the server cannot answer it now
+        # what a command would say in one line (a busy or full workspace, a database that
+        # went missing): the request was fine, the server cannot answer it now
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -93,13 +106,17 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     if VENDOR.is_dir():
         app.mount("/vendor", StaticFiles(directory=str(VENDOR)), name="vendor")
 
+    hides = nothing_hidden
     if annotate:
         from ..institutions import load_resolver
-        from ..workspace import open_workspace
         from .annotate_routes import router
 
         resolver, _ = load_resolver(universities)
-        app.include_router(router(db, open_workspace(db.db), resolver, templates, blind))
+        workspace = workspaces.open_workspace(db.db)
+        app.state.workspace = workspace
+        access = Access(workspace, Sessions(workspace), blind)
+        hides = access.hides
+        app.include_router(router(db, access, resolver, templates, notice=warning))
 
     def compute(name: str, venues: tuple, years: tuple, tier: str, place: str, extra: str, build: tuple,
                 generation: int) -> dict:
@@ -129,20 +146,24 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return meta_of(db)
 
     @app.get("/api/analyses/{name}", summary="One analysis as a table (format=json or csv)")
-    def analysis(name: AnalysisName, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = "top20",
-                 place: PlaceQ = "lab", format: Annotated[str, Query(max_length=10, description="json or csv")] = "json"):
+    def analysis(request: Request, name: AnalysisName, venue: VenueQ = None, years: YearsQ = None,
+                 tier: TierQ = "top20", place: PlaceQ = "lab",
+                 format: Annotated[str, Query(max_length=10, description="json or csv")] = "json"):
         # an unknown name is a 404 (api.install), as before the name became an enum
         if format not in ("json", "csv"):
             raise HTTPException(status_code=400, detail=f"unknown format {format!r} (choose json or csv)")
         result = run(name.value, venue, years, tier, place)
+        if name.value in WORKSPACE_ANALYSES and hides(request):
+            result = hidden_analysis(result)
         if format == "csv":
             return _csv(result, name.value)
         return JSONResponse(result)
 
     @app.get("/api/countries/{code}", summary="A country's profile")
-    def country(code: Annotated[str, Path_(max_length=3)], venue: VenueQ = None, years: YearsQ = None,
-                tier: TierQ = "top20", place: PlaceQ = "lab"):
-        return JSONResponse(run("country", venue, years, tier, place, code.upper()))
+    def country(request: Request, code: Annotated[str, Path_(max_length=3)], venue: VenueQ = None,
+                years: YearsQ = None, tier: TierQ = "top20", place: PlaceQ = "lab"):
+        profile = run("country", venue, years, tier, place, code.upper())
+        return JSONResponse(hidden_country(profile) if hides(request) else profile)
 
     @app.get("/static-vendor/topojson/{name}", include_in_schema=False)
     def plotly_topojson(name: str) -> Response:
@@ -177,8 +198,9 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return route
 
     @app.get("/api/compare", summary="The published tracker's figures beside this tracker's own")
-    def compared():
-        return JSONResponse(comparison(db))
+    def compared(request: Request):
+        result = comparison(db)
+        return JSONResponse(hidden_comparison(result) if hides(request) else result)
 
     for key in ("flows", "map", "trends", "institutions", "methodology", "compare"):
         app.add_api_route(PAGES[key][0], page_route(key), response_class=HTMLResponse, include_in_schema=False)
@@ -188,7 +210,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return page(request, "countries", country=code.upper())
 
     # the typed data API (api.py): people, institutions, papers, estimates, samples, the list of analyses
-    install_api(app, db, run, PAGES, hide_annotations=annotate and blind)
+    install_api(app, db, run, PAGES, hides)
     return app
 
 

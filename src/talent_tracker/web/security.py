@@ -2,13 +2,26 @@
 
 - Security headers: a Content-Security-Policy that allows scripts, styles, fonts and
   connections from this site only (plotly and the API docs need inline styles, nothing
-  needs inline scripts), no framing, no content-type sniffing, no referrer.
+  needs inline scripts), no framing, no content-type sniffing, no referrer; on every
+  response, errors included (a 500 is answered here, since starlette's own error
+  middleware sits outside every other).
 - The Host header must name this server (TrustedHostMiddleware): a page of another site
   cannot reach it through DNS rebinding.
 - Write requests carry at most MAX_REQUEST_BYTES (413 otherwise, before the body is read).
 - Sessions: a signed, expiring cookie (itsdangerous) naming the user and a fingerprint of
   their token, never the token itself; a new token (`users add`) ends old sessions.
   The CSRF token of a form is an HMAC of the session's random id.
+
+Cookies are not scoped by port: any other server on 127.0.0.1 (another tracker, or
+anything else) can read and set this one's cookies. So a session is checked against the
+server side: the workspace records each session it issues (workflow.open_session) until
+it is signed out or expires, and a cookie whose id it does not hold is refused, however
+well signed: signing out ends a session everywhere its cookie was copied to, and a cookie
+planted from another port is no session unless this very workspace issued it and it is
+still live. The cookie's name ends with a tag of the workspace's secret, so two trackers
+on one host never overwrite each other's sessions. (A `__Host-` cookie prefix would not
+do: it requires `Secure`, which clients other than Chromium refuse over plain http on
+127.0.0.1.)
 """
 
 from __future__ import annotations
@@ -16,13 +29,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..annotations import workflow
 from ..limits import MAX_REQUEST_BYTES
+from ..workspace import Workspace
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
@@ -38,7 +52,7 @@ WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class SecurityHeaders:
-    """Adds HEADERS to every HTTP response."""
+    """Adds HEADERS to every HTTP response, and answers an error no handler answered (500)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -47,14 +61,27 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
 
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 names = {name for name, _ in message.get("headers", [])}
                 message["headers"] = [*message.get("headers", []), *(h for h in HEADERS if h[0] not in names)]
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception:
+            # starlette's ServerErrorMiddleware, outside every middleware, would answer it
+            # without these headers; it still logs the error, and sends nothing more
+            if not started:
+                body = b"Internal Server Error"
+                await with_headers({"type": "http.response.start", "status": 500, "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+            raise
 
 
 class BodyLimit:
@@ -102,29 +129,40 @@ def allowed_hosts(host: str, extra: list[str] | None = None) -> list[str]:
     return sorted(names)
 
 
-SESSION_COOKIE = "tt_session"
 SESSION_SECONDS = 12 * 3600
 
 
 class Sessions:
-    """Signed, expiring session cookies, keyed by the workspace's secret."""
+    """A workspace's sign-in sessions: signed, expiring cookies keyed by its secret, each
+    good only while the workspace holds its record (see the module's docstring)."""
 
-    def __init__(self, secret: bytes):
-        self.secret = secret
-        self.serializer = URLSafeTimedSerializer(secret, salt="talent-tracker session")
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        self.secret = workspace.secret()
+        self.serializer = URLSafeTimedSerializer(self.secret, salt="talent-tracker session")
+        # the cookie's name: this workspace's own, so two trackers on one host keep theirs
+        self.cookie = "tt_session_" + hmac.new(self.secret, b"cookie name", hashlib.sha256).hexdigest()[:12]
 
     def issue(self, name: str, token_sha256: str) -> str:
-        return self.serializer.dumps({"u": name, "k": token_sha256[:16], "s": secrets.token_hex(16)})
+        session_id = workflow.open_session(self.workspace, name, SESSION_SECONDS)
+        return self.serializer.dumps({"u": name, "k": token_sha256[:16], "s": session_id})
 
     def read(self, cookie: str | None) -> dict | None:
-        """The session's fields, or None if the cookie is missing, forged or expired."""
+        """The session's fields, or None if the cookie is missing, forged, expired, signed
+        out, or not issued by this workspace."""
         if not cookie or len(cookie) > 1000:
             return None
         try:
             data = self.serializer.loads(cookie, max_age=SESSION_SECONDS)
         except BadSignature:
             return None
-        return data if isinstance(data, dict) and {"u", "k", "s"} <= set(data) else None
+        if not (isinstance(data, dict) and {"u", "k", "s"} <= set(data)
+                and all(isinstance(data[k], str) for k in ("u", "k", "s"))):
+            return None
+        return data if workflow.session_live(self.workspace.connection(), data["s"], data["u"]) else None
+
+    def end(self, session: dict) -> None:
+        workflow.end_session(self.workspace, session["s"])
 
     def csrf(self, session: dict | None) -> str:
         sid = (session or {}).get("s", "")
