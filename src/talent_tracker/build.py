@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import gc
 import json
 import multiprocessing
 import os
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -89,10 +92,13 @@ def build(
     resolution: Path | None = None,
 ) -> BuildResult:
     db = Path(db)
-    with store.build_lock(db), _collector_paused():
+    with store.build_lock(db) as lock_note, _collector_paused():
         store.check_replaceable(db)
-        return _build(Path(data), db, source, venue_names, years, venues_file, strict, progress, universities,
-                      people_overrides, profiles, people_backend, people_model, resolution)
+        result = _build(Path(data), db, source, venue_names, years, venues_file, strict, progress, universities,
+                        people_overrides, profiles, people_backend, people_model, resolution)
+    if lock_note:
+        result.warnings.insert(0, lock_note)
+    return result
 
 
 def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities,
@@ -248,6 +254,30 @@ def _run_job(index: int) -> _Part:
     return work(units[index])
 
 
+def _die_with_parent(parent: int) -> None:
+    """A worker ends when its build does, however the build ends (kill -9, the OOM
+    killer): the kernel sends it SIGKILL (Linux's parent-death signal), or, where there is
+    none, a thread of its own watches for the parent to go."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+    except (OSError, AttributeError):
+        armed = False
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
 def _map_units(work, units: list) -> Iterator[_Part]:
     """`work` over the units, on every core when there is enough to share; in order.
 
@@ -263,7 +293,8 @@ def _map_units(work, units: list) -> Iterator[_Part]:
     order = sorted(range(len(units)), key=lambda i: -units[i].path.stat().st_size)
     _JOB = (work, units)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             futures = {i: pool.submit(_run_job, i) for i in order}
             for i in range(len(units)):
                 yield futures[i].result()

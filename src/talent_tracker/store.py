@@ -202,27 +202,106 @@ def check_replaceable(db: Path) -> None:
 
 
 @contextlib.contextmanager
-def build_lock(db: Path) -> Iterator[None]:
+def build_lock(db: Path) -> Iterator[str | None]:
     """Held for a whole build: a second build of the same database is refused, and the
-    temporary files of a build that was killed are removed (nothing else can own them)."""
+    temporary files of a build that was killed are removed (nothing else can own them).
+
+    The lock is an flock on `.NAME.lock`, which the system drops when its holder dies;
+    the file names the holder's process. Forked workers close their copy at once (so the
+    lock is never theirs alone), and should a lock still be held by a process other than
+    the one it names while that one is gone (a worker orphaned by an older version), the
+    lock is taken over: the context yields a sentence saying so, else None."""
     db = Path(db)
     check_output_file(db)
     lock_path = db.with_name(f".{db.name}.lock")
+    handle, note = _take_lock(lock_path, db)
+    _HELD.append(handle)
     try:
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held until the build ends
-    except OSError as exc:
-        raise UserError(f"{db.parent}: cannot write here ({exc.strerror or exc})") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UserError(f"{db}: another build of this database is running; wait for it to finish") from None
         for stale in db.parent.glob(f".{db.name}.*.tmp*"):
             with contextlib.suppress(OSError):
                 stale.unlink()
-        yield
+        yield note
     finally:
+        _HELD.remove(handle)
         handle.close()
+
+
+# build locks this process holds: a forked child drops its copies of them (closing, never
+# unlocking, which would release the parent's lock too)
+_HELD: list = []
+
+
+def _drop_held_locks() -> None:
+    for handle in _HELD:
+        handle.close()
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_held_locks)
+
+
+def _take_lock(lock_path: Path, db: Path):
+    try:
+        guard = open(lock_path.with_name(lock_path.name + "-takeover"), "a")  # noqa: SIM115
+    except OSError as exc:
+        raise UserError(f"{db.parent}: cannot write here ({exc.strerror or exc})") from None
+    with guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)  # one taker at a time: two never both take a stale lock over
+        handle = _open_lock(lock_path, db)
+        note = None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            owner = _pid_in(handle)
+            handle.close()
+            if owner is None or _alive(owner):
+                who = f" (process {owner})" if owner else ""
+                raise UserError(f"{db}: another build of this database is running{who}; wait for it to finish") \
+                    from None
+            # held, but not by the build that wrote its name: a new lock file replaces it
+            tmp = lock_path.with_name(f"{lock_path.name}.{os.getpid()}.new")
+            handle = _open_lock(tmp, db)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                os.replace(tmp, lock_path)
+            except OSError as exc:
+                handle.close()
+                tmp.unlink(missing_ok=True)
+                raise UserError(f"{db.parent}: cannot take the build lock over ({exc.strerror or exc})") from None
+            note = (f"the build that held {lock_path.name} (process {owner}) is gone, but processes it left "
+                    "still held the lock: taken over")
+        with contextlib.suppress(OSError):  # the name is a courtesy: a full disk may refuse it
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+        return handle, note
+
+
+def _open_lock(path: Path, db: Path):
+    try:
+        return os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o644), "r+")
+    except OSError as exc:
+        raise UserError(f"{db.parent}: cannot write here ({exc.strerror or exc})") from None
+
+
+def _pid_in(handle) -> int | None:
+    handle.seek(0)
+    text = handle.read(32).strip()
+    return int(text) if text.isdigit() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a process that died but was not reaped yet is gone too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class DatabaseWriter:
@@ -240,12 +319,17 @@ class DatabaseWriter:
             raise UserError(f"{self.db.parent}: cannot write the database here ({exc.strerror or exc})") from None
         os.close(handle)
         self.tmp = Path(tmp_name)
-        self.tmp.unlink()  # DuckDB must create the file itself
-        self.con = duckdb.connect(str(self.tmp))
-        for name in tables:
-            self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
-            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
-            self.con.unregister("empty")
+        self.con = None
+        try:
+            self.tmp.unlink()  # DuckDB must create the file itself
+            self.con = duckdb.connect(str(self.tmp))
+            for name in tables:
+                self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
+                self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
+                self.con.unregister("empty")
+        except BaseException:
+            self.abort()  # a disk that fills at once leaves no empty file behind
+            raise
 
     def append(self, name: str, table: pa.Table) -> None:
         if table.num_rows:
@@ -262,8 +346,9 @@ class DatabaseWriter:
         os.replace(self.tmp, self.db)
 
     def abort(self) -> None:
-        with contextlib.suppress(duckdb.Error):
-            self.con.close()
+        if self.con is not None:
+            with contextlib.suppress(duckdb.Error):
+                self.con.close()
         for leftover in (self.tmp, Path(f"{self.tmp}.wal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
@@ -271,20 +356,34 @@ class DatabaseWriter:
 
 def write_database(db: Path, tables: dict[str, pa.Table], statements: tuple[str, ...] = ()) -> None:
     """Write whole tables atomically (see DatabaseWriter), then run `statements` (fix-ups)."""
-    writer = DatabaseWriter(db, list(tables))
+    try:
+        writer = DatabaseWriter(db, list(tables))
+    except duckdb.Error as exc:
+        raise _write_failure(db, exc) from None
     try:
         for name, table in tables.items():
             writer.append(name, table)
         for statement in statements:
             writer.con.execute(statement)
         writer.commit()
-    except duckdb.IOException as exc:
+    except duckdb.Error as exc:
         writer.abort()
-        raise UserError(f"{db}: the database could not be written ({_first_line(exc)}); the previous one is "
-                        "unchanged") from None
+        raise _write_failure(db, exc) from None
     except BaseException:
         writer.abort()
         raise
+
+
+# DuckDB reports a write the machine refused (disk full, I/O error, a file size limit) as
+# the error of whichever step met it (IOException, or TransactionException at a commit)
+_MACHINE = ("No space left", "Could not write", "Input/output error", "File too large", "Disk quota", "disk is full")
+
+
+def _write_failure(db: Path, exc: duckdb.Error) -> Exception:
+    """A refused write as one line for the user; anything else (a bug) as it is."""
+    if not isinstance(exc, duckdb.IOException) and not any(word in str(exc) for word in _MACHINE):
+        return exc
+    return UserError(f"{db}: the database could not be written ({_first_line(exc)}); the previous one is unchanged")
 
 
 # --- reading: the build and the workspace as one set of tables ----------------------------
