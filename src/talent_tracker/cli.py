@@ -27,6 +27,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
+from rich.segment import Segment
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -139,15 +140,41 @@ app = _Typer(
 )
 
 
+# what data may not send to a terminal: C0 and C1 controls but tab and newline (escape
+# sequences set the window title, write the clipboard, clear the screen) and the
+# bidirectional overrides (they reorder what is shown)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROLS.sub("\ufffd", text)
+
+
+class _Console(Console):
+    """A console that prints no control character of the data, to a terminal or a pipe:
+    strings (markup, table cells) show one as U+FFFD; any that reaches the output in a
+    renderable built elsewhere is dropped there (rich's own styles and cursor moves are
+    made apart from the text, so they stay)."""
+
+    def render_str(self, text: str, **options) -> Text:
+        return super().render_str(_printable(text), **options)
+
+    def render(self, renderable, options=None):
+        for segment in super().render(renderable, options):
+            if segment.control is None and _CONTROLS.search(segment.text):
+                segment = Segment(_CONTROLS.sub("", segment.text), segment.style)
+            yield segment
+
+
 def _consoles() -> None:
     """The consoles of this invocation: stdout as wide as the terminal (or COLUMNS), WIDTH
     columns when it is a file or a pipe; stderr never folded (one message, one line)."""
     global out, err
     _notes.clear()
-    out = Console()
+    out = _Console()
     if not out.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
-        out = Console(width=WIDTH)
-    err = Console(stderr=True, soft_wrap=True)
+        out = _Console(width=WIDTH)
+    err = _Console(stderr=True, soft_wrap=True)
 
 
 out: Console
@@ -189,7 +216,7 @@ def _years(years: str | None, old: str | None = None) -> list[int]:
 
 def _cell(value) -> Text:
     """A table cell shown as it is (data is never rich markup)."""
-    return Text("" if value is None else str(value))
+    return Text("" if value is None else _printable(str(value)))
 
 
 def _row(table: Table, *values) -> None:
@@ -201,7 +228,7 @@ def _table(title: str, columns, right=(), ratios: dict[str, int] | None = None, 
     being cut short with "…"; `right`: the columns of numbers; `ratios`: columns of long
     text sharing the width left by the others (the table then spans the console)."""
     ratios = ratios or {}
-    table = Table(title=Text(title) if title else None, expand=bool(ratios), **options)
+    table = Table(title=Text(_printable(title)) if title else None, expand=bool(ratios), **options)
     for column in columns:
         table.add_column(column, justify="right" if column in right else "left", overflow="fold",
                          ratio=ratios.get(column))
@@ -215,7 +242,7 @@ def _print(*renderables, wide: bool = False) -> None:
         return
     options = out.options.update(max_width=10**6)
     width = max([out.width, *(Measurement.get(out, options, r).maximum for r in renderables)])
-    Console(width=width).print(*renderables)
+    _Console(width=width).print(*renderables)
 
 
 class _BarProgress:
