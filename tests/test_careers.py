@@ -79,7 +79,7 @@ def test_unreadable_profile_files_are_reported(tmp_path):
     result = cli("build", "--data", PAPERLISTS, "--db", tmp_path / "t.duckdb", "--venue", "iclr", "--years", "2021",
                  "--universities", UNIVERSITIES, "--profiles", PROFILES)
     assert result.returncode == 0
-    assert "profile skipped: broken.json: not a readable JSON file" in result.stderr
+    assert "profile skipped: broken.json: profile file: not valid JSON (lexical error" in result.stderr
 
 
 @pytest.fixture

@@ -421,7 +421,9 @@ def test_cache_files_are_whole_or_asked_again(tmp_path):
 @pytest.mark.fast
 @respx.mock
 def test_requests_to_a_host_are_spaced(tmp_path):
-    respx.get(url__startswith="https://pub.orcid.org/").mock(return_value=httpx.Response(404))
+    # only JSON answers are kept, a 404 too (ORCID's is JSON)
+    respx.get(url__startswith="https://pub.orcid.org/").mock(
+        return_value=httpx.Response(404, json=load("orcid_not_found.json")))
     respx.get(url__startswith="https://api.openalex.org/").mock(return_value=httpx.Response(200, json={"results": []}))
     sleeps, now = Sleeps(), [100.0]
     with CachedClient(tmp_path, intervals={"pub.orcid.org": 0.5}, default_interval=2, sleep=sleeps,

@@ -694,6 +694,7 @@ def profiles_fetch(
     openalex_key: Annotated[Optional[str], typer.Option("--openalex-key", envvar="OPENALEX_API_KEY", help="OpenAlex API key (raises its daily budget).")] = None,
     mailto: Annotated[Optional[str], typer.Option("--mailto", metavar="EMAIL", help="Contact e-mail sent to OpenAlex.")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", metavar="N", min=1, help="Only the first N people (a trial run); default: everyone.")] = None,
+    max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", metavar="N", min=0, help="Send no request after N minutes (what was fetched is cached: run again to resume); default: no limit.")] = None,
 ) -> None:
     """Fetch the public profiles of the database's people into NAME.profiles/ (cached, resumable); the next build uses them."""
     from .profiles.fetch import Progress as FetchProgress, fetch_profiles
@@ -714,7 +715,8 @@ def profiles_fetch(
     try:
         with _bars("{task.description}") as bars:
             summary = fetch_profiles(db, limit, sources=chosen, offline=offline, openreview_token=openreview_token,
-                                     openalex_key=openalex_key, mailto=mailto, progress=Bars(bars))
+                                     openalex_key=openalex_key, mailto=mailto, progress=Bars(bars),
+                                     max_seconds=None if max_minutes is None else max_minutes * 60)
     except UserError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -725,11 +727,14 @@ def profiles_fetch(
         _say(f"{tally.source}: {tally.requested:,} requested, {tally.fetched:,} fetched, {tally.cached:,} from cache, "
              f"{tally.not_found:,} not found, {tally.failed:,} failed"
              + (f", {tally.missing:,} not in the cache (offline)" if tally.missing else "")
+             + (f", {tally.out_of_time:,} not asked (out of time)" if tally.out_of_time else "")
              + f"; {tally.records:,} records, {skipped:,} skipped" + (f" ({reasons})" if skipped else ""))
         for reason in tally.errors:
             _warn(f"{tally.source}: {reason}")
     _say(f"{summary.people:,} people; {summary.sent:,} requests sent, {summary.hits:,} answers from the cache; "
          f"records in {summary.folder}; the next `talent-tracker build --db {db}` uses them")
+    for reason in summary.stopped:
+        _warn(reason)
     if summary.incomplete:
         raise typer.Exit(1)
 

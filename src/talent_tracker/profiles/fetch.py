@@ -6,6 +6,11 @@ the requests are the same from run to run (ids sorted, fixed batches), so a reru
 only for what is missing and parses the rest from the cache. The records files are
 rewritten at the end of each source's stage from everything held, so they always
 describe the whole of the last run (a `--limit` trial writes only its people).
+
+Every cost is bounded (see `http`): a request has a deadline, the run caps its retries and
+its waits as Retry-After says, an OpenAlex cursor walk stops at `openalex.MAX_PAGES`, and
+`max_seconds` is a time budget after which nothing more is sent: the ids not reached are
+counted (`out_of_time`), what is cached is still read, and a rerun resumes.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import httpx
 from ..errors import UserError
 from ..store import reader
 from . import folder_for, openalex, openreview, orcid
-from .http import RETRY_STATUSES, CacheMiss, CachedClient, HttpFailure
+from .http import (MAX_RETRIES, MAX_RETRY_WAIT, REQUEST_DEADLINE, RETRY_STATUSES, CacheMiss, CachedClient,
+                   HttpFailure, OutOfTime)
 from .records import SOURCES, Parsed, read_records, write_records
 
 # the minimum seconds between two requests to a host: OpenReview limits guests per
@@ -40,12 +46,16 @@ class Tally:
     not_found: int = 0
     failed: int = 0
     missing: int = 0  # offline and not in the cache
+    out_of_time: int = 0  # not asked: the run's time budget was spent
     records: int = 0
     skipped: Counter = field(default_factory=Counter)  # malformed or unusable entries, by reason
     errors: list[str] = field(default_factory=list)  # the distinct reasons of failures
 
     def fail(self, count: int, reason: str) -> None:
         self.failed += count
+        self.warn(reason)
+
+    def warn(self, reason: str) -> None:
         if reason not in self.errors and len(self.errors) < 5:
             self.errors.append(reason)
 
@@ -63,10 +73,11 @@ class Summary:
     tallies: dict[str, Tally]
     sent: int = 0  # HTTP requests made (retries included)
     hits: int = 0  # answers served from the cache
+    stopped: list[str] = field(default_factory=list)  # the run's bounds that were reached, and what to do
 
     @property
     def incomplete(self) -> bool:
-        return any(t.failed or t.missing for t in self.tallies.values())
+        return any(t.failed or t.missing or t.out_of_time for t in self.tallies.values())
 
 
 class Progress:
@@ -116,8 +127,16 @@ def fetch_for(
     openreview_batch: int = openreview.BATCH,
     openalex_batch: int = openalex.BATCH,
     openalex_per_page: int = openalex.PER_PAGE,
+    openalex_max_pages: int = openalex.MAX_PAGES,
+    max_seconds: float | None = None,
+    deadline: float = REQUEST_DEADLINE,
+    max_retries: int = MAX_RETRIES,
+    max_retry_wait: float = MAX_RETRY_WAIT,
 ) -> Summary:
-    """Fetch and parse the given OpenReview ids' evidence into `folder` (see the module docstring)."""
+    """Fetch and parse the given OpenReview ids' evidence into `folder` (see the module docstring).
+
+    `max_seconds`: the run's time budget (None: none); `deadline`, `max_retries` and
+    `max_retry_wait`: the client's bounds per request and per run (see `http.CachedClient`)."""
     unknown = [s for s in sources if s not in SOURCES]
     if unknown or not sources:
         raise UserError(f"unknown source {', '.join(unknown) or '(none)'} (choose from {', '.join(SOURCES)})")
@@ -126,7 +145,8 @@ def fetch_for(
     tallies = {s: Tally(s) for s in SOURCES if s in sources}
     client = CachedClient(folder / HTTP_DIR, client=http, offline=offline,
                           intervals=INTERVALS if intervals is None else intervals, sleep=sleep, attempts=attempts,
-                          backoff=backoff, max_wait=max_wait)
+                          backoff=backoff, max_wait=max_wait, deadline=deadline, time_budget=max_seconds,
+                          max_retries=max_retries, max_retry_wait=max_retry_wait)
     with client:
         if "openreview" in tallies:
             parsed = _openreview(client, ids, openreview_token, openreview_batch, tallies["openreview"], progress)
@@ -140,9 +160,15 @@ def fetch_for(
         if "openalex" in tallies:
             orcids = _orcids(links, tallies["openalex"])
             parsed = _openalex(client, orcids, openalex_key, mailto, openalex_batch, openalex_per_page,
-                               tallies["openalex"], progress)
+                               openalex_max_pages, tallies["openalex"], progress)
             _write(folder, "openalex", parsed, tallies["openalex"])
-    return Summary(folder, len(ids) if people is None else people, tallies, client.sent, client.hits)
+    stopped = list(client.stops)
+    if client.out_of_time:
+        done = sum(t.fetched + t.cached + t.not_found for t in tallies.values())
+        left = sum(t.out_of_time for t in tallies.values())
+        stopped.append(f"out of time: the run's budget of {max_seconds / 60:,.4g} minutes is spent; {done:,} answered, "
+                       f"{left:,} not asked; everything fetched is cached: run the command again to resume")
+    return Summary(folder, len(ids) if people is None else people, tallies, client.sent, client.hits, stopped)
 
 
 def _write(folder: Path, source: str, parsed: Parsed, tally: Tally) -> None:
@@ -192,6 +218,8 @@ def _openreview(client: CachedClient, ids: list[str], token: str | None, batch: 
                                     check=openreview.is_answer)
         except CacheMiss:
             tally.missing += len(chunk)
+        except OutOfTime:
+            tally.out_of_time += len(chunk)
         except HttpFailure as exc:
             reason = str(exc)
             if exc.status in (401, 403) and not token:
@@ -201,7 +229,7 @@ def _openreview(client: CachedClient, ids: list[str], token: str | None, batch: 
                 tally.fail(sum(len(c) for c in chunks[n + 1:]), reason)
                 break
         else:
-            found_here, found = openreview.parse_search(answer.json(), chunk)
+            found_here, found = openreview.parse_search(answer.data, chunk)
             parsed.extend(found_here)
             tally.answered(len(found), answer.from_cache)
             tally.not_found += len(chunk) - len(found)
@@ -223,6 +251,9 @@ def _orcid(client: CachedClient, orcids: list[str], tally: Tally, progress: Prog
             except CacheMiss:
                 outcome = "missing"
                 break
+            except OutOfTime:
+                outcome = "out of time"
+                break
             except HttpFailure as exc:
                 outcome, stop = "failed", exc.fatal
                 tally.fail(1 + (len(orcids) - number - 1 if stop else 0), str(exc))
@@ -231,7 +262,7 @@ def _orcid(client: CachedClient, orcids: list[str], tally: Tally, progress: Prog
             if answer.status != 200:  # 404: no such iD; 409: locked or deactivated
                 outcome = "not found"
                 break
-            answers[section] = answer.json()
+            answers[section] = answer.data
         if outcome == "found":
             parsed.extend(orcid.parse(orcid_id, answers["educations"], answers["employments"]))
             tally.answered(1, cached)
@@ -239,6 +270,8 @@ def _orcid(client: CachedClient, orcids: list[str], tally: Tally, progress: Prog
             tally.not_found += 1
         elif outcome == "missing":
             tally.missing += 1
+        elif outcome == "out of time":
+            tally.out_of_time += 1
         progress.advance()
         if stop:  # every other request would fail alike
             break
@@ -246,7 +279,7 @@ def _orcid(client: CachedClient, orcids: list[str], tally: Tally, progress: Prog
 
 
 def _openalex(client: CachedClient, orcids: list[str], key: str | None, mailto: str | None, batch: int,
-              per_page: int, tally: Tally, progress: Progress) -> Parsed:
+              per_page: int, max_pages: int, tally: Tally, progress: Progress) -> Parsed:
     parsed = Parsed()
     tally.requested = len(orcids)
     headers = {"Authorization": f"Bearer {key}"} if key else None  # kept out of URLs and the cache
@@ -254,8 +287,13 @@ def _openalex(client: CachedClient, orcids: list[str], key: str | None, mailto: 
     chunks = [orcids[i:i + batch] for i in range(0, len(orcids), batch)]
     stop = False
     for n, chunk in enumerate(chunks):
-        cursor, found, cached, outcome = "*", set(), True, "done"
+        cursor, found, cached, outcome, pages = "*", set(), True, "done", 0
         while cursor:
+            if pages >= max_pages:  # a cursor that never ends: cut, counted and said
+                reason = f"OpenAlex cursor walk cut at {max_pages} pages (the rest not fetched)"
+                tally.skipped[reason] += 1
+                tally.warn(reason)
+                break
             query = openalex.params(chunk, cursor, per_page) | ({"mailto": mailto} if mailto else {})
             try:
                 # a legacy rate limit answers 403: worth a retry, like 429
@@ -264,11 +302,14 @@ def _openalex(client: CachedClient, orcids: list[str], key: str | None, mailto: 
             except CacheMiss:
                 outcome = "missing"
                 break
+            except OutOfTime:
+                outcome = "out of time"
+                break
             except HttpFailure as exc:
                 outcome, stop = "failed", exc.fatal
                 tally.fail(len(chunk) + (sum(len(c) for c in chunks[n + 1:]) if stop else 0), str(exc))
                 break
-            data = answer.json()
+            data, pages = answer.data, pages + 1
             page, got = openalex.parse_authors(data["results"], set(chunk))
             parsed.extend(page)  # records of pages already read are kept even if a later one fails
             found |= got
@@ -279,6 +320,8 @@ def _openalex(client: CachedClient, orcids: list[str], key: str | None, mailto: 
             tally.not_found += len(chunk) - len(found)
         elif outcome == "missing":
             tally.missing += len(chunk)
+        elif outcome == "out of time":
+            tally.out_of_time += len(chunk)
         progress.advance(len(chunk))
         if stop:
             break

@@ -14,6 +14,9 @@ from .records import Malformed, Parsed, country_code, position, text, year, year
 URL = "https://api.openalex.org/authors"
 BATCH = 50  # iDs per OR filter: the server takes 100, some of its docs say 50
 PER_PAGE = 100
+# pages of one cursor walk: a batch of 50 iDs fills one or two (a few authors per iD);
+# a cursor that never ends (a broken server) is cut here, and the cut counted
+MAX_PAGES = 20
 SELECT = "id,orcid,display_name,affiliations,last_known_institutions"
 # below a profile's 0.9: the person did not state it, OpenAlex inferred it from bylines
 CONFIDENCE = 0.8
