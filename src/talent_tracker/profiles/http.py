@@ -42,7 +42,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .. import __version__, jsonread
-from ..limits import MAX_DOCUMENT_VALUES, MAX_RESPONSE_BYTES, bounded_stream, human
+from ..limits import MAX_DOCUMENT_VALUES, MAX_RESPONSE_BYTES, MiB, bounded_stream, human
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # parameters that do not change the answer: left out of the cache key (and of the file)
@@ -357,7 +357,7 @@ class CachedClient:
         anything else: absent, unreadable, cut short, not JSON, or an unexpected status or shape."""
         try:  # the answer and the request (escaping may double its size; a FIFO is refused, not read)
             record, _ = jsonread.load(lambda: bounded_stream(path, 2 * self.max_bytes, "cached answer"),
-                                      2 * MAX_DOCUMENT_VALUES)
+                                      2 * MAX_DOCUMENT_VALUES, chunk=16 * MiB)  # see jsonread.CHUNK
         except jsonread.FILE_ERRORS:
             return None
         if not isinstance(record, dict) or type(record.get("status")) is not int:
