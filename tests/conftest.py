@@ -152,7 +152,7 @@ def serving(db: Path, *args: str, log: Path | None = None):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    log = open(log, "w+b") if log is not None else tempfile.TemporaryFile()
+    log = open(log, "w+b") if log is not None else tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
                              *map(str, args)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -164,7 +164,7 @@ def serving(db: Path, *args: str, log: Path | None = None):
             except httpx.HTTPError:
                 if proc.poll() is not None:
                     log.seek(0)
-                    raise RuntimeError(log.read().decode())
+                    raise RuntimeError(log.read().decode()) from None
                 time.sleep(0.1)
         yield base
     finally:

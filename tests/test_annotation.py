@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, copy_db, query, serving
 from talent_tracker.build import build
+
+from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, copy_db, query, serving
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,7 @@ def test_save_then_edit_with_autocomplete(browser, served):
 
 @pytest.mark.browser
 def test_a_stale_form_is_refused_clearly(browser, served):
-    page, problems = sign_in(browser, served["base"], served["tokens"]["bob"])
+    page, _problems = sign_in(browser, served["base"], served["tokens"]["bob"])
     open_first_person(page, served["base"])
     other = page.context.new_page()
     other.goto(page.url)

@@ -14,11 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import ROOT, UNIVERSITIES, cli, copy_db, one, query
 from talent_tracker import analyses
 from talent_tracker.annotations import ANNOTATION_COLUMNS
 from talent_tracker.web.api import _plain
 from talent_tracker.web.app import PAGES, create_app
+
+from conftest import ROOT, UNIVERSITIES, cli, copy_db, one, query
 
 CAREER_SOURCES = {"annotation", "profile", "job_title", "trail", "affiliation", "email"}
 # the analyses estimated from an annotated sample (nothing else stands in for them)

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, serving
 from talent_tracker.build import build
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, serving
 
 CHARTS = ("origin_countries", "graduate_countries", "flows", "retention")
 TRAIL_ENTRY = re.compile(r"(\d{4}): (.*) \(([A-Z]{2})\)$")

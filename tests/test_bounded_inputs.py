@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, one, query
 from talent_tracker import limits
 from talent_tracker.build import build
 from talent_tracker.errors import UserError
 from talent_tracker.people import Mentions, resolve_people
+
+from conftest import PAPERLISTS, UNIVERSITIES, one, query
 
 GOOD = {"title": "A good paper", "author": "Ada Lovelace;Alan Turing", "status": "Poster", "id": "good",
         "aff": "University of Oxford;University of Cambridge"}

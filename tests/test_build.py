@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, cli, one, query
 from talent_tracker.build import build
 from talent_tracker.errors import UserError
+
+from conftest import PAPERLISTS, cli, one, query
 
 
 @pytest.mark.realdata

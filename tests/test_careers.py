@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 from talent_tracker.build import build
 from talent_tracker.careers import stage_of_title
 from talent_tracker.workspace import path_for
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 
 PROFILES = Path(__file__).parent / "fixtures" / "openreview_profiles"
 HEADER = ("person_id,origin_institution,origin_country,graduate_institution,graduate_country,"

@@ -19,9 +19,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from conftest import SHARED, one, query, serving
 from talent_tracker import cli as cli_module
 from talent_tracker.cli import app
+
+from conftest import SHARED, one, query, serving
 
 WIDTH = 100
 runner = CliRunner()

@@ -9,8 +9,9 @@ from collections import Counter
 
 import pytest
 
-from conftest import CONFERENCE_CSV, one, query
 from talent_tracker.build import build
+
+from conftest import CONFERENCE_CSV, one, query
 
 
 def source_rows() -> list[dict]:
@@ -75,6 +76,7 @@ def test_wrong_header_is_a_file_skip(tmp_path):
     path = tmp_path / "papers.csv"
     path.write_text("venue,year\nNIPS,2018\n")
     import pytest
+
     from talent_tracker.errors import UserError
 
     with pytest.raises(UserError, match="no papers found"):

@@ -9,12 +9,13 @@ import json
 
 import pytest
 
-from conftest import PAPERLISTS, SHARED, cli, one, query
 from talent_tracker import analyses, regions
 from talent_tracker.build import build
 from talent_tracker.people import name_key
 from talent_tracker.sources import schedule
 from talent_tracker.sources.schedule import normalise_title, parse_speaker
+
+from conftest import PAPERLISTS, SHARED, cli, one, query
 
 
 def share(db, sql: str, params=None) -> float:

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-import minidata
-from conftest import cli, copy_db, query
 from talent_tracker.annotations import ANNOTATION_COLUMNS
 from talent_tracker.web.app import create_app
 from talent_tracker.workspace import SCHEMA_VERSION, path_for
+
+import minidata
+from conftest import cli, copy_db, query
 
 pytestmark = pytest.mark.fast
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 from talent_tracker.annotations import ANNOTATION_COLUMNS
 from talent_tracker.build import build
 from talent_tracker.sampling import CONTEXT_COLUMNS
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 import csv
 import json
 
 import pyarrow.parquet as pq
+import pytest
 
 from conftest import cli, one
 

@@ -10,11 +10,12 @@ import httpx
 import pytest
 import respx
 
-import minidata
-from conftest import PAPERLISTS, one
 from talent_tracker.build import build
 from talent_tracker.fetch import CONTENTS_URL, RAW_URL, REPOSITORY, Pin, fetch_paperlists, git_blob_id, load_pins
 from talent_tracker.venues import load_venues
+
+import minidata
+from conftest import PAPERLISTS, one
 
 # the list the mocked server hands out: the synthetic NeurIPS 2018 of minidata.py
 NIPS2018 = json.dumps(minidata.FILES["nips/nips2018.json.gz"]).encode()

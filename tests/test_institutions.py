@@ -7,10 +7,11 @@ import json
 import pycountry
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 from talent_tracker.errors import UserError
 from talent_tracker.institutions import ResolutionSettings, Resolver, load_resolver
 from talent_tracker.institutions.registry import load_registry, load_universities
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 
 
 @pytest.fixture(scope="module")

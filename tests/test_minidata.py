@@ -15,9 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
+from talent_tracker.web.app import PAGES, create_app
+
 import minidata
 from conftest import cli, copy_db, one, query
-from talent_tracker.web.app import PAGES, create_app
 
 pytestmark = pytest.mark.fast
 
@@ -47,7 +48,7 @@ def test_every_file_is_a_venue_year(mini):
 
 def test_authorships_equal_the_authors_listed(mini):
     listed = 0
-    for rel, records in minidata.FILES.items():
+    for _rel, records in minidata.FILES.items():
         for r in records:
             text = html.unescape(html.unescape(r.get("author", r.get("authors", ""))))
             sep = ";" if ";" in text else ","

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from talent_tracker.workspace import path_for
+
 import minidata
 from conftest import cli, copy_db
-from talent_tracker.workspace import path_for
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,9 @@ import time
 import httpx
 import pytest
 
-from conftest import ROOT
 from talent_tracker.web import assets
+
+from conftest import ROOT
 
 spec = importlib.util.spec_from_file_location("web_assets", ROOT / "build_hooks" / "web_assets.py")
 web_assets = importlib.util.module_from_spec(spec)
@@ -103,27 +104,25 @@ def test_assets_are_fetched_checked_and_placed(tmp_path, fake_packages):
 
 @pytest.mark.fast
 def test_a_tarball_that_does_not_match_the_lock_is_refused(tmp_path, fake_packages):
-    contents, tarballs, pins = fake_packages
+    _contents, tarballs, _pins = fake_packages
     first = next(iter(tarballs))
     tarballs[first] = tarball({"package/evil.js": b"alert(1)"})
     vendor = tmp_path / "vendor"
-    with registry(tarballs) as (url, _):
-        with pytest.raises(web_assets.AssetError, match="does not match the integrity"):
-            web_assets.fetch(vendor, registry=url, log=lambda line: None)
+    with registry(tarballs) as (url, _), pytest.raises(web_assets.AssetError, match="does not match the integrity"):
+        web_assets.fetch(vendor, registry=url, log=lambda line: None)
     assert not vendor.exists()  # nothing half-written
 
 
 @pytest.mark.fast
 def test_a_failed_refresh_keeps_the_previous_assets(tmp_path, fake_packages):
-    contents, tarballs, pins = fake_packages
+    _contents, tarballs, pins = fake_packages
     vendor = tmp_path / "vendor"
     with registry(tarballs) as (url, _):
         web_assets.fetch(vendor, registry=url, log=lambda line: None)
     before = {p: p.read_bytes() for p in vendor.rglob("*") if p.is_file()}
     pins["world-atlas"]["version"] = "2.0.0"  # a new pin the registry does not have
-    with registry(tarballs) as (url, _):
-        with pytest.raises(web_assets.AssetError, match="cannot fetch"):
-            web_assets.fetch(vendor, registry=url, log=lambda line: None)
+    with registry(tarballs) as (url, _), pytest.raises(web_assets.AssetError, match="cannot fetch"):
+        web_assets.fetch(vendor, registry=url, log=lambda line: None)
     assert {p: p.read_bytes() for p in vendor.rglob("*") if p.is_file()} == before
 
 
@@ -149,7 +148,7 @@ def test_missing_assets_are_one_clear_error(tmp_path, monkeypatch):
     from talent_tracker.errors import UserError
 
     monkeypatch.setattr(assets, "PLOTLY_JS", tmp_path / "plotly.min.js")
-    with pytest.raises(UserError, match="web assets missing from this install \\(plotly.min.js"):
+    with pytest.raises(UserError, match=r"web assets missing from this install \(plotly\.min\.js"):
         assets.require_assets()
 
 

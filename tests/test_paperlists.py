@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import gzip
 import json
+
+import pytest
 
 from conftest import PAPERLISTS, one, query
 
@@ -137,7 +137,7 @@ def test_an_unplaced_affiliation_comes_from_the_same_profile_that_year(full_db):
                             "WHERE affiliation_source = 'profile_year'")
     assert len(filled) > 900  # NeurIPS 2021 and ICLR 2021
     # each from another paper of that profile in that year, which names the same institution
-    for venue, year, paper_id, profile, affiliation, institution in filled[:300]:
+    for _venue, year, _paper_id, profile, affiliation, institution in filled[:300]:
         others = query(full_db, "SELECT DISTINCT coalesce(institution_id, affiliation) FROM authorships WHERE "
                                 "openreview_id = ? AND year = ? AND affiliation_source IS DISTINCT FROM 'profile_year' "
                                 "AND affiliation IS NOT NULL", [profile, year])

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 from talent_tracker.build import build
 from talent_tracker.errors import UserError
 from talent_tracker.people import Mentions, bcubed, load_overrides, name_key, resolve_people
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_overrides_take_precedence(tmp_path):
     ids = resolve_people(_mentions(rows), [("same", "iclr:2021:a:1", "iclr:2021:c:1")])
     assert ids[0] == ids[1] == ids[2]
     # an analyst's "different" is never joined, whatever the model says
-    ids = resolve_people(_mentions(rows[:1] + [rows[1][:5] + (None,) + rows[1][6:]]),
+    ids = resolve_people(_mentions([*rows[:1], (*rows[1][:5], None, *rows[1][6:])]),
                          [("different", "iclr:2021:a:1", "iclr:2021:b:1")])
     assert ids[0] != ids[1]
 

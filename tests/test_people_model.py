@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 from talent_tracker.build import build
 from talent_tracker.linkage import Model, site
 from talent_tracker.people import bcubed
 from talent_tracker.people_eval import THRESHOLDS
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 
 PEOPLE = "SELECT venue, year, paper_id, author_position, person_id FROM authorships ORDER BY ALL"
 

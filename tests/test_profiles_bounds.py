@@ -14,12 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 import respx
+from test_profiles_fetch import ASKED, LENA, MIRA, Sleeps, load, mock_all, openreview_answer, run
 
-from conftest import cli
-from talent_tracker.profiles import fetch as fetch_module, openalex, openreview, orcid
+from talent_tracker.profiles import fetch as fetch_module
+from talent_tracker.profiles import openalex, openreview, orcid
 from talent_tracker.profiles.http import CachedClient, CacheMiss, HttpFailure, OutOfTime
 from talent_tracker.profiles.records import read_records
-from test_profiles_fetch import ASKED, LENA, MIRA, Sleeps, load, mock_all, openreview_answer, run
+
+from conftest import cli
 
 pytestmark = pytest.mark.fast
 
@@ -36,7 +38,7 @@ class Trickle(BaseHTTPRequestHandler):
     stop: threading.Event
     connections: list
 
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         self.connections.append(self.path)
         try:
             if self.path == "/headers":
@@ -102,9 +104,9 @@ def test_the_time_budget_stops_a_request_in_flight(tmp_path, trickle):
 def test_a_backoff_past_the_deadline_is_not_waited(tmp_path):
     route = respx.get(openalex.URL).mock(return_value=httpx.Response(503))
     sleeps = Sleeps()
-    with CachedClient(tmp_path, deadline=5, backoff=10, sleep=sleeps) as client:
-        with pytest.raises(HttpFailure, match="HTTP 503 from api.openalex.org; not retried: no complete answer"):
-            client.request("GET", openalex.URL)
+    with (CachedClient(tmp_path, deadline=5, backoff=10, sleep=sleeps) as client,
+          pytest.raises(HttpFailure, match=r"HTTP 503 from api\.openalex\.org; not retried: no complete answer")):
+        client.request("GET", openalex.URL)
     assert route.call_count == 1 and sleeps == []
 
 

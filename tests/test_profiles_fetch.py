@@ -7,7 +7,7 @@ invented people, an alias username, unicode names, education and positions, ORCI
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -16,17 +16,19 @@ import pytest
 import respx
 from typer.testing import CliRunner
 
-from conftest import PAPERLISTS, UNIVERSITIES, query
 from talent_tracker import cli
 from talent_tracker.build import build
 from talent_tracker.careers import facts_from_profiles
 from talent_tracker.institutions import Resolver
 from talent_tracker.institutions.registry import load_registry
-from talent_tracker.profiles import fetch as fetch_module, folder_for, openalex, openreview, orcid
+from talent_tracker.profiles import fetch as fetch_module
+from talent_tracker.profiles import folder_for, openalex, openreview, orcid
 from talent_tracker.profiles.facts import load_facts
 from talent_tracker.profiles.fetch import INTERVALS, fetch_for
 from talent_tracker.profiles.http import CachedClient, CacheMiss, HttpFailure, retry_after_seconds
 from talent_tracker.profiles.records import read_records
+
+from conftest import PAPERLISTS, UNIVERSITIES, query
 
 FIXTURES = Path(__file__).parent / "fixtures" / "profile_responses"
 ASKED = ["~Ghost_Person1", "~Jiahui_Chen3", "~Lena_A_Okafor1", "~Mira_Okonkwo-Hale1", "~Soren_Aero1"]
@@ -117,7 +119,7 @@ def test_fetch_all_sources_and_summary(tmp_path):
     assert present == {"openreview", "orcid", "openalex"} and not problems
     # an alias username is answered under the canonical id, and kept under the id asked for
     lena = [r for r in records if r["key"] == "~Lena_A_Okafor1" and r["kind"] == "position"]
-    assert [r["evidence"] for r in lena][0] == \
+    assert next(r["evidence"] for r in lena) == \
         "OpenReview profile ~Lena_Okafor1: PhD student at Technical University of Example (2021-now)"
 
 
@@ -167,7 +169,7 @@ def test_429_waits_as_retry_after_says(tmp_path):
 
 @pytest.mark.fast
 def test_retry_after_as_an_http_date():
-    now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
     later = format_datetime(now + timedelta(seconds=90), usegmt=True)
     assert retry_after_seconds(later, now.timestamp()) == 90
     assert retry_after_seconds("Sun, 01 Mar 2026 11:00:00 GMT", now.timestamp()) == 0

@@ -8,9 +8,10 @@ from collections import defaultdict
 
 import pytest
 
-from conftest import cli, query
 from talent_tracker import stats
 from talent_tracker.errors import UserError
+
+from conftest import cli, query
 
 
 @pytest.mark.fast

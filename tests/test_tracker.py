@@ -4,15 +4,17 @@ value describes who a figure is about; modules use each other's public names onl
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, copy_db, query
 from talent_tracker import analyses, estimates, store
 from talent_tracker.errors import UserError
 from talent_tracker.population import Population
+
+from conftest import ROOT, copy_db, query
 
 SOURCE = ROOT / "src" / "talent_tracker"
 
@@ -22,10 +24,8 @@ def _open_files(path: Path) -> int:
     target = str(path.resolve())
     count = 0
     for fd in os.listdir("/proc/self/fd"):
-        try:
+        with contextlib.suppress(OSError):
             count += os.readlink(f"/proc/self/fd/{fd}") == target
-        except OSError:
-            pass
     return count
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PAPERLISTS, one, query
 from talent_tracker.build import build
 from talent_tracker.errors import UserError
 from talent_tracker.venues import load_venues
+
+from conftest import PAPERLISTS, one, query
 
 
 def tiers(db, venue, year):

@@ -54,8 +54,9 @@ def site(shared, tmp_path_factory) -> Path:
     """The published site of NeurIPS 2019 and 2022, the two editions the published tracker
     covers, built from the data folder (schedule and published figures included): every
     page and filter of one venue, in a fraction of the full time."""
-    from conftest import SHARED
     from talent_tracker.build import build
+
+    from conftest import SHARED
 
     root = tmp_path_factory.mktemp("site")
     build(SHARED, root / "n.duckdb", venue_names=["neurips"], years="2019,2022")

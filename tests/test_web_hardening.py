@@ -30,13 +30,14 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-import minidata
-from conftest import cli, copy_db, serving
 from talent_tracker.build import build
 from talent_tracker.web.access import HIDDEN
 from talent_tracker.web.app import create_app
 from talent_tracker.web.security import CSP, SecurityHeaders
 from talent_tracker.workspace import SCHEMA_VERSION, open_workspace, path_for
+
+import minidata
+from conftest import cli, copy_db, serving
 
 BASE = "http://127.0.0.1"
 SLASHED = "~Ana/Ortiz1"  # an OpenReview profile id holding a slash: the person's id
@@ -323,9 +324,7 @@ def test_a_full_disk_is_a_503_saying_so_and_keeps_nothing(prepared, db):
 
         def counts() -> tuple:
             with sqlite3.connect(path_for(db)) as con:
-                return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                             for t in ("submissions", "audit_log", "annotations")) + (
-                    con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0],)
+                return (*tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("submissions", "audit_log", "annotations")), con.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
 
         before = counts()
         # SQLite answers as on a full disk once the file may not grow (SQLITE_FULL)

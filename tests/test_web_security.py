@@ -15,9 +15,10 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from conftest import UNIVERSITIES, cli, one, query, serving
 from talent_tracker.web.security import CSP, SESSION_SECONDS
 from talent_tracker.workspace import path_for
+
+from conftest import UNIVERSITIES, cli, one, query, serving
 
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tTAB"]
 

@@ -15,9 +15,10 @@ import duckdb
 import httpx
 import pytest
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query, serving
 from talent_tracker.build import build
 from talent_tracker.workspace import path_for
+
+from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query, serving
 
 SHEET_HEADER = ("person_id,origin_institution,origin_country,graduate_institution,graduate_country,"
                 "work_institution,work_country,work_sector,evidence_url,notes\n")

@@ -393,7 +393,7 @@ def flows(db: Tracker | Path, f: Population) -> Result:
     data = _flow_result(db, f, "flows", FLOWS_TITLE)
     if isinstance(data, Result):
         return data
-    rows = [_path(r["group"]) + [*_shown(r, "estimate"), r["low"], r["high"], r["sampled"], r.get("flag")]
+    rows = [[*_path(r["group"]), *_shown(r, "estimate"), r["low"], r["high"], r["sampled"], r.get("flag")]
             for r in data["figures"]]
     method, coverage, notes = _estimate_method(data)
     if any(r["group"] == estimates.OTHER_PATHS for r in data["figures"]):
@@ -418,7 +418,7 @@ def retention(db: Tracker | Path, f: Population) -> Result:
         return data
     rows = [[r["origin"], None if r.get("flag") else r["retention"], r["low"], r["high"], r["origin_sampled"],
              r["stayed"], r.get("flag")] for r in data.get("retention", [])]
-    method, coverage, notes = _estimate_method(data)
+    _method, coverage, notes = _estimate_method(data)
     notes = [n for n in notes if n != TOO_UNCERTAIN_NOTE]
     notes.append(f"A ratio within each origin's sampled people (its interval accounts for how many were drawn); "
                  f"origins with fewer than {estimates.MIN_PATH} sampled people are left out, and a retention from "
@@ -473,7 +473,7 @@ def net_flows(db: Tracker | Path, f: Population) -> Result:
         return data
     rows = [[r["country"], None if r["flag"] else r["net"], r["low"], r["high"], r["in_sampled"], r["out_sampled"],
              r["flag"]] for r in data.get("net", [])]
-    method, coverage, notes = _estimate_method(data)
+    _method, coverage, notes = _estimate_method(data)
     notes = [n for n in notes if n != TOO_UNCERTAIN_NOTE]
     notes.insert(0, "Positive: more people work in the country than come from it.")
     if any(r[-1] for r in rows):

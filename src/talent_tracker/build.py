@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
@@ -26,9 +26,8 @@ import pyarrow as pa
 from . import __version__, careers, limits, linkage, people, predictions, store
 from . import workspace as workspaces
 from .errors import UserError
-from .institutions import Resolver, load_resolver
+from .institutions import ResolutionSettings, Resolver, load_resolver
 from .institutions.registry import universities_in
-from .institutions import ResolutionSettings
 from .records import Paper, Skip, UnalignedEntry
 from .sources import conference_csv, paperlists, schedule
 from .venues import TIER_TOP2, TIER_TOP20, Decision, Venue, Venues, decide, load_venues
@@ -165,7 +164,8 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
     facts += careers.facts_from_profiles(profile_records, by_profile, resolver)
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
-    from .profiles import facts as fetched_profiles, folder_for  # what `profiles fetch` kept beside the db
+    from .profiles import facts as fetched_profiles  # what `profiles fetch` kept beside the db
+    from .profiles import folder_for
     if folder_for(db).is_dir():
         fetched, fetched_problems = fetched_profiles.load_facts(folder_for(db), by_profile, resolver)
         facts += fetched
@@ -184,7 +184,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "inputs": _table("inputs", [p.input for p in parts]),
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
-            {"key": "built_at", "value": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+            {"key": "built_at", "value": datetime.now(UTC).isoformat(timespec="seconds")},
             {"key": "settings", "value": json.dumps(settings, sort_keys=True)},
         ]),
     }

@@ -105,7 +105,7 @@ def trail_facts(authorships: pa.Table, resolver) -> list[dict]:
         if person:
             rows_of.setdefault(person, []).append(i)
     grouped: dict[tuple, dict] = {}
-    for person, rows in rows_of.items():
+    for rows in rows_of.values():
         first_year = min(cols["year"][i] for i in rows)
         student_years = sorted({cols["year"][i] for i in rows if stage_of_title(cols["job_title"][i]) == "graduate"})
         first_seen_student = bool(student_years) and student_years[0] == first_year

@@ -27,14 +27,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.measure import Measurement
-from rich.segment import Segment
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__, store
-from .build import BuildResult, build as run_build, skip_summary
+from .build import BuildResult, skip_summary
+from .build import build as run_build
 from .errors import UserError
 from .limits import MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 from .records import Skip
@@ -697,7 +698,8 @@ def profiles_fetch(
     max_minutes: Annotated[Optional[float], typer.Option("--max-minutes", metavar="N", min=0, help="Send no request after N minutes (what was fetched is cached: run again to resume); default: no limit.")] = None,
 ) -> None:
     """Fetch the public profiles of the database's people into NAME.profiles/ (cached, resumable); the next build uses them."""
-    from .profiles.fetch import Progress as FetchProgress, fetch_profiles
+    from .profiles.fetch import Progress as FetchProgress
+    from .profiles.fetch import fetch_profiles
 
     class Bars(FetchProgress):
         def __init__(self, bars: Progress):

@@ -31,8 +31,18 @@ import ijson.backends.python as python_backend
 from ijson.common import ObjectBuilder
 
 from .errors import UserError
-from .limits import (GZIP_ERRORS, MAX_DOCUMENT_VALUES, MAX_JSON_DEPTH, MAX_RECORD_BYTES, MAX_RECORD_VALUES,
-                     MAX_RECORDS, MAX_STRING_CHARS, BoundedReader, TooLarge, bounded_stream)
+from .limits import (
+    GZIP_ERRORS,
+    MAX_DOCUMENT_VALUES,
+    MAX_JSON_DEPTH,
+    MAX_RECORD_BYTES,
+    MAX_RECORD_VALUES,
+    MAX_RECORDS,
+    MAX_STRING_CHARS,
+    BoundedReader,
+    TooLarge,
+    bounded_stream,
+)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _STARTS, _ENDS = ("start_map", "start_array"), ("end_map", "end_array")

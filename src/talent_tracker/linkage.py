@@ -40,7 +40,7 @@ import re
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -138,7 +138,7 @@ def _suffixes():
     return PublicSuffixList()
 
 
-@lru_cache(maxsize=None)
+@cache
 def site(domain: str | None) -> str | None:
     """The registrable part of an e-mail domain (`cs.stanford.edu` -> `stanford.edu`,
     `kaist.re.kr` stays itself); None for webmail or nothing."""
@@ -148,7 +148,7 @@ def site(domain: str | None) -> str | None:
     return None if found in WEBMAIL else found
 
 
-@lru_cache(maxsize=None)
+@cache
 def title_words(title: str | None) -> tuple[str, ...]:
     return tuple(sorted({w for w in _WORD.findall((title or "").lower()) if w not in _STOP_WORDS}))
 

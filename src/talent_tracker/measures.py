@@ -114,7 +114,7 @@ def analyst_values(workspace, people: set[str], stage: str) -> Truth:
             entered.setdefault(person, set()).add(row["country"])
         elif stage in json.loads(row["undetermined"] or "[]"):
             truth.undetermined.add(person)
-    for person, countries in entered.items():
+    for person, _countries in entered.items():
         truth.awaiting_review.add(person)  # entered, yet not settled: analysts disagree
         truth.undetermined.discard(person)
     return truth

@@ -29,14 +29,14 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 from unidecode import unidecode
 
-from .errors import UserError
 from . import linkage
+from .errors import UserError
 from .limits import MAX_COAUTHOR_TEAM, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md"}
@@ -99,7 +99,7 @@ def persons_table(authorships):
         con.close()
 
 
-@lru_cache(maxsize=None)
+@cache
 def name_tokens(name: str) -> tuple[str, ...]:
     """Lower-case ASCII tokens; hyphens join (`Zhi-Hua` -> `zhihua`), dots split initials.
 
@@ -110,7 +110,7 @@ def name_tokens(name: str) -> tuple[str, ...]:
     return tuple(t for t in _NON_WORD.sub(" ", text).split() if t not in _SUFFIXES and not t.isdigit())
 
 
-@lru_cache(maxsize=None)
+@cache
 def name_key(name: str) -> str:
     """`first last`, middle names dropped: the block a mention is compared within."""
     tokens = name_tokens(name)
@@ -361,7 +361,7 @@ def names_agree(a: str, b: str) -> bool:
     return ta[-1] == tb[-1] or ta[0] == tb[-1] or ta[-1] == tb[0]  # `Koller Daphne` / `Daphne Koller`
 
 
-@lru_cache(maxsize=None)
+@cache
 def _place(institution_id: str | None, domain: str | None) -> frozenset[str]:
     """Where a mention says the author is: institution and institutional e-mail site."""
     found = set()

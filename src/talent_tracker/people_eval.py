@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import __version__, linkage
@@ -143,7 +143,7 @@ def train_model(db: Path) -> linkage.Model:
         "trained_on": [f"{v} {y}" for v, y in venue_years],
         "labelled_authorships": sum(1 for v, y, t in zip(mentions.venue, mentions.year, mentions.openreview_id)
                                     if t and (v, y) in set(venue_years)),
-        "authorships": len(mentions.name), "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "authorships": len(mentions.name), "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "tool_version": __version__, "splink_version": splink.__version__,
         "threshold_chosen_by": "the best objective (mean of overall and shared-name B-cubed F1, less the people "
                                "count error) on the training venue-years with their ids hidden",

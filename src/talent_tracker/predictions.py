@@ -27,6 +27,7 @@ and is shown beside a prediction; the estimators use only the predicted country.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import pyarrow as pa
@@ -126,9 +127,9 @@ def _calibrate(persons, facts, best, evidence) -> dict[tuple[str, str], float]:
                 kept[fact["source"]] = fact
     agree: dict[tuple[str, str], int] = defaultdict(int)
     pairs: dict[tuple[str, str], int] = defaultdict(int)
-    for (person, stage), sources in by_source.items():
+    for (_person, stage), sources in by_source.items():
         ranked = sorted(sources.values(), key=_rank)
-        for better, worse in zip(ranked, ranked[1:]):
+        for better, worse in itertools.pairwise(ranked):
             key = (stage, f"{KIND_LABELS[stage]} ({worse['source']})")
             pairs[key] += 1
             agree[key] += better["country"] == worse["country"]

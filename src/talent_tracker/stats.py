@@ -414,9 +414,9 @@ def _tail_edges(limits: _WaldLimits, a: int, b: int) -> tuple[np.ndarray, np.nda
     does: per a', the region {lower >= observed} is b' <= last_b[a'] (the running maximum
     over rows of each row's last such column), and {upper <= observed} is b' >= first_b[a']."""
     lower_observed, upper_observed = -np.inf, np.inf
-    for start, lower, _ in limits.blocks(0, a):
+    for _start, lower, _ in limits.blocks(0, a):
         lower_observed = max(lower_observed, float(lower[:, b:].max()))
-    for start, _, upper in limits.blocks(a):
+    for _start, _, upper in limits.blocks(a):
         upper_observed = min(upper_observed, float(upper[:, :b + 1].min()))
     last_b = np.full(limits.rows, -1)
     first_b = np.full(limits.rows, limits.columns)

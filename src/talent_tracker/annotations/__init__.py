@@ -11,5 +11,15 @@ All of it lives in the workspace (workspace.py), never in the rebuilt database.
 from .sheet import ANNOTATION_COLUMNS, AnnotationFields, ImportReport, import_sheet, read_sheet, validate, validate_row
 from .workflow import ROLES, User, add_user
 
-__all__ = ["ANNOTATION_COLUMNS", "AnnotationFields", "ImportReport", "ROLES", "User", "add_user", "import_sheet", "read_sheet", "validate",
-           "validate_row"]
+__all__ = [
+           "ANNOTATION_COLUMNS",
+           "ROLES",
+           "AnnotationFields",
+           "ImportReport",
+           "User",
+           "add_user",
+           "import_sheet",
+           "read_sheet",
+           "validate",
+           "validate_row",
+]

@@ -31,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..careers import STAGES
 from ..errors import UserError
-from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, MAX_URL, read_text
 from ..institutions.registry import SECTORS
+from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, MAX_URL, read_text
 
 ANNOTATION_COLUMNS = (
     "person_id",

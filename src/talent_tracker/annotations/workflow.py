@@ -25,7 +25,7 @@ import json
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..careers import STAGE_ORDER, STAGES
 from ..errors import UserError
@@ -106,7 +106,7 @@ def open_session(workspace: Workspace, user: str, seconds: int) -> str:
     """Record a new sign-in session of `user` for `seconds`; returns its random id. Sessions
     past their time are forgotten on the way."""
     session_id = secrets.token_hex(16)
-    expires = (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    expires = (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
     with workspace.write(figures=False) as con:
         con.execute("DELETE FROM sessions WHERE expires_at < ?", [now()])
         con.execute("INSERT INTO sessions VALUES (?, ?, ?, ?)", [session_id, user, now(), expires])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-
 from .registry import Institution, default_universities_path, load_registry, load_universities
 from .resolver import Resolution, ResolutionSettings, Resolver
 

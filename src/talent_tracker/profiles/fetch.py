@@ -25,8 +25,16 @@ import httpx
 from ..errors import UserError
 from ..store import reader
 from . import folder_for, openalex, openreview, orcid
-from .http import (MAX_RETRIES, MAX_RETRY_WAIT, REQUEST_DEADLINE, RETRY_STATUSES, CacheMiss, CachedClient,
-                   HttpFailure, OutOfTime)
+from .http import (
+    MAX_RETRIES,
+    MAX_RETRY_WAIT,
+    REQUEST_DEADLINE,
+    RETRY_STATUSES,
+    CachedClient,
+    CacheMiss,
+    HttpFailure,
+    OutOfTime,
+)
 from .records import SOURCES, Parsed, read_records, write_records
 
 # the minimum seconds between two requests to a host: OpenReview limits guests per

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -109,7 +109,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     now = time.time() if now is None else now
     return max(0.0, when.timestamp() - now)
 
@@ -118,10 +118,8 @@ def describe(status: int, body: bytes | str) -> str:
     """A one-line reason from an error answer (the APIs' JSON error fields, or its text)."""
     data = None
     if len(body) <= MAX_DESCRIBED:  # a long answer is quoted, not parsed
-        try:
+        with contextlib.suppress(jsonread.BadJSON):
             data, _ = jsonread.loads(body, MAX_DOCUMENT_VALUES)
-        except jsonread.BadJSON:
-            pass
     if isinstance(data, dict):
         parts = [data.get(k) for k in ("name", "error", "message", "developer-message") if data.get(k)]
         if parts:
@@ -232,7 +230,7 @@ class CachedClient:
         kept = {k: v for k, v in (params or {}).items() if k not in UNKEYED_PARAMS}
         self._write_cache(path, {"method": method.upper(), "url": url, "params": kept, "body": json_body,
                                  "status": status, "data": data,
-                                 "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                                 "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")})
         return Answer(status, data, False)
 
     # --- the network ---------------------------------------------------------------

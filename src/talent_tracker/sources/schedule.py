@@ -164,9 +164,9 @@ def match_by_authors(speakers: list[str], title: str, candidates, keys: dict, ti
     for i in candidates:
         agreement = _author_agreement(speakers, keys[i])
         similar = fuzz.ratio(title, titles[i])
-        if agreement >= AUTHORS_AGREE_RENAMED or (agreement >= AUTHORS_AGREE and similar >= TITLE_SIMILAR):
-            if best is None or (agreement, similar) > best[0]:
-                best = ((agreement, similar), i)
+        agrees = agreement >= AUTHORS_AGREE_RENAMED or (agreement >= AUTHORS_AGREE and similar >= TITLE_SIMILAR)
+        if agrees and (best is None or (agreement, similar) > best[0]):
+            best = ((agreement, similar), i)
     return None if best is None else best[1]
 
 

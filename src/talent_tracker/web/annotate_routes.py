@@ -32,14 +32,14 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from .. import store
-from ..annotations import AnnotationFields
+from ..annotations import AnnotationFields, workflow
 from ..annotations import review as reviews
-from ..annotations import workflow
 from ..careers import STAGES
 from ..errors import UserError
 from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY
 from .access import Access, Viewer
 from .security import SESSION_SECONDS
+
 
 class Entry(AnnotationFields):
     """An annotator's entry for a person (JSON API): the fields a sheet row has

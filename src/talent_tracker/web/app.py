@@ -183,7 +183,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return RedirectResponse("/docs", status_code=308)
 
     def page(request: Request, key: str, **extra) -> HTMLResponse:
-        path, title, charts = PAGES[key]
+        _path, title, charts = PAGES[key]
         return templates.TemplateResponse(request, "page.html", {
             "page": key, "title": title, "charts": charts, "pages": PAGES, "static_site": False,
             "meta_json": safe_json(meta_of(db)), **extra})
