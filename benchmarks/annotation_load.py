@@ -42,7 +42,7 @@ COUNTRIES = ["US", "CN", "GB", "DE", "FR", "CA", "IN", "KR", "JP", "CH"]
 
 
 def start_server(db: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "serve", "--db", str(db), "--port", str(port),
                              "--annotate"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
@@ -62,7 +62,7 @@ def rebuild_command(db: Path) -> list[str]:
         settings = json.loads(con.execute("SELECT value FROM build_info WHERE key = 'settings'").fetchone()[0])
     finally:
         con.close()
-    command = [sys.executable, "-m", "talent_tracker.cli", "build", "--data", settings["data"], "--db", str(db),
+    command = [sys.executable, "-m", "talent_tracker.cli.commands", "build", "--data", settings["data"], "--db", str(db),
                "--source", settings["source"]]
     for venue in settings["venues"]:
         command += ["--venue", venue]
@@ -128,7 +128,7 @@ async def reader(base: str, deadline: float, latencies: dict, errors: list, buil
 
 def run(db: Path, clients: int, seconds: float, kill: bool = True, rebuild: bool = True) -> dict:
     from talent_tracker.annotations import add_user
-    from talent_tracker.workspace import open_workspace, path_for
+    from talent_tracker.store.workspace import open_workspace, path_for
 
     workspace = open_workspace(db)
     people = [r["person_id"] for r in workspace.rows("SELECT DISTINCT person_id FROM samples ORDER BY 1 LIMIT 50")]
@@ -232,8 +232,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db
         if db is None:
-            from talent_tracker.build import build
-            from talent_tracker.sampling import draw, save
+            from talent_tracker.build.pipeline import build
+            from talent_tracker.figures.sampling import draw, save
 
             db = Path(tmp) / "annotate.duckdb"
             shared = ROOT.parent / "shared" / "data"

@@ -17,7 +17,7 @@ import argparse
 import duckdb
 import numpy as np
 
-from talent_tracker import stats
+from talent_tracker.figures import stats
 
 SQL = """
 WITH members AS (SELECT DISTINCT person_id FROM authorships WHERE venue = ? AND year = ? AND accepted),

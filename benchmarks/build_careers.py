@@ -17,9 +17,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from talent_tracker.build import build
-from talent_tracker.careers import CAREER_STAGES_SQL, facts_from_authorships
-from talent_tracker.store import SCHEMAS
+from talent_tracker.build.pipeline import build
+from talent_tracker.careers.derive import facts_from_authorships
+from talent_tracker.stages import CAREER_STAGES_SQL
+from talent_tracker.store.database import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 

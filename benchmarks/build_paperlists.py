@@ -34,7 +34,7 @@ print(time.perf_counter() - start)
 BUILD = """
 import resource, sys, time
 from pathlib import Path
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 start = time.perf_counter()
 result = build(Path(sys.argv[1]), Path(sys.argv[2]), universities=Path(sys.argv[3]) if len(sys.argv) > 3 else None)
 seconds = time.perf_counter() - start

@@ -26,11 +26,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from talent_tracker.careers.profiles import openalex, openreview, orcid
+from talent_tracker.careers.profiles.facts import load_facts
+from talent_tracker.careers.profiles.records import Parsed, write_records
 from talent_tracker.institutions import Resolver, load_resolver
 from talent_tracker.institutions.registry import load_registry
-from talent_tracker.profiles import openalex, openreview, orcid
-from talent_tracker.profiles.facts import load_facts
-from talent_tracker.profiles.records import Parsed, write_records
 
 TITLES = ["PhD student", "MS student", "Undergrad student", "Postdoc", "Research Scientist", "Full Professor",
           "Assistant Professor", "Software Engineer"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 from talent_tracker.institutions import load_resolver, places
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -61,7 +61,7 @@ def shared() -> Path:
 def full_db(shared, tmp_path_factory) -> Path:
     """The data folder as a whole (all 58 venue-years of the paper lists, the NeurIPS 2022
     schedule, the world-universities list, the published figures), built once per session."""
-    from talent_tracker.build import build
+    from talent_tracker.build.pipeline import build
 
     db = tmp_path_factory.mktemp("full") / "full.duckdb"
     build(shared, db)
@@ -70,7 +70,7 @@ def full_db(shared, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def csv_db(shared, tmp_path_factory) -> Path:
-    from talent_tracker.build import build
+    from talent_tracker.build.pipeline import build
 
     db = tmp_path_factory.mktemp("csv") / "csv.duckdb"
     build(CONFERENCE_CSV, db, source="conference-csv", universities=UNIVERSITIES)
@@ -100,7 +100,7 @@ def cli(*args, cwd: Path | None = None) -> Ran:
     point as the installed script, whose error handling lives in the command itself)."""
     from typer.testing import CliRunner
 
-    from talent_tracker.cli import app
+    from talent_tracker.cli.commands import app
 
     with contextlib.chdir(cwd) if cwd is not None else contextlib.nullcontext():
         result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
@@ -119,7 +119,7 @@ def copy_db(source: Path, target: Path) -> Path:
     still be in the write-ahead log, which a file copy would miss)."""
     import sqlite3
 
-    from talent_tracker.workspace import path_for
+    from talent_tracker.store.workspace import path_for
 
     shutil.copy(source, target)
     if path_for(source).exists():
@@ -132,7 +132,7 @@ def copy_db(source: Path, target: Path) -> Path:
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Rows of a query over the database and its workspace, as every reader sees them."""
-    from talent_tracker.store import reader
+    from talent_tracker.store.database import reader
 
     with reader(db) as con:
         return con.execute(sql, params or []).fetchall()
@@ -153,7 +153,7 @@ def serving(db: Path, *args: str, log: Path | None = None):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = open(log, "w+b") if log is not None else tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "serve", "--db", str(db), "--port", str(port),
                              *map(str, args)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

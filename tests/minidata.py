@@ -146,7 +146,7 @@ def write(root: Path) -> Path:
 def build_mini(root: Path, **selection) -> Path:
     """The database built from the synthetic paper lists (no universities list); `selection`:
     build's `venue_names` and `years`, e.g. one venue-year for what publishes."""
-    from talent_tracker.build import build
+    from talent_tracker.build.pipeline import build
 
     db = root / "mini.duckdb"
     build(write(root), db, **selection)

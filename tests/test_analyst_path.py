@@ -21,9 +21,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
+from talent_tracker.store.workspace import path_for
 from talent_tracker.web.app import create_app
-from talent_tracker.workspace import path_for
 
 import minidata
 from conftest import cli, copy_db, query, serving

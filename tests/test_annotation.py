@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 
 from conftest import PAPERLISTS, ROOT, UNIVERSITIES, cli, copy_db, query, serving
 

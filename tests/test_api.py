@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from talent_tracker import analyses
 from talent_tracker.annotations import ANNOTATION_COLUMNS
+from talent_tracker.figures import analyses
 from talent_tracker.web.api import _plain
 from talent_tracker.web.app import PAGES, create_app
 
@@ -418,7 +418,7 @@ def test_no_workspace_is_an_empty_list_of_samples(full_db, tmp_path):
     import shutil
 
     shutil.copy(full_db, db)
-    from talent_tracker.workspace import path_for
+    from talent_tracker.store.workspace import path_for
     assert not path_for(db).exists()
     bare = client_for(db)
     assert ok(bare.get("/api/samples")) == {"rows": [], "total": 0, "page": 1, "per_page": 50, "next": None}

@@ -9,8 +9,8 @@ from math import comb
 import numpy as np
 import pytest
 
-from talent_tracker import stats
 from talent_tracker.errors import UserError
+from talent_tracker.figures import stats
 
 
 def _population(N: int, K: int, error: float, rng) -> tuple[np.ndarray, np.ndarray]:

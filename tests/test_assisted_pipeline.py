@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 
 from conftest import PAPERLISTS, UNIVERSITIES, cli, serving
 

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from talent_tracker import limits
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 from talent_tracker.errors import UserError
-from talent_tracker.people import Mentions, resolve_people
+from talent_tracker.people.clusters import Mentions, resolve_people
 
 from conftest import PAPERLISTS, UNIVERSITIES, one, query
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from talent_tracker.build import build
-from talent_tracker.careers import stage_of_title
-from talent_tracker.workspace import path_for
+from talent_tracker.build.pipeline import build
+from talent_tracker.careers.derive import stage_of_title
+from talent_tracker.store.workspace import path_for
 
 from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 

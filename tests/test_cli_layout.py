@@ -19,8 +19,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from talent_tracker import cli as cli_module
-from talent_tracker.cli import app
+from talent_tracker.cli import commands as cli_module
+from talent_tracker.cli.commands import app
 
 from conftest import SHARED, one, query, serving
 
@@ -151,15 +151,18 @@ def test_every_help_fits_100_columns_and_shows_flags_as_flags():
 
 @pytest.mark.fast
 def test_the_choices_are_the_back_ends():
-    from talent_tracker import annotations, build, estimates, linkage, population, sampling, store
-
+    from talent_tracker import annotations, population
+    from talent_tracker.build import pipeline
+    from talent_tracker.figures import estimates, sampling
+    from talent_tracker.people import linkage
+    from talent_tracker.store import database
     assert get_args(cli_module.Tier) == population.TIERS
     assert get_args(cli_module.Design) == sampling.DESIGNS
     assert get_args(cli_module.By) == estimates.BY
     assert get_args(cli_module.Method) == estimates.METHODS
     assert get_args(cli_module.Role) == annotations.ROLES
-    assert get_args(cli_module.Source) == build.SOURCES
-    assert get_args(cli_module.ExportFormat) == store.EXPORT_FORMATS
+    assert get_args(cli_module.Source) == pipeline.SOURCES
+    assert get_args(cli_module.ExportFormat) == database.EXPORT_FORMATS
     assert get_args(cli_module.Backend) == linkage.BACKENDS
 
 
@@ -193,10 +196,10 @@ def test_years_on_every_command_that_filters_by_year(nips, tmp_path, monkeypatch
         "Sample neurips-2021-top20-person-60-seed3 has no analyst's value for work yet: exact counts instead."]
     assert estimate["population_size"] == report["work_countries"]["population_size"]
     # fetch: the years reach the downloader (which is not run: no network here)
-    import talent_tracker.fetch
+    import talent_tracker.sources.download
 
     asked = []
-    monkeypatch.setattr(talent_tracker.fetch, "fetch_paperlists",
+    monkeypatch.setattr(talent_tracker.sources.download, "fetch_paperlists",
                         lambda venues, years, cache, **kw: asked.append(([v.key for v in venues], years)) or [])
     ok("fetch", "--venue", "neurips", "--years", "2010-2012,2019", "--cache", tmp_path / "cache")
     assert asked == [(["neurips"], [2010, 2011, 2012, 2019])]

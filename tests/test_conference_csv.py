@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 
 from conftest import CONFERENCE_CSV, one, query
 

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from talent_tracker import analyses, regions
-from talent_tracker.build import build
-from talent_tracker.people import name_key
+from talent_tracker import regions
+from talent_tracker.build.pipeline import build
+from talent_tracker.figures import analyses
+from talent_tracker.names import name_key
 from talent_tracker.sources import schedule
 from talent_tracker.sources.schedule import normalise_title, parse_speaker
 

@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from talent_tracker.annotations import ANNOTATION_COLUMNS
+from talent_tracker.store.workspace import SCHEMA_VERSION, path_for
 from talent_tracker.web.app import create_app
-from talent_tracker.workspace import SCHEMA_VERSION, path_for
 
 import minidata
 from conftest import cli, copy_db, query

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from talent_tracker.annotations import ANNOTATION_COLUMNS
-from talent_tracker.build import build
-from talent_tracker.sampling import CONTEXT_COLUMNS
+from talent_tracker.build.pipeline import build
+from talent_tracker.figures.sampling import CONTEXT_COLUMNS
 
 from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 
@@ -182,8 +182,7 @@ def test_flow_and_retention(db, tmp_path):
     ratio_width = in_us["share_high"] - in_us["share_low"]
     assert ratio_width > (in_us["high"] - in_us["low"]) / data["population_size"]  # a domain is a smaller sample
     # the same sample gives the net gain or loss per country, and the US's origin mix
-    from talent_tracker import analyses
-
+    from talent_tracker.figures import analyses
     f = analyses.filters_of(["neurips"], [2021], "top20")
     net = {r[0]: r for r in analyses.net_flows(db, f).rows}
     assert net["US"][1] > 0 > net["CN"][1] and net["US"][2] <= net["US"][1] <= net["US"][3]

@@ -10,8 +10,16 @@ import httpx
 import pytest
 import respx
 
-from talent_tracker.build import build
-from talent_tracker.fetch import CONTENTS_URL, RAW_URL, REPOSITORY, Pin, fetch_paperlists, git_blob_id, load_pins
+from talent_tracker.build.pipeline import build
+from talent_tracker.sources.download import (
+    CONTENTS_URL,
+    RAW_URL,
+    REPOSITORY,
+    Pin,
+    fetch_paperlists,
+    git_blob_id,
+    load_pins,
+)
 from talent_tracker.venues import load_venues
 
 import minidata
@@ -141,8 +149,8 @@ def test_blob_id_is_the_one_git_computes(tmp_path):
 @pytest.mark.realdata
 @respx.mock
 def test_universities_list_is_fetched_verified_and_used(tmp_path):
-    from talent_tracker.fetch import UNIVERSITIES_PATH, UNIVERSITIES_REPOSITORY, fetch_universities
     from talent_tracker.institutions.registry import load_universities
+    from talent_tracker.sources.download import UNIVERSITIES_PATH, UNIVERSITIES_REPOSITORY, fetch_universities
 
     content = gzip.decompress((PAPERLISTS.parent / "world-universities" / "world_universities_and_domains.json.gz").read_bytes())
     respx.get(CONTENTS_URL.format(repo=UNIVERSITIES_REPOSITORY, path=UNIVERSITIES_PATH)).mock(

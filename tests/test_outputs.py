@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from talent_tracker.workspace import path_for
+from talent_tracker.store.workspace import path_for
 
 import minidata
 from conftest import cli, copy_db

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 from talent_tracker.errors import UserError
-from talent_tracker.people import Mentions, bcubed, load_overrides, name_key, resolve_people
+from talent_tracker.names import name_key
+from talent_tracker.people.clusters import Mentions, bcubed, load_overrides, resolve_people
 
 from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from talent_tracker.build import build
-from talent_tracker.linkage import Model, site
-from talent_tracker.people import bcubed
-from talent_tracker.people_eval import THRESHOLDS
+from talent_tracker.build.pipeline import build
+from talent_tracker.people.clusters import bcubed
+from talent_tracker.people.evaluation import THRESHOLDS
+from talent_tracker.people.linkage import Model, site
 
 from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 

@@ -16,10 +16,10 @@ import pytest
 import respx
 from test_profiles_fetch import ASKED, LENA, MIRA, Sleeps, load, mock_all, openreview_answer, run
 
-from talent_tracker.profiles import fetch as fetch_module
-from talent_tracker.profiles import openalex, openreview, orcid
-from talent_tracker.profiles.http import CachedClient, CacheMiss, HttpFailure, OutOfTime
-from talent_tracker.profiles.records import read_records
+from talent_tracker.careers.profiles import fetch as fetch_module
+from talent_tracker.careers.profiles import openalex, openreview, orcid
+from talent_tracker.careers.profiles.http import CachedClient, CacheMiss, HttpFailure, OutOfTime
+from talent_tracker.careers.profiles.records import read_records
 
 from conftest import cli
 
@@ -293,7 +293,7 @@ def test_a_cache_file_of_the_earlier_format_is_still_read(tmp_path):
 
 def test_bounds_are_wired_to_the_client(tmp_path):
     # the defaults the README states
-    from talent_tracker.profiles import http
+    from talent_tracker.careers.profiles import http
 
     assert (http.REQUEST_DEADLINE, http.MAX_RETRIES, http.MAX_RETRY_WAIT) == (600, 200, 900)
     with CachedClient(tmp_path) as client:

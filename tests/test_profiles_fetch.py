@@ -16,17 +16,17 @@ import pytest
 import respx
 from typer.testing import CliRunner
 
-from talent_tracker import cli
-from talent_tracker.build import build
-from talent_tracker.careers import facts_from_profiles
+from talent_tracker.build.pipeline import build
+from talent_tracker.careers.derive import facts_from_profiles
+from talent_tracker.careers.profiles import fetch as fetch_module
+from talent_tracker.careers.profiles import folder_for, openalex, openreview, orcid
+from talent_tracker.careers.profiles.facts import load_facts
+from talent_tracker.careers.profiles.fetch import INTERVALS, fetch_for
+from talent_tracker.careers.profiles.http import CachedClient, CacheMiss, HttpFailure, retry_after_seconds
+from talent_tracker.careers.profiles.records import read_records
+from talent_tracker.cli import commands
 from talent_tracker.institutions import Resolver
 from talent_tracker.institutions.registry import load_registry
-from talent_tracker.profiles import fetch as fetch_module
-from talent_tracker.profiles import folder_for, openalex, openreview, orcid
-from talent_tracker.profiles.facts import load_facts
-from talent_tracker.profiles.fetch import INTERVALS, fetch_for
-from talent_tracker.profiles.http import CachedClient, CacheMiss, HttpFailure, retry_after_seconds
-from talent_tracker.profiles.records import read_records
 
 from conftest import PAPERLISTS, UNIVERSITIES, query
 
@@ -484,7 +484,7 @@ def test_facts_have_the_careers_shape_and_exact_links(tmp_path, resolver):
 
 @pytest.mark.fast
 def test_an_orcid_on_two_peoples_profiles_is_left_out(tmp_path, resolver):
-    from talent_tracker.profiles.records import write_records
+    from talent_tracker.careers.profiles.records import write_records
 
     write_records(tmp_path, "openreview", [
         {"source": "openreview", "key": "~A_B1", "kind": "orcid", "orcid": MIRA},
@@ -517,7 +517,7 @@ def test_cli_fetch_then_build_uses_the_profiles(iclr_db, monkeypatch):
     route = respx.post(openreview.URL).mock(side_effect=lambda request: openreview_answer(request, bengio))
     monkeypatch.setattr(fetch_module, "INTERVALS", NO_WAIT)
     runner = CliRunner()
-    result = runner.invoke(cli.app, ["profiles", "fetch", "--db", str(iclr_db)])
+    result = runner.invoke(commands.app, ["profiles", "fetch", "--db", str(iclr_db)])
     assert result.exit_code == 0, result.output
     people = query(iclr_db, "SELECT count(DISTINCT openreview_id) FROM authorships")[0][0]
     assert route.call_count == -(-people // 1000)
@@ -536,12 +536,12 @@ def test_cli_fetch_then_build_uses_the_profiles(iclr_db, monkeypatch):
                           "AND stage = 'origin'") == [("profile",)]
 
     # offline, everything is cached: zero requests, exit 0
-    again = runner.invoke(cli.app, ["profiles", "fetch", "--db", str(iclr_db), "--offline", "--sources", "openreview"])
+    again = runner.invoke(commands.app, ["profiles", "fetch", "--db", str(iclr_db), "--offline", "--sources", "openreview"])
     assert again.exit_code == 0 and route.call_count == -(-people // 1000)
 
 
 @pytest.mark.fast
 def test_cli_errors_are_one_line(tmp_path):
     runner = CliRunner()
-    result = runner.invoke(cli.app, ["profiles", "fetch", "--db", str(tmp_path / "none.duckdb")])
+    result = runner.invoke(commands.app, ["profiles", "fetch", "--db", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 2 and "database not found" in result.output

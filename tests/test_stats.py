@@ -8,8 +8,8 @@ from collections import defaultdict
 
 import pytest
 
-from talent_tracker import stats
 from talent_tracker.errors import UserError
+from talent_tracker.figures import stats
 
 from conftest import cli, query
 

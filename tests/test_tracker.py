@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from talent_tracker import analyses, estimates, store
 from talent_tracker.errors import UserError
+from talent_tracker.figures import analyses, estimates
 from talent_tracker.population import Population
+from talent_tracker.store import database
 
 from conftest import ROOT, copy_db, query
 
@@ -33,7 +34,7 @@ def _open_files(path: Path) -> int:
 def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "own.duckdb")
     assert _open_files(db) == 0
-    first, second = store.Tracker(db), store.Tracker(db)
+    first, second = database.Tracker(db), database.Tracker(db)
     rows = first.rows("SELECT venue, year FROM venue_years WHERE venue = ? ORDER BY year", ["iclr"])
     assert rows[0] == {"venue": "iclr", "year": 2013} and len(rows) == 9
     assert second.rows("SELECT count(*) AS n FROM persons")[0]["n"] == query(db, "SELECT count(*) FROM persons")[0][0]
@@ -48,7 +49,7 @@ def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
 @pytest.mark.realdata
 def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "once.duckdb")
-    with store.reader(db) as con:
+    with database.reader(db) as con:
         assert con.execute("SELECT count(*) FROM authorships").fetchone()[0] > 0
     result = analyses.work_countries(db, Population.of(["NeurIPS"], [2021]))
     assert result.rows and _open_files(db) == 0
@@ -57,7 +58,7 @@ def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
 @pytest.mark.realdata
 def test_the_memo_follows_the_build(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "memo.duckdb")
-    tracker = store.Tracker(db)
+    tracker = database.Tracker(db)
     calls = []
     key = ("count", tracker.build_stamp())
     assert tracker.memo(key, lambda: calls.append(1) or 7) == 7
@@ -92,7 +93,7 @@ def test_one_population_value_parsed_once():
 def test_the_population_selects_what_sql_selects(full_db):
     p = Population.of(["neurips"], [2021], "top2")
     where, params = p.where()
-    with store.reader(full_db) as con:
+    with database.reader(full_db) as con:
         people = con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where}", params).fetchone()[0]
     assert people == query(full_db, "SELECT count(DISTINCT person_id) FROM authorships WHERE venue = 'neurips' "
                                     "AND year = 2021 AND accepted AND tier = 'top2'")[0][0] > 0

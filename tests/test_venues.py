@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
 from talent_tracker.errors import UserError
 from talent_tracker.venues import load_venues
 

@@ -32,7 +32,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(full_db):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(full_db),
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "serve", "--db", str(full_db),
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the access log
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -54,7 +54,7 @@ def site(shared, tmp_path_factory) -> Path:
     """The published site of NeurIPS 2019 and 2022, the two editions the published tracker
     covers, built from the data folder (schedule and published figures included): every
     page and filter of one venue, in a fraction of the full time."""
-    from talent_tracker.build import build
+    from talent_tracker.build.pipeline import build
 
     from conftest import SHARED
 

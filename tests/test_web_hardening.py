@@ -30,11 +30,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from talent_tracker.build import build
+from talent_tracker.build.pipeline import build
+from talent_tracker.store.workspace import SCHEMA_VERSION, open_workspace, path_for
 from talent_tracker.web.access import HIDDEN
 from talent_tracker.web.app import create_app
 from talent_tracker.web.security import CSP, SecurityHeaders
-from talent_tracker.workspace import SCHEMA_VERSION, open_workspace, path_for
 
 import minidata
 from conftest import cli, copy_db, serving

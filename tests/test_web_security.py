@@ -15,8 +15,8 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from talent_tracker.store.workspace import path_for
 from talent_tracker.web.security import CSP, SESSION_SECONDS
-from talent_tracker.workspace import path_for
 
 from conftest import UNIVERSITIES, cli, one, query, serving
 

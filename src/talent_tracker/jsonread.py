@@ -30,8 +30,8 @@ import ijson
 import ijson.backends.python as python_backend
 from ijson.common import ObjectBuilder
 
-from .errors import UserError
-from .limits import (
+from talent_tracker.errors import UserError
+from talent_tracker.limits import (
     GZIP_ERRORS,
     MAX_DOCUMENT_VALUES,
     MAX_JSON_DEPTH,

@@ -17,7 +17,7 @@ import stat
 import zlib
 from pathlib import Path
 
-from .errors import UserError
+from talent_tracker.errors import UserError
 
 MiB = 1 << 20
 

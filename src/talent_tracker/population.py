@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from .errors import UserError
-from .venues import load_venues
+from talent_tracker.errors import UserError
+from talent_tracker.venues import load_venues
 
 TIERS = ("top20", "top2")  # authors of accepted papers; authors of oral papers
 PLACES = ("lab", "hq")  # a lab's own country, or its organisation's headquarters

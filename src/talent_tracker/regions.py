@@ -14,7 +14,7 @@ import io
 from functools import lru_cache
 from importlib import resources
 
-from .errors import UserError
+from talent_tracker.errors import UserError
 
 
 @lru_cache(maxsize=1)

@@ -13,9 +13,9 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from .errors import UserError
-from .limits import MAX_SMALL_FILE_BYTES, read_text
-from .years import parse_years
+from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_SMALL_FILE_BYTES, read_text
+from talent_tracker.years import parse_years
 
 TIER_TOP2 = "top2"
 TIER_TOP20 = "top20"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import UserError
+from talent_tracker.errors import UserError
 
 EARLIEST, LATEST = 1950, 2100
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..careers import STAGES
-from ..workspace import Workspace, audit, now
-from .workflow import Invalid, User, entry_of, settle, submission
+from talent_tracker.annotations.workflow import Invalid, User, entry_of, settle, submission
+from talent_tracker.stages import STAGES
+from talent_tracker.store.workspace import Workspace, audit, now
 
 
 def decide(workspace: Workspace, user: User, person_id: str, stage: str, from_annotator: str) -> None:

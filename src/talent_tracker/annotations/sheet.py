@@ -29,10 +29,10 @@ from typing import Annotated
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..careers import STAGES
-from ..errors import UserError
-from ..institutions.registry import SECTORS
-from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, MAX_URL, read_text
+from talent_tracker.errors import UserError
+from talent_tracker.institutions.registry import SECTORS
+from talent_tracker.limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, MAX_URL, read_text
+from talent_tracker.stages import STAGES
 
 ANNOTATION_COLUMNS = (
     "person_id",
@@ -222,35 +222,3 @@ def _stage_value(stage: str, text: str, country: str, person: str, resolver,
         return None, f"{stage}_country {country} conflicts with {institution.name} ({found.country})"
     return {"institution_id": institution.institution_id, "institution": institution.name, "country": found.country,
             "sector": institution.sector if stage == "work" else None}, None
-
-
-def import_sheet(db: Path, path: Path, resolver, actor: str | None = None, annotator: str | None = None
-                 ) -> ImportReport:
-    """Validate the sheet and store each good row as `annotator`'s entry (default: who runs
-    the command), in one transaction: all good rows or, on a failure, none."""
-    from ..store import reader
-    from ..workspace import audit, cli_actor, open_workspace
-    from .workflow import check_name, inferred_values, submit_sheet_row
-
-    actor = actor or cli_actor()
-    annotator = annotator or actor
-    check_name(annotator)
-    rows = read_sheet(path)
-    report = ImportReport(rows=len(rows))
-    wanted = sorted({row["person_id"] for _, row in rows if row["person_id"]})
-    with reader(db) as con:
-        persons = {r[0] for r in con.execute("SELECT person_id FROM persons WHERE person_id IN (SELECT unnest(?))",
-                                             [wanted]).fetchall()}
-        inferred = inferred_values(con, sorted(persons))
-    entries, report.problems = validate(rows, persons, resolver, inferred)
-    workspace = open_workspace(db)
-    via = f"sheet {Path(path).name}"
-    with workspace.write() as con:
-        for entry in entries:
-            stages, changed = submit_sheet_row(con, annotator, entry, via, actor)
-            report.imported += stages
-            report.unchanged += not changed
-        audit(con, actor, "import sheet", None, None,
-              {"sheet": str(path), "annotator": annotator, "rows": report.rows, "imported": report.imported,
-               "problems": len(report.problems)})
-    return report

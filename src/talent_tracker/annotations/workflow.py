@@ -26,12 +26,14 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from ..careers import STAGE_ORDER, STAGES
-from ..errors import UserError
-from ..limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_URL
-from ..workspace import Workspace, audit, now
-from .sheet import UNDETERMINED, validate_row
+from talent_tracker.annotations.sheet import UNDETERMINED, ImportReport, read_sheet, validate, validate_row
+from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_URL
+from talent_tracker.stages import STAGE_ORDER, STAGES
+from talent_tracker.store.database import reader
+from talent_tracker.store.workspace import Workspace, audit, cli_actor, now, open_workspace
 
 ROLES = ("annotator", "reviewer", "admin")
 FORM_FIELDS = ("origin_institution", "origin_country", "graduate_institution", "graduate_country",
@@ -371,3 +373,33 @@ def samples_overview(con: sqlite3.Connection, annotator: str | None = None) -> l
         FROM sample_designs d JOIN samples s USING (sample_id)
         LEFT JOIN submissions u ON u.person_id = s.person_id AND (? IS NULL OR u.annotator = ?)
         GROUP BY d.sample_id, d.population_size ORDER BY d.sample_id""", [annotator, annotator])]
+
+
+# --- sheets: each good row its analyst's entry -----------------------------------------
+
+def import_sheet(db: Path, path: Path, resolver, actor: str | None = None, annotator: str | None = None
+                 ) -> ImportReport:
+    """Validate the sheet and store each good row as `annotator`'s entry (default: who runs
+    the command), in one transaction: all good rows or, on a failure, none."""
+    actor = actor or cli_actor()
+    annotator = annotator or actor
+    check_name(annotator)
+    rows = read_sheet(path)
+    report = ImportReport(rows=len(rows))
+    wanted = sorted({row["person_id"] for _, row in rows if row["person_id"]})
+    with reader(db) as con:
+        persons = {r[0] for r in con.execute("SELECT person_id FROM persons WHERE person_id IN (SELECT unnest(?))",
+                                             [wanted]).fetchall()}
+        inferred = inferred_values(con, sorted(persons))
+    entries, report.problems = validate(rows, persons, resolver, inferred)
+    workspace = open_workspace(db)
+    via = f"sheet {Path(path).name}"
+    with workspace.write() as con:
+        for entry in entries:
+            stages, changed = submit_sheet_row(con, annotator, entry, via, actor)
+            report.imported += stages
+            report.unchanged += not changed
+        audit(con, actor, "import sheet", None, None,
+              {"sheet": str(path), "annotator": annotator, "rows": report.rows, "imported": report.imported,
+               "problems": len(report.problems)})
+    return report

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UserError
-from .registry import Institution, default_universities_path, load_registry, load_universities
-from .resolver import Resolution, ResolutionSettings, Resolver
+from talent_tracker.errors import UserError
+from talent_tracker.institutions.registry import (
+    Institution,
+    default_universities_path,
+    load_registry,
+    load_universities,
+)
+from talent_tracker.institutions.resolver import Resolution, ResolutionSettings, Resolver
 
 __all__ = ["Institution", "Resolution", "ResolutionSettings", "Resolver", "load_resolver"]
 

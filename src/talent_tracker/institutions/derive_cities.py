@@ -13,7 +13,7 @@ import csv
 import io
 from pathlib import Path
 
-from .places import country_names, norm
+from talent_tracker.institutions.places import country_names, norm
 
 CITIES = Path(__file__).with_name("cities.csv")
 MIN_POPULATION = 100_000  # a smaller city's name decides nothing

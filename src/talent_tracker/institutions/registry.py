@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pycountry
 
-from .. import jsonread
-from ..errors import UserError
-from ..limits import MAX_SHEET_BYTES, MAX_UNIVERSITIES_BYTES, read_text
+from talent_tracker import jsonread
+from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_SHEET_BYTES, MAX_UNIVERSITIES_BYTES, read_text
 
 SECTORS = ("academia", "industry", "government", "nonprofit")
 REGISTRY_COLUMNS = ("institution_id", "name", "country", "sector", "parent", "multinational", "aliases", "domains")

@@ -27,10 +27,18 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from ..errors import UserError
-from ..limits import MAX_FIELD_CHARS, read_text
-from .places import WEBMAIL, city_names, country_names, country_of_tld, find_places, norm, region_names
-from .registry import Institution
+from talent_tracker.errors import UserError
+from talent_tracker.institutions.places import (
+    WEBMAIL,
+    city_names,
+    country_names,
+    country_of_tld,
+    find_places,
+    norm,
+    region_names,
+)
+from talent_tracker.institutions.registry import Institution
+from talent_tracker.limits import MAX_FIELD_CHARS, read_text
 
 _SEGMENT_SPLIT = re.compile(r"\s*(?:\+|;|\||\s/\s|\band also\b)\s*")
 # matching settings and word lists are data: resolution.toml beside this module

@@ -12,13 +12,13 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from .. import limits
-from ..errors import UserError
-from ..limits import MAX_AUTHORS, TooLarge, clip
-from ..records import Authorship, Paper, Skip
-from ..venues import Venue, Venues
-from .ids import content_id, make_unique
-from .text import clean
+from talent_tracker import limits
+from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_AUTHORS, TooLarge, clip
+from talent_tracker.records import Authorship, Paper, Skip
+from talent_tracker.sources.ids import content_id, make_unique
+from talent_tracker.sources.text import clean
+from talent_tracker.venues import Venue, Venues
 
 SOURCE = "conference-csv"
 COLUMNS = ("Conference", "Year", "Title", "Author", "Affiliation")

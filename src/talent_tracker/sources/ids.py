@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 
-from ..records import Paper
+from talent_tracker.records import Paper
 
 
 def content_id(*parts: object) -> str:

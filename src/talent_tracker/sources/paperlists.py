@@ -15,14 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import jsonread, limits
-from ..errors import UserError
-from ..limits import MAX_AUTHORS, TooLarge, clip
-from ..records import Authorship, Paper, Skip, UnalignedEntry
-from ..venues import Venue, Venues
-from . import alignment
-from .ids import content_id, make_unique
-from .text import clean, drop_positions, email_domain, name_key, normalise_domain, split_authors, split_list
+from talent_tracker import jsonread, limits
+from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_AUTHORS, TooLarge, clip
+from talent_tracker.records import Authorship, Paper, Skip, UnalignedEntry
+from talent_tracker.sources import alignment
+from talent_tracker.sources.ids import content_id, make_unique
+from talent_tracker.sources.text import (
+    clean,
+    drop_positions,
+    email_domain,
+    name_key,
+    normalise_domain,
+    split_authors,
+    split_list,
+)
+from talent_tracker.venues import Venue, Venues
 
 SOURCE = "paperlists"
 _FILE = re.compile(r"^(?P<stem>[a-z][a-z0-9_-]*?)(?P<year>\d{4})\.json(?P<gz>\.gz)?$")

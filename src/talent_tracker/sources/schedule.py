@@ -31,9 +31,10 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from .. import jsonread, limits
-from ..records import Paper, Skip
-from .text import clean
+from talent_tracker import jsonread, limits
+from talent_tracker.names import name_key
+from talent_tracker.records import Paper, Skip
+from talent_tracker.sources.text import clean
 
 SOURCE = "neurips2022-schedule"
 FOLDER = "neurips2022-schedule"
@@ -111,8 +112,6 @@ def normalise_title(title: str) -> str:
 
 def merge(papers: list[Paper], posters: list[Poster], label: str, report: Report) -> None:
     """Give the papers' authors the affiliations of their posters (see the module docstring)."""
-    from ..people import name_key
-
     by_title: dict[str, list[int]] = defaultdict(list)
     for i, paper in enumerate(papers):
         by_title[normalise_title(paper.title)].append(i)
@@ -180,8 +179,6 @@ def _author_agreement(a: list[str], b: list[str]) -> float:
 
 def _align(paper: Paper, poster: Poster, keys: list[str]) -> int:
     """Give each author the affiliation of their speaker entry; returns the authors left out."""
-    from ..people import name_key
-
     speakers = [name_key(name) for name, _ in poster.speakers]
     if speakers == keys:
         places: list[int | None] = list(range(len(keys)))

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from ..annotations import workflow
-from ..workspace import Workspace
-from .security import Sessions
+from talent_tracker.annotations import workflow
+from talent_tracker.store.workspace import Workspace
+from talent_tracker.web.security import Sessions
 
 HIDDEN = ("Hidden while annotation is blind (serve --blind): figures made from analysts' values are shown to "
           "reviewers and admins only; sign in as one at /annotate, or send their token.")

@@ -3,14 +3,14 @@ list of analyses, datasette-style (filter, search, page; json, csv or parquet).
 
 Every list answers the same way (`Page`): `rows`, `total`, `page`, `per_page` and `next`
 (the path of the next page, or null), and takes `page`, `per_page` (1-500) and `format`
-(`json`, `csv` through store.csv_safe, or `parquet`; anything else is a 400). A csv or
+(`json`, `csv` through database.csv_safe, or `parquet`; anything else is a 400). A csv or
 parquet download holds exactly the rows of the same page in JSON, with the total and the
 next page in the `X-Total-Count` and `Link` headers. Filters are parsed as the analyses'
 are (`venue` repeated, `years` like 2019 or 2010-2019, `tier` top20 or top2): a filter
 that names nothing real is a 400 with the reason.
 
-The database is read through store.reader; what is the same until the next build (the
-people search index, institution counts) is kept per build (store.build_stamp), what the
+The database is read through database.reader; what is the same until the next build (the
+people search index, institution counts) is kept per build (database.build_stamp), what the
 workspace changes (careers with annotations, estimates) per workspace generation too.
 All SQL is parameterised and every input has a bound.
 
@@ -50,15 +50,16 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from unidecode import unidecode
 
-from .. import analyses, estimates, store
-from ..careers import STAGE_ORDER
-from ..errors import UserError
-from ..limits import MAX_QUERY
-from ..population import UNITS
-from ..venues import load_venues
-from ..workspace import open_workspace
-from ..years import parse_years
-from .access import HIDDEN
+from talent_tracker.errors import UserError
+from talent_tracker.figures import analyses, estimates
+from talent_tracker.limits import MAX_QUERY
+from talent_tracker.population import UNITS
+from talent_tracker.stages import STAGE_ORDER
+from talent_tracker.store import database
+from talent_tracker.store.workspace import open_workspace
+from talent_tracker.venues import load_venues
+from talent_tracker.web.access import HIDDEN
+from talent_tracker.years import parse_years
 
 FORMATS = ("json", "csv", "parquet")
 MAX_PER_PAGE = 500
@@ -180,7 +181,7 @@ def _csv(model: type[BaseModel], rows: list[BaseModel]) -> str:
     writer.writerow(columns)
     for row in rows:
         data = row.model_dump(mode="json")
-        writer.writerow([store.csv_safe(_csv_cell(data[c])) for c in columns])
+        writer.writerow([database.csv_safe(_csv_cell(data[c])) for c in columns])
     return buffer.getvalue()
 
 
@@ -344,7 +345,7 @@ class _People:
 
 
 def _load_people(db: Database, build: tuple) -> _People:
-    with store.reader(db, with_workspace=False) as con:
+    with database.reader(db, with_workspace=False) as con:
         rows = con.execute("""SELECT person_id, display_name, n_papers, n_accepted_papers, first_year, last_year, venues
                               FROM persons ORDER BY n_papers DESC, display_name, person_id""").fetchall()
         latest = con.execute("""
@@ -378,7 +379,7 @@ def _load_population(db: Database, build: tuple, f: Filter) -> tuple[np.ndarray,
     """For a filter: the positions (in _People order) of the people in it, and their papers in it."""
     people = _people(db, build)
     parts, params = f.sql("a")
-    with store.reader(db, with_workspace=False) as con:
+    with database.reader(db, with_workspace=False) as con:
         found = con.execute(f"SELECT person_id, count(*) FROM authorships a WHERE a.person_id IS NOT NULL AND "
                             f"{' AND '.join(parts)} GROUP BY 1", params).fetchall()
     pairs = sorted((people.position[p], n) for p, n in found if p in people.position)
@@ -389,7 +390,7 @@ _population = _Memo(_load_population, maxsize=64)
 
 
 def _load_institutions(db: Database, build: tuple) -> list[dict]:
-    with store.reader(db, with_workspace=False) as con:
+    with database.reader(db, with_workspace=False) as con:
         rows = _rows(con, """
             SELECT i.institution_id, i.name, i.country, i.sector, i.parent, i.hq_country, i.multinational, i.layer,
                    coalesce(c.people, 0) AS people, coalesce(c.authorships, 0) AS authorships,
@@ -688,7 +689,7 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hides: Callable[
     api = APIRouter(prefix="/api", tags=["data"])
 
     def build() -> tuple:
-        return store.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
+        return database.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
 
     # --- analyses ---
 
@@ -748,7 +749,7 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hides: Callable[
     @api.get("/persons/{person_id:path}", response_model=PersonDetail, responses={404: {"model": Detail}},
              summary="A person: their careers with provenance, their predictions and papers")
     def person(request: Request, person_id: Annotated[str, Path_(max_length=MAX_ID)]):
-        detail = _person_cached(db, build(), store.workspace_generation(db), person_id, hides(request))
+        detail = _person_cached(db, build(), database.workspace_generation(db), person_id, hides(request))
         if detail is None:
             raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
         return Response(detail, media_type="application/json")
@@ -818,7 +819,7 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hides: Callable[
                  level: Annotated[float, Query(gt=0, lt=1, description="confidence level")] = 0.95):
         if hides(request):
             raise HTTPException(status_code=403, detail=HIDDEN)
-        stamp, generation = build(), store.workspace_generation(db)
+        stamp, generation = build(), database.workspace_generation(db)
         venues = tuple(_venue_names(venue) or ["neurips"])
         try:
             year_list = tuple(parse_years(years)) if years else ()
@@ -903,7 +904,7 @@ def _person_cached(db: Database, build: tuple, generation: int, person_id: str, 
     """A person's answer as JSON, kept per build and workspace generation (an annotation may
     change their careers)."""
     hidden = "AND source <> 'annotation'" if hide_annotations else ""
-    with store.reader(db) as con:
+    with database.reader(db) as con:
         found = _rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
         if not found:
             return None
@@ -931,7 +932,7 @@ def _person_cached(db: Database, build: tuple, generation: int, person_id: str, 
 
 @lru_cache(maxsize=1024)
 def _institution_cached(db: Database, build: tuple, institution_id: str) -> bytes | None:
-    with store.reader(db, with_workspace=False) as con:
+    with database.reader(db, with_workspace=False) as con:
         found = _rows(con, "SELECT * FROM institutions WHERE institution_id = ?", [institution_id])
         if not found:
             return None
@@ -971,7 +972,7 @@ def _papers_cached(db: Database, build: tuple, f: Filter, needle: str, country: 
         parts.append("list_contains(p.countries, ?)")
         params.append(country)
     where = " AND ".join(parts) or "true"
-    with store.reader(db, with_workspace=False) as con:
+    with database.reader(db, with_workspace=False) as con:
         total = con.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
         found = _rows(con, f"""
             WITH page AS (

@@ -28,15 +28,19 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from .. import analyses, store
-from .. import workspace as workspaces
-from ..errors import UserError
-from ..years import parse_years
-from .access import Access, hidden_analysis, hidden_comparison, hidden_country, nothing_hidden
-from .api import AnalysisName
-from .api import install as install_api
-from .assets import VENDOR, WORLD
-from .security import BodyLimit, SecurityHeaders, Sessions, allowed_hosts
+from talent_tracker.errors import UserError
+from talent_tracker.figures import analyses
+from talent_tracker.figures.compare import compare
+from talent_tracker.institutions import load_resolver
+from talent_tracker.store import database
+from talent_tracker.store import workspace as workspaces
+from talent_tracker.web.access import Access, hidden_analysis, hidden_comparison, hidden_country, nothing_hidden
+from talent_tracker.web.annotate_routes import router as annotate_router
+from talent_tracker.web.api import AnalysisName
+from talent_tracker.web.api import install as install_api
+from talent_tracker.web.assets import VENDOR, WORLD
+from talent_tracker.web.security import BodyLimit, SecurityHeaders, Sessions, allowed_hosts
+from talent_tracker.years import parse_years
 
 HERE = Path(__file__).resolve().parent
 
@@ -76,7 +80,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     `app.state.workspace_warning` says, if so, that the database's workspace was missing
     (workspace.missing); `serve` prints it, the annotation pages show it. With `annotate`,
     `app.state.workspace` is the workspace the annotation routes write to."""
-    db = store.Tracker(db)  # owns this server's connections and its memo of figures
+    db = database.Tracker(db)  # owns this server's connections and its memo of figures
     with db.reader():
         pass  # fail now, with one clear line, if the database cannot be read
     # after that first read, which hands over the work a database of an earlier version held
@@ -108,15 +112,12 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     hides = nothing_hidden
     if annotate:
-        from ..institutions import load_resolver
-        from .annotate_routes import router
-
         resolver, _ = load_resolver(universities)
         workspace = workspaces.open_workspace(db.db)
         app.state.workspace = workspace
         access = Access(workspace, Sessions(workspace), blind)
         hides = access.hides
-        app.include_router(router(db, access, resolver, templates, notice=warning))
+        app.include_router(annotate_router(db, access, resolver, templates, notice=warning))
 
     def compute(name: str, venues: tuple, years: tuple, tier: str, place: str, extra: str, build: tuple,
                 generation: int) -> dict:
@@ -133,8 +134,8 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     def run(name: str, venue: list[str] | None, years: str | None, tier: str, place: str = "lab",
             extra: str = "") -> dict:
-        build = store.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
-        generation = store.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
+        build = database.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
+        generation = database.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
         try:
             year_list = tuple(parse_years(years)) if years else ()
             return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, place, extra, build, generation)
@@ -214,10 +215,8 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     return app
 
 
-def comparison(db: store.Tracker) -> dict:
+def comparison(db: database.Tracker) -> dict:
     """The published figures beside this tracker's (compare.py), once per build and workspace generation."""
-    from ..compare import compare
-
     def compute() -> dict:
         try:
             return compare(db)
@@ -226,7 +225,7 @@ def comparison(db: store.Tracker) -> dict:
     return db.memo(("compare", db.build_stamp(), db.workspace_generation()), compute)
 
 
-def meta_of(db: store.Tracker) -> dict:
+def meta_of(db: database.Tracker) -> dict:
     """Venues, years, tiers and samples in the database, and when it was built."""
     def build_meta() -> dict:
         with db.reader(with_workspace=False) as con:
@@ -243,7 +242,7 @@ def meta_of(db: store.Tracker) -> dict:
     return {**db.memo(("meta", db.build_stamp()), build_meta), "samples": samples}
 
 
-def map_figures(db: store.Tracker | Path, f) -> dict:
+def map_figures(db: database.Tracker | Path, f) -> dict:
     """Work countries with their ISO numeric codes, for the world map."""
     import pycountry
 
@@ -261,11 +260,11 @@ def _csv(result: dict, name: str) -> PlainTextResponse:
     writer = csv.writer(buffer)
     if "columns" in result:
         writer.writerow(result["columns"])
-        writer.writerows([store.csv_safe(v) for v in row] for row in result["rows"])
+        writer.writerows([database.csv_safe(v) for v in row] for row in result["rows"])
     else:
         writer.writerow(["key", "value"])
         for key, value in result.items():
-            writer.writerow([key, store.csv_safe(json.dumps(value) if isinstance(value, (dict, list)) else value)])
+            writer.writerow([key, database.csv_safe(json.dumps(value) if isinstance(value, (dict, list)) else value)])
     return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 

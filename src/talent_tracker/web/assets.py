@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UserError
+from talent_tracker.errors import UserError
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
 PLOTLY_JS = VENDOR / "plotly.min.js"

@@ -34,9 +34,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..annotations import workflow
-from ..limits import MAX_REQUEST_BYTES
-from ..workspace import Workspace
+from talent_tracker.annotations import workflow
+from talent_tracker.limits import MAX_REQUEST_BYTES
+from talent_tracker.store.workspace import Workspace
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
        "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "

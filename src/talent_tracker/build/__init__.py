@@ -1,0 +1,1 @@
+"""The only writer of the build file: every stage, from the sources to the tables."""

@@ -1,0 +1,1 @@
+"""Stage 4: career facts (origin, graduate school, work) with their sources, predictions, public profiles."""

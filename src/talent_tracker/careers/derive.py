@@ -1,0 +1,240 @@
+"""Person -> career facts: origin (undergraduate), graduate school and work, with provenance.
+
+One row of `careers` per fact: `person_id, stage, institution_id, institution, country,
+sector, start_year, end_year, source, confidence, evidence`. Sources, and the order in
+which they win (stages.PRECEDENCE, used by the `career_stages` view):
+
+1. `annotation`  an analyst's entry (careers import); outranks everything, survives rebuilds;
+2. `profile`     an OpenReview profile's education and career history;
+3. `job_title`   the job title on a paper (`Undergrad student` -> origin,
+                 `MS student` / `PhD student` -> graduate, any other title -> work),
+                 as of the paper's year, at the authorship's resolved institution;
+4. `trail`       the whole trail of a person's papers, across venues and years, read for
+                 graduate school: a person first seen as a student (a student job title
+                 on their earliest papers) studied at their earliest affiliation, and a
+                 person with a student title in year Y was a student at their affiliations
+                 of the TRAIL_YEARS years before (`trail_facts`);
+5. `affiliation` the affiliations of a person's latest paper that has one are the work
+                 place as of its year (resolved or not: an unresolved affiliation keeps its
+                 text and no institution id);
+6. `email`       the e-mail domain of a person's latest paper with one, resolved to an
+                 institution (or, for a country-code domain, a country): work, as of its year.
+
+Each fact says how it was inferred (`evidence`: the paper, the field and the rule) and how
+sure it is (`confidence`: CONFIDENCE per source and rule, an ordering not a probability;
+calibrated probabilities are the predictions', predictions.py). Within a source, the later
+fact (end year; none: current) wins, then the more confident one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+
+from talent_tracker import jsonread
+from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_PROFILE_FILE_BYTES, MAX_PROFILE_FILES
+
+CONFIDENCE = {"profile": 0.9, "job_title": 0.8, "trail": 0.6, "affiliation": 0.6, "email": 0.5}
+# a student title in year Y makes the affiliations of years Y-TRAIL_YEARS..Y-1 graduate school
+TRAIL_YEARS = 5
+
+_UNDERGRAD = re.compile(r"\b(undergrad|undergraduate|bachelor|bsc|b\.?s\.?|b\.?tech|b\.?e\.?)\b", re.IGNORECASE)
+_GRADUATE = re.compile(r"\b(phd|ph\.d|doctoral|ms|msc|m\.s|master|masters|mphil|graduate student|grad student|"
+                       r"m\.?tech|mba)\b", re.IGNORECASE)
+_STUDENT = re.compile(r"\bstudent\b", re.IGNORECASE)
+
+
+def stage_of_title(title: str | None) -> str | None:
+    """The career stage a job title puts its holder in; None when there is no title."""
+    if not title or not title.strip():
+        return None
+    if _UNDERGRAD.search(title):
+        return "origin"
+    if _GRADUATE.search(title) or _STUDENT.search(title):
+        return "graduate"
+    return "work"
+
+
+def facts_from_authorships(authorships: pa.Table) -> list[dict]:
+    """Job-title and affiliation-trail facts, one per person, stage, institution and source."""
+    cols = {name: authorships.column(name).to_pylist() for name in (
+        "person_id", "venue", "year", "paper_id", "author_position", "job_title", "affiliation", "email_domain",
+        "institution_id", "institution", "country", "sector")}
+    grouped: dict[tuple, dict] = {}
+    latest: dict[str, int] = {}
+    for i, person in enumerate(cols["person_id"]):
+        if not person or not (cols["affiliation"][i] or cols["institution_id"][i]):
+            continue
+        year = cols["year"][i]
+        latest[person] = max(latest.get(person, year), year)
+        stage = stage_of_title(cols["job_title"][i])
+        if stage is not None and cols["institution_id"][i]:
+            _add(grouped, cols, i, stage, "job_title",
+                 f"{cols['venue'][i]} {year} paper {cols['paper_id'][i]}: job title {cols['job_title'][i]!r} "
+                 f"at {_printed_place(cols, i)}")
+    # the affiliation trail: the affiliations of a person's latest paper with one are
+    # their work place as of that year (a student's too: where they do their research)
+    for i, person in enumerate(cols["person_id"]):
+        if person and cols["year"][i] == latest.get(person) and (cols["affiliation"][i] or cols["institution_id"][i]):
+            _add(grouped, cols, i, "work", "affiliation",
+                 f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: {_printed_place(cols, i)} "
+                 "(latest paper with an affiliation)")
+    return list(grouped.values())
+
+
+def _printed_place(cols: dict, i: int) -> str:
+    """What the paper printed that the institution was resolved from."""
+    if cols["affiliation"][i]:
+        return f"affiliation {cols['affiliation'][i]!r}"
+    return f"e-mail domain {cols['email_domain'][i]!r} (no affiliation printed)"
+
+
+def trail_facts(authorships: pa.Table, resolver) -> list[dict]:
+    """Graduate-school facts from the whole trail, and work facts from e-mail domains."""
+    cols = {name: authorships.column(name).to_pylist() for name in (
+        "person_id", "venue", "year", "paper_id", "job_title", "affiliation", "institution_id", "institution",
+        "country", "sector", "email_domain")}
+    rows_of: dict[str, list[int]] = {}
+    for i, person in enumerate(cols["person_id"]):
+        if person:
+            rows_of.setdefault(person, []).append(i)
+    grouped: dict[tuple, dict] = {}
+    for rows in rows_of.values():
+        first_year = min(cols["year"][i] for i in rows)
+        student_years = sorted({cols["year"][i] for i in rows if stage_of_title(cols["job_title"][i]) == "graduate"})
+        first_seen_student = bool(student_years) and student_years[0] == first_year
+        placed = [i for i in rows if cols["institution_id"][i] and cols["country"][i]]
+        if first_seen_student and placed:
+            earliest = min(cols["year"][i] for i in placed)
+            for i in placed:
+                if cols["year"][i] == earliest:
+                    _add(grouped, cols, i, "graduate", "trail",
+                         f"first seen as a student ({cols['venue'][i]} {first_year}); earliest affiliation "
+                         f"{cols['affiliation'][i]!r} ({cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]})",
+                         confidence=0.7)
+        for year in student_years:
+            for i in placed:
+                if year - TRAIL_YEARS <= cols["year"][i] < year:
+                    _add(grouped, cols, i, "graduate", "trail",
+                         f"student title in {year}; affiliation {cols['affiliation'][i]!r} on "
+                         f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}, before it")
+        with_mail = [i for i in rows if cols["email_domain"][i]]
+        if with_mail:
+            latest = max(cols["year"][i] for i in with_mail)
+            for i in with_mail:
+                if cols["year"][i] != latest:
+                    continue
+                found = resolver.resolve(None, cols["email_domain"][i])
+                if not found.country:
+                    continue
+                fact_cols = {**{k: [v[i]] for k, v in cols.items()}, "institution_id": [found.institution_id],
+                             "institution": [found.institution or cols["email_domain"][i]],
+                             "country": [found.country], "sector": [found.sector], "affiliation": [None]}
+                _add(grouped, fact_cols, 0, "work", "email",
+                     f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: e-mail domain "
+                     f"{cols['email_domain'][i]!r} ({'institution' if found.institution_id else 'country code'})",
+                     confidence=0.7 if found.institution_id else 0.4)
+    return list(grouped.values())
+
+
+def _add(grouped: dict, cols: dict, i: int, stage: str, source: str, evidence: str,
+         confidence: float | None = None) -> None:
+    # an unresolved affiliation is still a fact: its text stands in for the institution
+    key = (cols["person_id"][i], stage, cols["institution_id"][i] or cols["affiliation"][i], source)
+    year = cols["year"][i]
+    fact = grouped.get(key)
+    if fact is None:
+        grouped[key] = {
+            "person_id": key[0], "stage": stage, "institution_id": cols["institution_id"][i],
+            "institution": cols["institution"][i] or cols["affiliation"][i],
+            "country": cols["country"][i], "sector": cols["sector"][i], "start_year": year, "end_year": year,
+            "source": source, "confidence": confidence or CONFIDENCE[source], "evidence": evidence,
+        }
+    else:
+        fact["start_year"] = min(fact["start_year"], year)
+        fact["end_year"] = max(fact["end_year"], year)
+
+
+# --- OpenReview profiles ---------------------------------------------------------------
+
+def read_profiles(folder: Path) -> tuple[list[dict], list[str]]:
+    """Profiles from a folder of JSON files as the OpenReview API returns them.
+
+    A file holds one profile object, a list of them, or `{"profiles": [...]}` (the answer
+    of `GET /profiles`). Returns the profiles and one problem line per unreadable file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: profiles folder not found")
+    profiles, problems = [], []
+    paths = sorted(folder.glob("*.json"))
+    if len(paths) > MAX_PROFILE_FILES:
+        raise UserError(f"{folder}: more than {MAX_PROFILE_FILES:,} profile files")
+    for path in paths:
+        try:
+            data = jsonread.document_file(path, MAX_PROFILE_FILE_BYTES, "profile file")
+        except UserError as exc:
+            problems.append(f"{path.name}: " + str(exc).removeprefix(f"{path}: "))
+            continue
+        items = data.get("profiles", [data]) if isinstance(data, dict) else data if isinstance(data, list) else []
+        found = [p for p in items if isinstance(p, dict) and isinstance(p.get("id"), str)]
+        if not found:
+            problems.append(f"{path.name}: no profile with an id")
+        profiles.extend(found)
+    return profiles, problems
+
+
+def facts_from_profiles(profiles: Iterable[dict], persons_by_profile: dict[str, str], resolver) -> list[dict]:
+    """Education and career history entries of profiles whose id belongs to a person."""
+    facts = []
+    for profile in profiles:
+        person = persons_by_profile.get(profile["id"])
+        if person is None:
+            continue
+        content = profile.get("content") or {}
+        for entry in content.get("history") or []:
+            fact = _history_fact(profile["id"], person, entry, resolver)
+            if fact is not None:
+                facts.append(fact)
+    return facts
+
+
+def _history_fact(profile_id: str, person: str, entry: dict, resolver) -> dict | None:
+    if not isinstance(entry, dict):
+        return None
+    institution = entry.get("institution") or {}
+    if isinstance(institution, str):
+        institution = {"name": institution}
+    name, domain = _value(institution.get("name")), _value(institution.get("domain"))
+    if not name and not domain:
+        return None
+    found = resolver.resolve(name, domain)
+    if not found.country:
+        return None
+    position = _value(entry.get("position"))
+    stage = stage_of_title(position) or "work"
+    start, end = _year(entry.get("start")), _year(entry.get("end"))
+    return {
+        "person_id": person, "stage": stage, "institution_id": found.institution_id,
+        "institution": found.institution or name, "country": found.country, "sector": found.sector,
+        "start_year": start, "end_year": end, "source": "profile", "confidence": CONFIDENCE["profile"],
+        "evidence": f"OpenReview profile {profile_id}: {position or 'no position'} at {name or domain}"
+                    f" ({start or '?'}-{end or 'now'})",
+    }
+
+
+def _value(field: object) -> str | None:
+    """API v2 wraps values as {"value": ...}; v1 gives them bare."""
+    if isinstance(field, dict):
+        field = field.get("value")
+    return str(field).strip() if field not in (None, "") else None
+
+
+def _year(field: object) -> int | None:
+    value = _value(field)
+    match = re.match(r"\d{4}", value or "")
+    return int(match.group()) if match else None

@@ -1,0 +1,156 @@
+"""Predictions: a country for every person and stage, with a probability; never a fact.
+
+A fact (careers.py) is a piece of evidence about a person; a prediction is a guess made
+for everyone, so that a small annotated sample can be scaled up to a population with
+model-assisted estimates (stats.assisted_count_interval), and so that charts have
+model-only figures before anyone annotates. Predictions live in their own table and are
+shown only as predictions.
+
+Each stage has a ladder of evidence kinds, tried in order; the first a person has gives
+the predicted country. Only career evidence is used, never names (the methodology forbids
+inferring origin from names):
+
+- origin:   the origin fact; else the graduate country; else the country of the earliest
+            affiliation on the trail; else the work country;
+- graduate: the graduate fact; else the earliest affiliation; else the work country;
+- work:     the work fact.
+
+The ladder never looks at annotations: the predicted countries are fixed by the build
+before any sample is drawn, which is what keeps the assisted intervals valid.
+
+Probability: how often the kind's country is right, estimated per (stage, kind) where the
+build can check it, on the people who also have the stage's own fact from a better source:
+(agree + 2·prior) / (pairs + 2), a Beta prior of strength 2 whose mean is the fact source's
+confidence (careers.CONFIDENCE) or 1/2 for indirect kinds. It orders people for checking
+and is shown beside a prediction; the estimators use only the predicted country.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import pyarrow as pa
+
+from talent_tracker.careers.derive import CONFIDENCE
+from talent_tracker.stages import fact_rank
+
+LADDERS = {
+    "origin": ("origin", "graduate", "earliest", "work"),
+    "graduate": ("graduate", "earliest", "work"),
+    "work": ("work",),
+}
+KIND_LABELS = {"origin": "origin fact", "graduate": "graduate fact", "work": "work fact",
+               "earliest": "earliest affiliation"}
+PRIOR_STRENGTH = 2.0
+SCHEMA = pa.schema([
+    ("person_id", pa.string()), ("stage", pa.string()), ("country", pa.string()), ("probability", pa.float32()),
+    ("kind", pa.string()), ("evidence", pa.string()),
+])
+
+
+def best_facts(facts: list[dict]) -> dict[tuple[str, str], dict]:
+    """Per (person, stage), the fact `career_stages` would choose among inferred facts with a country."""
+    best: dict[tuple[str, str], dict] = {}
+    for fact in facts:
+        if not fact.get("country") or fact["source"] == "annotation":
+            continue
+        key = (fact["person_id"], fact["stage"])
+        if key not in best or _rank(fact) < _rank(best[key]):
+            best[key] = fact
+    return best
+
+
+_rank = fact_rank  # the order career_stages uses
+
+
+def earliest_places(authorships: pa.Table) -> dict[str, tuple[str, str, int]]:
+    """Per person, the country of their earliest paper with a resolved country, why, and its year."""
+    cols = {name: authorships.column(name).to_pylist() for name in (
+        "person_id", "venue", "year", "paper_id", "author_position", "country", "affiliation")}
+    earliest: dict[str, tuple] = {}
+    for i, person in enumerate(cols["person_id"]):
+        if not person or not cols["country"][i]:
+            continue
+        key = (cols["year"][i], cols["venue"][i], cols["paper_id"][i])
+        if person not in earliest or key < earliest[person][0]:
+            earliest[person] = (key, cols["country"][i],
+                                f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: "
+                                f"{cols['affiliation'][i]!r}")
+    return {person: (country, why, key[0]) for person, (key, country, why) in earliest.items()}
+
+
+def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
+    """One row per person and stage that any evidence speaks to."""
+    best = best_facts(facts)
+    earliest = earliest_places(authorships)
+    persons = sorted({p for p in authorships.column("person_id").to_pylist() if p})
+
+    def evidence(person: str, kind: str) -> tuple[str, str, str, int | None] | None:
+        """(country, kind label, evidence, year) of one rung, or None."""
+        if kind == "earliest":
+            found = earliest.get(person)
+            return (found[0], "earliest affiliation", found[1], found[2]) if found else None
+        fact = best.get((person, kind))
+        if fact is None:
+            return None
+        return fact["country"], f"{KIND_LABELS[kind]} ({fact['source']})", fact["evidence"], fact.get("start_year")
+
+    probability = _calibrate(persons, facts, best, evidence)
+    rows = []
+    for person in persons:
+        for stage, ladder in LADDERS.items():
+            for kind in ladder:
+                found = evidence(person, kind)
+                if found is None:
+                    continue
+                country, label, why, _ = found
+                rows.append({"person_id": person, "stage": stage, "country": country,
+                             "probability": probability[(stage, label)], "kind": label, "evidence": why})
+                break
+    return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def _calibrate(persons, facts, best, evidence) -> dict[tuple[str, str], float]:
+    """P(the rung's country is the person's) per (stage, kind label), Beta-smoothed.
+
+    A fact rung (say a job title) is checked on people who also have a fact of a better
+    source for the stage (a profile); an indirect rung (the earliest affiliation, for
+    origin) on people who have the stage's fact from a later paper than the rung's
+    evidence (an undergraduate's earliest affiliation is the one their title is on: such
+    a pair would only show that the evidence agrees with itself)."""
+    by_source: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)  # (person, stage) -> source -> best
+    for fact in facts:
+        if fact.get("country") and fact["source"] != "annotation":
+            kept = by_source[(fact["person_id"], fact["stage"])]
+            if fact["source"] not in kept or _rank(fact) < _rank(kept[fact["source"]]):
+                kept[fact["source"]] = fact
+    agree: dict[tuple[str, str], int] = defaultdict(int)
+    pairs: dict[tuple[str, str], int] = defaultdict(int)
+    for (_person, stage), sources in by_source.items():
+        ranked = sorted(sources.values(), key=_rank)
+        for better, worse in itertools.pairwise(ranked):
+            key = (stage, f"{KIND_LABELS[stage]} ({worse['source']})")
+            pairs[key] += 1
+            agree[key] += better["country"] == worse["country"]
+    prior: dict[tuple[str, str], float] = {}
+    for person in persons:
+        for stage, ladder in LADDERS.items():
+            truth = best.get((person, stage))
+            for kind in ladder:
+                found = evidence(person, kind)
+                if found is None:
+                    continue
+                label = found[1]
+                if kind == stage:
+                    prior[(stage, label)] = CONFIDENCE.get(best[(person, stage)]["source"], 0.5)
+                    continue
+                prior.setdefault((stage, label), 0.5)
+                if truth is not None and _later(truth, found[3]):
+                    pairs[(stage, label)] += 1
+                    agree[(stage, label)] += truth["country"] == found[0]
+    return {key: (agree[key] + PRIOR_STRENGTH * p) / (pairs[key] + PRIOR_STRENGTH) for key, p in prior.items()}
+
+
+def _later(fact: dict, year: int | None) -> bool:
+    return year is not None and fact.get("start_year") is not None and fact["start_year"] > year

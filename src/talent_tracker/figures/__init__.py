@@ -1,0 +1,1 @@
+"""The read side: samples, statistics, estimates, analyses, the published comparison, summaries."""

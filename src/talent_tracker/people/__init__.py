@@ -1,0 +1,1 @@
+"""Stage 3: authorships to people (mentions, clusters, the Fellegi-Sunter model, evaluation)."""

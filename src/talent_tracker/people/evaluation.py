@@ -1,0 +1,154 @@
+"""Person resolution measured on venue-years the model never saw: cross-validation
+against OpenReview ids, and the training of the model a build uses.
+
+The venue-years whose authorships mostly carry OpenReview profile ids (NeurIPS 2021 and
+ICLR 2021 in the snapshot) are the folds. For each fold, the model is trained on the
+other folds only (m from pairs sharing their ids, u from random pairs, the prior from
+their labels); its threshold is tuned on the other folds with their ids hidden; then the
+fold's own ids are hidden (the others' stay visible, as ids are in a real build), every
+authorship of the database is resolved again, and the fold is scored: B-cubed precision,
+recall and F1 (Bagga & Baldwin 1998) over all its authorships and over those whose name
+two or more true people share, and the error in the number of people. A threshold is
+never chosen on the fold it is reported on.
+
+`train_model` fits the model on every labelled venue-year and tunes its threshold the same
+way (all their ids hidden); `talent-tracker people train` writes it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from talent_tracker import __version__
+from talent_tracker.errors import UserError
+from talent_tracker.names import name_key
+from talent_tracker.people import linkage
+from talent_tracker.people.clusters import Mentions, bcubed, link, prepare
+from talent_tracker.store.database import reader
+
+COLUMNS = ("a.venue, a.year, a.paper_id, a.author_position, a.author_name, a.openreview_id, a.email, "
+           "a.email_domain, a.institution_id, a.country, p.title")
+# the match weights a threshold is chosen from
+THRESHOLDS = tuple(float(t) for t in range(2, 15))
+
+
+def load_mentions(db: Path) -> Mentions:
+    with reader(db, with_workspace=False) as con:
+        rows = con.execute(f"SELECT {COLUMNS} FROM authorships a JOIN papers p USING (venue, year, paper_id) "
+                           "ORDER BY a.venue, a.year, a.paper_id, a.author_position").fetchall()
+    if not rows:
+        raise UserError(f"{db}: no authorships")
+    return Mentions(*[list(c) for c in zip(*rows)])
+
+
+def labelled_venue_years(mentions: Mentions) -> list[tuple[str, int]]:
+    """Venue-years where most authorships carry an OpenReview id."""
+    total, with_id = defaultdict(int), defaultdict(int)
+    for v, y, t in zip(mentions.venue, mentions.year, mentions.openreview_id):
+        total[(v, y)] += 1
+        with_id[(v, y)] += bool(t)
+    found = sorted(k for k in total if with_id[k] * 2 >= total[k])
+    if not found:
+        raise UserError("no venue-year of this database carries OpenReview ids: nothing to learn or measure from")
+    return found
+
+
+def hide(mentions: Mentions, venue_years) -> Mentions:
+    hidden = set(venue_years)
+    return replace(mentions, openreview_id=[None if (v, y) in hidden else t for v, y, t in
+                                            zip(mentions.venue, mentions.year, mentions.openreview_id)])
+
+
+def score(predicted: list[str], mentions: Mentions, venue_year) -> dict:
+    """B-cubed scores of one venue-year's labelled authorships, overall and on shared names."""
+    items = [i for i, (v, y, t) in enumerate(zip(mentions.venue, mentions.year, mentions.openreview_id))
+             if (v, y) == venue_year and t]
+    truth = mentions.openreview_id
+    per_name: dict[str, set] = defaultdict(set)
+    for i in items:
+        per_name[name_key(mentions.name[i])].add(truth[i])
+    shared = [i for i in items if len(per_name[name_key(mentions.name[i])]) >= 2]
+    p, r, f1 = bcubed([predicted[i] for i in items], [truth[i] for i in items])
+    _, _, shared_f1 = bcubed([predicted[i] for i in shared], [truth[i] for i in shared])
+    true_people, predicted_people = len({truth[i] for i in items}), len({predicted[i] for i in items})
+    return {"venue_year": f"{venue_year[0]} {venue_year[1]}", "authorships": len(items),
+            "shared_name_authorships": len(shared), "precision": round(p, 4), "recall": round(r, 4),
+            "f1": round(f1, 4), "shared_f1": round(shared_f1, 4), "true_people": true_people,
+            "predicted_people": predicted_people,
+            "people_error": round((predicted_people - true_people) / true_people, 4) if true_people else 0.0}
+
+
+def objective(scores: list[dict]) -> float:
+    """What a threshold is chosen by, averaged over the tuning venue-years: the mean of the
+    overall and the shared-name F1, less the relative error in the number of people."""
+    return sum((s["f1"] + s["shared_f1"]) / 2 - abs(s["people_error"]) for s in scores) / len(scores)
+
+
+def tune(mentions: Mentions, edges, venue_years, prepared) -> tuple[float, list[dict]]:
+    """The threshold with the best objective on `venue_years`, their ids hidden."""
+    blind = hide(mentions, venue_years)
+    grid = []
+    for threshold in THRESHOLDS:
+        predicted = link(blind, edges, threshold, prepared=prepared)
+        scores = [score(predicted, mentions, vy) for vy in venue_years]
+        grid.append({"threshold": threshold, "objective": round(objective(scores), 5), "scores": scores})
+    best = max(grid, key=lambda g: (g["objective"], -g["threshold"]))
+    return best["threshold"], grid
+
+
+def fit(mentions: Mentions, table, venue_years, prepared, backend: str = "duckdb") -> tuple[linkage.Model, object]:
+    """Train on the ids of `venue_years`, tune the threshold there; the model and its edges."""
+    allowed = set(venue_years)
+    labels = [t if (v, y) in allowed else None for v, y, t in zip(mentions.venue, mentions.year, mentions.openreview_id)]
+    parameters, prior = linkage.train(table, labels)
+    model = linkage.Model(parameters, prior, threshold=min(THRESHOLDS))
+    edges = linkage.predict(table, model, min(THRESHOLDS), backend)
+    threshold, grid = tune(mentions, edges, venue_years, prepared)
+    return replace(model, threshold=threshold, provenance={"tuning": grid}), edges
+
+
+def evaluate(db: Path, backend: str = "duckdb") -> dict:
+    mentions = load_mentions(db)
+    folds_of = labelled_venue_years(mentions)
+    if len(folds_of) < 2:
+        raise UserError(f"{db}: cross-validation needs two venue-years with OpenReview ids "
+                        f"(found {', '.join(f'{v} {y}' for v, y in folds_of)})")
+    table = linkage.features(mentions)
+    prepared = prepare(mentions)
+    folds = []
+    for held_out in folds_of:
+        training = [vy for vy in folds_of if vy != held_out]
+        model, edges = fit(mentions, table, training, prepared, backend)
+        predicted = link(hide(mentions, [held_out]), edges, model.threshold, prepared=prepared)
+        folds.append({"held_out": f"{held_out[0]} {held_out[1]}", "trained_on": [f"{v} {y}" for v, y in training],
+                      "threshold": model.threshold, **score(predicted, mentions, held_out)})
+    # with every id visible the answer must be the ids themselves
+    shipped = linkage.Model.load()
+    edges = linkage.predict(table, shipped, shipped.threshold, backend)
+    seen = link(mentions, edges, shipped.threshold, prepared=prepared)
+    present = [score(seen, mentions, vy) for vy in folds_of]
+    return {"folds": folds, "ids_present": present, "thresholds": list(THRESHOLDS), "backend": backend}
+
+
+def train_model(db: Path) -> linkage.Model:
+    """The model a build uses: trained on every labelled venue-year of `db`."""
+    mentions = load_mentions(db)
+    venue_years = labelled_venue_years(mentions)
+    table = linkage.features(mentions)
+    model, _ = fit(mentions, table, venue_years, prepare(mentions))
+    import splink
+
+    provenance = {
+        "trained_on": [f"{v} {y}" for v, y in venue_years],
+        "labelled_authorships": sum(1 for v, y, t in zip(mentions.venue, mentions.year, mentions.openreview_id)
+                                    if t and (v, y) in set(venue_years)),
+        "authorships": len(mentions.name), "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tool_version": __version__, "splink_version": splink.__version__,
+        "threshold_chosen_by": "the best objective (mean of overall and shared-name B-cubed F1, less the people "
+                               "count error) on the training venue-years with their ids hidden",
+        "tuning": model.provenance["tuning"],
+    }
+    return replace(model, provenance=provenance)

@@ -1,0 +1,339 @@
+"""The people model: how likely two authorships are one researcher (Fellegi-Sunter, Splink).
+
+Pairs of authorships that share a name key (`first last`, see people.name_key) are
+compared; in a name block of more than MAX_NAME_BLOCK mentions, only pairs near each
+other in the block sorted by institution, e-mail site and year (two overlapping
+chunkings of the block: the sorted-neighbourhood method, Hernandez & Stolfo 1995), so
+the pairs grow linearly with the mentions of one name, never with their square. The
+comparisons:
+
+- first name and surname, each exact, with a term-frequency adjustment: a match on a
+  rare name part is strong evidence, on `Wang` or `Wei` weak. Frequencies are counted
+  separately for first names and surnames over the whole corpus being built (whole-name
+  frequencies, or none, were measured to fail on shared names);
+- middle initials: equal, different, or missing on one side;
+- co-authors: how many of the paper's other authors (name keys) the two share, at
+  least 3, 2 or 1 (papers of more than MAX_COAUTHOR_TEAM authors give none);
+- institution: the same institution, else the same country, else different;
+- e-mail site: the registrable domain of the e-mail domain (the public-suffix list,
+  so `kaist.re.kr` and `etri.re.kr` are two sites); webmail says nothing;
+- years apart: at most 1, 3, 6, or more;
+- title keywords the two papers share (at least 4, 2 or 1): people keep to their topics.
+
+Each level's m and u probabilities (how often it occurs between two mentions of one
+person, and between two different people) are estimated by `talent-tracker people train`:
+u by random sampling of pairs, m from pairs that share an OpenReview id. They live in
+`people_model.json` with the prior (the share of random pairs that are one person, from
+the labels) and the match weight at which a pair is linked, tuned on the labelled
+venue-years with their ids hidden (people_eval.py). A build only predicts: the same
+comparisons on DuckDB (embedded) or Apache Spark (local, or a cluster), built by Splink
+in each backend's SQL from the comparisons here and the stored parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from talent_tracker import jsonread
+from talent_tracker.errors import UserError
+from talent_tracker.institutions.places import WEBMAIL
+from talent_tracker.limits import MAX_COAUTHOR_TEAM, MAX_NAME_BLOCK, MAX_SMALL_FILE_BYTES
+from talent_tracker.names import name_key, name_tokens
+
+BACKENDS = ("duckdb", "spark")
+MODEL_FILE = "people_model.json"
+# words that say nothing about a paper's topic
+_STOP_WORDS = frozenset("""a an the of for and in on with to from by via using towards toward under over into
+    is are be as at its it this that their through learning neural network networks deep model models method
+    methods approach approaches based data towards new efficient improved improving""".split())
+_WORD = re.compile(r"[a-z]{4,}")
+
+
+def comparisons(parameters: dict[str, dict] | None = None) -> list:
+    """The comparisons, with their trained m and u probabilities when given."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    found = [
+        cl.ExactMatch("first").configure(term_frequency_adjustments=True),
+        cl.ExactMatch("last").configure(term_frequency_adjustments=True),
+        cl.CustomComparison(output_column_name="middle", comparison_levels=[
+            cll.NullLevel("middle"), cll.ExactMatchLevel("middle"), cll.ElseLevel()]),
+        cl.ArrayIntersectAtSizes("coauthors", [3, 2, 1]),
+        cl.CustomComparison(output_column_name="institution", comparison_levels=[
+            cll.NullLevel("inst"), cll.ExactMatchLevel("inst"), cll.ExactMatchLevel("country"), cll.ElseLevel()]),
+        cl.ExactMatch("site"),
+        cl.CustomComparison(output_column_name="years", comparison_levels=[
+            cll.NullLevel("year"),
+            cll.CustomLevel("abs(year_l - year_r) <= 1", "at most a year apart"),
+            cll.CustomLevel("abs(year_l - year_r) <= 3", "at most 3 years apart"),
+            cll.CustomLevel("abs(year_l - year_r) <= 6", "at most 6 years apart"),
+            cll.ElseLevel()]),
+        cl.ArrayIntersectAtSizes("words", [4, 2, 1]),
+    ]
+    if parameters:
+        for creator in found:
+            name = creator.create_output_column_name()
+            if name in parameters:
+                creator.configure(m_probabilities=parameters[name]["m"], u_probabilities=parameters[name]["u"])
+    return found
+
+
+def settings(parameters: dict[str, dict] | None = None, prior: float | None = None):
+    from splink import SettingsCreator, block_on
+
+    extra = {"probability_two_random_records_match": prior} if prior else {}
+    rules = [block_on("name_key", "chunk_a"), block_on("name_key", "chunk_b")]  # see _chunks
+    return SettingsCreator(link_type="dedupe_only", blocking_rules_to_generate_predictions=rules,
+                           comparisons=comparisons(parameters), retain_intermediate_calculation_columns=False,
+                           **extra)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Trained parameters (data, in people_model.json), and the threshold a build links at."""
+
+    parameters: dict[str, dict]  # comparison -> {"m": [...], "u": [...]} per level, null level excluded
+    prior: float  # probability that two random authorships are one person
+    threshold: float  # a pair is one person at this match weight (log2 odds) or above
+    provenance: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Model:
+        if path is not None and not os.path.lexists(path):
+            raise UserError(f"{path}: people model not found (make one with `talent-tracker people train`)")
+        try:
+            data = (jsonread.document_file(Path(path), MAX_SMALL_FILE_BYTES, "people model") if path is not None
+                    else json.loads(resources.files(__package__).joinpath(MODEL_FILE).read_text("utf-8")))
+            return cls(data["parameters"], float(data["prior"]), float(data["threshold"]), data.get("provenance", {}))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UserError(f"{path or MODEL_FILE}: not a readable people model ({exc})") from None
+
+    def save(self, path: Path) -> None:
+        data = {"parameters": self.parameters, "prior": self.prior, "threshold": self.threshold,
+                "provenance": self.provenance}
+        tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", "utf-8")
+        os.replace(tmp, path)
+
+
+# --- the mentions as Splink compares them -------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _suffixes():
+    from publicsuffixlist import PublicSuffixList
+
+    return PublicSuffixList()
+
+
+@cache
+def site(domain: str | None) -> str | None:
+    """The registrable part of an e-mail domain (`cs.stanford.edu` -> `stanford.edu`,
+    `kaist.re.kr` stays itself); None for webmail or nothing."""
+    if not domain or domain in WEBMAIL:
+        return None
+    found = _suffixes().privatesuffix(domain.lower().strip("."))
+    return None if found in WEBMAIL else found
+
+
+@cache
+def title_words(title: str | None) -> tuple[str, ...]:
+    return tuple(sorted({w for w in _WORD.findall((title or "").lower()) if w not in _STOP_WORDS}))
+
+
+def features(mentions) -> pa.Table:
+    """One row per authorship: what the comparisons read (`unique_id` is its index).
+
+    Co-authors and title words are lists of integer codes (the same name key or word, the
+    same code): comparing lists of integers is about half the cost of lists of strings.
+    """
+    n = len(mentions.name)
+    keys = [name_key(x) for x in mentions.name]
+    codes: dict[str, int] = {}
+    papers: dict[tuple, int] = {}
+    paper_of = [papers.setdefault(p, len(papers)) for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
+    team: list[list[int]] = [[] for _ in papers]
+    for i, paper in enumerate(paper_of):
+        if keys[i]:
+            team[paper].append(codes.setdefault(keys[i], len(codes)))
+    teams = [sorted(set(t)) if len(t) <= MAX_COAUTHOR_TEAM else [] for t in team]
+    titles = getattr(mentions, "title", None) or [None] * n
+    sites = [site(d) for d in mentions.email_domain]
+    chunk_a, chunk_b = _chunks(keys, mentions.institution_id, sites, mentions.year)
+    words_of: list[list[int] | None] = [None] * len(papers)
+    first, last, middle, coauthors, words = [], [], [], [], []
+    for i, name in enumerate(mentions.name):
+        tokens = name_tokens(name)
+        first.append(tokens[0] if tokens else None)
+        last.append(tokens[-1] if len(tokens) > 1 else None)
+        middle.append("".join(t[0] for t in tokens[1:-1]) or None)
+        paper = paper_of[i]
+        own = codes.get(keys[i])
+        coauthors.append([c for c in teams[paper] if c != own] or None)
+        if words_of[paper] is None:
+            words_of[paper] = [codes.setdefault("w:" + w, len(codes)) for w in title_words(titles[i])]
+        words.append(words_of[paper] or None)
+    return pa.table({
+        "unique_id": pa.array(range(n), pa.int64()),
+        "name_key": [k or None for k in keys],
+        "chunk_a": pa.array(chunk_a, pa.int32()), "chunk_b": pa.array(chunk_b, pa.int32()),
+        "first": first, "last": last, "middle": middle,
+        "coauthors": pa.array(coauthors, pa.list_(pa.int32())),
+        "inst": mentions.institution_id,
+        "country": getattr(mentions, "country", None) or [None] * n,
+        "site": sites,
+        "year": pa.array(mentions.year, pa.int32()),
+        "words": pa.array(words, pa.list_(pa.int32())),
+    })
+
+
+def _chunks(keys: list[str], institutions: list, sites: list, years: list) -> tuple[list[int], list[int]]:
+    """Per mention, its chunk in two overlapping chunkings of its name block (0 in a block
+    of at most MAX_NAME_BLOCK: the whole block is compared). A larger block is sorted by
+    institution, e-mail site and year and cut every MAX_NAME_BLOCK mentions, the second
+    time half a chunk later: two mentions less than half a chunk apart share a chunk."""
+    n = len(keys)
+    chunk_a, chunk_b = [0] * n, [0] * n
+    blocks: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        if key:
+            blocks[key].append(i)
+    half = MAX_NAME_BLOCK // 2
+    for members in blocks.values():
+        if len(members) <= MAX_NAME_BLOCK:
+            continue
+        members.sort(key=lambda i: (institutions[i] or "", sites[i] or "", years[i], i))
+        for rank, i in enumerate(members):
+            chunk_a[i], chunk_b[i] = rank // MAX_NAME_BLOCK, (rank + half) // MAX_NAME_BLOCK
+    return chunk_a, chunk_b
+
+
+# --- training -----------------------------------------------------------------------------
+
+def train(table: pa.Table, labels: list[str | None], seed: int = 7) -> tuple[dict[str, dict], float]:
+    """Estimate each level's m (from pairs that share a label) and u (random pairs), and the
+    prior (the share of labelled pairs that share a label)."""
+    from splink import DuckDBAPI, Linker
+
+    labelled = [x for x in labels if x]
+    if len(labelled) < 100:
+        raise UserError("too few authorships with an OpenReview id to train on (at least 100 are needed)")
+    counts: dict[str, int] = {}
+    for x in labelled:
+        counts[x] = counts.get(x, 0) + 1
+    n = len(labelled)
+    prior = sum(c * (c - 1) for c in counts.values()) / (n * (n - 1))
+    with_labels = table.append_column("label", pa.array(labels, pa.string()))
+    api = DuckDBAPI(connection=_quiet_duckdb())
+    linker = Linker(api.register(with_labels), settings(prior=prior), log_level=logging.ERROR)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
+    linker.training.estimate_m_from_label_column("label")
+    return _parameters(linker.misc.save_model_to_json()), prior
+
+
+def _parameters(model: dict) -> dict[str, dict]:
+    """m and u per comparison level from Splink's model; a level no labelled pair reached
+    gets m = u (a Bayes factor of 1: no evidence either way)."""
+    found = {}
+    for comparison in model["comparisons"]:
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        u = [float(lv.get("u_probability") or 1e-6) for lv in levels]
+        m = [float(lv["m_probability"]) if lv.get("m_probability") else u[i] for i, lv in enumerate(levels)]
+        found[comparison["output_column_name"]] = {"m": m, "u": u}
+    return found
+
+
+def match_weight(probability: float) -> float:
+    return math.log2(probability / (1 - probability))
+
+
+# --- prediction -----------------------------------------------------------------------------
+
+def predict(table: pa.Table, model: Model, threshold: float, backend: str = "duckdb") -> tuple[np.ndarray, ...]:
+    """Pairs (left, right, match weight) at `threshold` or above, sorted strongest first."""
+    if backend not in BACKENDS:
+        raise UserError(f"unknown people backend {backend!r} (choose {' or '.join(BACKENDS)})")
+    if table.num_rows < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    pairs = _predict_spark(table, model, threshold) if backend == "spark" else _predict_duckdb(table, model, threshold)
+    left = pairs.column("unique_id_l").to_numpy()
+    right = pairs.column("unique_id_r").to_numpy()
+    weight = pairs.column("match_weight").to_numpy()
+    # strongest first; ties in a fixed order, so every backend links in the same order
+    order = np.lexsort((right, left, -np.round(weight, 9)))
+    return left[order], right[order], weight[order]
+
+
+def _predict_duckdb(table: pa.Table, model: Model, threshold: float) -> pa.Table:
+    from splink import DuckDBAPI, Linker
+
+    con = _quiet_duckdb()
+    try:
+        api = DuckDBAPI(connection=con)
+        linker = Linker(api.register(table), settings(model.parameters, model.prior), log_level=logging.ERROR)
+        found = linker.inference.predict(threshold_match_weight=threshold)
+        return found.as_duckdbpyrelation().select("unique_id_l, unique_id_r, match_weight").to_arrow_table()
+    finally:
+        con.close()
+
+
+def _quiet_duckdb():
+    """An in-memory DuckDB that draws no progress bar on stdout during long queries."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _predict_spark(table: pa.Table, model: Model, threshold: float) -> pa.Table:
+    from splink import Linker, SparkAPI
+
+    spark = spark_session()
+    api = SparkAPI(spark_session=spark)
+    linker = Linker(api.register(table), settings(model.parameters, model.prior), log_level=logging.ERROR)
+    found = linker.inference.predict(threshold_match_weight=threshold)
+    frame = found.as_spark_dataframe().select("unique_id_l", "unique_id_r", "match_weight")
+    return frame.toArrow()
+
+
+def spark_session():
+    """A Spark session for the `spark` backend: `local[*]` on this machine unless
+    TALENT_TRACKER_SPARK_MASTER names a cluster (`spark://host:7077`, `yarn`, ...); other
+    settings come from Spark's own configuration (spark-defaults.conf, SPARK_CONF_DIR).
+    Spark keeps one active session per process itself: a second call gets the same one."""
+    try:
+        from pyspark.sql import SparkSession
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:
+        raise UserError("the spark backend needs pyspark: pip install 'talent-tracker[spark]'") from None
+    master = os.environ.get("TALENT_TRACKER_SPARK_MASTER", "local[*]")
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    try:
+        spark = (SparkSession.builder.master(master).appName("talent-tracker people")
+                 .config("spark.jars", similarity_jar_location())
+                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.sql.shuffle.partitions", os.environ.get("TALENT_TRACKER_SPARK_PARTITIONS", "16"))
+                 .config("spark.driver.memory", os.environ.get("TALENT_TRACKER_SPARK_MEMORY", "4g"))
+                 .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=ERROR")
+                 .getOrCreate())
+    except Exception as exc:  # Java missing, master unreachable: one line, whatever py4j raises
+        raise UserError(f"cannot start Spark ({master}): {str(exc).strip().splitlines()[0][:200]}") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="talent-tracker-spark-"))
+    return spark
