@@ -172,6 +172,22 @@ def test_only_the_web_layer_speaks_http():
     assert found == [], "\n".join(found)
 
 
+def test_nothing_read_from_a_database_is_kept_in_module_state():
+    """Figures and answers are kept by the Tracker that read them (Tracker.memo), so they go
+    with it: no functools cache on the read side, where every function reads a database."""
+    found = []
+    for module, path in _modules().items():
+        if _part(module) not in ("store", "figures", "web", "build"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for decorator in node.decorator_list:
+                    name = ast.unparse(decorator)
+                    if "cache" in name:
+                        found.append(f"{module}:{node.lineno} {node.name} is decorated with {name}")
+    assert found == [], "\n".join(found)
+
+
 def test_the_checks_see_a_violation(tmp_path, monkeypatch):
     """The layer check is not vacuous: an upward import in a kernel module is found."""
     fake = tmp_path / "talent_tracker"

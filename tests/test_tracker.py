@@ -6,6 +6,9 @@ from __future__ import annotations
 import ast
 import contextlib
 import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,35 @@ def test_the_memo_follows_the_build(full_db, tmp_path):
     assert tracker.memo(("count", tracker.build_stamp()), lambda: 9) == 9
     assert tracker.rows("SELECT count(*) AS n FROM papers")[0]["n"] > 0
     tracker.close()
+
+
+@pytest.mark.fast
+def test_the_memo_computes_a_key_once_when_many_ask_at_once_and_keeps_regions_apart(tmp_path):
+    tracker = database.Tracker(tmp_path / "none.duckdb")  # the memo needs no database
+    calls, started = [], threading.Event()
+
+    def slow():
+        calls.append(1)
+        started.wait(5)
+        return "value"
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = [pool.submit(tracker.memo, ("k",), slow) for _ in range(8)]
+        time.sleep(0.2)  # every thread has asked by now; one computes, the others wait for it
+        started.set()
+        assert [a.result(10) for a in answers] == ["value"] * 8
+    assert calls == [1]
+    # each region is its own LRU: filling one evicts nothing from another
+    for i in range(5):
+        tracker.memo((i,), lambda i=i: i, region="small", size=2)
+    assert tracker.memo(("k",), lambda: "again") == "value"
+    assert tracker.memo((0,), lambda: "recomputed", region="small", size=2) == "recomputed"
+    # a failed computation is not kept, and does not block the next caller
+    with pytest.raises(ZeroDivisionError):
+        tracker.memo(("bad",), lambda: 1 / 0)
+    assert tracker.memo(("bad",), lambda: "fine") == "fine"
+    tracker.close()  # and what it kept goes with it
+    assert tracker.memo(("k",), lambda: "after close") == "after close"
 
 
 @pytest.mark.fast

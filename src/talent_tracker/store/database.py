@@ -482,14 +482,15 @@ class Tracker:
     site publisher one per run; nothing is shared between them through module state.
     It is also a path (os.PathLike) to the database file, for code that needs the file."""
 
-    MEMO_SIZE = 128  # figures kept; a population's members and facts may each take megabytes
+    MEMO_SIZE = 128  # figures kept per region; a population's members and facts may each take megabytes
 
     def __init__(self, db: Path | str):
         self.db = Path(db)
         self._composed: _Composed | None = None
         self._workspace: workspaces.Workspace | None = None
         self._lock = threading.Lock()
-        self._memo: OrderedDict = OrderedDict()
+        self._memo: dict[str, OrderedDict] = {}  # region -> key -> value (see memo)
+        self._pending: dict[tuple, threading.Lock] = {}  # (region, key) being computed
 
     def __fspath__(self) -> str:
         return str(self.db)
@@ -550,19 +551,33 @@ class Tracker:
         workspace = self.workspace()
         return workspace.generation() if workspace is not None else 0
 
-    def memo(self, key: tuple, compute):
+    def memo(self, key: tuple, compute, region: str = "figures", size: int | None = None):
         """`compute()`, kept under `key` (which should hold the build stamp and, for
-        figures that read the workspace, its generation) until evicted or a new build."""
+        figures that read the workspace, its generation) in `region`, an LRU of `size`
+        entries (MEMO_SIZE by default), until evicted, a new build or `close()`. Each key
+        is computed once, also when many threads ask for it at once."""
         with self._lock:
-            if key in self._memo:
-                self._memo.move_to_end(key)
-                return self._memo[key]
-        value = compute()  # outside the lock: figures may take a while and use the reader
-        with self._lock:
-            self._memo[key] = value
-            while len(self._memo) > self.MEMO_SIZE:
-                self._memo.popitem(last=False)
-        return value
+            kept = self._memo.setdefault(region, OrderedDict())
+            if key in kept:
+                kept.move_to_end(key)
+                return kept[key]
+            key_lock = self._pending.setdefault((region, key), threading.Lock())
+        try:
+            with key_lock:
+                with self._lock:
+                    kept = self._memo.setdefault(region, OrderedDict())
+                    if key in kept:
+                        return kept[key]
+                value = compute()  # outside the tracker's lock: figures take a while and use the reader
+                with self._lock:
+                    kept = self._memo.setdefault(region, OrderedDict())
+                    kept[key] = value
+                    while len(kept) > (size or self.MEMO_SIZE):
+                        kept.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                self._pending.pop((region, key), None)
 
     def close(self) -> None:
         with self._lock:

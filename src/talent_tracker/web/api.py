@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import csv
 import enum
+import functools
 import io
 import json
-import os
-import threading
 import types
 import typing
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -56,6 +53,7 @@ from talent_tracker.limits import MAX_QUERY
 from talent_tracker.population import UNITS
 from talent_tracker.stages import STAGE_ORDER
 from talent_tracker.store import database
+from talent_tracker.store.database import Tracker
 from talent_tracker.store.workspace import open_workspace
 from talent_tracker.venues import load_venues
 from talent_tracker.web.access import HIDDEN
@@ -68,9 +66,6 @@ MAX_ID = 200  # person, institution and sample ids (real maximum: 43)
 MAX_VENUE = 40  # one venue name or alias
 PARQUET = "application/vnd.apache.parquet"
 
-# the database as the app holds it (its path, or the store's reader of it, which is a path too),
-# passed on to store and estimates as it is, so that the app's own connection serves every read
-Database = os.PathLike
 
 # the analyses' names, for the path of /api/analyses/{name} (OpenAPI lists them)
 AnalysisName = enum.Enum("AnalysisName", [(name, name) for name in [*analyses.ANALYSES, "map"]], type=str)
@@ -288,32 +283,16 @@ def _plain_letter(ch: str) -> str:
 
 # --- per-build caches ------------------------------------------------------------------------------
 
-class _Memo:
-    """A small LRU cache that computes each key once, also when many requests ask at once."""
-
-    def __init__(self, compute: Callable, maxsize: int):
-        self.compute, self.maxsize = compute, maxsize
-        self.values: OrderedDict = OrderedDict()
-        self.pending: dict = {}
-        self.lock = threading.Lock()
-
-    def __call__(self, *key):
-        with self.lock:
-            if key in self.values:
-                self.values.move_to_end(key)
-                return self.values[key]
-            key_lock = self.pending.setdefault(key, threading.Lock())
-        with key_lock:
-            with self.lock:
-                if key in self.values:
-                    return self.values[key]
-            value = self.compute(*key)
-            with self.lock:
-                self.values[key] = value
-                while len(self.values) > self.maxsize:
-                    self.values.popitem(last=False)
-                self.pending.pop(key, None)
-        return value
+def _kept(size: int):
+    """What a function loads, kept by the tracker (`Tracker.memo`: its own LRU of `size`
+    entries per function, each key loaded once however many requests ask at once), so it
+    goes with the tracker or its build, never outliving them in module state."""
+    def wrap(load: Callable):
+        @functools.wraps(load)
+        def kept(db: Tracker, *key):
+            return db.memo(key, lambda: load(db, *key), region=load.__name__, size=size)
+        return kept
+    return wrap
 
 
 @dataclass
@@ -344,7 +323,7 @@ class _People:
         return np.array([i for i in candidates.tolist() if needle in self.plain[i]], dtype=np.int64)
 
 
-def _load_people(db: Database, build: tuple) -> _People:
+def _load_people(db: Tracker, build: tuple) -> _People:
     with database.reader(db, with_workspace=False) as con:
         rows = con.execute("""SELECT person_id, display_name, n_papers, n_accepted_papers, first_year, last_year, venues
                               FROM persons ORDER BY n_papers DESC, display_name, person_id""").fetchall()
@@ -372,10 +351,10 @@ def _load_people(db: Database, build: tuple) -> _People:
                    {t: np.array(found, dtype=np.int64) for t, found in postings.items()}, pa.array(plain, pa.string()))
 
 
-_people = _Memo(_load_people, maxsize=2)
+_people = _kept(2)(_load_people)
 
 
-def _load_population(db: Database, build: tuple, f: Filter) -> tuple[np.ndarray, np.ndarray]:
+def _load_population(db: Tracker, build: tuple, f: Filter) -> tuple[np.ndarray, np.ndarray]:
     """For a filter: the positions (in _People order) of the people in it, and their papers in it."""
     people = _people(db, build)
     parts, params = f.sql("a")
@@ -386,10 +365,10 @@ def _load_population(db: Database, build: tuple, f: Filter) -> tuple[np.ndarray,
     return np.array([i for i, _ in pairs], dtype=np.int64), np.array([n for _, n in pairs], dtype=np.int32)
 
 
-_population = _Memo(_load_population, maxsize=64)
+_population = _kept(64)(_load_population)
 
 
-def _load_institutions(db: Database, build: tuple) -> list[dict]:
+def _load_institutions(db: Tracker, build: tuple) -> list[dict]:
     with database.reader(db, with_workspace=False) as con:
         rows = _rows(con, """
             SELECT i.institution_id, i.name, i.country, i.sector, i.parent, i.hq_country, i.multinational, i.layer,
@@ -406,7 +385,7 @@ def _load_institutions(db: Database, build: tuple) -> list[dict]:
     return rows
 
 
-_institutions = _Memo(_load_institutions, maxsize=2)
+_institutions = _kept(2)(_load_institutions)
 
 
 # --- response models ------------------------------------------------------------------------------
@@ -667,7 +646,7 @@ class Detail(BaseModel):
 
 # --- the router ---------------------------------------------------------------------------------------
 
-def install(app: FastAPI, db: Database, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]
+def install(app: FastAPI, db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]
             ) -> None:
     """Add the API to `app`. `run(name, venue, years, tier)` is the app's cached analysis; `pages`
     its dashboard pages; `hides(request)`: whether blind annotation hides analysts' values
@@ -685,7 +664,7 @@ def install(app: FastAPI, db: Database, run: Callable[..., dict], pages: dict, h
         return await request_validation_exception_handler(request, exc)
 
 
-def router(db: Database, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]) -> APIRouter:
+def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["data"])
 
     def build() -> tuple:
@@ -693,9 +672,9 @@ def router(db: Database, run: Callable[..., dict], pages: dict, hides: Callable[
 
     # --- analyses ---
 
-    @lru_cache(maxsize=4)
     def titles(stamp: tuple) -> dict[str, str]:
-        return {name: run(name, None, None, "top20")["title"] for name in AnalysisName.__members__}
+        return db.memo((stamp,), lambda: {name: run(name, None, None, "top20")["title"]
+                                          for name in AnalysisName.__members__}, region="titles", size=4)
 
     @api.get("/analyses", response_model=Page[AnalysisInfo], responses=LIST_RESPONSES,
              summary="Every analysis: its name, title, parameters and URL")
@@ -899,8 +878,8 @@ def _person_url(person_id: str) -> str:
     return f"/api/persons/{quote(person_id, safe='')}"
 
 
-@lru_cache(maxsize=4096)
-def _person_cached(db: Database, build: tuple, generation: int, person_id: str, hide_annotations: bool) -> bytes | None:
+@_kept(4096)
+def _person_cached(db: Tracker, build: tuple, generation: int, person_id: str, hide_annotations: bool) -> bytes | None:
     """A person's answer as JSON, kept per build and workspace generation (an annotation may
     change their careers)."""
     hidden = "AND source <> 'annotation'" if hide_annotations else ""
@@ -930,8 +909,8 @@ def _person_cached(db: Database, build: tuple, generation: int, person_id: str, 
     return detail.model_dump_json().encode()
 
 
-@lru_cache(maxsize=1024)
-def _institution_cached(db: Database, build: tuple, institution_id: str) -> bytes | None:
+@_kept(1024)
+def _institution_cached(db: Tracker, build: tuple, institution_id: str) -> bytes | None:
     with database.reader(db, with_workspace=False) as con:
         found = _rows(con, "SELECT * FROM institutions WHERE institution_id = ?", [institution_id])
         if not found:
@@ -960,8 +939,8 @@ def _institution_cached(db: Database, build: tuple, institution_id: str) -> byte
     return detail.model_dump_json().encode()
 
 
-@lru_cache(maxsize=1024)
-def _papers_cached(db: Database, build: tuple, f: Filter, needle: str, country: str, per_page: int, offset: int
+@_kept(1024)
+def _papers_cached(db: Tracker, build: tuple, f: Filter, needle: str, country: str, per_page: int, offset: int
                    ) -> tuple[int, list[dict]]:
     """A page of papers and the total, kept per build."""
     parts, params = f.sql("p")
@@ -995,8 +974,8 @@ def _papers_cached(db: Database, build: tuple, f: Filter, needle: str, country: 
     return total, found
 
 
-@lru_cache(maxsize=256)
-def _estimate_cached(db: Database, build: tuple, generation: int, venues: tuple, years: tuple, tier: str, by: str,
+@_kept(256)
+def _estimate_cached(db: Tracker, build: tuple, generation: int, venues: tuple, years: tuple, tier: str, by: str,
                      sample: str | None, level: float, method: str | None, within: str | None, unit: str,
                      place: str) -> dict:
     return estimates.estimate(db, list(venues), list(years), tier, by, sample_id=sample, level=level,
