@@ -84,8 +84,8 @@ class _Group(TyperGroup):
 class _App(_Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         """Run a command with the consoles of this invocation (its COLUMNS, its streams);
-        usage errors, and errors of the machine (disk full, permission denied), are one line
-        and exit code 2 like every other error, however the command is run (the installed
+        its errors (UserError), usage errors, and errors of the machine (disk full,
+        permission denied) are one line and exit code 2, however the command is run (the installed
         script, `python -m`, typer's CliRunner)."""
         _consoles()
         try:
@@ -99,6 +99,9 @@ class _App(_Group):
                 hint = f" (see {ctx.command_path} --help)" if ctx is not None else ""
                 _error(_usage_message(exc.format_message()) + hint)
                 code = getattr(exc, "exit_code", 2)
+        except UserError as exc:  # a command's input or output is wrong: the one place that says so
+            _error(str(exc))
+            code = 2
         except typer.Abort:
             _error("interrupted")
             code = 130
@@ -210,10 +213,7 @@ def _years(years: str | None, old: str | None = None) -> list[int]:
             _fail("give --years only (--year is its old spelling)")
         _deprecated("--year", "--years")
         years = old
-    try:
-        return parse_years(years) if years else []
-    except UserError as exc:
-        _fail(str(exc))
+    return parse_years(years) if years else []
 
 
 def _cell(value) -> Text:
@@ -332,8 +332,6 @@ def build(
             result = run_build(data, db, source=source, venue_names=venue, years=years, venues_file=venues_file,
                                strict=strict, progress=_BarProgress(bars), universities=universities, people_overrides=people_overrides, profiles=profiles,
                                people_backend=people_backend, people_model=people_model, resolution=resolution)
-    except UserError as exc:
-        _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted; the previous database is unchanged", 130)
     _print_build(result)
@@ -361,10 +359,7 @@ def export(
     output: Annotated[Path, typer.Option("--output", metavar="FILE", show_default=False, help="File to write.")] = ...,
 ) -> None:
     """Export one table (of the database or its workspace) as CSV, Parquet or JSON."""
-    try:
-        rows = database.export_table(db, table, fmt, output)
-    except UserError as exc:
-        _fail(str(exc))
+    rows = database.export_table(db, table, fmt, output)
     _say(f"wrote {rows:,} rows of {table} to {output}")
 
 
@@ -409,10 +404,7 @@ def summary(
     """Per venue and year: papers, accepted papers, authorships, names, tiers, skips and why."""
     from talent_tracker.figures.summary import summarise
 
-    try:
-        data = summarise(db)
-    except UserError as exc:
-        _fail(str(exc))
+    data = summarise(db)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
@@ -458,11 +450,8 @@ def venues(
     from talent_tracker.venues import load_venues
 
     year_list = _years(years) or None
-    try:
-        catalogue = load_venues(venues_file)
-        chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
-    except UserError as exc:
-        _fail(str(exc))
+    catalogue = load_venues(venues_file)
+    chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
     table = _table("Decision labels per venue and year", ("venue", "years", "accepted", "oral (top2)", "tracks",
                                                           "note"))
     for v in chosen:
@@ -516,21 +505,18 @@ def resolve(
 
     if text is None and file is None and domain is None:
         _fail("give an affiliation TEXT, --domain DOMAIN or --file FILE")
-    try:
-        resolver, warning = load_resolver(_universities(universities, db))
-        queries: list[tuple[str, str | None]] = []
-        if text is not None or (domain and file is None):
-            queries.append((text or "", domain))
-        if file is not None:
-            lines = read_text(file, MAX_SHEET_BYTES, "affiliations file").splitlines()
-            if len(lines) > MAX_SHEET_ROWS:
-                raise UserError(f"{file}: more than {MAX_SHEET_ROWS:,} lines")
-            for line in lines:
-                if line.strip():
-                    affiliation, _, line_domain = line.partition("\t")
-                    queries.append((affiliation.strip(), line_domain.strip() or domain))
-    except UserError as exc:
-        _fail(str(exc))
+    resolver, warning = load_resolver(_universities(universities, db))
+    queries: list[tuple[str, str | None]] = []
+    if text is not None or (domain and file is None):
+        queries.append((text or "", domain))
+    if file is not None:
+        lines = read_text(file, MAX_SHEET_BYTES, "affiliations file").splitlines()
+        if len(lines) > MAX_SHEET_ROWS:
+            raise UserError(f"{file}: more than {MAX_SHEET_ROWS:,} lines")
+        for line in lines:
+            if line.strip():
+                affiliation, _, line_domain = line.partition("\t")
+                queries.append((affiliation.strip(), line_domain.strip() or domain))
     if warning:
         _warn(warning)
     results = [resolver.resolve(q, d) for q, d in queries]
@@ -560,11 +546,8 @@ def fetch(
     from talent_tracker.venues import load_venues
 
     year_list = _years(years) or None
-    try:
-        catalogue = load_venues()
-        chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
-    except UserError as exc:
-        _fail(str(exc))
+    catalogue = load_venues()
+    chosen = [catalogue.get(v) for v in venue] if venue else list(catalogue)
     if year_list is None and ref != "pinned":
         _fail("--years is required with --ref other than pinned")
 
@@ -606,12 +589,9 @@ def users_add(
     from talent_tracker.annotations import add_user
     from talent_tracker.store.workspace import cli_actor, open_workspace
 
-    try:
-        with database.reader(db):
-            pass  # the database must exist: its workspace sits beside it
-        token = add_user(open_workspace(db), name, role, cli_actor())
-    except UserError as exc:
-        _fail(str(exc))
+    with database.reader(db):
+        pass  # the database must exist: its workspace sits beside it
+    token = add_user(open_workspace(db), name, role, cli_actor())
     sys.stdout.write(token + "\n")
     err.print(Text(f"{name} ({role}): keep this token; it is stored only as a hash"))
 
@@ -633,11 +613,8 @@ def careers_import(
     from talent_tracker.annotations import import_sheet
     from talent_tracker.institutions import load_resolver
 
-    try:
-        resolver, warning = load_resolver(_universities(universities, db))
-        report = import_sheet(db, sheet, resolver, annotator=annotator)
-    except UserError as exc:
-        _fail(str(exc))
+    resolver, warning = load_resolver(_universities(universities, db))
+    report = import_sheet(db, sheet, resolver, annotator=annotator)
     if warning:
         _warn(warning)
     for problem in report.problems:
@@ -659,11 +636,8 @@ def careers_history(
     imports, and reviewers' decisions, with the values before and after."""
     from talent_tracker.annotations.workflow import history
 
-    try:
-        workspace = database.Tracker(db).workspace()
-        changes = history(workspace.connection(), person_id) if workspace is not None else []
-    except UserError as exc:
-        _fail(str(exc))
+    workspace = database.Tracker(db).workspace()
+    changes = history(workspace.connection(), person_id) if workspace is not None else []
     changes = [c for c in changes if stage is None or c["stage"] == stage]
     if as_json:
         sys.stdout.write(json.dumps(changes, indent=2) + "\n")
@@ -720,8 +694,6 @@ def profiles_fetch(
             summary = fetch_profiles(db, limit, sources=chosen, offline=offline, openreview_token=openreview_token,
                                      openalex_key=openalex_key, mailto=mailto, progress=Bars(bars),
                                      max_seconds=None if max_minutes is None else max_minutes * 60)
-    except UserError as exc:
-        _fail(str(exc))
     except KeyboardInterrupt:
         _fail("interrupted; what was fetched is cached: run the command again to continue", 130)
     for tally in summary.tallies.values():
@@ -759,13 +731,10 @@ def overrides_import(
     from talent_tracker.people.clusters import load_overrides
     from talent_tracker.store.workspace import open_workspace
 
-    try:
-        with database.reader(db):
-            pass
-        rows = load_overrides(file)
-        changed = import_overrides(open_workspace(db), rows, str(file))
-    except UserError as exc:
-        _fail(str(exc))
+    with database.reader(db):
+        pass
+    rows = load_overrides(file)
+    changed = import_overrides(open_workspace(db), rows, str(file))
     _say(f"{file}: {len(rows)} decisions, {changed} new or changed; run `talent-tracker build` to apply them")
 
 
@@ -777,12 +746,9 @@ def overrides_list(
     """The decisions kept in the workspace."""
     from talent_tracker.store.workspace import open_workspace
 
-    try:
-        with database.reader(db):
-            pass
-        rows = open_workspace(db).rows("SELECT * FROM person_overrides ORDER BY created_at, authorship_a")
-    except UserError as exc:
-        _fail(str(exc))
+    with database.reader(db):
+        pass
+    rows = open_workspace(db).rows("SELECT * FROM person_overrides ORDER BY created_at, authorship_a")
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -809,10 +775,7 @@ def person(
     """A person's papers, affiliations and career facts with their sources."""
     from talent_tracker.figures.person import person_report
 
-    try:
-        data = person_report(db, person_id)
-    except UserError as exc:
-        _fail(str(exc))
+    data = person_report(db, person_id)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
@@ -879,18 +842,12 @@ def sample(
 
     venues, year_list = _population_args(venue, years, old_year)
     if check is not None:
-        try:
-            people = check_sheet(db, venues, year_list, tier, check, size, output, overwrite)
-        except UserError as exc:
-            _fail(str(exc))
+        people = check_sheet(db, venues, year_list, tier, check, size, output, overwrite)
         _say(f"{people} people whose predicted {check} is least certain, first; sheet written to {output} "
              "(not a sample: not used for estimates)")
         return
-    try:
-        drawn = draw(db, venues, year_list, tier, size, design, seed, unit)
-        people = save(db, drawn, output, overwrite)
-    except UserError as exc:
-        _fail(str(exc))
+    drawn = draw(db, venues, year_list, tier, size, design, seed, unit)
+    people = save(db, drawn, output, overwrite)
     if unit == "person-year":
         _say(f"sample {drawn.sample_id}: {len(drawn.people):,} person-years of {drawn.population_size:,} in "
              f"{drawn.population.label} ({people:,} people); sheet written to {output}")
@@ -926,10 +883,7 @@ def estimate(
     venues, year_list = _population_args(venue, years, old_year)
     if not 0 < level < 1:
         _fail(f"--level must lie strictly between 0 and 1, not {level:g}")
-    try:
-        result = run_estimate(db, venues, year_list, tier, by, sample_id, level, method, within, unit, place)
-    except UserError as exc:
-        _fail(str(exc))
+    result = run_estimate(db, venues, year_list, tier, by, sample_id, level, method, within, unit, place)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
@@ -1005,10 +959,7 @@ def interval(
     from talent_tracker.figures import stats
     if not 0 < level < 1:
         _fail(f"--level must lie strictly between 0 and 1, not {level:g}")
-    try:
-        est = stats.count_estimate(count, sample_size, population, level)
-    except UserError as exc:
-        _fail(str(exc))
+    est = stats.count_estimate(count, sample_size, population, level)
     figure = round(est.estimate)
     if as_json:
         sys.stdout.write(json.dumps({"population_size": population, "sample_size": sample_size, "count": count,
@@ -1054,12 +1005,9 @@ def serve(
             from talent_tracker.institutions import load_resolver
 
             warning = load_resolver(None)[1]
-    try:
-        require_assets()
-        application = create_app(db, annotate=annotate, universities=universities, blind=blind, hosts=hosts)
-        _check_port(host, port)
-    except UserError as exc:
-        _fail(str(exc))
+    require_assets()
+    application = create_app(db, annotate=annotate, universities=universities, blind=blind, hosts=hosts)
+    _check_port(host, port)
     for message in (warning, application.state.workspace_warning):
         if message:
             _warn(message)
@@ -1107,12 +1055,9 @@ def publish(
     """Write the tracker as a static site (open DIR/index.html from disk or any static host)."""
     from talent_tracker.web.publish import publish as run_publish
 
-    try:
-        with _bars("publishing") as bars:
-            task = bars.add_task("publishing", total=None)
-            counts = run_publish(db, output, lambda done, total: bars.update(task, completed=done, total=total))
-    except UserError as exc:
-        _fail(str(exc))
+    with _bars("publishing") as bars:
+        task = bars.add_task("publishing", total=None)
+        counts = run_publish(db, output, lambda done, total: bars.update(task, completed=done, total=total))
     _say(f"published {counts['pages']} pages and {counts['data_files']:,} data files "
          f"({counts['filter_settings']} filter settings) to {output}; open {output / 'index.html'}")
 
@@ -1152,13 +1097,10 @@ def report(
     """The headline findings for a venue, years and tier, as tables in the terminal."""
     from talent_tracker.figures import analyses
     year_list = _years(years)
-    try:
-        f = analyses.filters_of(venue, year_list, tier, place)
-        tracker = database.Tracker(db)  # one reader for every table of the report
-        results = {name: analyses.ANALYSES[name](tracker, f) for name in REPORT_ANALYSES}
-        tracker.close()
-    except UserError as exc:
-        _fail(str(exc))
+    f = analyses.filters_of(venue, year_list, tier, place)
+    tracker = database.Tracker(db)  # one reader for every table of the report
+    results = {name: analyses.ANALYSES[name](tracker, f) for name in REPORT_ANALYSES}
+    tracker.close()
     if as_json:
         sys.stdout.write(json.dumps({k: v.as_dict() for k, v in results.items()}, indent=2) + "\n")
         return
@@ -1203,10 +1145,7 @@ def compare(
     """The published tracker's figures beside this tracker's own for the same population."""
     from talent_tracker.figures.compare import compare as run_compare
 
-    try:
-        result = run_compare(db, published)
-    except UserError as exc:
-        _fail(str(exc))
+    result = run_compare(db, published)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
@@ -1254,10 +1193,7 @@ def evaluate_people(
     if old_backend is not None:
         _deprecated("--backend", "--people-backend")
         people_backend = old_backend
-    try:
-        report = evaluate(db, people_backend)
-    except UserError as exc:
-        _fail(str(exc))
+    report = evaluate(db, people_backend)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
         return
@@ -1285,12 +1221,9 @@ def people_train(
     A build then only predicts and clusters: build --people-model FILE."""
     from talent_tracker.people.evaluation import train_model
 
-    try:
-        database.check_output_file(output)
-        model = train_model(db)
-        model.save(output)
-    except UserError as exc:
-        _fail(str(exc))
+    database.check_output_file(output)
+    model = train_model(db)
+    model.save(output)
     best = next(g for g in model.provenance["tuning"] if g["threshold"] == model.threshold)
     scores = "; ".join(f"{s['venue_year']} F1 {s['f1']:.4f}, shared-name F1 {s['shared_f1']:.4f}, people "
                        f"{s['people_error']:+.2%}" for s in best["scores"])
