@@ -25,6 +25,7 @@ import pyarrow as pa
 
 from talent_tracker import __version__, limits
 from talent_tracker.annotations.overrides import import_overrides
+from talent_tracker.build.settings import BuildSettings
 from talent_tracker.careers import derive, predictions
 from talent_tracker.careers.profiles import facts as fetched_profiles  # what `profiles fetch` kept beside the db
 from talent_tracker.careers.profiles import folder_for
@@ -98,36 +99,37 @@ def build(
     resolution: Path | None = None,
 ) -> BuildResult:
     db = Path(db)
+    settings = BuildSettings(Path(data), source, tuple(venue_names or ()), years, venues_file, strict, universities,
+                             people_overrides, profiles, people_backend, people_model, resolution)
     with database.build_lock(db) as lock_note, _collector_paused():
         database.check_replaceable(db)
-        result = _build(Path(data), db, source, venue_names, years, venues_file, strict, progress, universities,
-                        people_overrides, profiles, people_backend, people_model, resolution)
+        result = _build(settings, db, progress or Progress())
     if lock_note:
         result.warnings.insert(0, lock_note)
     return result
 
 
-def _build(data, db, source, venue_names, years, venues_file, strict, progress, universities,
-           people_overrides, profiles, people_backend, people_model, resolution) -> BuildResult:
+def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult:
+    data, source, years = settings.data, settings.source, settings.years
     started = time.perf_counter()
-    progress = progress or Progress()
     if source not in SOURCES:
         raise UserError(f"unknown source {source!r} (choose {' or '.join(SOURCES)})")
-    venues = load_venues(venues_file)
-    if people_backend not in linkage.BACKENDS:
-        raise UserError(f"unknown people backend {people_backend!r} (choose {' or '.join(linkage.BACKENDS)})")
-    model = linkage.Model.load(people_model)
-    matching = ResolutionSettings.load(resolution)  # a bad settings file stops the build before any work
-    wanted = [venues.get(name) for name in venue_names] if venue_names else None
+    venues = load_venues(settings.venues_file)
+    if settings.people_backend not in linkage.BACKENDS:
+        raise UserError(f"unknown people backend {settings.people_backend!r} (choose {' or '.join(linkage.BACKENDS)})")
+    model = linkage.Model.load(settings.people_model)
+    matching = ResolutionSettings.load(settings.resolution)  # a bad settings file stops the build before any work
+    wanted = [venues.get(name) for name in settings.venue_names] if settings.venue_names else None
     year_list = parse_years(years) if years else None
     # the workspace is made (or taken over from an earlier version's database) before
     # anything is replaced; overrides given as a file join those kept there
     workspace = workspaces.open_workspace(db)
-    if people_overrides is not None:
-        import_overrides(workspace, clusters.load_overrides(people_overrides), str(people_overrides))
+    if settings.people_overrides is not None:
+        import_overrides(workspace, clusters.load_overrides(settings.people_overrides), str(settings.people_overrides))
     overrides = clusters.workspace_overrides(workspace)
     workspace.close()  # no open workspace connection may cross into the forked workers
-    profile_records, profile_problems = derive.read_profiles(profiles) if profiles else ([], [])
+    profile_records, profile_problems = derive.read_profiles(settings.profiles) if settings.profiles else ([], [])
+    universities = settings.universities
     if universities is None:
         universities = universities_in(data)  # the data folder as a whole holds the list
     resolver, resolver_warning = load_resolver(universities, matching)
@@ -149,21 +151,18 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
     warnings = _missing_years({(f.venue, f.year) for f in found}, wanted, year_list, venues)
     if resolver_warning:
         warnings.append(resolver_warning)
-    if strict and any(s.scope in STRICT_SCOPES for s in skips):
+    if settings.strict and any(s.scope in STRICT_SCOPES for s in skips):
         first = next(s for s in skips if s.scope in STRICT_SCOPES)
         total = sum(s.count for s in skips if s.scope in STRICT_SCOPES)
         raise UserError(f"--strict: {total} skipped ({first.source_file}: {first.reason}"
                         f"{': ' + first.detail if first.detail else ''}; and others); database left unchanged")
 
-    settings = {"source": source, "data": str(Path(data).resolve()), "venues": [v.key for v in wanted or []],
-                "years": years or "", "venues_file": str(venues_file or ""), "strict": strict,
-                "universities": str(Path(universities).resolve()) if universities else "",
-                "people_backend": people_backend, "people_model": str(people_model or "packaged"),
-                "people_threshold": model.threshold, "resolution": resolver.settings.recorded(),
-                "resolution_file": str(resolution or "packaged")}
+    recorded = settings.recorded([v.key for v in wanted or []], universities, model.threshold,
+                                 resolver.settings.recorded())
     progress.start(1, "resolving people")
     authorships = _fill_from_profile_year(pa.concat_tables([p.authorships for p in parts]))
-    person_ids = clusters.resolve_people(clusters.mentions_of(authorships, papers), overrides, model, people_backend)
+    person_ids = clusters.resolve_people(clusters.mentions_of(authorships, papers), overrides, model,
+                                         settings.people_backend)
     authorships = authorships.append_column(database.SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")
@@ -190,7 +189,7 @@ def _build(data, db, source, venue_names, years, venues_file, strict, progress, 
         "build_info": _table("build_info", [
             {"key": "tool_version", "value": __version__},
             {"key": "built_at", "value": datetime.now(UTC).isoformat(timespec="seconds")},
-            {"key": "settings", "value": json.dumps(settings, sort_keys=True)},
+            {"key": "settings", "value": json.dumps(recorded, sort_keys=True)},
         ]),
     }
     progress.start(1, "writing database")
