@@ -232,8 +232,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db
         if db is None:
+            from talent_tracker.annotations.samples import save
             from talent_tracker.build.pipeline import build
-            from talent_tracker.figures.sampling import draw, save
+            from talent_tracker.figures.sampling import draw
 
             db = Path(tmp) / "annotate.duckdb"
             shared = ROOT.parent / "shared" / "data"

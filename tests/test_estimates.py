@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from talent_tracker.annotations import ANNOTATION_COLUMNS
+from talent_tracker.annotations.samples import CONTEXT_COLUMNS
 from talent_tracker.build.pipeline import build
-from talent_tracker.figures.sampling import CONTEXT_COLUMNS
 
 from conftest import PAPERLISTS, UNIVERSITIES, cli, copy_db, one, query
 

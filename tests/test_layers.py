@@ -12,6 +12,7 @@ what it runs) and the optional Spark backend.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -185,6 +186,23 @@ def test_nothing_read_from_a_database_is_kept_in_module_state():
                     name = ast.unparse(decorator)
                     if "cache" in name:
                         found.append(f"{module}:{node.lineno} {node.name} is decorated with {name}")
+    assert found == [], "\n".join(found)
+
+
+def test_only_annotations_and_the_store_write_the_workspace():
+    """Human work has one set of writers: annotations/ (and store/, which owns both files).
+    Elsewhere no module opens a write transaction or holds a statement that changes rows."""
+    changes = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b\s+(INTO|OR|FROM|\w+\s+SET)\b", re.IGNORECASE)
+    found = []
+    for module, path in _modules().items():
+        if _part(module) in ("store", "annotations"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "write"
+                    and not node.args):  # workspace.write(): a transaction (file.write(text) is not)
+                found.append(f"{module}:{node.lineno} opens a write transaction")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and changes.search(node.value):
+                found.append(f"{module}:{node.lineno} holds a statement that changes rows")
     assert found == [], "\n".join(found)
 
 

@@ -838,7 +838,8 @@ def sample(
     The sample and its sheet are recorded together or not at all. With --check STAGE the
     sheet lists the least certain predictions first instead; it is not a sample and is
     never used for estimates."""
-    from talent_tracker.figures.sampling import check_sheet, draw, save
+    from talent_tracker.annotations.samples import save
+    from talent_tracker.figures.sampling import check_sheet, draw
 
     venues, year_list = _population_args(venue, years, old_year)
     if check is not None:
