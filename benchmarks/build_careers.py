@@ -20,7 +20,7 @@ import pyarrow as pa
 from talent_tracker.build.pipeline import build
 from talent_tracker.careers.derive import facts_from_authorships
 from talent_tracker.stages import CAREER_STAGES_SQL
-from talent_tracker.store.database import SCHEMAS
+from talent_tracker.store.schema import SCHEMAS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 from talent_tracker.build.pipeline import build
 from talent_tracker.people import linkage
 from talent_tracker.people.clusters import link, mentions_of, persons_table
-from talent_tracker.store.database import reader
+from talent_tracker.store.reading import reader
 
 ROOT = Path(__file__).resolve().parents[1]
 

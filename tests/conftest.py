@@ -132,7 +132,7 @@ def copy_db(source: Path, target: Path) -> Path:
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Rows of a query over the database and its workspace, as every reader sees them."""
-    from talent_tracker.store.database import reader
+    from talent_tracker.store.reading import reader
 
     with reader(db) as con:
         return con.execute(sql, params or []).fetchall()

@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from talent_tracker.annotations import ANNOTATION_COLUMNS
 from talent_tracker.figures import analyses
 from talent_tracker.web.api import _plain
-from talent_tracker.web.app import PAGES, create_app
+from talent_tracker.web.app import create_app
+from talent_tracker.web.site import PAGES
 
 from conftest import ROOT, UNIVERSITIES, cli, copy_db, one, query
 

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from talent_tracker.cli import commands as cli_module
 from talent_tracker.cli.commands import app
+from talent_tracker.store import exports
 
 from conftest import SHARED, one, query, serving
 
@@ -155,14 +156,13 @@ def test_the_choices_are_the_back_ends():
     from talent_tracker.build import pipeline
     from talent_tracker.figures import estimates, sampling
     from talent_tracker.people import linkage
-    from talent_tracker.store import database
     assert get_args(cli_module.Tier) == population.TIERS
     assert get_args(cli_module.Design) == sampling.DESIGNS
     assert get_args(cli_module.By) == estimates.BY
     assert get_args(cli_module.Method) == estimates.METHODS
     assert get_args(cli_module.Role) == annotations.ROLES
     assert get_args(cli_module.Source) == pipeline.SOURCES
-    assert get_args(cli_module.ExportFormat) == database.EXPORT_FORMATS
+    assert get_args(cli_module.ExportFormat) == exports.EXPORT_FORMATS
     assert get_args(cli_module.Backend) == linkage.BACKENDS
 
 

@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
-from talent_tracker.web.app import PAGES, create_app
+from talent_tracker.web.app import create_app
+from talent_tracker.web.site import PAGES
 
 import minidata
 from conftest import cli, copy_db, one, query

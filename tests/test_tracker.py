@@ -16,7 +16,7 @@ import pytest
 from talent_tracker.errors import UserError
 from talent_tracker.figures import analyses, estimates
 from talent_tracker.population import Population
-from talent_tracker.store import database
+from talent_tracker.store import reading
 
 from conftest import ROOT, copy_db, query
 
@@ -37,7 +37,7 @@ def _open_files(path: Path) -> int:
 def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "own.duckdb")
     assert _open_files(db) == 0
-    first, second = database.Tracker(db), database.Tracker(db)
+    first, second = reading.Tracker(db), reading.Tracker(db)
     rows = first.rows("SELECT venue, year FROM venue_years WHERE venue = ? ORDER BY year", ["iclr"])
     assert rows[0] == {"venue": "iclr", "year": 2013} and len(rows) == 9
     assert second.rows("SELECT count(*) AS n FROM persons")[0]["n"] == query(db, "SELECT count(*) FROM persons")[0][0]
@@ -52,7 +52,7 @@ def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
 @pytest.mark.realdata
 def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "once.duckdb")
-    with database.reader(db) as con:
+    with reading.reader(db) as con:
         assert con.execute("SELECT count(*) FROM authorships").fetchone()[0] > 0
     result = analyses.work_countries(db, Population.of(["NeurIPS"], [2021]))
     assert result.rows and _open_files(db) == 0
@@ -61,7 +61,7 @@ def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
 @pytest.mark.realdata
 def test_the_memo_follows_the_build(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "memo.duckdb")
-    tracker = database.Tracker(db)
+    tracker = reading.Tracker(db)
     calls = []
     key = ("count", tracker.build_stamp())
     assert tracker.memo(key, lambda: calls.append(1) or 7) == 7
@@ -79,7 +79,7 @@ def test_the_memo_follows_the_build(full_db, tmp_path):
 
 @pytest.mark.fast
 def test_the_memo_computes_a_key_once_when_many_ask_at_once_and_keeps_regions_apart(tmp_path):
-    tracker = database.Tracker(tmp_path / "none.duckdb")  # the memo needs no database
+    tracker = reading.Tracker(tmp_path / "none.duckdb")  # the memo needs no database
     calls, started = [], threading.Event()
 
     def slow():
@@ -125,7 +125,7 @@ def test_one_population_value_parsed_once():
 def test_the_population_selects_what_sql_selects(full_db):
     p = Population.of(["neurips"], [2021], "top2")
     where, params = p.where()
-    with database.reader(full_db) as con:
+    with reading.reader(full_db) as con:
         people = con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where}", params).fetchone()[0]
     assert people == query(full_db, "SELECT count(DISTINCT person_id) FROM authorships WHERE venue = 'neurips' "
                                     "AND year = 2021 AND accepted AND tier = 'top2'")[0][0] > 0

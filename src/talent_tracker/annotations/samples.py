@@ -19,7 +19,9 @@ from pathlib import Path
 from talent_tracker.annotations.sheet import ANNOTATION_COLUMNS
 from talent_tracker.errors import UserError
 from talent_tracker.population import Population
-from talent_tracker.store.database import check_output_file, csv_safe, reader
+from talent_tracker.store.database import check_output_file
+from talent_tracker.store.exports import csv_safe
+from talent_tracker.store.reading import reader
 from talent_tracker.store.workspace import audit, cli_actor, now, open_workspace
 
 CONTEXT_COLUMNS = ("sample_id", "stratum", "display_name", "papers", "affiliation_trail", "job_titles",

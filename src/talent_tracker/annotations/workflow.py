@@ -32,7 +32,7 @@ from talent_tracker.annotations.sheet import UNDETERMINED, ImportReport, read_sh
 from talent_tracker.errors import UserError
 from talent_tracker.limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_URL
 from talent_tracker.stages import STAGE_ORDER, STAGES
-from talent_tracker.store.database import reader
+from talent_tracker.store.reading import reader
 from talent_tracker.store.workspace import Workspace, audit, cli_actor, now, open_workspace
 
 ROLES = ("annotator", "reviewer", "admin")

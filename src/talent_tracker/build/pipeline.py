@@ -38,6 +38,7 @@ from talent_tracker.sources import conference_csv, paperlists, schedule
 from talent_tracker.sources.published import FILE, read_published
 from talent_tracker.store import database
 from talent_tracker.store import workspace as workspaces
+from talent_tracker.store.schema import LATER_COLUMNS, RESOLUTION_COLUMNS, SCHEMAS
 from talent_tracker.venues import TIER_TOP2, TIER_TOP20, Decision, Venue, Venues, decide, load_venues
 from talent_tracker.years import parse_years
 
@@ -163,7 +164,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     authorships = _fill_from_profile_year(pa.concat_tables([p.authorships for p in parts]))
     person_ids = clusters.resolve_people(clusters.mentions_of(authorships, papers), overrides, model,
                                          settings.people_backend)
-    authorships = authorships.append_column(database.SCHEMAS["authorships"].field("person_id"),
+    authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")
     facts = derive.facts_from_authorships(authorships) + derive.trail_facts(authorships, resolver)
@@ -181,7 +182,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
         "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
         "venue_years": _venue_years_table(found, venues, source),
         "institutions": _institutions_table(resolver, authorships),
-        "persons": clusters.persons_table(authorships).cast(database.SCHEMAS["persons"]),
+        "persons": clusters.persons_table(authorships).cast(SCHEMAS["persons"]),
         "careers": _table("careers", facts),
         "predictions": predictions.predict(authorships, facts),
         "published_figures": _table("published_figures", _published(data)),
@@ -411,7 +412,7 @@ def _missing_years(found: set[tuple[str, int]], wanted, years, venues: Venues) -
 
 
 def _table(name: str, rows: list[dict]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=database.SCHEMAS[name])
+    return pa.Table.from_pylist(rows, schema=SCHEMAS[name])
 
 
 def _paper_columns(papers: list[Paper], decisions: list[Decision]) -> dict[str, list]:
@@ -428,7 +429,7 @@ def _paper_columns(papers: list[Paper], decisions: list[Decision]) -> dict[str, 
 
 def _papers_table(papers: list[Paper], decisions: list[Decision], countries: list[list[str] | None]) -> pa.Table:
     return pa.Table.from_pydict({**_paper_columns(papers, decisions), "countries": countries},
-                                schema=database.SCHEMAS["papers"])
+                                schema=SCHEMAS["papers"])
 
 
 def _paper_countries(papers: list[Paper], authorships: pa.Table, unaligned: list[UnalignedEntry],
@@ -452,7 +453,7 @@ def _paper_countries(papers: list[Paper], authorships: pa.Table, unaligned: list
 
 def _with_institutions(authorships: pa.Table, resolver: Resolver) -> pa.Table:
     """Append the resolved institution, country and sector of every authorship."""
-    schema = database.SCHEMAS["authorships"]
+    schema = SCHEMAS["authorships"]
     texts = authorships.column("affiliation").to_pylist()
     domains = authorships.column("email_domain").to_pylist()
     distinct: dict[tuple, object] = {(None, None): None}
@@ -469,13 +470,13 @@ def _with_institutions(authorships: pa.Table, resolver: Resolver) -> pa.Table:
         "resolution_confidence": [r.confidence if r else None for r in found],
         "other_institution_ids": [list(r.other_institution_ids) or None if r else None for r in found],
     }
-    for name in database.RESOLUTION_COLUMNS:
+    for name in RESOLUTION_COLUMNS:
         authorships = authorships.append_column(schema.field(name), pa.array(columns[name], schema.field(name).type))
     return authorships
 
 
 PROFILE_YEAR = "profile_year"
-_FILLED = ("affiliation", *database.RESOLUTION_COLUMNS)
+_FILLED = ("affiliation", *RESOLUTION_COLUMNS)
 
 
 def _fill_from_profile_year(authorships: pa.Table) -> pa.Table:
@@ -536,7 +537,7 @@ def _headquarters(resolver: Resolver, institution):
 
 
 def _authorships_table(papers: list[Paper], decisions: list[Decision]) -> pa.Table:
-    schema = pa.schema([f for f in database.SCHEMAS["authorships"] if f.name not in database.LATER_COLUMNS])
+    schema = pa.schema([f for f in SCHEMAS["authorships"] if f.name not in LATER_COLUMNS])
     paper_columns = _paper_columns(papers, decisions)
     # paper-level columns are repeated per author by index, not rebuilt in Python
     owner = pa.array([i for i, p in enumerate(papers) for _ in p.authors], pa.int32())

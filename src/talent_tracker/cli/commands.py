@@ -39,7 +39,8 @@ from talent_tracker.build.pipeline import build as run_build
 from talent_tracker.errors import UserError
 from talent_tracker.limits import MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
 from talent_tracker.records import Skip
-from talent_tracker.store import database
+from talent_tracker.store import database, exports, reading
+from talent_tracker.store.schema import DEFAULT_DB
 
 # The width tables are laid out for when the output is not a terminal and COLUMNS is unset.
 WIDTH = 100
@@ -57,7 +58,7 @@ Method = Literal["exact", "assisted", "sample"]  # estimates.METHODS
 Unit = Literal["person", "person-year"]  # population.UNITS
 Design = Literal["person", "paper", "stratified", "predicted-origin"]  # sampling.DESIGNS
 Stage = Literal["origin", "graduate", "work"]  # sampling.check_sheet
-ExportFormat = Literal["csv", "parquet", "json"]  # database.export_table
+ExportFormat = Literal["csv", "parquet", "json"]  # exports.export_table
 Role = Literal["annotator", "reviewer", "admin"]  # annotations.ROLES
 Source = Literal["paperlists", "conference-csv"]  # build.SOURCES
 Backend = Literal["duckdb", "spark"]  # linkage.BACKENDS
@@ -312,7 +313,7 @@ def _one_line(message: str) -> str:
 @app.command()
 def build(
     data: Annotated[Path, typer.Option("--data", metavar="DIR", help="The data folder as a whole (e.g. ../shared/data), or just its paper lists, or the conference CSV.")],
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     source: Annotated[Source, typer.Option("--source", help="The kind of data: Paper Copilot paper lists, or the one-row-per-author conference CSV.")] = "paperlists",
     venue: Annotated[Optional[list[str]], _venues_option("default: every venue in the data")] = None,
     years: Annotated[Optional[str], _years_option("default: every year in the data")] = None,
@@ -354,12 +355,12 @@ def _print_build(result: BuildResult) -> None:
 @app.command()
 def export(
     table: Annotated[str, typer.Argument(help="Table to export: papers, authorships, persons, careers, skips, ... (see the README's Tables).")],
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, parquet, or json (an array of objects).")] = "csv",
     output: Annotated[Path, typer.Option("--output", metavar="FILE", show_default=False, help="File to write.")] = ...,
 ) -> None:
     """Export one table (of the database or its workspace) as CSV, Parquet or JSON."""
-    rows = database.export_table(db, table, fmt, output)
+    rows = exports.export_table(db, table, fmt, output)
     _say(f"wrote {rows:,} rows of {table} to {output}")
 
 
@@ -397,7 +398,7 @@ def _shorter(text: str, limit: int) -> str:
 
 @app.command()
 def summary(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     wide: Annotated[bool, typer.Option("--wide", help="Every column of the per venue-year table, however wide (by default the ones that fit 100 columns).")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -480,7 +481,7 @@ def _universities(universities: Path | None, db: Path | None) -> Path | None:
         return universities
     if db is not None and Path(db).is_file():
         try:
-            with database.reader(db, with_workspace=False) as con:
+            with reading.reader(db, with_workspace=False) as con:
                 row = con.execute("SELECT value FROM build_info WHERE key = 'settings'").fetchone()
             used = json.loads(row[0]).get("universities") if row else None
         except (UserError, duckdb.Error, ValueError, AttributeError):
@@ -497,7 +498,7 @@ def resolve(
     domain: Annotated[Optional[str], typer.Option("--domain", metavar="DOMAIN", help="The author's e-mail domain.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", metavar="FILE", help="One affiliation per line, optionally TAB and an e-mail domain.")] = None,
     universities: UniversitiesOption = None,
-    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="A database whose build's world-universities list to use (optional: only that list is read from it).")] = Path(database.DEFAULT_DB),
+    db: Annotated[Path, typer.Option("--db", metavar="FILE", help="A database whose build's world-universities list to use (optional: only that list is read from it).")] = Path(DEFAULT_DB),
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per query instead of a table.")] = False,
 ) -> None:
     """Resolve affiliations (and e-mail domains) to institution, country and sector."""
@@ -580,7 +581,7 @@ app.add_typer(users_app, name="users")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[Role, typer.Option("--role", help="annotator: annotates; reviewer: also reviews; admin: also exports.")] = "annotator",
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """Create a user (or renew their token) and print the token: it is shown only once.
 
@@ -589,7 +590,7 @@ def users_add(
     from talent_tracker.annotations import add_user
     from talent_tracker.store.workspace import cli_actor, open_workspace
 
-    with database.reader(db):
+    with reading.reader(db):
         pass  # the database must exist: its workspace sits beside it
     token = add_user(open_workspace(db), name, role, cli_actor())
     sys.stdout.write(token + "\n")
@@ -603,7 +604,7 @@ app.add_typer(careers_app, name="careers")
 @careers_app.command("import")
 def careers_import(
     sheet: Annotated[Path, typer.Argument(help="Annotation sheet (CSV).")],
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     annotator: Annotated[Optional[str], typer.Option("--annotator", metavar="NAME", show_default=False, help="Whose entries the sheet's rows are (a web user's name merges them with that user's entries); default: cli:<your login>.")] = None,
     universities: UniversitiesOption = None,
 ) -> None:
@@ -628,7 +629,7 @@ def careers_import(
 @careers_app.command("history")
 def careers_history(
     person_id: Annotated[str, typer.Argument(help="Person id (see `person`).")],
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     stage: Annotated[Optional[Stage], typer.Option("--stage", show_default=False, help="Only this stage.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -636,7 +637,7 @@ def careers_history(
     imports, and reviewers' decisions, with the values before and after."""
     from talent_tracker.annotations.workflow import history
 
-    workspace = database.Tracker(db).workspace()
+    workspace = reading.Tracker(db).workspace()
     changes = history(workspace.connection(), person_id) if workspace is not None else []
     changes = [c for c in changes if stage is None or c["stage"] == stage]
     if as_json:
@@ -663,7 +664,7 @@ app.add_typer(profiles_app, name="profiles")
 
 @profiles_app.command("fetch")
 def profiles_fetch(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     offline: Annotated[bool, typer.Option("--offline", help="Use only what is cached; report the rest as missing.")] = False,
     sources: Annotated[str, typer.Option("--sources", metavar="LIST", help="Comma-separated, of openreview, orcid and openalex.")] = "openreview,orcid,openalex",
     openreview_token: Annotated[Optional[str], typer.Option("--openreview-token", envvar="OPENREVIEW_TOKEN", help="OpenReview API token (sent as a Bearer token; guests may be refused).")] = None,
@@ -724,14 +725,14 @@ people_app.add_typer(overrides_app, name="overrides")
 @overrides_app.command("import")
 def overrides_import(
     file: Annotated[Path, typer.Argument(help="CSV with columns decision,authorship_a,authorship_b,note.")],
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
 ) -> None:
     """Keep analysts' same/different decisions in the workspace (the next build applies them)."""
     from talent_tracker.annotations.overrides import import_overrides
     from talent_tracker.people.clusters import load_overrides
     from talent_tracker.store.workspace import open_workspace
 
-    with database.reader(db):
+    with reading.reader(db):
         pass
     rows = load_overrides(file)
     changed = import_overrides(open_workspace(db), rows, str(file))
@@ -740,13 +741,13 @@ def overrides_import(
 
 @overrides_app.command("list")
 def overrides_list(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     as_json: JsonOption = False,
 ) -> None:
     """The decisions kept in the workspace."""
     from talent_tracker.store.workspace import open_workspace
 
-    with database.reader(db):
+    with reading.reader(db):
         pass
     rows = open_workspace(db).rows("SELECT * FROM person_overrides ORDER BY created_at, authorship_a")
     if as_json:
@@ -769,7 +770,7 @@ def _place(institution: str | None, *where: str | None) -> str:
 @app.command()
 def person(
     person_id: Annotated[str, typer.Argument(help="A person_id (e.g. ~Yoshua_Bengio1 or p-...).")],
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     as_json: JsonOption = False,
 ) -> None:
     """A person's papers, affiliations and career facts with their sources."""
@@ -820,7 +821,7 @@ def _population_args(venue: list[str] | None, years: str | None, old_year: str |
 
 @app.command()
 def sample(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     venue: Annotated[Optional[list[str]], _venues_option("required")] = None,
     years: Annotated[Optional[str], _years_option("required")] = None,
     tier: TierOption = "top20",
@@ -859,7 +860,7 @@ def sample(
 
 @app.command()
 def estimate(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     venue: Annotated[Optional[list[str]], _venues_option("required")] = None,
     years: Annotated[Optional[str], _years_option("required")] = None,
     tier: TierOption = "top20",
@@ -978,7 +979,7 @@ def interval(
 
 @app.command()
 def serve(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     host: Annotated[str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     annotate: Annotated[bool, typer.Option("--annotate", help="Also serve the annotation workflow (saves go to the workspace).")] = False,
@@ -1050,7 +1051,7 @@ def _check_port(host: str, port: int) -> None:
 
 @app.command()
 def publish(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     output: Annotated[Path, typer.Option("--output", metavar="DIR", help="Folder to write the static site to: new, empty, or a site publish wrote.")] = Path("site"),
 ) -> None:
     """Write the tracker as a static site (open DIR/index.html from disk or any static host)."""
@@ -1088,7 +1089,7 @@ def _report_title(title: str, shown: int) -> str:
 
 @app.command()
 def report(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     venue: Annotated[Optional[list[str]], _venues_option("default: neurips")] = None,
     years: Annotated[Optional[str], _years_option("default: every year")] = None,
     tier: TierOption = "top20",
@@ -1099,7 +1100,7 @@ def report(
     from talent_tracker.figures import analyses
     year_list = _years(years)
     f = analyses.filters_of(venue, year_list, tier, place)
-    tracker = database.Tracker(db)  # one reader for every table of the report
+    tracker = reading.Tracker(db)  # one reader for every table of the report
     results = {name: analyses.ANALYSES[name](tracker, f) for name in REPORT_ANALYSES}
     tracker.close()
     if as_json:
@@ -1139,7 +1140,7 @@ def _print_result(result) -> None:
 
 @app.command()
 def compare(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     published: Annotated[Optional[Path], typer.Option("--published", metavar="FILE", help="Published figures CSV; default: the ones the database was built with.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -1180,7 +1181,7 @@ def compare(
 
 @app.command("evaluate-people")
 def evaluate_people(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     people_backend: Annotated[Backend, typer.Option("--people-backend", help="Where the people model runs: duckdb (embedded) or spark.")] = "duckdb",
     as_json: JsonOption = False,
     old_backend: Annotated[Optional[Backend], typer.Option("--backend", hidden=True, help="Deprecated: --people-backend.")] = None,
@@ -1214,7 +1215,7 @@ def evaluate_people(
 
 @people_app.command("train")
 def people_train(
-    db: DbOption = Path(database.DEFAULT_DB),
+    db: DbOption = Path(DEFAULT_DB),
     output: Annotated[Path, typer.Option("--output", metavar="FILE", help="Model file to write (the packaged one is src/talent_tracker/people_model.json).")] = Path("people_model.json"),
 ) -> None:
     """Train the people model on the venue-years with OpenReview ids and tune its threshold.

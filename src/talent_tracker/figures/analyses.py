@@ -33,7 +33,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.figures import estimates, measures
 from talent_tracker.institutions.places import country_name
 from talent_tracker.population import Population
-from talent_tracker.store.database import Tracker, reader, tracker_of
+from talent_tracker.store.reading import Tracker, reader, tracker_of
 
 EXACT_COVERAGE = 0.95
 # a growth multiple needs at least this many people in its first year to mean anything

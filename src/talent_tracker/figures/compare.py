@@ -32,7 +32,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.figures import estimates, stats
 from talent_tracker.population import Population
 from talent_tracker.sources.published import COLUMNS, read_published
-from talent_tracker.store.database import Tracker, reader, tracker_of
+from talent_tracker.store.reading import Tracker, reader, tracker_of
 
 _POPULATION = re.compile(r"^(?P<venue>\w+) (?P<year>\d{4}) ")
 # sub-group measures: "<stage> country of those with origin CN", "origin of those working in the US"

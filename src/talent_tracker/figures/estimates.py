@@ -51,7 +51,7 @@ from talent_tracker.figures.measures import Unit
 from talent_tracker.figures.sampling import population_of
 from talent_tracker.population import Population
 from talent_tracker.stages import STAGES
-from talent_tracker.store.database import Tracker, tracker_of
+from talent_tracker.store.reading import Tracker, tracker_of
 
 BY = ("origin", "graduate", "work", "flow")
 METHODS = ("exact", "assisted", "sample")

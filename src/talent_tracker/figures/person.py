@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from talent_tracker.errors import UserError
-from talent_tracker.store.database import reader, rows
+from talent_tracker.store.reading import reader, rows
 
 
 def person_report(db: Path, person_id: str) -> dict:

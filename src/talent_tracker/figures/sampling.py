@@ -30,7 +30,8 @@ from talent_tracker.annotations.samples import Sample, place_sheet, write_sheet,
 from talent_tracker.errors import UserError
 from talent_tracker.figures import measures
 from talent_tracker.population import Population
-from talent_tracker.store.database import check_output_file, reader
+from talent_tracker.store.database import check_output_file
+from talent_tracker.store.reading import reader
 
 DESIGNS = ("person", "paper", "stratified", "predicted-origin")
 STRATUM_SHARE = 0.05  # a predicted origin country this common gets its own stratum

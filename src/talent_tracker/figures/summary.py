@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from talent_tracker.store.database import reader
+from talent_tracker.store.reading import reader
 
 COUNTS_SQL = """
 WITH p AS (

@@ -27,7 +27,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.names import name_key
 from talent_tracker.people import linkage
 from talent_tracker.people.clusters import Mentions, bcubed, link, prepare
-from talent_tracker.store.database import reader
+from talent_tracker.store.reading import reader
 
 COLUMNS = ("a.venue, a.year, a.paper_id, a.author_position, a.author_name, a.openreview_id, a.email, "
            "a.email_domain, a.institution_id, a.country, p.title")

@@ -36,7 +36,7 @@ from talent_tracker.annotations import review as reviews
 from talent_tracker.errors import UserError
 from talent_tracker.limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY
 from talent_tracker.stages import STAGES
-from talent_tracker.store import database
+from talent_tracker.store import exports, reading
 from talent_tracker.web.access import Access, Viewer
 from talent_tracker.web.security import SESSION_SECONDS
 
@@ -148,7 +148,7 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
 
     @r.get("/annotate/samples/{sample_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def sample_queue(request: Request, sample_id: str, who: Viewer = Depends(viewer)):
-        with database.reader(db) as con:
+        with reading.reader(db) as con:
             names = dict(con.execute("SELECT person_id, display_name FROM persons WHERE person_id IN "
                                      "(SELECT person_id FROM samples WHERE sample_id = ?)", [sample_id]).fetchall())
         rows = workflow.queue(workspace.connection(), sample_id, who.user.name, names)
@@ -161,21 +161,21 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
         return page(request, "annotate_queue.html", who, sample_id=sample_id, rows=rows, done=done)
 
     def evidence(person_id: str, who: Viewer) -> dict:
-        with database.reader(db) as con:
-            person = database.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
+        with reading.reader(db) as con:
+            person = reading.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
             if not person:
                 raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
             hidden = ("annotation",) if access.blind_for(who) else ()
             context = {
                 "person": person[0],
-                "papers": database.rows(con, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution,
+                "papers": reading.rows(con, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution,
                     a.country FROM authorships a JOIN papers p USING (venue, year, paper_id) WHERE a.person_id = ?
                     ORDER BY a.year DESC, p.title""", [person_id]),
                 "coauthors": [r[0] for r in con.execute("""SELECT DISTINCT b.author_name FROM authorships a
                     JOIN authorships b ON a.venue = b.venue AND a.year = b.year AND a.paper_id = b.paper_id
                     WHERE a.person_id = ? AND b.person_id <> a.person_id ORDER BY 1 LIMIT 40""",
                                                      [person_id]).fetchall()],
-                "facts": database.rows(con, "SELECT * FROM careers WHERE person_id = ? AND source NOT IN (SELECT unnest(?)) "
+                "facts": reading.rows(con, "SELECT * FROM careers WHERE person_id = ? AND source NOT IN (SELECT unnest(?)) "
                                     "ORDER BY stage, source", [person_id, list(hidden)]),
                 # per stage, the inferred value the analyst may confirm (an act recorded as theirs)
                 "inferred": {stage: fact for (_, stage), fact in workflow.inferred_values(con, [person_id]).items()},
@@ -191,11 +191,11 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
         return context
 
     def inferred_of(person_id: str) -> dict[str, dict]:
-        with database.reader(db, with_workspace=False) as con:
+        with reading.reader(db, with_workspace=False) as con:
             return {stage: fact for (_, stage), fact in workflow.inferred_values(con, [person_id]).items()}
 
     def known_person(person_id: str) -> bool:
-        with database.reader(db, with_workspace=False) as con:
+        with reading.reader(db, with_workspace=False) as con:
             return con.execute("SELECT 1 FROM persons WHERE person_id = ?", [person_id]).fetchone() is not None
 
     @r.get("/annotate/person/{person_id:path}", response_class=HTMLResponse, include_in_schema=False)
@@ -291,7 +291,7 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(names)
-        writer.writerows([database.csv_safe(v) for v in row] for row in cursor.fetchall())
+        writer.writerows([exports.csv_safe(v) for v in row] for row in cursor.fetchall())
         return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="annotations.csv"'})
 

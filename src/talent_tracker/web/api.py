@@ -3,14 +3,14 @@ list of analyses, datasette-style (filter, search, page; json, csv or parquet).
 
 Every list answers the same way (`Page`): `rows`, `total`, `page`, `per_page` and `next`
 (the path of the next page, or null), and takes `page`, `per_page` (1-500) and `format`
-(`json`, `csv` through database.csv_safe, or `parquet`; anything else is a 400). A csv or
+(`json`, `csv` through exports.csv_safe, or `parquet`; anything else is a 400). A csv or
 parquet download holds exactly the rows of the same page in JSON, with the total and the
 next page in the `X-Total-Count` and `Link` headers. Filters are parsed as the analyses'
 are (`venue` repeated, `years` like 2019 or 2010-2019, `tier` top20 or top2): a filter
 that names nothing real is a 400 with the reason.
 
-The database is read through database.reader; what is the same until the next build (the
-people search index, institution counts) is kept per build (database.build_stamp), what the
+The database is read through reading.reader; what is the same until the next build (the
+people search index, institution counts) is kept per build (reading.build_stamp), what the
 workspace changes (careers with annotations, estimates) per workspace generation too.
 All SQL is parameterised and every input has a bound.
 
@@ -52,8 +52,8 @@ from talent_tracker.figures import analyses, estimates
 from talent_tracker.limits import MAX_QUERY
 from talent_tracker.population import UNITS
 from talent_tracker.stages import STAGE_ORDER
-from talent_tracker.store import database
-from talent_tracker.store.database import Tracker
+from talent_tracker.store import exports, reading
+from talent_tracker.store.reading import Tracker
 from talent_tracker.store.workspace import open_workspace
 from talent_tracker.venues import load_venues
 from talent_tracker.web.access import HIDDEN
@@ -176,7 +176,7 @@ def _csv(model: type[BaseModel], rows: list[BaseModel]) -> str:
     writer.writerow(columns)
     for row in rows:
         data = row.model_dump(mode="json")
-        writer.writerow([database.csv_safe(_csv_cell(data[c])) for c in columns])
+        writer.writerow([exports.csv_safe(_csv_cell(data[c])) for c in columns])
     return buffer.getvalue()
 
 
@@ -324,7 +324,7 @@ class _People:
 
 
 def _load_people(db: Tracker, build: tuple) -> _People:
-    with database.reader(db, with_workspace=False) as con:
+    with reading.reader(db, with_workspace=False) as con:
         rows = con.execute("""SELECT person_id, display_name, n_papers, n_accepted_papers, first_year, last_year, venues
                               FROM persons ORDER BY n_papers DESC, display_name, person_id""").fetchall()
         latest = con.execute("""
@@ -358,7 +358,7 @@ def _load_population(db: Tracker, build: tuple, f: Filter) -> tuple[np.ndarray, 
     """For a filter: the positions (in _People order) of the people in it, and their papers in it."""
     people = _people(db, build)
     parts, params = f.sql("a")
-    with database.reader(db, with_workspace=False) as con:
+    with reading.reader(db, with_workspace=False) as con:
         found = con.execute(f"SELECT person_id, count(*) FROM authorships a WHERE a.person_id IS NOT NULL AND "
                             f"{' AND '.join(parts)} GROUP BY 1", params).fetchall()
     pairs = sorted((people.position[p], n) for p, n in found if p in people.position)
@@ -369,7 +369,7 @@ _population = _kept(64)(_load_population)
 
 
 def _load_institutions(db: Tracker, build: tuple) -> list[dict]:
-    with database.reader(db, with_workspace=False) as con:
+    with reading.reader(db, with_workspace=False) as con:
         rows = _rows(con, """
             SELECT i.institution_id, i.name, i.country, i.sector, i.parent, i.hq_country, i.multinational, i.layer,
                    coalesce(c.people, 0) AS people, coalesce(c.authorships, 0) AS authorships,
@@ -668,7 +668,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
     api = APIRouter(prefix="/api", tags=["data"])
 
     def build() -> tuple:
-        return database.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
+        return reading.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
 
     # --- analyses ---
 
@@ -728,7 +728,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
     @api.get("/persons/{person_id:path}", response_model=PersonDetail, responses={404: {"model": Detail}},
              summary="A person: their careers with provenance, their predictions and papers")
     def person(request: Request, person_id: Annotated[str, Path_(max_length=MAX_ID)]):
-        detail = _person_cached(db, build(), database.workspace_generation(db), person_id, hides(request))
+        detail = _person_cached(db, build(), reading.workspace_generation(db), person_id, hides(request))
         if detail is None:
             raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
         return Response(detail, media_type="application/json")
@@ -798,7 +798,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
                  level: Annotated[float, Query(gt=0, lt=1, description="confidence level")] = 0.95):
         if hides(request):
             raise HTTPException(status_code=403, detail=HIDDEN)
-        stamp, generation = build(), database.workspace_generation(db)
+        stamp, generation = build(), reading.workspace_generation(db)
         venues = tuple(_venue_names(venue) or ["neurips"])
         try:
             year_list = tuple(parse_years(years)) if years else ()
@@ -883,7 +883,7 @@ def _person_cached(db: Tracker, build: tuple, generation: int, person_id: str, h
     """A person's answer as JSON, kept per build and workspace generation (an annotation may
     change their careers)."""
     hidden = "AND source <> 'annotation'" if hide_annotations else ""
-    with database.reader(db) as con:
+    with reading.reader(db) as con:
         found = _rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
         if not found:
             return None
@@ -911,7 +911,7 @@ def _person_cached(db: Tracker, build: tuple, generation: int, person_id: str, h
 
 @_kept(1024)
 def _institution_cached(db: Tracker, build: tuple, institution_id: str) -> bytes | None:
-    with database.reader(db, with_workspace=False) as con:
+    with reading.reader(db, with_workspace=False) as con:
         found = _rows(con, "SELECT * FROM institutions WHERE institution_id = ?", [institution_id])
         if not found:
             return None
@@ -951,7 +951,7 @@ def _papers_cached(db: Tracker, build: tuple, f: Filter, needle: str, country: s
         parts.append("list_contains(p.countries, ?)")
         params.append(country)
     where = " AND ".join(parts) or "true"
-    with database.reader(db, with_workspace=False) as con:
+    with reading.reader(db, with_workspace=False) as con:
         total = con.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
         found = _rows(con, f"""
             WITH page AS (

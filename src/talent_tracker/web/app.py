@@ -16,7 +16,6 @@ import contextlib
 import csv
 import io
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -30,9 +29,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from talent_tracker.errors import UserError
 from talent_tracker.figures import analyses
-from talent_tracker.figures.compare import compare
 from talent_tracker.institutions import load_resolver
-from talent_tracker.store import database
+from talent_tracker.store import exports, reading
 from talent_tracker.store import workspace as workspaces
 from talent_tracker.web.access import Access, hidden_analysis, hidden_comparison, hidden_country, nothing_hidden
 from talent_tracker.web.annotate_routes import router as annotate_router
@@ -40,9 +38,8 @@ from talent_tracker.web.api import AnalysisName
 from talent_tracker.web.api import install as install_api
 from talent_tracker.web.assets import VENDOR, WORLD
 from talent_tracker.web.security import BodyLimit, SecurityHeaders, Sessions, allowed_hosts
+from talent_tracker.web.site import HERE, PAGES, WORKSPACE_ANALYSES, comparison, map_figures, meta_of, safe_json
 from talent_tracker.years import parse_years
-
-HERE = Path(__file__).resolve().parent
 
 VenueQ = Annotated[list[str] | None, Query(description="Venue(s): neurips, icml, iclr")]
 YearsQ = Annotated[str | None, Query(max_length=200, description="Years: 2019, 2010-2019 or 2010-2012,2019")]
@@ -50,24 +47,6 @@ TierQ = Annotated[str, Query(max_length=10, description="top20 (accepted) or top
 PlaceQ = Annotated[str, Query(pattern="^(lab|hq)$", description="Work country of the lab (lab) or of its "
                               "headquarters (hq)")]
 
-PAGES = {
-    "overview": ("/", "Overview", ["work_countries", "work_regions", "work_sectors", "tier_comparison",
-                                   "paper_countries"]),
-    "flows": ("/flows", "Flows", ["flows", "retention", "net_flows", "us_origin_mix", "origin_countries",
-                                  "graduate_countries"]),
-    "map": ("/map", "World map", ["map"]),
-    "trends": ("/trends", "Trends", ["trends", "editions"]),
-    "institutions": ("/institutions", "Institutions", ["top_institutions", "top_institutions_asia"]),
-    "countries": ("/countries/US", "Country profiles", ["country"]),
-    "compare": ("/compare", "Compare", ["compare"]),
-    "methodology": ("/methodology", "Methodology", []),
-}
-
-
-# analyses that read the workspace (samples, annotations): their cache follows its generation,
-# and blind annotation hides them (access.py)
-WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "retention", "net_flows", "us_origin_mix",
-                      "country"}
 OFFLINE_DOCS = Path(fastapi_offline.__file__).parent / "static"
 
 
@@ -80,7 +59,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     `app.state.workspace_warning` says, if so, that the database's workspace was missing
     (workspace.missing); `serve` prints it, the annotation pages show it. With `annotate`,
     `app.state.workspace` is the workspace the annotation routes write to."""
-    db = database.Tracker(db)  # owns this server's connections and its memo of figures
+    db = reading.Tracker(db)  # owns this server's connections and its memo of figures
     with db.reader():
         pass  # fail now, with one clear line, if the database cannot be read
     # after that first read, which hands over the work a database of an earlier version held
@@ -130,12 +109,13 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     # results are kept per build and, for those that read it, per workspace generation:
     # a new build or a new annotation shows at once, without a restart
-    cached = lru_cache(maxsize=4096)(compute)
+    def cached(*key) -> dict:
+        return db.memo(key, lambda: compute(*key), region="analyses", size=4096)
 
     def run(name: str, venue: list[str] | None, years: str | None, tier: str, place: str = "lab",
             extra: str = "") -> dict:
-        build = database.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
-        generation = database.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
+        build = reading.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
+        generation = reading.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
         try:
             year_list = tuple(parse_years(years)) if years else ()
             return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, place, extra, build, generation)
@@ -215,60 +195,15 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     return app
 
 
-def comparison(db: database.Tracker) -> dict:
-    """The published figures beside this tracker's (compare.py), once per build and workspace generation."""
-    def compute() -> dict:
-        try:
-            return compare(db)
-        except UserError as exc:
-            return {"figures": [], "available": 0, "total": 0, "unavailable": str(exc)}
-    return db.memo(("compare", db.build_stamp(), db.workspace_generation()), compute)
-
-
-def meta_of(db: database.Tracker) -> dict:
-    """Venues, years, tiers and samples in the database, and when it was built."""
-    def build_meta() -> dict:
-        with db.reader(with_workspace=False) as con:
-            rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
-            built = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
-        venues: dict[str, list] = {}
-        for venue, year, oral in rows:
-            venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
-        return {"venues": venues, "tiers": ["top20", "top2"], "built_at": built[0] if built else None}
-
-    workspace = db.workspace()
-    samples = [r["sample_id"] for r in workspace.rows(
-        "SELECT sample_id FROM sample_designs ORDER BY created_at DESC")] if workspace else []
-    return {**db.memo(("meta", db.build_stamp()), build_meta), "samples": samples}
-
-
-def map_figures(db: database.Tracker | Path, f) -> dict:
-    """Work countries with their ISO numeric codes, for the world map."""
-    import pycountry
-
-    result = analyses.work_countries(db, f).as_dict()
-    for row in result["rows"]:
-        country = pycountry.countries.get(alpha_2=row[0])
-        row.append(country.numeric if country else None)
-    result["columns"].append("iso_numeric")
-    result["name"] = "map"
-    return result
-
-
 def _csv(result: dict, name: str) -> PlainTextResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     if "columns" in result:
         writer.writerow(result["columns"])
-        writer.writerows([database.csv_safe(v) for v in row] for row in result["rows"])
+        writer.writerows([exports.csv_safe(v) for v in row] for row in result["rows"])
     else:
         writer.writerow(["key", "value"])
         for key, value in result.items():
-            writer.writerow([key, database.csv_safe(json.dumps(value) if isinstance(value, (dict, list)) else value)])
+            writer.writerow([key, exports.csv_safe(json.dumps(value) if isinstance(value, (dict, list)) else value)])
     return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-
-
-def safe_json(data) -> str:
-    """JSON to embed in a <script> element: `<` escaped so no text can close the element."""
-    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -25,9 +25,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from talent_tracker.errors import UserError
 from talent_tracker.figures import analyses
 from talent_tracker.population import PLACES, Population
-from talent_tracker.store import database
-from talent_tracker.web.app import HERE, PAGES, comparison, map_figures, meta_of, safe_json
+from talent_tracker.store import reading
 from talent_tracker.web.assets import PLOTLY_JS, TOPOJSON_JS, WORLD, require_assets
+from talent_tracker.web.site import HERE, PAGES, comparison, map_figures, meta_of, safe_json
 
 COUNTRY_PROFILES = 60
 
@@ -37,11 +37,11 @@ SITE_MARKER = ".talent-tracker-site"
 
 def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
     db, output = Path(db), Path(output)
-    with database.reader(db):
+    with reading.reader(db):
         pass
     require_assets()
     check_site_output(output)
-    tracker = database.Tracker(db)  # one reader and memo for every page's figures
+    tracker = reading.Tracker(db)  # one reader and memo for every page's figures
     meta = meta_of(tracker)
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
@@ -148,7 +148,7 @@ def _combos(meta: dict) -> list[tuple[str, tuple[str, ...], str, str, str]]:
     return combos
 
 
-def _data(root: Path, db: database.Tracker, meta: dict, progress) -> dict:
+def _data(root: Path, db: reading.Tracker, meta: dict, progress) -> dict:
     combos = _combos(meta)
     names = [*analyses.ANALYSES, "map"]
     total = len(combos) * len(names)

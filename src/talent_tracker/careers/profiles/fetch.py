@@ -35,7 +35,7 @@ from talent_tracker.careers.profiles.http import (
 )
 from talent_tracker.careers.profiles.records import SOURCES, Parsed, read_records, write_records
 from talent_tracker.errors import UserError
-from talent_tracker.store.database import reader
+from talent_tracker.store.reading import reader
 
 # the minimum seconds between two requests to a host: OpenReview limits guests per
 # minute, ORCID allows 12 per second and anonymous OpenAlex 10 per second

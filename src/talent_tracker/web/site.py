@@ -1,0 +1,78 @@
+"""The tracker's pages and the data they show, without a web framework: the server (app.py)
+and the static site (publish.py) both build their pages from here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pycountry
+
+from talent_tracker.errors import UserError
+from talent_tracker.figures import analyses
+from talent_tracker.figures.compare import compare
+from talent_tracker.store import reading
+
+HERE = Path(__file__).resolve().parent
+
+PAGES = {
+    "overview": ("/", "Overview", ["work_countries", "work_regions", "work_sectors", "tier_comparison",
+                                   "paper_countries"]),
+    "flows": ("/flows", "Flows", ["flows", "retention", "net_flows", "us_origin_mix", "origin_countries",
+                                  "graduate_countries"]),
+    "map": ("/map", "World map", ["map"]),
+    "trends": ("/trends", "Trends", ["trends", "editions"]),
+    "institutions": ("/institutions", "Institutions", ["top_institutions", "top_institutions_asia"]),
+    "countries": ("/countries/US", "Country profiles", ["country"]),
+    "compare": ("/compare", "Compare", ["compare"]),
+    "methodology": ("/methodology", "Methodology", []),
+}
+
+
+# analyses that read the workspace (samples, annotations): their cache follows its generation,
+# and blind annotation hides them (access.py)
+WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "retention", "net_flows", "us_origin_mix",
+                      "country"}
+
+
+def comparison(db: reading.Tracker) -> dict:
+    """The published figures beside this tracker's (compare.py), once per build and workspace generation."""
+    def compute() -> dict:
+        try:
+            return compare(db)
+        except UserError as exc:
+            return {"figures": [], "available": 0, "total": 0, "unavailable": str(exc)}
+    return db.memo(("compare", db.build_stamp(), db.workspace_generation()), compute)
+
+
+def meta_of(db: reading.Tracker) -> dict:
+    """Venues, years, tiers and samples in the database, and when it was built."""
+    def build_meta() -> dict:
+        with db.reader(with_workspace=False) as con:
+            rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
+            built = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
+        venues: dict[str, list] = {}
+        for venue, year, oral in rows:
+            venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
+        return {"venues": venues, "tiers": ["top20", "top2"], "built_at": built[0] if built else None}
+
+    workspace = db.workspace()
+    samples = [r["sample_id"] for r in workspace.rows(
+        "SELECT sample_id FROM sample_designs ORDER BY created_at DESC")] if workspace else []
+    return {**db.memo(("meta", db.build_stamp()), build_meta), "samples": samples}
+
+
+def map_figures(db: reading.Tracker | Path, f) -> dict:
+    """Work countries with their ISO numeric codes, for the world map."""
+    result = analyses.work_countries(db, f).as_dict()
+    for row in result["rows"]:
+        country = pycountry.countries.get(alpha_2=row[0])
+        row.append(country.numeric if country else None)
+    result["columns"].append("iso_numeric")
+    result["name"] = "map"
+    return result
+
+
+def safe_json(data) -> str:
+    """JSON to embed in a <script> element: `<` escaped so no text can close the element."""
+    return json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
