@@ -32,7 +32,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.figures import estimates, stats
 from talent_tracker.population import Population
 from talent_tracker.sources.published import COLUMNS, read_published
-from talent_tracker.store.reading import Tracker, reader, tracker_of
+from talent_tracker.store.reading import Tracker, reader, rows, tracker_of
 
 _POPULATION = re.compile(r"^(?P<venue>\w+) (?P<year>\d{4}) ")
 # sub-group measures: "<stage> country of those with origin CN", "origin of those working in the US"
@@ -60,9 +60,7 @@ def published_in_db(db: Path) -> list[dict]:
                                              "WHERE table_catalog = 'build'").fetchall()}
         if "published_figures" not in present:
             return []
-        cursor = con.execute("SELECT * FROM build.published_figures ORDER BY edition, population, measure, percent DESC")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
+        return rows(con, "SELECT * FROM build.published_figures ORDER BY edition, population, measure, percent DESC")
 
 
 def compare(db: Tracker | Path, published: Path | None = None) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from talent_tracker.store.reading import reader
+from talent_tracker.store.reading import reader, rows
 
 COUNTS_SQL = """
 WITH p AS (
@@ -106,11 +106,6 @@ ORDER BY 1, 2
 def summarise(db: Path) -> dict:
     """Per venue-year counts, per venue people, and the skip reasons, as plain data (rows of dicts)."""
     with reader(db) as con:
-        return {"venue_years": _rows(con, COUNTS_SQL), "people": _rows(con, PEOPLE_SQL),
-                "careers": _rows(con, CAREERS_SQL), "skips": _rows(con, REASONS_SQL)}
+        return {"venue_years": rows(con, COUNTS_SQL), "people": rows(con, PEOPLE_SQL),
+                "careers": rows(con, CAREERS_SQL), "skips": rows(con, REASONS_SQL)}
 
-
-def _rows(con, sql: str) -> list[dict]:
-    cursor = con.execute(sql)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]

@@ -370,7 +370,7 @@ _population = _kept(64)(_load_population)
 
 def _load_institutions(db: Tracker, build: tuple) -> list[dict]:
     with reading.reader(db, with_workspace=False) as con:
-        rows = _rows(con, """
+        rows = reading.rows(con, """
             SELECT i.institution_id, i.name, i.country, i.sector, i.parent, i.hq_country, i.multinational, i.layer,
                    coalesce(c.people, 0) AS people, coalesce(c.authorships, 0) AS authorships,
                    coalesce(c.accepted_authorships, 0) AS accepted_authorships, i.aliases
@@ -884,19 +884,19 @@ def _person_cached(db: Tracker, build: tuple, generation: int, person_id: str, h
     change their careers)."""
     hidden = "AND source <> 'annotation'" if hide_annotations else ""
     with reading.reader(db) as con:
-        found = _rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
+        found = reading.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
         if not found:
             return None
-        careers = _rows(con, f"""
+        careers = reading.rows(con, f"""
             SELECT stage, institution_id, institution, country, sector, start_year, end_year, source, confidence,
                    evidence, row_number() OVER (PARTITION BY stage ORDER BY {STAGE_ORDER}) = 1 AS selected
             FROM careers WHERE person_id = ? {hidden}
             ORDER BY CASE stage WHEN 'origin' THEN 0 WHEN 'graduate' THEN 1 ELSE 2 END, {STAGE_ORDER}""",
                              [person_id])
-        predictions = _rows(con, """SELECT stage, country, probability, kind, evidence FROM predictions
+        predictions = reading.rows(con, """SELECT stage, country, probability, kind, evidence FROM predictions
             WHERE person_id = ? ORDER BY CASE stage WHEN 'origin' THEN 0 WHEN 'graduate' THEN 1 ELSE 2 END""",
                                  [person_id])
-        papers = _rows(con, """
+        papers = reading.rows(con, """
             SELECT a.venue, a.year, a.paper_id, p.title, a.status, a.accepted, a.tier, p.track, a.author_position,
                    p.n_authors, a.affiliation, a.institution_id, a.institution, a.country, a.job_title, p.url
             FROM authorships a JOIN papers p USING (venue, year, paper_id)
@@ -912,22 +912,22 @@ def _person_cached(db: Tracker, build: tuple, generation: int, person_id: str, h
 @_kept(1024)
 def _institution_cached(db: Tracker, build: tuple, institution_id: str) -> bytes | None:
     with reading.reader(db, with_workspace=False) as con:
-        found = _rows(con, "SELECT * FROM institutions WHERE institution_id = ?", [institution_id])
+        found = reading.rows(con, "SELECT * FROM institutions WHERE institution_id = ?", [institution_id])
         if not found:
             return None
         counts = con.execute("""
             SELECT count(DISTINCT person_id), count(*), count(*) FILTER (WHERE accepted), min(year), max(year)
             FROM authorships WHERE institution_id = ?""", [institution_id]).fetchone()
-        top = _rows(con, """
+        top = reading.rows(con, """
             SELECT a.person_id, p.display_name, count(*) AS authorships, min(a.year) AS first_year,
                    max(a.year) AS last_year
             FROM authorships a JOIN persons p USING (person_id)
             WHERE a.institution_id = ? GROUP BY ALL ORDER BY authorships DESC, p.display_name, a.person_id LIMIT 25""",
                          [institution_id])
         row = found[0]
-        parent = _rows(con, "SELECT institution_id, name FROM institutions WHERE institution_id = ?",
+        parent = reading.rows(con, "SELECT institution_id, name FROM institutions WHERE institution_id = ?",
                             [row["parent"]]) if row["parent"] else []
-        children = _rows(con, "SELECT institution_id, name FROM institutions WHERE parent = ? ORDER BY name",
+        children = reading.rows(con, "SELECT institution_id, name FROM institutions WHERE parent = ? ORDER BY name",
                               [institution_id])
     link = lambda r: InstitutionLink(**r, url=f"/api/institutions/{quote(r['institution_id'], safe='')}")  # noqa: E731
     row["aliases"], row["domains"] = row["aliases"] or [], row["domains"] or []
@@ -953,7 +953,7 @@ def _papers_cached(db: Tracker, build: tuple, f: Filter, needle: str, country: s
     where = " AND ".join(parts) or "true"
     with reading.reader(db, with_workspace=False) as con:
         total = con.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
-        found = _rows(con, f"""
+        found = reading.rows(con, f"""
             WITH page AS (
                 SELECT p.venue, p.year, p.paper_id, p.title, p.status, p.accepted, p.tier, p.track, p.n_authors,
                        p.url, p.countries
@@ -982,7 +982,4 @@ def _estimate_cached(db: Tracker, build: tuple, generation: int, venues: tuple, 
                               method=method, within=within, unit=unit, place=place)
 
 
-def _rows(con, sql: str, params: list | None = None) -> list[dict]:
-    cursor = con.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
