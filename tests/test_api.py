@@ -1,4 +1,4 @@
-"""The typed JSON API (web/api.py) on the real database: every list, filter, page and format
+"""The typed JSON API (web/api/) on the real database: every list, filter, page and format
 checked against the tables themselves."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from talent_tracker.annotations import ANNOTATION_COLUMNS
 from talent_tracker.figures import analyses
-from talent_tracker.web.api import _plain
+from talent_tracker.web.api.search import plain_text
 from talent_tracker.web.app import create_app
 from talent_tracker.web.site import PAGES
 
@@ -130,7 +130,7 @@ def test_person_search_finds_a_real_person(api, full_db):
     # every name that holds the text, whatever its case (or its accents), and no other
     expected = one(full_db, "SELECT count(*) FROM persons WHERE contains(lower(display_name), ?)", [surname.lower()])
     assert found["total"] >= expected > 0
-    assert all(surname.lower() in _plain(r["display_name"]) for r in found["rows"])
+    assert all(surname.lower() in plain_text(r["display_name"]) for r in found["rows"])
     row = next(r for r in found["rows"] if r["person_id"] == person_id)
     n_papers, first, last = query(full_db, "SELECT n_papers, first_year, last_year FROM persons WHERE person_id = ?",
                                   [person_id])[0]
@@ -158,9 +158,9 @@ def test_person_search_finds_a_real_person(api, full_db):
 @pytest.mark.parametrize("text", ["x", "ng", "Zhang", "son ", "mül", "ŁUK", "-hua", "qzqz"])
 def test_person_search_matches_a_scan_of_every_name(api, full_db, text):
     """The search index (three letters at a time) finds exactly what reading every name would."""
-    needle = _plain(text.strip())
+    needle = plain_text(text.strip())
     names = query(full_db, "SELECT person_id, display_name FROM persons")
-    expected = {p for p, n in names if needle in _plain(n or "")}
+    expected = {p for p, n in names if needle in plain_text(n or "")}
     found = ok(api.get("/api/persons", params={"q": text, "per_page": 500}))
     assert found["total"] == len(expected)
     assert {r["person_id"] for r in found["rows"]} <= expected

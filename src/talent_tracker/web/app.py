@@ -34,8 +34,8 @@ from talent_tracker.store import exports, reading
 from talent_tracker.store import workspace as workspaces
 from talent_tracker.web.access import Access, hidden_analysis, hidden_comparison, hidden_country, nothing_hidden
 from talent_tracker.web.annotate_routes import router as annotate_router
-from talent_tracker.web.api import AnalysisName
-from talent_tracker.web.api import install as install_api
+from talent_tracker.web.api.routes import AnalysisName
+from talent_tracker.web.api.routes import install as install_api
 from talent_tracker.web.assets import VENDOR, WORLD
 from talent_tracker.web.security import BodyLimit, SecurityHeaders, Sessions, allowed_hosts
 from talent_tracker.web.site import HERE, PAGES, WORKSPACE_ANALYSES, comparison, map_figures, meta_of, safe_json
