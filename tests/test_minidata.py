@@ -275,6 +275,16 @@ def test_work_countries_count_the_people(client, mini):
     assert {k: counts.get(k) for k in expected} == expected
 
 
+def test_the_analyses_bound_their_parameters_as_the_api_does(client):
+    # one set of query parameters for the pages' analyses and the API's lists: venues are bounded too
+    many = client.get("/api/analyses/work_countries", params={"venue": ["neurips"] * 11, "years": "2018"})
+    assert many.status_code == 422, many.text
+    assert client.get("/api/persons", params={"venue": ["neurips"] * 11}).status_code == 422
+    ten = client.get("/api/analyses/work_countries", params={"venue": ["neurips"] * 10, "years": "2018"})
+    assert ten.status_code == 200 and ten.json()["rows"]
+    assert client.get("/api/analyses/work_countries", params={"place": "moon"}).status_code == 422
+
+
 def test_analysis_as_csv(client):
     answer = client.get("/api/analyses/work_countries", params={"venue": "neurips", "format": "csv"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")

@@ -34,18 +34,13 @@ from talent_tracker.store import exports, reading
 from talent_tracker.store import workspace as workspaces
 from talent_tracker.web.access import Access, hidden_analysis, hidden_comparison, hidden_country, nothing_hidden
 from talent_tracker.web.annotate_routes import router as annotate_router
+from talent_tracker.web.api.filters import AnalysisTierQ, AnalysisVenueQ, PlaceQ, YearsQ
 from talent_tracker.web.api.routes import AnalysisName
 from talent_tracker.web.api.routes import install as install_api
 from talent_tracker.web.assets import VENDOR, WORLD
 from talent_tracker.web.security import BodyLimit, SecurityHeaders, Sessions, allowed_hosts
 from talent_tracker.web.site import HERE, PAGES, WORKSPACE_ANALYSES, comparison, map_figures, meta_of, safe_json
 from talent_tracker.years import parse_years
-
-VenueQ = Annotated[list[str] | None, Query(description="Venue(s): neurips, icml, iclr")]
-YearsQ = Annotated[str | None, Query(max_length=200, description="Years: 2019, 2010-2019 or 2010-2012,2019")]
-TierQ = Annotated[str, Query(max_length=10, description="top20 (accepted) or top2 (oral)")]
-PlaceQ = Annotated[str, Query(pattern="^(lab|hq)$", description="Work country of the lab (lab) or of its "
-                              "headquarters (hq)")]
 
 OFFLINE_DOCS = Path(fastapi_offline.__file__).parent / "static"
 
@@ -127,8 +122,8 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return meta_of(db)
 
     @app.get("/api/analyses/{name}", summary="One analysis as a table (format=json or csv)")
-    def analysis(request: Request, name: AnalysisName, venue: VenueQ = None, years: YearsQ = None,
-                 tier: TierQ = "top20", place: PlaceQ = "lab",
+    def analysis(request: Request, name: AnalysisName, venue: AnalysisVenueQ = None, years: YearsQ = None,
+                 tier: AnalysisTierQ = "top20", place: PlaceQ = "lab",
                  format: Annotated[str, Query(max_length=10, description="json or csv")] = "json"):
         # an unknown name is a 404 (api.install), as before the name became an enum
         if format not in ("json", "csv"):
@@ -141,8 +136,8 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return JSONResponse(result)
 
     @app.get("/api/countries/{code}", summary="A country's profile")
-    def country(request: Request, code: Annotated[str, Path_(max_length=3)], venue: VenueQ = None,
-                years: YearsQ = None, tier: TierQ = "top20", place: PlaceQ = "lab"):
+    def country(request: Request, code: Annotated[str, Path_(max_length=3)], venue: AnalysisVenueQ = None,
+                years: YearsQ = None, tier: AnalysisTierQ = "top20", place: PlaceQ = "lab"):
         profile = run("country", venue, years, tier, place, code.upper())
         return JSONResponse(hidden_country(profile) if hides(request) else profile)
 

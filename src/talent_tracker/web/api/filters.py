@@ -33,6 +33,12 @@ YearsQ = Annotated[str | None, Query(max_length=200, description="Years: 2019, 2
                                      "every year")]
 TierQ = Annotated[Tier | None, Query(description="top20: accepted papers; top2: oral papers; none: every paper, "
                                      "accepted or not")]
+# the analyses' own (app.py): the same bounds; no venue there means NeurIPS, no tier top20
+AnalysisVenueQ = Annotated[list[str] | None, Query(max_length=10, description="Venue(s), repeated: neurips, icml, "
+                                                   "iclr (aliases as in venues.toml); none: neurips")]
+AnalysisTierQ = Annotated[str, Query(max_length=10, description="top20 (accepted) or top2 (oral)")]
+PlaceQ = Annotated[str, Query(pattern="^(lab|hq)$", description="Work country of the lab (lab) or of its "
+                              "headquarters (hq)")]
 SearchQ = Annotated[str | None, Query(max_length=MAX_QUERY, description="Text to look for (case-insensitive "
                                       "substring; accents optional)")]
 
