@@ -1,6 +1,9 @@
 """The web layer against a real server: headers, Host check, body caps, malformed
 requests, signed sessions, blind annotation, formula-safe CSV, offline API docs; and
-data that looks like markup or formulas, through build, summary, exports and sheets."""
+data that looks like markup or formulas, through build, summary, exports and sheets.
+
+All on a tiny synthetic conference (no real data needed: the fast tier runs it), but
+the pages in a browser."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from talent_tracker.store.workspace import path_for
 from talent_tracker.web.security import CSP, SESSION_SECONDS
 
-from conftest import UNIVERSITIES, cli, one, query, serving
+from conftest import cli, one, query, serving
 
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\tTAB"]
 
@@ -46,7 +49,7 @@ def served(hostile_db):
                "--output", sheet).returncode == 0
     tokens = {name: cli("users", "add", name, "--role", role, "--db", hostile_db).stdout.strip()
               for name, role in (("ann", "annotator"), ("ben", "annotator"), ("rev", "reviewer"), ("adm", "admin"))}
-    with serving(hostile_db, "--annotate", "--blind", "--universities", UNIVERSITIES) as base:
+    with serving(hostile_db, "--annotate", "--blind") as base:  # the curated registry alone: no real data
         yield {"base": base, "tokens": tokens, "db": hostile_db, "sheet": sheet,
                "people": [r[0] for r in query(hostile_db, "SELECT DISTINCT person_id FROM samples ORDER BY 1")]}
 
@@ -61,7 +64,7 @@ def login(base: str, token: str) -> dict:
     return dict(response.cookies)  # the one session cookie, named after the workspace
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_markup_in_data_is_shown_as_text_in_the_terminal(hostile_db):
     summary = cli("summary", "--db", hostile_db)
     assert summary.returncode == 0 and "Traceback" not in summary.stderr
@@ -73,7 +76,7 @@ def test_markup_in_data_is_shown_as_text_in_the_terminal(hostile_db):
                                                                   "= 'Grace Hopper'"), "--db", hostile_db).stdout
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_csv_exports_and_sheets_neutralise_formulas(hostile_db, served, tmp_path):
     out = tmp_path / "authorships.csv"
     assert cli("export", "authorships", "--db", hostile_db, "--format", "csv", "--output", out).returncode == 0
@@ -93,7 +96,7 @@ def test_csv_exports_and_sheets_neutralise_formulas(hostile_db, served, tmp_path
     assert [r["notes"] for r in rows if r["person_id"] == person] == ["'=HYPERLINK(\"http://evil\")"]
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_every_response_carries_security_headers(served):
     base = served["base"]
     for path in ("/", "/api/meta", "/static/app.js", "/docs", "/annotate", "/nope"):
@@ -103,14 +106,14 @@ def test_every_response_carries_security_headers(served):
         assert headers["referrer-policy"] == "same-origin", path
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_the_host_header_must_name_this_server(served):
     base = served["base"]
     assert httpx.get(base + "/api/meta", headers={"Host": "evil.example"}).status_code == 400
     assert httpx.get(base.replace("127.0.0.1", "localhost") + "/api/meta").status_code == 200
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_request_bodies_are_capped(served):
     base, token = served["base"], served["tokens"]["ann"]
     person = served["people"][0]
@@ -131,7 +134,7 @@ def test_request_bodies_are_capped(served):
         "SELECT count(*) FROM submissions WHERE length(notes) > 10000").fetchone()[0] == 0
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 @pytest.mark.parametrize("body, content_type", [
     (b"{not json", "application/json"),
     (b"[1, 2, 3]", "application/json"),
@@ -156,7 +159,7 @@ def test_malformed_bodies_are_4xx_with_a_message(served, body, content_type):
     assert response.json()["detail"]
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_malformed_forms_are_4xx(served):
     base = served["base"]
     cookies = login(base, served["tokens"]["ann"])
@@ -169,7 +172,7 @@ def test_malformed_forms_are_4xx(served):
     assert httpx.get(f"{base}/api/analyses/work_countries", params={"format": "xml"}).status_code == 400  # unknown format
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_sessions_are_signed_tied_to_the_token_and_expire(served):
     base, tokens, db = served["base"], served["tokens"], served["db"]
     cookies = login(base, tokens["rev"])
@@ -208,7 +211,7 @@ def test_sign_out_ends_the_session_in_the_browser(served, browser):
     page.close()
 
 
-@pytest.mark.realdata
+@pytest.mark.fast
 def test_blind_annotators_do_not_see_each_other(served):
     base, tokens = served["base"], served["tokens"]
     person = served["people"][1]
