@@ -1,7 +1,7 @@
 """The annotation workflow's storage: users and their sessions, analysts' entries, settlement
 and the audit log.
 
-All of it is in the workspace (workspace.py), never in the rebuilt database. Each analyst
+All of it is in the workspace (store/workspace.py), never in the rebuilt database. Each analyst
 keeps one entry per person (`submissions`: origin, graduate and work, with evidence,
 confidence and notes), with a version number, whether it was saved in the web form or
 imported from a sheet (`via`). Every change is one transaction through `_write`: the new

@@ -1,6 +1,6 @@
 """Predictions: a country for every person and stage, with a probability; never a fact.
 
-A fact (careers.py) is a piece of evidence about a person; a prediction is a guess made
+A fact (careers/derive.py) is a piece of evidence about a person; a prediction is a guess made
 for everyone, so that a small annotated sample can be scaled up to a population with
 model-assisted estimates (stats.assisted_count_interval), and so that charts have
 model-only figures before anyone annotates. Predictions live in their own table and are

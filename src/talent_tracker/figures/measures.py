@@ -27,7 +27,7 @@ from talent_tracker.population import Population
 from talent_tracker.stages import STAGE_ORDER
 
 Unit = tuple[str, int | None]
-# the sources that speak of a stage itself (careers.PRECEDENCE names them all)
+# the sources that speak of a stage itself (stages.PRECEDENCE names them all)
 DIRECT_SOURCES = ("annotation", "profile", "job_title")
 
 

@@ -25,7 +25,7 @@ person, and between two different people) are estimated by `talent-tracker peopl
 u by random sampling of pairs, m from pairs that share an OpenReview id. They live in
 `people_model.json` with the prior (the share of random pairs that are one person, from
 the labels) and the match weight at which a pair is linked, tuned on the labelled
-venue-years with their ids hidden (people_eval.py). A build only predicts: the same
+venue-years with their ids hidden (evaluation.py). A build only predicts: the same
 comparisons on DuckDB (embedded) or Apache Spark (local, or a cluster), built by Splink
 in each backend's SQL from the comparisons here and the stored parameters.
 """

@@ -38,7 +38,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("institution_id", _str), ("institution", _str), ("country", _str), ("sector", _str),
         ("resolution_method", _str), ("resolution_confidence", pa.float32()),
         ("other_institution_ids", _strs),
-        # the researcher behind the authorship (people.py)
+        # the researcher behind the authorship (people/clusters.py)
         ("person_id", _str),
     ]),
     "careers": pa.schema([
@@ -110,7 +110,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("sha256", _str), ("records", _int),
     ]),
     "build_info": pa.schema([("key", _str), ("value", _str)]),
-    # the published tracker's headline figures (compare.py), from the data folder
+    # the published tracker's headline figures (figures/compare.py), from the data folder
     "published_figures": pa.schema([
         ("edition", _int), ("population", _str), ("tier", _str), ("measure", _str), ("category", _str),
         ("percent", pa.float64()), ("note", _str), ("source", _str),
@@ -147,9 +147,9 @@ ORDER = {
 }
 
 
-# --- reading: the build and the workspace as one set of tables ----------------------------
+# --- what readers compose: annotations as career facts --------------------------------------
 
-# annotations as career facts: they outrank every inferred fact (careers.PRECEDENCE)
+# they outrank every inferred fact (stages.PRECEDENCE)
 ANNOTATION_FACTS_SQL = """
 SELECT a.person_id, a.stage, a.institution_id, a.institution, a.country, a.sector,
        NULL::INTEGER AS start_year, NULL::INTEGER AS end_year, 'annotation' AS source, 1.0::FLOAT AS confidence,

@@ -1,6 +1,6 @@
 """The web tracker: pages, and their JSON twins under /api/ (FastAPI).
 
-The database is read-only here; every figure comes from `analyses.py`, and results are
+The database is read-only here; every figure comes from `figures/analyses.py`, and results are
 cached in memory per build (and per workspace generation for figures that use samples
 and annotations), so a new build or annotation shows without a restart. Pages are rendered
 with autoescaping and fill their charts from the API in the browser with plotly.js, which
