@@ -153,7 +153,7 @@ def serving(db: Path, *args: str, log: Path | None = None):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log = open(log, "w+b") if log is not None else tempfile.TemporaryFile()  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "serve", "--db", str(db), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
                              *map(str, args)], stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

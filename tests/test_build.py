@@ -120,7 +120,7 @@ def test_killed_build_leaves_previous_database_usable(tmp_path, data_dir):
     build(data_dir, db)
     before = query(db, "SELECT venue, year, count(*) FROM papers GROUP BY ALL ORDER BY 1, 2")
     # a full build, killed as soon as it starts writing its temporary database
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "build", "--data", str(PAPERLISTS),
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "build", "--data", str(PAPERLISTS),
                              "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:

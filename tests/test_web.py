@@ -32,7 +32,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(full_db):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "serve", "--db", str(full_db),
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(full_db),
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the access log
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):

@@ -96,7 +96,7 @@ def test_a_build_while_serving_keeps_every_save_and_shows_without_restart(db):
         assert save(base, token, people[0], origin_country="CN", work_country="US").status_code == 200
         before = httpx.get(base + "/api/meta").json()
         assert list(before["venues"]) == ["neurips"]
-        rebuild = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "build", "--data", str(PAPERLISTS),
+        rebuild = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "build", "--data", str(PAPERLISTS),
                                     "--db", str(db), "--venue", "neurips", "--venue", "iclr", "--years", "2021",
                                     "--universities", str(UNIVERSITIES)], stderr=subprocess.PIPE, text=True)
         during = 0
@@ -215,7 +215,7 @@ def test_build_refuses_another_duckdb_database_and_a_folder(tmp_path):
 @pytest.mark.realdata
 def test_a_second_build_of_the_same_database_waits_its_turn(tmp_path):
     db = tmp_path / "t.duckdb"
-    first = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "build", "--data", str(PAPERLISTS),
+    first = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "build", "--data", str(PAPERLISTS),
                               "--db", str(db)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     while time.time() < deadline and not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):

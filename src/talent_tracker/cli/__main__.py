@@ -1,5 +1,5 @@
 """`python -m talent_tracker.cli.commands`: the same as the installed `talent-tracker`."""
 
-from talent_tracker.cli.commands.commands import main
+from talent_tracker.cli.commands import main
 
 main()
