@@ -42,7 +42,7 @@ COUNTRIES = ["US", "CN", "GB", "DE", "FR", "CA", "IN", "KR", "JP", "CH"]
 
 
 def start_server(db: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "serve", "--db", str(db), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db), "--port", str(port),
                              "--annotate"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
@@ -62,7 +62,7 @@ def rebuild_command(db: Path) -> list[str]:
         settings = json.loads(con.execute("SELECT value FROM build_info WHERE key = 'settings'").fetchone()[0])
     finally:
         con.close()
-    command = [sys.executable, "-m", "talent_tracker.cli.commands", "build", "--data", settings["data"], "--db", str(db),
+    command = [sys.executable, "-m", "talent_tracker.cli", "build", "--data", settings["data"], "--db", str(db),
                "--source", settings["source"]]
     for venue in settings["venues"]:
         command += ["--venue", venue]

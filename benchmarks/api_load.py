@@ -144,7 +144,7 @@ def main() -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli.commands", "serve", "--db", str(db),
+        server = subprocess.Popen([sys.executable, "-m", "talent_tracker.cli", "serve", "--db", str(db),
                                    "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         try:
