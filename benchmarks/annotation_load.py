@@ -235,12 +235,14 @@ def main() -> None:
             from talent_tracker.annotations.samples import save
             from talent_tracker.build.pipeline import build
             from talent_tracker.figures.sampling import draw
+            from talent_tracker.store.reading import Tracker
 
             db = Path(tmp) / "annotate.duckdb"
             shared = ROOT.parent / "shared" / "data"
             build(shared / "paperlists", db, venue_names=["neurips"], years="2021",
                   universities=shared / "world-universities" / "world_universities_and_domains.json.gz")
-            save(db, draw(db, ["neurips"], [2021], "top20", 100, "person", 7), Path(tmp) / "sheet.csv")
+            with Tracker(db) as tracker:
+                save(tracker, draw(tracker, ["neurips"], [2021], "top20", 100, "person", 7), Path(tmp) / "sheet.csv")
         print(json.dumps(run(db, args.clients, args.seconds, not args.no_kill, not args.no_rebuild), indent=2))
 
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 from talent_tracker.build.pipeline import build
 from talent_tracker.people import linkage
 from talent_tracker.people.clusters import link, mentions_of, persons_table
-from talent_tracker.store.reading import reader
+from talent_tracker.store.reading import Tracker
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def main() -> None:
         for source, data in (("paperlists", args.shared / "paperlists"), ("conference-csv", args.shared / "conference-csv")):
             db = Path(tmp) / f"{source}.duckdb"
             build(data, db, source=source, universities=universities)
-            with reader(db, with_workspace=False) as con:
+            with Tracker(db) as tracker, tracker.reader(with_workspace=False) as con:
                 authorships.append(con.sql("SELECT * EXCLUDE (person_id) FROM authorships").to_arrow_table())
                 papers.append(con.sql("SELECT venue, year, paper_id, title FROM papers").to_arrow_table())
     authorships, papers = pa.concat_tables(authorships), pa.concat_tables(papers)

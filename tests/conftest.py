@@ -132,9 +132,9 @@ def copy_db(source: Path, target: Path) -> Path:
 
 def query(db: Path, sql: str, params: list | None = None) -> list[tuple]:
     """Rows of a query over the database and its workspace, as every reader sees them."""
-    from talent_tracker.store.reading import reader
+    from talent_tracker.store.reading import Tracker
 
-    with reader(db) as con:
+    with Tracker(db) as tracker, tracker.reader() as con:
         return con.execute(sql, params or []).fetchall()
 
 

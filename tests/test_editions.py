@@ -15,8 +15,15 @@ from talent_tracker.figures import analyses
 from talent_tracker.names import name_key
 from talent_tracker.sources import schedule
 from talent_tracker.sources.schedule import normalise_title, parse_speaker
+from talent_tracker.store.reading import Tracker
 
 from conftest import PAPERLISTS, SHARED, cli, one, query
+
+
+@pytest.fixture(scope="module")
+def tracker(full_db):
+    with Tracker(full_db) as opened:
+        yield opened
 
 
 def share(db, sql: str, params=None) -> float:
@@ -76,8 +83,8 @@ def test_matching_posters_by_their_authors_is_right_on_held_out_title_matches(fu
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("tier", ["top20", "top2"])
-def test_neurips_2022_work_shares_carry_their_coverage(full_db, tier):
-    result = analyses.work_countries(full_db, analyses.filters_of(["neurips"], [2022], tier))
+def test_neurips_2022_work_shares_carry_their_coverage(full_db, tier, tracker):
+    result = analyses.work_countries(tracker, analyses.filters_of(["neurips"], [2022], tier))
     assert result.coverage >= 0.9 and result.rows[0][0] == "US"
     assert result.method == analyses.method_of(result.coverage)
 
@@ -101,32 +108,32 @@ def test_several_institutions_in_one_entry_are_kept(full_db):
 
 
 @pytest.mark.realdata
-def test_neurips_2021_papers_have_countries_even_where_authors_do_not(full_db):
+def test_neurips_2021_papers_have_countries_even_where_authors_do_not(full_db, tracker):
     papers = share(full_db, "SELECT count(countries), count(*) FROM papers WHERE venue='neurips' AND year=2021 "
                             "AND accepted")
     assert papers >= 0.90
     f = analyses.filters_of(["neurips"], [2021], "top20")
-    by_papers = {r[0]: r[3] for r in analyses.paper_countries(full_db, f).rows}
-    by_people = {r[0]: r[3] for r in analyses.work_countries(full_db, f).rows}
+    by_papers = {r[0]: r[3] for r in analyses.paper_countries(tracker, f).rows}
+    by_people = {r[0]: r[3] for r in analyses.work_countries(tracker, f).rows}
     # the papers whose per-author lists lost their affiliations are more often Chinese
     assert by_papers["CN"] > 0.15 and by_people["CN"] < by_papers["CN"]
 
 
 @pytest.mark.realdata
-def test_iclr_2022_is_partial_not_exact(full_db):
-    result = analyses.work_countries(full_db, analyses.filters_of(["iclr"], [2022], "top20"))
+def test_iclr_2022_is_partial_not_exact(full_db, tracker):
+    result = analyses.work_countries(tracker, analyses.filters_of(["iclr"], [2022], "top20"))
     assert result.coverage < 0.2 and result.method == "partial"
     assert "Partial: only" in result.notes[0]
     # "all years" is not called exact when most years have no affiliations
-    every_year = analyses.work_countries(full_db, analyses.filters_of(["iclr"], [], "top20"))
+    every_year = analyses.work_countries(tracker, analyses.filters_of(["iclr"], [], "top20"))
     assert every_year.method == "partial" and any("Years where fewer than" in n for n in every_year.notes)
 
 
 @pytest.mark.realdata
-def test_every_analysis_says_its_coverage(full_db):
+def test_every_analysis_says_its_coverage(full_db, tracker):
     f = analyses.filters_of(["neurips"], [2021], "top20")
     for name, run in analyses.ANALYSES.items():
-        result = run(full_db, f)
+        result = run(tracker, f)
         assert result.coverage is not None and 0 <= result.coverage <= 1, name
         assert result.method in ("exact", "partial", "sample", "assisted", "model", "unavailable"), name
         if result.method == "exact":
@@ -148,8 +155,8 @@ def test_neurips_2024_counts_the_main_track_only(full_db, tmp_path):
 
 
 @pytest.mark.realdata
-def test_growth_multiples_need_a_base_of_twenty(full_db):
-    result = analyses.trends(full_db, analyses.filters_of(["neurips"], [], "top20"))
+def test_growth_multiples_need_a_base_of_twenty(full_db, tracker):
+    result = analyses.trends(tracker, analyses.filters_of(["neurips"], [], "top20"))
     table = {(y, c): n for y, c, n in result.rows}
     for note in (n for n in result.notes if "×" in n):
         country, rest = note.split(":", 1)
@@ -159,19 +166,19 @@ def test_growth_multiples_need_a_base_of_twenty(full_db):
 
 
 @pytest.mark.realdata
-def test_regions_are_data_and_asia_leaves_out_the_middle_east(full_db):
+def test_regions_are_data_and_asia_leaves_out_the_middle_east(full_db, tracker):
     asia = set(regions.group("asia"))
     assert {"CN", "IN", "JP", "KR", "SG"} <= asia and not {"IL", "SA", "AE", "IR"} & asia
     assert regions.region_of("IL") == "Middle East" and "FR" in regions.group("europe")
-    result = analyses.top_institutions(full_db, analyses.filters_of(["neurips"], [], "top20"), 40, region="asia")
+    result = analyses.top_institutions(tracker, analyses.filters_of(["neurips"], [], "top20"), 40, region="asia")
     assert result.rows and all(r[1] in asia for r in result.rows)
 
 
 @pytest.mark.realdata
-def test_headquarters_view_moves_labs_to_their_employers_country(full_db):
+def test_headquarters_view_moves_labs_to_their_employers_country(full_db, tracker):
     f = analyses.filters_of(["neurips"], [], "top20")
-    lab = {r[0]: r[2] for r in analyses.work_countries(full_db, f).rows}
-    hq = {r[0]: r[2] for r in analyses.work_countries(full_db, analyses.filters_of(["neurips"], [], "top20", "hq")).rows}
+    lab = {r[0]: r[2] for r in analyses.work_countries(tracker, f).rows}
+    hq = {r[0]: r[2] for r in analyses.work_countries(tracker, analyses.filters_of(["neurips"], [], "top20", "hq")).rows}
     assert hq["US"] > lab["US"] and hq["CH"] < lab["CH"]  # Google Zurich, IBM Research Zurich, ...
     assert sum(hq.values()) == sum(lab.values())
     assert one(full_db, "SELECT hq_country FROM institutions WHERE institution_id = 'msr-asia'") == "US"

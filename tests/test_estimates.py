@@ -183,10 +183,12 @@ def test_flow_and_retention(db, tmp_path):
     assert ratio_width > (in_us["high"] - in_us["low"]) / data["population_size"]  # a domain is a smaller sample
     # the same sample gives the net gain or loss per country, and the US's origin mix
     from talent_tracker.figures import analyses
+    from talent_tracker.store.reading import Tracker
     f = analyses.filters_of(["neurips"], [2021], "top20")
-    net = {r[0]: r for r in analyses.net_flows(db, f).rows}
+    with Tracker(db) as tracker:
+        net = {r[0]: r for r in analyses.net_flows(tracker, f).rows}
+        mix = analyses.origin_mix(tracker, f, "US")
     assert net["US"][1] > 0 > net["CN"][1] and net["US"][2] <= net["US"][1] <= net["US"][3]
-    mix = analyses.origin_mix(db, f, "US")
     assert mix.method == "sample" and {r[0] for r in mix.rows} == {"CN", "US"}
     assert abs(sum(r[4] for r in mix.rows) - 1) < 1e-3
 

@@ -211,6 +211,26 @@ def test_only_annotations_and_the_store_write_the_workspace():
     assert found == [], "\n".join(found)
 
 
+def test_the_read_side_takes_a_tracker_not_a_path():
+    """A figure is read through the one owner of the connections and the memo: every public
+    function of figures/ that reads a database takes `tracker: Tracker` first, never a path,
+    and the Tracker does not pose as one (no __fspath__)."""
+    found = []
+    for module, path in _modules().items():
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name == "Tracker":
+                found += [f"{module}:{f.lineno} Tracker.__fspath__" for f in node.body
+                          if isinstance(f, ast.FunctionDef) and f.name == "__fspath__"]
+            if _part(module) != "figures" or not isinstance(node, ast.FunctionDef) or not node.args.args:
+                continue
+            first = node.args.args[0]
+            kind = ast.unparse(first.annotation) if first.annotation else ""
+            if first.arg in ("db", "tracker", "source") and (first.arg != "tracker" or kind != "Tracker"):
+                found.append(f"{module}:{node.lineno} {node.name}({first.arg}: {kind})")
+    assert found == [], "\n".join(found)
+
+
 def test_building_and_publishing_load_no_web_framework():
     """Checked as Python loads them, not only as written: nothing they import pulls FastAPI in."""
     code = ("import sys, talent_tracker.build.pipeline, talent_tracker.web.publish, talent_tracker.figures.estimates\n"

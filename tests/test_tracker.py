@@ -50,11 +50,13 @@ def test_a_tracker_owns_its_connections_and_closes_them(full_db, tmp_path):
 
 
 @pytest.mark.realdata
-def test_a_one_off_read_by_path_leaves_nothing_open(full_db, tmp_path):
+def test_a_tracker_for_one_command_leaves_nothing_open(full_db, tmp_path):
     db = copy_db(full_db, tmp_path / "once.duckdb")
-    with reading.reader(db) as con:
-        assert con.execute("SELECT count(*) FROM authorships").fetchone()[0] > 0
-    result = analyses.work_countries(db, Population.of(["NeurIPS"], [2021]))
+    with reading.Tracker(db) as tracker:
+        with tracker.reader() as con:
+            assert con.execute("SELECT count(*) FROM authorships").fetchone()[0] > 0
+        result = analyses.work_countries(tracker, Population.of(["NeurIPS"], [2021]))
+        assert _open_files(db) == 1
     assert result.rows and _open_files(db) == 0
 
 
@@ -125,7 +127,7 @@ def test_one_population_value_parsed_once():
 def test_the_population_selects_what_sql_selects(full_db):
     p = Population.of(["neurips"], [2021], "top2")
     where, params = p.where()
-    with reading.reader(full_db) as con:
+    with reading.Tracker(full_db) as tracker, tracker.reader() as con:
         people = con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where}", params).fetchone()[0]
     assert people == query(full_db, "SELECT count(DISTINCT person_id) FROM authorships WHERE venue = 'neurips' "
                                     "AND year = 2021 AND accepted AND tier = 'top2'")[0][0] > 0

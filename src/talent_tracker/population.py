@@ -20,6 +20,14 @@ PLACES = ("lab", "hq")  # a lab's own country, or its organisation's headquarter
 UNITS = ("person", "person-year")
 
 
+def tier_condition(tier: str, alias: str = "a") -> str:
+    """The one meaning of a tier, as SQL on authorships or papers (as `alias`): top20 is
+    every accepted paper's authors, top2 those of the oral (or equivalent) papers."""
+    if tier not in TIERS:
+        raise UserError(f"unknown tier {tier!r} (choose {' or '.join(TIERS)})")
+    return f"{alias}.accepted" if tier == "top20" else f"{alias}.accepted AND {alias}.tier = 'top2'"
+
+
 @dataclass(frozen=True)
 class Population:
     """Authors of accepted (top20) or oral (top2) papers at `venues` in `years` (none: every
@@ -57,13 +65,11 @@ class Population:
 
     def where(self, alias: str = "a") -> tuple[str, list]:
         """SQL condition on authorships (as `alias`) selecting the population's, and its parameters."""
-        parts = [f"{alias}.accepted", f"{alias}.venue IN (SELECT unnest(?))"]
+        parts = [tier_condition(self.tier, alias), f"{alias}.venue IN (SELECT unnest(?))"]
         params: list = [list(self.venues)]
         if self.years:
             parts.append(f"{alias}.year IN (SELECT unnest(?))")
             params.append(list(self.years))
-        if self.tier == "top2":
-            parts.append(f"{alias}.tier = 'top2'")
         return " AND ".join(parts), params
 
     @property

@@ -21,8 +21,8 @@ from talent_tracker.errors import UserError
 from talent_tracker.population import Population
 from talent_tracker.store.database import check_output_file
 from talent_tracker.store.exports import csv_safe
-from talent_tracker.store.reading import reader
-from talent_tracker.store.workspace import audit, cli_actor, now, open_workspace
+from talent_tracker.store.reading import Tracker
+from talent_tracker.store.workspace import audit, cli_actor, now
 
 CONTEXT_COLUMNS = ("sample_id", "stratum", "display_name", "papers", "affiliation_trail", "job_titles",
                    "inferred_facts", "search_openreview", "search_dblp", "search_scholar", "search_orcid", "search_web")
@@ -43,7 +43,7 @@ class Sample:
 
 
 
-def save(db: Path, sample: Sample, output: Path, overwrite: bool = False, actor: str | None = None) -> int:
+def save(tracker: Tracker, sample: Sample, output: Path, overwrite: bool = False, actor: str | None = None) -> int:
     """Store the sample and write its annotation sheet, all or nothing; returns the people
     in the sheet. An existing sheet is kept unless `overwrite` (it may hold annotations)."""
     output = Path(output)
@@ -51,8 +51,8 @@ def save(db: Path, sample: Sample, output: Path, overwrite: bool = False, actor:
     if output.exists() and not overwrite:
         raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite")
     with written_beside(output, "; no sample was recorded") as tmp:
-        people = write_sheet(db, sample, tmp)
-        workspace = open_workspace(db)
+        people = write_sheet(tracker, sample, tmp)
+        workspace = tracker.workspace(create=True)
         with workspace.write() as con:
             _record(con, sample, actor or cli_actor())
             # inside the transaction: a sheet that cannot be put in place records nothing
@@ -105,9 +105,9 @@ def _record(con, sample: Sample, actor: str) -> None:
                                              "units": len(rows)})
 
 
-def write_sheet(db: Path, sample: Sample, output: Path) -> int:
+def write_sheet(tracker: Tracker, sample: Sample, output: Path) -> int:
     """The annotation sheet: what is known about each sampled person, and the empty columns to fill."""
-    with reader(db) as con:
+    with tracker.reader() as con:
         context = {r[0]: r for r in con.execute(CONTEXT_SQL, [list(dict.fromkeys(p for p, *_ in sample.people))]).fetchall()}
     with output.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

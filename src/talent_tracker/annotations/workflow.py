@@ -32,8 +32,8 @@ from talent_tracker.annotations.sheet import UNDETERMINED, ImportReport, read_sh
 from talent_tracker.errors import UserError
 from talent_tracker.limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_URL
 from talent_tracker.stages import STAGE_ORDER, STAGES
-from talent_tracker.store.reading import reader
-from talent_tracker.store.workspace import Workspace, audit, cli_actor, now, open_workspace
+from talent_tracker.store.reading import Tracker
+from talent_tracker.store.workspace import Workspace, audit, cli_actor, now
 
 ROLES = ("annotator", "reviewer", "admin")
 FORM_FIELDS = ("origin_institution", "origin_country", "graduate_institution", "graduate_country",
@@ -377,7 +377,7 @@ def samples_overview(con: sqlite3.Connection, annotator: str | None = None) -> l
 
 # --- sheets: each good row its analyst's entry -----------------------------------------
 
-def import_sheet(db: Path, path: Path, resolver, actor: str | None = None, annotator: str | None = None
+def import_sheet(tracker: Tracker, path: Path, resolver, actor: str | None = None, annotator: str | None = None
                  ) -> ImportReport:
     """Validate the sheet and store each good row as `annotator`'s entry (default: who runs
     the command), in one transaction: all good rows or, on a failure, none."""
@@ -387,12 +387,12 @@ def import_sheet(db: Path, path: Path, resolver, actor: str | None = None, annot
     rows = read_sheet(path)
     report = ImportReport(rows=len(rows))
     wanted = sorted({row["person_id"] for _, row in rows if row["person_id"]})
-    with reader(db) as con:
+    with tracker.reader() as con:
         persons = {r[0] for r in con.execute("SELECT person_id FROM persons WHERE person_id IN (SELECT unnest(?))",
                                              [wanted]).fetchall()}
         inferred = inferred_values(con, sorted(persons))
     entries, report.problems = validate(rows, persons, resolver, inferred)
-    workspace = open_workspace(db)
+    workspace = tracker.workspace(create=True)
     via = f"sheet {Path(path).name}"
     with workspace.write() as con:
         for entry in entries:

@@ -360,7 +360,8 @@ def export(
     output: Annotated[Path, typer.Option("--output", metavar="FILE", show_default=False, help="File to write.")] = ...,
 ) -> None:
     """Export one table (of the database or its workspace) as CSV, Parquet or JSON."""
-    rows = exports.export_table(db, table, fmt, output)
+    with reading.Tracker(db) as tracker:
+        rows = exports.export_table(tracker, table, fmt, output)
     _say(f"wrote {rows:,} rows of {table} to {output}")
 
 
@@ -405,7 +406,8 @@ def summary(
     """Per venue and year: papers, accepted papers, authorships, names, tiers, skips and why."""
     from talent_tracker.figures.summary import summarise
 
-    data = summarise(db)
+    with reading.Tracker(db) as tracker:
+        data = summarise(tracker)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
@@ -481,7 +483,7 @@ def _universities(universities: Path | None, db: Path | None) -> Path | None:
         return universities
     if db is not None and Path(db).is_file():
         try:
-            with reading.reader(db, with_workspace=False) as con:
+            with reading.Tracker(db) as tracker, tracker.reader(with_workspace=False) as con:
                 row = con.execute("SELECT value FROM build_info WHERE key = 'settings'").fetchone()
             used = json.loads(row[0]).get("universities") if row else None
         except (UserError, duckdb.Error, ValueError, AttributeError):
@@ -588,11 +590,12 @@ def users_add(
     Works while the server runs (the workspace takes concurrent writers); a new token
     ends the user's signed-in sessions."""
     from talent_tracker.annotations import add_user
-    from talent_tracker.store.workspace import cli_actor, open_workspace
+    from talent_tracker.store.workspace import cli_actor
 
-    with reading.reader(db):
-        pass  # the database must exist: its workspace sits beside it
-    token = add_user(open_workspace(db), name, role, cli_actor())
+    with reading.Tracker(db) as tracker:
+        with tracker.reader():
+            pass  # the database must exist: its workspace sits beside it
+        token = add_user(tracker.workspace(create=True), name, role, cli_actor())
     sys.stdout.write(token + "\n")
     err.print(Text(f"{name} ({role}): keep this token; it is stored only as a hash"))
 
@@ -615,7 +618,8 @@ def careers_import(
     from talent_tracker.institutions import load_resolver
 
     resolver, warning = load_resolver(_universities(universities, db))
-    report = import_sheet(db, sheet, resolver, annotator=annotator)
+    with reading.Tracker(db) as tracker:
+        report = import_sheet(tracker, sheet, resolver, annotator=annotator)
     if warning:
         _warn(warning)
     for problem in report.problems:
@@ -637,8 +641,9 @@ def careers_history(
     imports, and reviewers' decisions, with the values before and after."""
     from talent_tracker.annotations.workflow import history
 
-    workspace = reading.Tracker(db).workspace()
-    changes = history(workspace.connection(), person_id) if workspace is not None else []
+    with reading.Tracker(db) as tracker:
+        workspace = tracker.workspace()
+        changes = history(workspace.connection(), person_id) if workspace is not None else []
     changes = [c for c in changes if stage is None or c["stage"] == stage]
     if as_json:
         sys.stdout.write(json.dumps(changes, indent=2) + "\n")
@@ -691,8 +696,8 @@ def profiles_fetch(
 
     chosen = [s.strip() for s in sources.split(",") if s.strip()]
     try:
-        with _bars("{task.description}") as bars:
-            summary = fetch_profiles(db, limit, sources=chosen, offline=offline, openreview_token=openreview_token,
+        with _bars("{task.description}") as bars, reading.Tracker(db) as tracker:
+            summary = fetch_profiles(tracker, limit, sources=chosen, offline=offline, openreview_token=openreview_token,
                                      openalex_key=openalex_key, mailto=mailto, progress=Bars(bars),
                                      max_seconds=None if max_minutes is None else max_minutes * 60)
     except KeyboardInterrupt:
@@ -730,12 +735,12 @@ def overrides_import(
     """Keep analysts' same/different decisions in the workspace (the next build applies them)."""
     from talent_tracker.annotations.overrides import import_overrides
     from talent_tracker.people.clusters import load_overrides
-    from talent_tracker.store.workspace import open_workspace
 
-    with reading.reader(db):
-        pass
     rows = load_overrides(file)
-    changed = import_overrides(open_workspace(db), rows, str(file))
+    with reading.Tracker(db) as tracker:
+        with tracker.reader():
+            pass  # the database must exist: its workspace sits beside it
+        changed = import_overrides(tracker.workspace(create=True), rows, str(file))
     _say(f"{file}: {len(rows)} decisions, {changed} new or changed; run `talent-tracker build` to apply them")
 
 
@@ -745,11 +750,10 @@ def overrides_list(
     as_json: JsonOption = False,
 ) -> None:
     """The decisions kept in the workspace."""
-    from talent_tracker.store.workspace import open_workspace
-
-    with reading.reader(db):
-        pass
-    rows = open_workspace(db).rows("SELECT * FROM person_overrides ORDER BY created_at, authorship_a")
+    with reading.Tracker(db) as tracker:
+        with tracker.reader():
+            pass  # the database must exist: its workspace sits beside it
+        rows = tracker.workspace(create=True).rows("SELECT * FROM person_overrides ORDER BY created_at, authorship_a")
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -776,7 +780,8 @@ def person(
     """A person's papers, affiliations and career facts with their sources."""
     from talent_tracker.figures.person import person_report
 
-    data = person_report(db, person_id)
+    with reading.Tracker(db) as tracker:
+        data = person_report(tracker, person_id)
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return
@@ -844,12 +849,14 @@ def sample(
 
     venues, year_list = _population_args(venue, years, old_year)
     if check is not None:
-        people = check_sheet(db, venues, year_list, tier, check, size, output, overwrite)
+        with reading.Tracker(db) as tracker:
+            people = check_sheet(tracker, venues, year_list, tier, check, size, output, overwrite)
         _say(f"{people} people whose predicted {check} is least certain, first; sheet written to {output} "
              "(not a sample: not used for estimates)")
         return
-    drawn = draw(db, venues, year_list, tier, size, design, seed, unit)
-    people = save(db, drawn, output, overwrite)
+    with reading.Tracker(db) as tracker:
+        drawn = draw(tracker, venues, year_list, tier, size, design, seed, unit)
+        people = save(tracker, drawn, output, overwrite)
     if unit == "person-year":
         _say(f"sample {drawn.sample_id}: {len(drawn.people):,} person-years of {drawn.population_size:,} in "
              f"{drawn.population.label} ({people:,} people); sheet written to {output}")
@@ -885,7 +892,8 @@ def estimate(
     venues, year_list = _population_args(venue, years, old_year)
     if not 0 < level < 1:
         _fail(f"--level must lie strictly between 0 and 1, not {level:g}")
-    result = run_estimate(db, venues, year_list, tier, by, sample_id, level, method, within, unit, place)
+    with reading.Tracker(db) as tracker:
+        result = run_estimate(tracker, venues, year_list, tier, by, sample_id, level, method, within, unit, place)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
@@ -1100,9 +1108,8 @@ def report(
     from talent_tracker.figures import analyses
     year_list = _years(years)
     f = analyses.filters_of(venue, year_list, tier, place)
-    tracker = reading.Tracker(db)  # one reader for every table of the report
-    results = {name: analyses.ANALYSES[name](tracker, f) for name in REPORT_ANALYSES}
-    tracker.close()
+    with reading.Tracker(db) as tracker:  # one reader for every table of the report
+        results = {name: analyses.ANALYSES[name](tracker, f) for name in REPORT_ANALYSES}
     if as_json:
         sys.stdout.write(json.dumps({k: v.as_dict() for k, v in results.items()}, indent=2) + "\n")
         return
@@ -1147,7 +1154,8 @@ def compare(
     """The published tracker's figures beside this tracker's own for the same population."""
     from talent_tracker.figures.compare import compare as run_compare
 
-    result = run_compare(db, published)
+    with reading.Tracker(db) as tracker:
+        result = run_compare(tracker, published)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return

@@ -26,14 +26,13 @@ publication is measures.work_at_publication's, the one `estimate` counts too.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from talent_tracker import regions
 from talent_tracker.errors import UserError
 from talent_tracker.figures import estimates, measures
 from talent_tracker.institutions.places import country_name
 from talent_tracker.population import Population
-from talent_tracker.store.reading import Tracker, reader, tracker_of
+from talent_tracker.store.reading import Tracker
 
 EXACT_COVERAGE = 0.95
 # a growth multiple needs at least this many people in its first year to mean anything
@@ -109,9 +108,9 @@ def _thin_years(con, f: Population) -> list[str]:
             "as located only through papers of other years."]
 
 
-def work_countries(db: Tracker | Path, f: Population) -> Result:
+def work_countries(tracker: Tracker, f: Population) -> Result:
     where, params = f.where()
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         total = _people(con, f)
         rows = con.execute(_latest(f, where) + """
             SELECT country, count(*) AS people FROM latest GROUP BY country ORDER BY people DESC, country""",
@@ -126,9 +125,9 @@ def work_countries(db: Tracker | Path, f: Population) -> Result:
                   [coverage_note(located, total), f"{place}.", *thin], located, total, round(coverage, 4))
 
 
-def work_regions(db: Tracker | Path, f: Population) -> Result:
+def work_regions(tracker: Tracker, f: Population) -> Result:
     """Where they work by region (regions.csv)."""
-    countries = work_countries(db, f)
+    countries = work_countries(tracker, f)
     by_region: dict[str, int] = {}
     for code, _, people, _ in countries.rows:
         region = regions.region_of(code) or "unknown region"
@@ -141,9 +140,9 @@ def work_regions(db: Tracker | Path, f: Population) -> Result:
                   countries.coverage)
 
 
-def work_sectors(db: Tracker | Path, f: Population) -> Result:
+def work_sectors(tracker: Tracker, f: Population) -> Result:
     where, params = f.where()
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         total = _people(con, f)
         rows = con.execute(_latest(f, where) + """
             SELECT sector, count(*) FROM latest GROUP BY 1 ORDER BY 2 DESC, 1""", params).fetchall()
@@ -155,7 +154,7 @@ def work_sectors(db: Tracker | Path, f: Population) -> Result:
                   known, total, round(coverage, 4))
 
 
-def top_institutions(db: Tracker | Path, f: Population, limit: int = 25, country: str | None = None,
+def top_institutions(tracker: Tracker, f: Population, limit: int = 25, country: str | None = None,
                      region: str | None = None) -> Result:
     where, params = f.where()
     extra, extra_params = "", []
@@ -163,7 +162,7 @@ def top_institutions(db: Tracker | Path, f: Population, limit: int = 25, country
         extra, extra_params = f"AND {_country(f)} = ?", [country.upper()]
     elif region:
         extra, extra_params = f"AND {_country(f)} IN (SELECT unnest(?))", [list(regions.group(region))]
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         total = _people(con, f)
         known = con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where} "
                             "AND a.institution_id IS NOT NULL", params).fetchone()[0]
@@ -189,10 +188,10 @@ def _regions_of(group: str) -> list[str]:
     return sorted({r for c, r in regions.regions().items() if c in members})
 
 
-def trends(db: Tracker | Path, f: Population, countries: int = 8) -> Result:
+def trends(tracker: Tracker, f: Population, countries: int = 8) -> Result:
     """People per year by country of work; years without affiliations are left out."""
     where, params = f.where()
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         rows = con.execute(f"""
             SELECT a.year, {_country(f)} AS country, count(DISTINCT a.person_id)
             FROM authorships a LEFT JOIN institutions i USING (institution_id)
@@ -230,11 +229,11 @@ def trends(db: Tracker | Path, f: Population, countries: int = 8) -> Result:
                   coverage=round(coverage, 4) if kept_years else 0.0)
 
 
-def paper_countries(db: Tracker | Path, f: Population) -> Result:
+def paper_countries(tracker: Tracker, f: Population) -> Result:
     """The country mix of papers: the share of papers with at least one author in each
     country, counting affiliation entries that could not be placed on an author."""
     where, params = f.where("p")
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         total, known = con.execute(f"SELECT count(*), count(p.countries) FROM papers p WHERE {where}",
                                    params).fetchone()
         rows = con.execute(f"""SELECT c, count(*) FROM (SELECT unnest(p.countries) AS c FROM papers p WHERE {where})
@@ -248,13 +247,13 @@ def paper_countries(db: Tracker | Path, f: Population) -> Result:
                   known, total, round(coverage, 4))
 
 
-def tier_comparison(db: Tracker | Path, f: Population) -> Result:
+def tier_comparison(tracker: Tracker, f: Population) -> Result:
     rows: dict[str, dict[str, float]] = {}
     coverages: dict[str, float] = {}
     unavailable = []
     for tier in ("top20", "top2"):
         try:
-            result = work_countries(db, f.with_(tier=tier))
+            result = work_countries(tracker, f.with_(tier=tier))
         except UserError:
             unavailable.append(tier)
             continue
@@ -277,9 +276,9 @@ def tier_comparison(db: Tracker | Path, f: Population) -> Result:
                   notes, coverage=round(coverage, 4))
 
 
-def edition_comparison(db: Tracker | Path, f: Population, first: int, second: int) -> Result:
-    a_result = work_countries(db, f.with_(years=(first,)))
-    b_result = work_countries(db, f.with_(years=(second,)))
+def edition_comparison(tracker: Tracker, f: Population, first: int, second: int) -> Result:
+    a_result = work_countries(tracker, f.with_(years=(first,)))
+    b_result = work_countries(tracker, f.with_(years=(second,)))
     a = {r[0]: r for r in a_result.rows}
     b = {r[0]: r for r in b_result.rows}
     ranked = sorted(set(a) | set(b), key=lambda c: -(b.get(c, [0, 0, 0])[2]))[:15]
@@ -292,14 +291,14 @@ def edition_comparison(db: Tracker | Path, f: Population, first: int, second: in
                   coverage=round(coverage, 4))
 
 
-def career_stage(db: Tracker | Path, f: Population, stage: str) -> Result:
+def career_stage(tracker: Tracker, f: Population, stage: str) -> Result:
     """Origin or graduate school by country: estimated from an annotated sample (estimates.py),
     or, without one, exact counts of direct evidence when they cover enough people to show."""
     name, title = f"{stage}_countries", _STAGE_TITLES[stage]
     if not f.years:
         return _unavailable(name, title, f, NEEDS_YEARS)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, stage)  # no place: not about work
+        data = estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, stage)  # no place: not about work
     except UserError as exc:
         return _unavailable(name, title, f, str(exc))
     if data["method"] == "exact" and all(r["flag"] for r in data["figures"]):
@@ -369,29 +368,28 @@ FLOWS_TITLE = "Paths: origin → graduate school → work"
 NEEDS_YEARS = "Estimated per sampled population: choose the year(s) of a sample."
 
 
-def _flow_estimate(db: Tracker | Path, f: Population) -> dict:
+def _flow_estimate(tracker: Tracker, f: Population) -> dict:
     """The flow estimate that flows, retention and net flows read: made once per build,
     workspace generation and population, not once per chart."""
-    tracker = tracker_of(db)
     key = ("flow", tracker.build_stamp(), tracker.workspace_generation(), f.venues, f.years, f.tier)
     # from a sample only: without one, estimate says what is missing (no exact counts to discard)
     return tracker.memo(key, lambda: estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, "flow",
                                                         method="sample"))
 
 
-def _flow_result(db: Tracker | Path, f: Population, name: str, title: str):
+def _flow_result(tracker: Tracker, f: Population, name: str, title: str):
     """The flow estimate, or the Result saying why there is none (no annotated sample)."""
     if not f.years:
         return _unavailable(name, title, f, NEEDS_YEARS)
     try:
-        return _flow_estimate(db, f)
+        return _flow_estimate(tracker, f)
     except UserError as exc:
         return _unavailable(name, title, f, str(exc), "Paths, retention and net flows are estimated from the people "
                             "of a random sample whose origin and work analysts found; nothing else stands in for them.")
 
 
-def flows(db: Tracker | Path, f: Population) -> Result:
-    data = _flow_result(db, f, "flows", FLOWS_TITLE)
+def flows(tracker: Tracker, f: Population) -> Result:
+    data = _flow_result(tracker, f, "flows", FLOWS_TITLE)
     if isinstance(data, Result):
         return data
     rows = [[*_path(r["group"]), *_shown(r, "estimate"), r["low"], r["high"], r["sampled"], r.get("flag")]
@@ -411,10 +409,10 @@ def _path(group: str) -> list:
     return [group, None, None] if group == estimates.OTHER_PATHS else group.split(" -> ")
 
 
-def retention(db: Tracker | Path, f: Population) -> Result:
+def retention(tracker: Tracker, f: Population) -> Result:
     """Per origin country, the share of its people who work there."""
     title = "Retention: the share of each origin country's people who work there"
-    data = _flow_result(db, f, "retention", title)
+    data = _flow_result(tracker, f, "retention", title)
     if isinstance(data, Result):
         return data
     rows = [[r["origin"], None if r.get("flag") else r["retention"], r["low"], r["high"], r["origin_sampled"],
@@ -433,43 +431,43 @@ def retention(db: Tracker | Path, f: Population) -> Result:
                   coverage)
 
 
-def country_profile(db: Tracker | Path, f: Population, country: str) -> dict:
+def country_profile(tracker: Tracker, f: Population, country: str) -> dict:
     code = country.upper()
     if country_name(code) is None:
         raise UserError(f"unknown country code {country!r}")
-    works = work_countries(db, f)
+    works = work_countries(tracker, f)
     row = next((r for r in works.rows if r[0] == code), [code, country_name(code), 0, 0.0])
     return {
         "country": code, "name": country_name(code), "region": regions.region_of(code), "people": row[2],
         "share": row[3], "filters": f.label, "coverage": works.coverage, "method": works.method,
-        "institutions": top_institutions(db, f, 15, country=code).as_dict(),
-        "trend": [[y, n] for y, c, n in trends(db, f, countries=200).rows if c == code],
-        "origin_mix": origin_mix(db, f, code).as_dict(),
+        "institutions": top_institutions(tracker, f, 15, country=code).as_dict(),
+        "trend": [[y, n] for y, c, n in trends(tracker, f, countries=200).rows if c == code],
+        "origin_mix": origin_mix(tracker, f, code).as_dict(),
     }
 
 
-def editions(db: Tracker | Path, f: Population) -> Result:
+def editions(tracker: Tracker, f: Population) -> Result:
     """Two editions side by side: the first and last of the filtered years, else the two
     latest years in which most people have a country (a year without them cannot be compared)."""
     years = f.years
     if len(years) < 2:
-        with reader(db, with_workspace=False) as con:
+        with tracker.reader(with_workspace=False) as con:
             covered = year_coverage(con, f.with_(years=()))
         years = tuple(y for y, n, k in covered if n and k / n >= 0.5)[-2:]
     if len(years) < 2:
         return _unavailable("editions", "Edition against edition", f,
                             "Needs two years in which most people have a country.")
-    result = edition_comparison(db, f, years[0], years[-1])
+    result = edition_comparison(tracker, f, years[0], years[-1])
     result.name = "editions"
     return result
 
 
-def net_flows(db: Tracker | Path, f: Population) -> Result:
+def net_flows(tracker: Tracker, f: Population) -> Result:
     """Per country: people working there who come from elsewhere, minus people from there
     working elsewhere (estimates._flows: each count at 97.5%, so the difference's interval
     holds at 95%). From the sampled people whose origin and work analysts found."""
     title = "Net gain or loss of talent per country (work minus origin)"
-    data = _flow_result(db, f, "net_flows", title)
+    data = _flow_result(tracker, f, "net_flows", title)
     if isinstance(data, Result):
         return data
     rows = [[r["country"], None if r["flag"] else r["net"], r["low"], r["high"], r["in_sampled"], r["out_sampled"],
@@ -485,14 +483,14 @@ def net_flows(db: Tracker | Path, f: Population) -> Result:
                   "sample" if rows else "unavailable", f.label, notes, sample_size, data["population_size"], coverage)
 
 
-def origin_mix(db: Tracker | Path, f: Population, country: str) -> Result:
+def origin_mix(tracker: Tracker, f: Population, country: str) -> Result:
     """The origins of the people who work in a country (e.g. US institutions by origin): a
     sub-group estimate, whose intervals account for how many of the sample work there."""
     title = f"Where the people working in {country_name(country) or country} come from"
     if not f.years:
         return _unavailable("origin_mix", title, f, NEEDS_YEARS)
     try:
-        data = estimates.estimate(db, list(f.venues), list(f.years), f.tier, "origin", within=("work", country),
+        data = estimates.estimate(tracker, list(f.venues), list(f.years), f.tier, "origin", within=("work", country),
                                   method="sample")
     except UserError as exc:
         return _unavailable("origin_mix", title, f, str(exc))
@@ -511,14 +509,14 @@ def origin_mix(db: Tracker | Path, f: Population, country: str) -> Result:
 ANALYSES = {
     "work_countries": work_countries, "work_regions": work_regions, "work_sectors": work_sectors,
     "top_institutions": top_institutions,
-    "top_institutions_asia": lambda db, f: top_institutions(db, f, 14, region="asia"),
+    "top_institutions_asia": lambda tracker, f: top_institutions(tracker, f, 14, region="asia"),
     "paper_countries": paper_countries,
     "trends": trends, "tier_comparison": tier_comparison,
-    "origin_countries": lambda db, f: career_stage(db, f, "origin"),
-    "graduate_countries": lambda db, f: career_stage(db, f, "graduate"),
+    "origin_countries": lambda tracker, f: career_stage(tracker, f, "origin"),
+    "graduate_countries": lambda tracker, f: career_stage(tracker, f, "graduate"),
     "flows": flows,
     "retention": retention,
     "net_flows": net_flows,
     "editions": editions,
-    "us_origin_mix": lambda db, f: origin_mix(db, f, "US"),
+    "us_origin_mix": lambda tracker, f: origin_mix(tracker, f, "US"),
 }

@@ -32,7 +32,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.figures import estimates, stats
 from talent_tracker.population import Population
 from talent_tracker.sources.published import COLUMNS, read_published
-from talent_tracker.store.reading import Tracker, reader, rows, tracker_of
+from talent_tracker.store.reading import Tracker, rows
 
 _POPULATION = re.compile(r"^(?P<venue>\w+) (?P<year>\d{4}) ")
 # sub-group measures: "<stage> country of those with origin CN", "origin of those working in the US"
@@ -54,8 +54,8 @@ DIFFERENCES = {
 }
 
 
-def published_in_db(db: Path) -> list[dict]:
-    with reader(db, with_workspace=False) as con:
+def published_in_db(tracker: Tracker) -> list[dict]:
+    with tracker.reader(with_workspace=False) as con:
         present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
                                              "WHERE table_catalog = 'build'").fetchall()}
         if "published_figures" not in present:
@@ -63,21 +63,20 @@ def published_in_db(db: Path) -> list[dict]:
         return rows(con, "SELECT * FROM build.published_figures ORDER BY edition, population, measure, percent DESC")
 
 
-def compare(db: Tracker | Path, published: Path | None = None) -> dict:
-    db = tracker_of(db)  # one reader for the many figures compared
-    rows = read_published(published) if published else published_in_db(db)
+def compare(tracker: Tracker, published: Path | None = None) -> dict:
+    rows = read_published(published) if published else published_in_db(tracker)
     if not rows:
-        raise UserError(f"{db}: no published figures in this database: build it with --data the data folder as a "
+        raise UserError(f"{tracker}: no published figures in this database: build it with --data the data folder as a "
                         "whole (it holds published/macropolo_tracker.csv), or pass --published FILE")
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         built = {(v, y) for v, y in con.execute("SELECT venue, year FROM venue_years").fetchall()}
     cache: dict = {}
-    figures = [_compare_row(db, row, built, cache) for row in rows]
+    figures = [_compare_row(tracker, row, built, cache) for row in rows]
     available = sum(1 for f in figures if f["tracker"] is not None)
     return {"figures": figures, "available": available, "total": len(figures)}
 
 
-def _compare_row(db: Tracker, row: dict, built: set, cache: dict) -> dict:
+def _compare_row(tracker: Tracker, row: dict, built: set, cache: dict) -> dict:
     found = _POPULATION.match(row["population"])
     measure = row["measure"]
     kind = "within" if _WITHIN.match(measure) else measure
@@ -98,9 +97,9 @@ def _compare_row(db: Tracker, row: dict, built: set, cache: dict) -> dict:
         return out
     f = Population.of([venue], [year], row["tier"], "hq")
     if row["tier"] == "top2":
-        out["tier_definition"] = _cached(cache, ("tier", f), lambda: _top2_definition(db, f))
+        out["tier_definition"] = _cached(cache, ("tier", f), lambda: _top2_definition(tracker, f))
     try:
-        data, figure = _tracker_figure(db, f, measure, row["category"], cache)
+        data, figure = _tracker_figure(tracker, f, measure, row["category"], cache)
     except UserError as exc:
         out["status"] = f"not available yet: {exc}"
         return out
@@ -135,7 +134,7 @@ def _cached(cache: dict, key, compute):
     return cache[key]
 
 
-def _tracker_figure(db: Tracker, f: Population, measure: str, category: str, cache: dict) -> tuple[dict, dict | None]:
+def _tracker_figure(tracker: Tracker, f: Population, measure: str, category: str, cache: dict) -> tuple[dict, dict | None]:
     """The estimate behind a published measure, and its row for the category (None: no figure)."""
     merge = {} if _is_country(category) or category == "all" else dict.fromkeys(regions.group(category), category)
     label = category
@@ -143,18 +142,18 @@ def _tracker_figure(db: Tracker, f: Population, measure: str, category: str, cac
     venues, years = list(f.venues), list(f.years)
     if measure == "work country":
         data = _cached(cache, ("work", f, category), lambda: estimates.estimate(
-            db, venues, years, f.tier, "work", method="exact", place="hq", merge=merge))
+            tracker, venues, years, f.tier, "work", method="exact", place="hq", merge=merge))
     elif measure == "origin country":
         data = _cached(cache, ("origin", f, category), lambda: estimates.estimate(
-            db, venues, years, f.tier, "origin", merge=merge))
+            tracker, venues, years, f.tier, "origin", merge=merge))
         if data["method"] == "exact":
             return data, None  # direct evidence alone is not the published measure
     elif within:
         sub = ("origin", within["origin"]) if within["origin"] else ("work", within["work"])
         data = _cached(cache, ("within", f, within["by"], sub, category), lambda: estimates.estimate(
-            db, venues, years, f.tier, within["by"], within=sub, method="sample", merge=merge))
+            tracker, venues, years, f.tier, within["by"], within=sub, method="sample", merge=merge))
     elif measure == ABROAD:
-        data = _cached(cache, ("flow", f), lambda: estimates.estimate(db, venues, years, f.tier, "flow"))
+        data = _cached(cache, ("flow", f), lambda: estimates.estimate(tracker, venues, years, f.tier, "flow"))
         if data["method"] == "exact" or not data.get("abroad"):
             return data, None
         return data, data["abroad"]
@@ -185,10 +184,10 @@ def _no_figure(data: dict, measure: str, f: Population) -> str:
     return "not available: no sampled person in this category yet"
 
 
-def _top2_definition(db: Tracker, f: Population) -> str:
+def _top2_definition(tracker: Tracker, f: Population) -> str:
     """Which papers make the top 2% of that edition here, how many, and how many people."""
     where, params = f.where()
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         statuses = con.execute("SELECT oral_statuses FROM venue_years WHERE venue = ? AND year = ?",
                                [f.venues[0], f.years[0]]).fetchone()
         papers, people = con.execute(f"SELECT count(DISTINCT (a.venue, a.year, a.paper_id)), "

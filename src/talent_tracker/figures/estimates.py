@@ -41,7 +41,6 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import pycountry
 
@@ -51,7 +50,7 @@ from talent_tracker.figures.measures import Unit
 from talent_tracker.figures.sampling import population_of
 from talent_tracker.population import Population
 from talent_tracker.stages import STAGES
-from talent_tracker.store.reading import Tracker, tracker_of
+from talent_tracker.store.reading import Tracker
 
 BY = ("origin", "graduate", "work", "flow")
 METHODS = ("exact", "assisted", "sample")
@@ -88,7 +87,7 @@ def parse_within(text: str | None) -> tuple[str, str] | None:
     return found[1], found[2].upper()
 
 
-def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier: str, by: str,
+def estimate(tracker: Tracker, venue_names: list[str], years: list[int], tier: str, by: str,
              sample_id: str | None = None, level: float = 0.95, method: str | None = None,
              within: tuple[str, str] | str | None = None, unit: str = "person", place: str = "lab",
              merge: dict[str, str] | None = None) -> dict:
@@ -104,23 +103,22 @@ def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier:
     merge = merge or {}
     if within and (by == "flow" or within[0] == by):
         raise UserError(f"a sub-group ({within[0]}={within[1]}) is broken down by another stage, not by {by}")
-    db = tracker_of(db)
-    population, units = _population(db, tuple(venue_names), tuple(years), tier, unit, place)
+    population, units = _population(tracker, tuple(venue_names), tuple(years), tier, unit, place)
     N = len(units)
     stages = _stages(by) + ((within[0],) if within else ())
-    workspace = db.workspace()
+    workspace = tracker.workspace()
     design = _design(workspace, population, sample_id)
     result = {"population": population.label, "population_size": N, "unit": population.unit, "by": by,
               "within": {"stage": within[0], "country": within[1]} if within else None, "level": level,
               "notes": []}
-    sample = _Sample(db, workspace, population, design, units, stages, merge) if design else None
+    sample = _Sample(tracker, workspace, population, design, units, stages, merge) if design else None
     # a flow sample without any complete path still gives retention and net flows
     answered = sample is not None and (bool(sample.usable) or (by == "flow" and any(
         sample.known(u, "origin", "work") for u in sample.units)))
     if method is None:
         if answered:
             method = "assisted" if (design["design"] == "person" and by in STAGES and not within
-                                    and _has_predictions(db, population, by)) else "sample"
+                                    and _has_predictions(tracker, population, by)) else "sample"
         elif within:
             raise UserError(needs_sample(population, stages, sample))
         else:
@@ -131,7 +129,7 @@ def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier:
     if method == "exact":
         if within:
             raise UserError("a sub-group figure is a sample's: choose method sample or assisted")
-        return _exact(db, population, units, by, result, merge)
+        return _exact(tracker, population, units, by, result, merge)
     if not answered:
         raise UserError(needs_sample(population, stages, sample))
     summary = sample.summary()
@@ -142,10 +140,10 @@ def estimate(db: Tracker | Path, venue_names: list[str], years: list[int], tier:
                             f"{design['sample_id']} is a {design['design']} sample: use method sample")
         if by == "flow" or within:
             raise UserError("flows and sub-groups are estimated from the sample alone: use method sample")
-        if not _has_predictions(db, population, by):
+        if not _has_predictions(tracker, population, by):
             raise UserError("no predictions in this database (built by an earlier version): rebuild it, "
                             "or use method sample")
-        predicted = _predicted(db, population, by)
+        predicted = _predicted(tracker, population, by)
         result["predictions_coverage"] = round(sum(1 for u in units if u[0] in predicted) / N, 4)
         guess = lambda u: merge.get(predicted.get(u[0]), predicted.get(u[0]))  # noqa: E731
         result["figures"] = _assisted_figures(sample, units, guess, N, level)
@@ -186,9 +184,9 @@ def needs_sample(population: Population, stages: tuple[str, ...], sample: _Sampl
 
 # --- exact counts --------------------------------------------------------------------------
 
-def _exact(db: Tracker, population: Population, units, by: str, result: dict, merge: dict[str, str]) -> dict:
+def _exact(tracker: Tracker, population: Population, units, by: str, result: dict, merge: dict[str, str]) -> dict:
     N = len(units)
-    known = {s: _exact_values(db, population, s) for s in _stages(by)}
+    known = {s: _exact_values(tracker, population, s) for s in _stages(by)}
     if by == "flow":
         value = lambda u: (" -> ".join(known[s][u] for s in STAGES)  # noqa: E731
                            if all(u in known[s] for s in STAGES) else None)
@@ -204,18 +202,18 @@ def _exact(db: Tracker, population: Population, units, by: str, result: dict, me
     return result
 
 
-def _exact_values(db: Tracker, population: Population, stage: str) -> dict[Unit, str]:
+def _exact_values(tracker: Tracker, population: Population, stage: str) -> dict[Unit, str]:
     """Per unit, its value for `stage` by the exact measure (measures.py); kept per build and,
     for origin and graduate (annotations are direct evidence), per workspace generation."""
     if stage == "work":
-        key = ("work_at_publication", db.build_stamp(), population)
-        return db.memo(key, lambda: _read(db, lambda con: measures.work_at_publication(con, population), False))
-    key = ("direct_evidence", db.build_stamp(), db.workspace_generation(), population, stage)
-    return db.memo(key, lambda: _read(db, lambda con: measures.direct_evidence(con, population, stage), True))
+        key = ("work_at_publication", tracker.build_stamp(), population)
+        return tracker.memo(key, lambda: _read(tracker, lambda con: measures.work_at_publication(con, population), False))
+    key = ("direct_evidence", tracker.build_stamp(), tracker.workspace_generation(), population, stage)
+    return tracker.memo(key, lambda: _read(tracker, lambda con: measures.direct_evidence(con, population, stage), True))
 
 
-def _read(db: Tracker, query, with_workspace: bool):
-    with db.reader(with_workspace=with_workspace) as con:
+def _read(tracker: Tracker, query, with_workspace: bool):
+    with tracker.reader(with_workspace=with_workspace) as con:
         return query(con)
 
 
@@ -233,10 +231,10 @@ def _exact_row(group: str, count: int, known: int, N: int) -> dict:
 class _Sample:
     """A sample of the population and what analysts entered for its units."""
 
-    def __init__(self, db: Tracker, workspace, population: Population, design: dict, units, stages,
+    def __init__(self, tracker: Tracker, workspace, population: Population, design: dict, units, stages,
                  merge: dict[str, str]):
         self.design, self.stages, self.merge = design, stages, merge
-        member = _member_set(db, population, units)
+        member = _member_set(tracker, population, units)
         rows = workspace.rows("SELECT person_id, stratum, paper, year FROM samples WHERE sample_id = ? ORDER BY rowid",
                               [design["sample_id"]])
         per_year = population.unit == "person-year"
@@ -248,7 +246,7 @@ class _Sample:
         self.usable = [u for u in self.units if all(u[0] in self.truth[s].values for s in stages)]
         if design["design"] == "paper":
             where, params = population.where()
-            with db.reader(with_workspace=False) as con:
+            with tracker.reader(with_workspace=False) as con:
                 design["multiplicity"] = dict(con.execute(
                     f"SELECT a.person_id, count(DISTINCT (a.venue, a.year, a.paper_id)) FROM authorships a "
                     f"WHERE {where} AND a.person_id IN (SELECT unnest(?)) GROUP BY 1",
@@ -283,8 +281,8 @@ class _Sample:
         return summary
 
 
-def _member_set(db: Tracker, population: Population, units) -> frozenset:
-    return db.memo(("members", db.build_stamp(), population), lambda: frozenset(units))
+def _member_set(tracker: Tracker, population: Population, units) -> frozenset:
+    return tracker.memo(("members", tracker.build_stamp(), population), lambda: frozenset(units))
 
 
 def _pooled(value, sampled_counts: Counter):
@@ -459,32 +457,32 @@ def _flows(sample: _Sample, N: int, level: float) -> tuple[list[dict], list[dict
 # units and predictions are kept in the tracker's memo per build; what the workspace adds
 # (annotations, samples: small) is read afresh, so a save does not cost a recount.
 
-def _population(db: Tracker, venue_names: tuple, years: tuple, tier: str, unit: str, place: str
+def _population(tracker: Tracker, venue_names: tuple, years: tuple, tier: str, unit: str, place: str
                 ) -> tuple[Population, tuple[Unit, ...]]:
     def compute():
-        with db.reader(with_workspace=False) as con:
+        with tracker.reader(with_workspace=False) as con:
             population = population_of(con, list(venue_names), list(years), tier, unit, place)
             found = tuple(measures.units(con, population))
         if not found:
             raise UserError(f"the population {population.label} is empty in this database")
         return population, found
-    return db.memo(("population", db.build_stamp(), venue_names, years, tier, unit, place), compute)
+    return tracker.memo(("population", tracker.build_stamp(), venue_names, years, tier, unit, place), compute)
 
 
-def _predicted(db: Tracker, population: Population, stage: str) -> dict[str, str]:
+def _predicted(tracker: Tracker, population: Population, stage: str) -> dict[str, str]:
     """Each member's predicted country for `stage` (predictions.py): fixed by the build."""
     def compute():
         where, params = population.where()
-        with db.reader(with_workspace=False) as con:
+        with tracker.reader(with_workspace=False) as con:
             return dict(con.execute(f"""
                 SELECT person_id, country FROM predictions WHERE stage = ? AND country IS NOT NULL
                   AND person_id IN (SELECT a.person_id FROM authorships a WHERE {where})""",
                                     [stage, *params]).fetchall())
-    return db.memo(("predicted", db.build_stamp(), population, stage), compute)
+    return tracker.memo(("predicted", tracker.build_stamp(), population, stage), compute)
 
 
-def _has_predictions(db: Tracker, population: Population, stage: str) -> bool:
-    return bool(_predicted(db, population, stage))
+def _has_predictions(tracker: Tracker, population: Population, stage: str) -> bool:
+    return bool(_predicted(tracker, population, stage))
 
 
 def _design(workspace, population: Population, sample_id: str | None) -> dict | None:

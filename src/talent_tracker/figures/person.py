@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from talent_tracker.errors import UserError
-from talent_tracker.store.reading import reader, rows
+from talent_tracker.store.reading import Tracker, rows
 
 
-def person_report(db: Path, person_id: str) -> dict:
-    with reader(db) as con:
+def person_report(tracker: Tracker, person_id: str) -> dict:
+    with tracker.reader() as con:
         person = rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
         if not person:
-            raise UserError(f"{db}: no person {person_id!r}")
+            raise UserError(f"{tracker}: no person {person_id!r}")
         return {
             "person": person[0],
             "career_stages": rows(con, "SELECT * FROM career_stages WHERE person_id = ? ORDER BY stage", [person_id]),

@@ -31,7 +31,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.figures import measures
 from talent_tracker.population import Population
 from talent_tracker.store.database import check_output_file
-from talent_tracker.store.reading import reader
+from talent_tracker.store.reading import Tracker
 
 DESIGNS = ("person", "paper", "stratified", "predicted-origin")
 STRATUM_SHARE = 0.05  # a predicted origin country this common gets its own stratum
@@ -65,13 +65,13 @@ def members(con, population: Population) -> list[str]:
 
 
 
-def draw(db: Path, venue_names: list[str], years: list[int], tier: str, size: int, design: str, seed: int,
+def draw(tracker: Tracker, venue_names: list[str], years: list[int], tier: str, size: int, design: str, seed: int,
          unit: str = "person") -> Sample:
     if design not in DESIGNS:
         raise UserError(f"unknown design {design!r} (choose {', '.join(DESIGNS)})")
     if size <= 0:
         raise UserError("a sample's size must be positive")
-    with reader(db) as con:
+    with tracker.reader() as con:
         population = population_of(con, venue_names, years, tier, unit)
         if population.unit == "person-year" and design != "person":
             raise UserError("a sample of person-years is a simple random sample of them (design person)")
@@ -144,7 +144,7 @@ def _by_prediction(con, population, people, size, rng, sample_id, seed) -> Sampl
                   strata={h: len(m) for h, m in sorted(strata.items())})
 
 
-def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, stage: str, size: int,
+def check_sheet(tracker: Tracker, venue_names: list[str], years: list[int], tier: str, stage: str, size: int,
                 output: Path, overwrite: bool = False) -> int:
     """Write a sheet of the `size` people whose predicted `stage` country is least certain."""
     if stage not in ("origin", "graduate", "work"):
@@ -155,7 +155,7 @@ def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, s
     check_output_file(output)
     if output.exists() and not overwrite:
         raise UserError(f"{output}: exists (it may hold annotations); choose another --output, or --overwrite")
-    with reader(db) as con:
+    with tracker.reader() as con:
         population = population_of(con, venue_names, years, tier)
         people = members(con, population)
         rows = con.execute(
@@ -173,7 +173,7 @@ def check_sheet(db: Path, venue_names: list[str], years: list[int], tier: str, s
     check = Sample(f"check-{stage}-{population.label.replace(' ', '-')}", population, "check", size, 0,
                    len(people), chosen)
     with written_beside(output) as tmp:
-        written = write_sheet(db, check, tmp)
+        written = write_sheet(tracker, check, tmp)
         place_sheet(tmp, output, overwrite)
     return written
 

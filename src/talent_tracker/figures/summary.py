@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from talent_tracker.store.reading import reader, rows
+from talent_tracker.store.reading import Tracker, rows
 
 COUNTS_SQL = """
 WITH p AS (
@@ -103,9 +101,9 @@ ORDER BY 1, 2
 """
 
 
-def summarise(db: Path) -> dict:
+def summarise(tracker: Tracker) -> dict:
     """Per venue-year counts, per venue people, and the skip reasons, as plain data (rows of dicts)."""
-    with reader(db) as con:
+    with tracker.reader() as con:
         return {"venue_years": rows(con, COUNTS_SQL), "people": rows(con, PEOPLE_SQL),
                 "careers": rows(con, CAREERS_SQL), "skips": rows(con, REASONS_SQL)}
 

@@ -27,7 +27,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.names import name_key
 from talent_tracker.people import linkage
 from talent_tracker.people.clusters import Mentions, bcubed, link, prepare
-from talent_tracker.store.reading import reader
+from talent_tracker.store.reading import Tracker
 
 COLUMNS = ("a.venue, a.year, a.paper_id, a.author_position, a.author_name, a.openreview_id, a.email, "
            "a.email_domain, a.institution_id, a.country, p.title")
@@ -36,7 +36,7 @@ THRESHOLDS = tuple(float(t) for t in range(2, 15))
 
 
 def load_mentions(db: Path) -> Mentions:
-    with reader(db, with_workspace=False) as con:
+    with Tracker(db) as tracker, tracker.reader(with_workspace=False) as con:
         rows = con.execute(f"SELECT {COLUMNS} FROM authorships a JOIN papers p USING (venue, year, paper_id) "
                            "ORDER BY a.venue, a.year, a.paper_id, a.author_position").fetchall()
     if not rows:

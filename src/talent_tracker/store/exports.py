@@ -4,6 +4,9 @@ spreadsheet formulas neutralised in every CSV cell."""
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
+import json
 import os
 from pathlib import Path
 
@@ -12,14 +15,14 @@ import duckdb
 from talent_tracker.errors import UserError
 from talent_tracker.store import workspace as workspaces
 from talent_tracker.store.database import check_output_file, first_line, sql_text
-from talent_tracker.store.reading import reader
+from talent_tracker.store.reading import Tracker
 from talent_tracker.store.schema import BUILD_TABLES, ORDER, SCHEMAS, SNAPSHOT_TABLES
 
 EXPORTABLE = (*BUILD_TABLES, "career_stages", *workspaces.TABLES)
 EXPORT_FORMATS = ("csv", "parquet", "json")
 
 
-def export_table(db: Path, table: str, fmt: str, output: Path) -> int:
+def export_table(tracker: Tracker, table: str, fmt: str, output: Path) -> int:
     """Write one table to csv, parquet or json (an array of objects); returns the row count.
 
     CSV cells that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`, tab or
@@ -32,9 +35,9 @@ def export_table(db: Path, table: str, fmt: str, output: Path) -> int:
         raise UserError(f"no table {table!r} (tables: {', '.join(EXPORTABLE)})")
     output = Path(output)
     check_output_file(output)
-    with reader(db) as con:
+    with tracker.reader() as con:
         if table in workspaces.TABLES and table not in SNAPSHOT_TABLES:
-            workspace = workspaces.open_workspace(db)
+            workspace = tracker.workspace(create=True)
             con.register("exported", workspace.table(table, SCHEMAS[table]))
             source = "exported"
         else:
@@ -61,6 +64,27 @@ def csv_safe(value):
     affiliations come from source data anyone can write into); other values are kept."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
+    return value
+
+
+def csv_text(columns, rows) -> str:
+    """The one CSV rendering of rows for a download: a header, then each cell as text a
+    spreadsheet shows as it is (csv_safe); empty for None, true/false, lists and objects as
+    their JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([csv_safe(_cell(value)) for value in row] for row in rows)
+    return buffer.getvalue()
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
     return value
 
 

@@ -106,7 +106,7 @@ class Tracker:
 
     The CLI makes one per command, the web app one per server (`app.state.tracker`), the
     site publisher one per run; nothing is shared between them through module state.
-    It is also a path (os.PathLike) to the database file, for code that needs the file."""
+    Every function of the read side takes one; `tracker.db` is the database file's path."""
 
     MEMO_SIZE = 128  # figures kept per region; a population's members and facts may each take megabytes
 
@@ -118,14 +118,17 @@ class Tracker:
         self._memo: dict[str, OrderedDict] = {}  # region -> key -> value (see memo)
         self._pending: dict[tuple, threading.Lock] = {}  # (region, key) being computed
 
-    def __fspath__(self) -> str:
-        return str(self.db)
-
     def __str__(self) -> str:  # messages name the file
         return str(self.db)
 
     def __repr__(self) -> str:
         return f"Tracker({str(self.db)!r})"
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _current(self, with_workspace: bool) -> _Composed:
         stamp = _stamp(self.db)
@@ -215,11 +218,6 @@ class Tracker:
             self._memo.clear()
 
 
-def tracker_of(source: Tracker | Path | str) -> Tracker:
-    """The tracker itself, or a new one for a path (which lives as long as the caller keeps it)."""
-    return source if isinstance(source, Tracker) else Tracker(source)
-
-
 def _has_legacy_tables(db: Path) -> bool:
     """A database of an earlier version holds human work the workspace must take over."""
     if workspaces.path_for(db).exists():
@@ -235,42 +233,8 @@ def _has_legacy_tables(db: Path) -> bool:
         con.close()
 
 
-@contextlib.contextmanager
-def reader(source: Tracker | Path | str, with_workspace: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor of `source`'s tracker; for a path, of a tracker made for this one read and
-    closed after it (for one-off reads: a long-lived caller keeps a Tracker)."""
-    if isinstance(source, Tracker):
-        with source.reader(with_workspace) as cursor:
-            yield cursor
-        return
-    tracker = Tracker(source)
-    try:
-        with tracker.reader(with_workspace) as cursor:
-            yield cursor
-    finally:
-        tracker.close()
-
-
 def rows(con, sql: str, params: list | None = None) -> list[dict]:
     """A query's rows as dicts keyed by column name."""
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def build_stamp(source: Tracker | Path | str) -> tuple:
-    """Changes when a new build replaces the database (for caches of derived figures)."""
-    return _stamp(Path(source))
-
-
-def workspace_generation(source: Tracker | Path | str) -> int:
-    """Changes with every write to the workspace (for caches of figures that use it)."""
-    if isinstance(source, Tracker):
-        return source.workspace_generation()
-    workspace = workspaces.open_workspace(Path(source), create=False)
-    if workspace is None:
-        return 0
-    try:
-        return workspace.generation()
-    finally:
-        workspace.close()

@@ -20,8 +20,6 @@ cannot take (a full disk) is a 503 saying why, the form kept as it was sent.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 from urllib.parse import quote, urlparse
 
@@ -64,7 +62,7 @@ class Write:
         self.who, self.form = who, form
 
 
-def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str | None = None) -> APIRouter:
+def router(tracker: reading.Tracker, access: Access, resolver, templates: Jinja2Templates, notice: str | None = None) -> APIRouter:
     """The annotation routes; `notice`: a warning every annotation page shows (a workspace
     that was missing when the server started)."""
     r = APIRouter()
@@ -148,7 +146,7 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
 
     @r.get("/annotate/samples/{sample_id:path}", response_class=HTMLResponse, include_in_schema=False)
     def sample_queue(request: Request, sample_id: str, who: Viewer = Depends(viewer)):
-        with reading.reader(db) as con:
+        with tracker.reader() as con:
             names = dict(con.execute("SELECT person_id, display_name FROM persons WHERE person_id IN "
                                      "(SELECT person_id FROM samples WHERE sample_id = ?)", [sample_id]).fetchall())
         rows = workflow.queue(workspace.connection(), sample_id, who.user.name, names)
@@ -161,7 +159,7 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
         return page(request, "annotate_queue.html", who, sample_id=sample_id, rows=rows, done=done)
 
     def evidence(person_id: str, who: Viewer) -> dict:
-        with reading.reader(db) as con:
+        with tracker.reader() as con:
             person = reading.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
             if not person:
                 raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
@@ -191,11 +189,11 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
         return context
 
     def inferred_of(person_id: str) -> dict[str, dict]:
-        with reading.reader(db, with_workspace=False) as con:
+        with tracker.reader(with_workspace=False) as con:
             return {stage: fact for (_, stage), fact in workflow.inferred_values(con, [person_id]).items()}
 
     def known_person(person_id: str) -> bool:
-        with reading.reader(db, with_workspace=False) as con:
+        with tracker.reader(with_workspace=False) as con:
             return con.execute("SELECT 1 FROM persons WHERE person_id = ?", [person_id]).fetchone() is not None
 
     @r.get("/annotate/person/{person_id:path}", response_class=HTMLResponse, include_in_schema=False)
@@ -287,12 +285,8 @@ def router(db, access: Access, resolver, templates: Jinja2Templates, notice: str
     @r.get("/annotate/export.csv", include_in_schema=False)
     def export(who: Viewer = Depends(needs("export"))):
         cursor = workspace.connection().execute("SELECT * FROM annotations ORDER BY person_id, stage")
-        names = [d[0] for d in cursor.description]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(names)
-        writer.writerows([exports.csv_safe(v) for v in row] for row in cursor.fetchall())
-        return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
+        text = exports.csv_text([d[0] for d in cursor.description], cursor.fetchall())
+        return PlainTextResponse(text, media_type="text/csv",
                                  headers={"Content-Disposition": 'attachment; filename="annotations.csv"'})
 
     return r

@@ -13,9 +13,6 @@ access.py's to decide, for the pages' API as for the annotation pages.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -54,19 +51,19 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     `app.state.workspace_warning` says, if so, that the database's workspace was missing
     (workspace.missing); `serve` prints it, the annotation pages show it. With `annotate`,
     `app.state.workspace` is the workspace the annotation routes write to."""
-    db = reading.Tracker(db)  # owns this server's connections and its memo of figures
-    with db.reader():
+    tracker = reading.Tracker(db)  # owns this server's connections and its memo of figures
+    with tracker.reader():
         pass  # fail now, with one clear line, if the database cannot be read
     # after that first read, which hands over the work a database of an earlier version held
-    warning = workspaces.missing(db.db, creating=annotate)
+    warning = workspaces.missing(tracker.db, creating=annotate)
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
-        db.close()  # the server's connections end with it
+        tracker.close()  # the server's connections end with it
 
     app = FastAPI(lifespan=lifespan, title="talent-tracker", description="Where the world's top AI researchers come from, train and "
                   "work. Every page's figures have a JSON twin here.", version="1", docs_url=None, redoc_url=None)
-    app.state.tracker = db
+    app.state.tracker = tracker
     app.state.workspace_warning = warning
     app.add_middleware(BodyLimit)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts or allowed_hosts("127.0.0.1"))
@@ -87,30 +84,30 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     hides = nothing_hidden
     if annotate:
         resolver, _ = load_resolver(universities)
-        workspace = workspaces.open_workspace(db.db)
+        workspace = tracker.workspace(create=True)
         app.state.workspace = workspace
         access = Access(workspace, Sessions(workspace), blind)
         hides = access.hides
-        app.include_router(annotate_router(db, access, resolver, templates, notice=warning))
+        app.include_router(annotate_router(tracker, access, resolver, templates, notice=warning))
 
     def compute(name: str, venues: tuple, years: tuple, tier: str, place: str, extra: str, build: tuple,
                 generation: int) -> dict:
         f = analyses.filters_of(list(venues), list(years), tier, place)
         if name == "country":
-            return analyses.country_profile(db, f, extra)
+            return analyses.country_profile(tracker, f, extra)
         if name == "map":
-            return map_figures(db, f)
-        return analyses.ANALYSES[name](db, f).as_dict()
+            return map_figures(tracker, f)
+        return analyses.ANALYSES[name](tracker, f).as_dict()
 
     # results are kept per build and, for those that read it, per workspace generation:
     # a new build or a new annotation shows at once, without a restart
     def cached(*key) -> dict:
-        return db.memo(key, lambda: compute(*key), region="analyses", size=4096)
+        return tracker.memo(key, lambda: compute(*key), region="analyses", size=4096)
 
     def run(name: str, venue: list[str] | None, years: str | None, tier: str, place: str = "lab",
             extra: str = "") -> dict:
-        build = reading.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
-        generation = reading.workspace_generation(db) if name in WORKSPACE_ANALYSES else 0
+        build = tracker.build_stamp()  # a database gone missing is the server's trouble (503), not the request's
+        generation = tracker.workspace_generation() if name in WORKSPACE_ANALYSES else 0
         try:
             year_list = tuple(parse_years(years)) if years else ()
             return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, place, extra, build, generation)
@@ -119,7 +116,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     @app.get("/api/meta", summary="Venues, years, tiers and samples in the database, and when it was built")
     def meta() -> dict:
-        return meta_of(db)
+        return meta_of(tracker)
 
     @app.get("/api/analyses/{name}", summary="One analysis as a table (format=json or csv)")
     def analysis(request: Request, name: AnalysisName, venue: AnalysisVenueQ = None, years: YearsQ = None,
@@ -162,7 +159,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         _path, title, charts = PAGES[key]
         return templates.TemplateResponse(request, "page.html", {
             "page": key, "title": title, "charts": charts, "pages": PAGES, "static_site": False,
-            "meta_json": safe_json(meta_of(db)), **extra})
+            "meta_json": safe_json(meta_of(tracker)), **extra})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request):
@@ -175,7 +172,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
 
     @app.get("/api/compare", summary="The published tracker's figures beside this tracker's own")
     def compared(request: Request):
-        result = comparison(db)
+        result = comparison(tracker)
         return JSONResponse(hidden_comparison(result) if hides(request) else result)
 
     for key in ("flows", "map", "trends", "institutions", "methodology", "compare"):
@@ -186,19 +183,14 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         return page(request, "countries", country=code.upper())
 
     # the typed data API (api.py): people, institutions, papers, estimates, samples, the list of analyses
-    install_api(app, db, run, PAGES, hides)
+    install_api(app, tracker, run, PAGES, hides)
     return app
 
 
 def _csv(result: dict, name: str) -> PlainTextResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     if "columns" in result:
-        writer.writerow(result["columns"])
-        writer.writerows([exports.csv_safe(v) for v in row] for row in result["rows"])
+        text = exports.csv_text(result["columns"], result["rows"])
     else:
-        writer.writerow(["key", "value"])
-        for key, value in result.items():
-            writer.writerow([key, exports.csv_safe(json.dumps(value) if isinstance(value, (dict, list)) else value)])
-    return PlainTextResponse(buffer.getvalue(), media_type="text/csv",
+        text = exports.csv_text(["key", "value"], result.items())
+    return PlainTextResponse(text, media_type="text/csv",
                              headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})

@@ -37,11 +37,15 @@ SITE_MARKER = ".talent-tracker-site"
 
 def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
     db, output = Path(db), Path(output)
-    with reading.reader(db):
-        pass
+    with reading.Tracker(db) as tracker:  # one reader and memo for every page's figures
+        return _publish(tracker, output, progress)
+
+
+def _publish(tracker: reading.Tracker, output: Path, progress) -> dict:
+    with tracker.reader():
+        pass  # an unreadable database is one line before anything else
     require_assets()
     check_site_output(output)
-    tracker = reading.Tracker(db)  # one reader and memo for every page's figures
     meta = meta_of(tracker)
     try:
         work = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".tmp", dir=output.parent))
@@ -52,7 +56,7 @@ def publish(db: Path, output: Path, progress=lambda done, total: None) -> dict:
         _assets(work)
         counts = _data(work, tracker, meta, progress)
         files = sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file())
-        (work / SITE_MARKER).write_text(json.dumps({"written_by": "talent-tracker publish", "database": str(db.resolve()),
+        (work / SITE_MARKER).write_text(json.dumps({"written_by": "talent-tracker publish", "database": str(tracker.db.resolve()),
                                                     "files": files}, indent=1), "utf-8")
         _swap_in(work, output)
     except OSError as exc:
@@ -148,7 +152,7 @@ def _combos(meta: dict) -> list[tuple[str, tuple[str, ...], str, str, str]]:
     return combos
 
 
-def _data(root: Path, db: reading.Tracker, meta: dict, progress) -> dict:
+def _data(root: Path, tracker: reading.Tracker, meta: dict, progress) -> dict:
     combos = _combos(meta)
     names = [*analyses.ANALYSES, "map"]
     total = len(combos) * len(names)
@@ -156,17 +160,17 @@ def _data(root: Path, db: reading.Tracker, meta: dict, progress) -> dict:
     for key, venues, tier, place, year in combos:
         f = Population(venues, () if year == "all" else (int(year),), tier, place)
         for name in names:
-            result = map_figures(db, f) if name == "map" else analyses.ANALYSES[name](db, f).as_dict()
+            result = map_figures(tracker, f) if name == "map" else analyses.ANALYSES[name](tracker, f).as_dict()
             _write(root, f"{name}/{key}_{tier}_{place}_{year}", result)
             files += 1
             done += 1
             progress(done, total)
         if year == "all":
-            countries = [r[0] for r in analyses.work_countries(db, f).rows[:COUNTRY_PROFILES]]
+            countries = [r[0] for r in analyses.work_countries(tracker, f).rows[:COUNTRY_PROFILES]]
             for code in countries:
-                _write(root, f"country/{key}_{tier}_{place}_all_{code}", analyses.country_profile(db, f, code))
+                _write(root, f"country/{key}_{tier}_{place}_all_{code}", analyses.country_profile(tracker, f, code))
                 files += 1
-    _write(root, "compare/all_all_hq_all", comparison(db))
+    _write(root, "compare/all_all_hq_all", comparison(tracker))
     files += 1
     return {"pages": len(PAGES) + 1, "data_files": files, "filter_settings": len(combos)}
 

@@ -35,20 +35,20 @@ WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "retent
                       "country"}
 
 
-def comparison(db: reading.Tracker) -> dict:
+def comparison(tracker: reading.Tracker) -> dict:
     """The published figures beside this tracker's (compare.py), once per build and workspace generation."""
     def compute() -> dict:
         try:
-            return compare(db)
+            return compare(tracker)
         except UserError as exc:
             return {"figures": [], "available": 0, "total": 0, "unavailable": str(exc)}
-    return db.memo(("compare", db.build_stamp(), db.workspace_generation()), compute)
+    return tracker.memo(("compare", tracker.build_stamp(), tracker.workspace_generation()), compute)
 
 
-def meta_of(db: reading.Tracker) -> dict:
+def meta_of(tracker: reading.Tracker) -> dict:
     """Venues, years, tiers and samples in the database, and when it was built."""
     def build_meta() -> dict:
-        with db.reader(with_workspace=False) as con:
+        with tracker.reader(with_workspace=False) as con:
             rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
             built = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
         venues: dict[str, list] = {}
@@ -56,15 +56,15 @@ def meta_of(db: reading.Tracker) -> dict:
             venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
         return {"venues": venues, "tiers": ["top20", "top2"], "built_at": built[0] if built else None}
 
-    workspace = db.workspace()
+    workspace = tracker.workspace()
     samples = [r["sample_id"] for r in workspace.rows(
         "SELECT sample_id FROM sample_designs ORDER BY created_at DESC")] if workspace else []
-    return {**db.memo(("meta", db.build_stamp()), build_meta), "samples": samples}
+    return {**tracker.memo(("meta", tracker.build_stamp()), build_meta), "samples": samples}
 
 
-def map_figures(db: reading.Tracker | Path, f) -> dict:
+def map_figures(tracker: reading.Tracker, f) -> dict:
     """Work countries with their ISO numeric codes, for the world map."""
-    result = analyses.work_countries(db, f).as_dict()
+    result = analyses.work_countries(tracker, f).as_dict()
     for row in result["rows"]:
         country = pycountry.countries.get(alpha_2=row[0])
         row.append(country.numeric if country else None)

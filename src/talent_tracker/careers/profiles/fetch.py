@@ -35,7 +35,7 @@ from talent_tracker.careers.profiles.http import (
 )
 from talent_tracker.careers.profiles.records import SOURCES, Parsed, read_records, write_records
 from talent_tracker.errors import UserError
-from talent_tracker.store.reading import reader
+from talent_tracker.store.reading import Tracker
 
 # the minimum seconds between two requests to a host: OpenReview limits guests per
 # minute, ORCID allows 12 per second and anonymous OpenAlex 10 per second
@@ -95,15 +95,15 @@ class Progress:
     def advance(self, count: int = 1) -> None: ...
 
 
-def fetch_profiles(db: Path, limit: int | None = None, **options) -> Summary:
-    """Fetch for the people of the build `db` (the first `limit` of them, by person id)."""
-    ids, people = openreview_ids(db, limit)
-    return fetch_for(ids, folder_for(db), people=people, **options)
+def fetch_profiles(tracker: Tracker, limit: int | None = None, **options) -> Summary:
+    """Fetch for the people of the build (the first `limit` of them, by person id)."""
+    ids, people = openreview_ids(tracker, limit)
+    return fetch_for(ids, folder_for(tracker.db), people=people, **options)
 
 
-def openreview_ids(db: Path, limit: int | None = None) -> tuple[list[str], int]:
+def openreview_ids(tracker: Tracker, limit: int | None = None) -> tuple[list[str], int]:
     """The OpenReview ids of the build's people (read-only), and how many people hold them."""
-    with reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         rows = con.execute("SELECT DISTINCT person_id, openreview_id FROM authorships "
                            "WHERE openreview_id IS NOT NULL AND person_id IS NOT NULL "
                            "ORDER BY person_id, openreview_id").fetchall()

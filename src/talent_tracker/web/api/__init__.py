@@ -9,8 +9,8 @@ next page in the `X-Total-Count` and `Link` headers. Filters are parsed as the a
 are (`venue` repeated, `years` like 2019 or 2010-2019, `tier` top20 or top2): a filter
 that names nothing real is a 400 with the reason.
 
-The database is read through reading.reader; what is the same until the next build (the
-people search index, institution counts) is kept per build (reading.build_stamp), what the
+The database is read through the server's Tracker; what is the same until the next build (the
+people search index, institution counts) is kept per build (Tracker.build_stamp), what the
 workspace changes (careers with annotations, estimates) per workspace generation too.
 All SQL is parameterised and every input has a bound.
 

@@ -10,6 +10,7 @@ from fastapi import HTTPException, Query
 
 from talent_tracker.errors import UserError
 from talent_tracker.limits import MAX_QUERY
+from talent_tracker.population import tier_condition
 from talent_tracker.venues import load_venues
 from talent_tracker.years import parse_years
 
@@ -47,8 +48,10 @@ SearchQ = Annotated[str | None, Query(max_length=MAX_QUERY, description="Text to
 
 @dataclass(frozen=True)
 class Filter:
-    """Papers (and their authors) by venue, years and tier, as the analyses parse them; an
-    absent part selects everything."""
+    """A listing's filter: papers (and their authors) by venue, years and tier, parsed as the
+    analyses parse them. Unlike a Population (a figure's subject, which is always some
+    venue's accepted authors), an absent part selects everything: no tier lists every
+    paper, accepted or not. A tier means what it means for a Population (tier_condition)."""
 
     venues: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
@@ -66,10 +69,8 @@ class Filter:
         if self.years:
             parts.append(f"{alias}.year IN (SELECT unnest(?))")
             params.append(list(self.years))
-        if self.tier == "top20":
-            parts.append(f"{alias}.accepted")
-        elif self.tier == "top2":
-            parts.append(f"{alias}.accepted AND {alias}.tier = 'top2'")
+        if self.tier:
+            parts.append(tier_condition(self.tier, alias))
         return parts, params
 
 

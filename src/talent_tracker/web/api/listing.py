@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import types
@@ -96,23 +95,7 @@ def _flat(value):
 
 def _csv(model: type[BaseModel], rows: list[BaseModel]) -> str:
     columns = list(model.model_fields)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        data = row.model_dump(mode="json")
-        writer.writerow([exports.csv_safe(_csv_cell(data[c])) for c in columns])
-    return buffer.getvalue()
-
-
-def _csv_cell(value):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return value
+    return exports.csv_text(columns, ([row.model_dump(mode="json")[c] for c in columns] for row in rows))
 
 
 def _parquet(model: type[BaseModel], rows: list[BaseModel]) -> bytes:

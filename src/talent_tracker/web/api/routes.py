@@ -21,7 +21,6 @@ from talent_tracker.population import UNITS
 from talent_tracker.stages import STAGE_ORDER
 from talent_tracker.store import reading
 from talent_tracker.store.reading import Tracker
-from talent_tracker.store.workspace import open_workspace
 from talent_tracker.web.access import HIDDEN
 from talent_tracker.web.api.filters import (
     Filter,
@@ -76,12 +75,12 @@ LIST_RESPONSES: dict = {200: {"content": {"text/csv": {}, PARQUET: {}}},
 
 # --- the router ---------------------------------------------------------------------------------------
 
-def install(app: FastAPI, db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]
+def install(app: FastAPI, tracker: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]
             ) -> None:
     """Add the API to `app`. `run(name, venue, years, tier)` is the app's cached analysis; `pages`
     its dashboard pages; `hides(request)`: whether blind annotation hides analysts' values
     from who makes the request (access.Access.hides)."""
-    app.include_router(router(db, run, pages, hides))
+    app.include_router(router(tracker, run, pages, hides))
 
     @app.exception_handler(RequestValidationError)
     async def unknown_name(request: Request, exc: RequestValidationError):
@@ -94,16 +93,16 @@ def install(app: FastAPI, db: Tracker, run: Callable[..., dict], pages: dict, hi
         return await request_validation_exception_handler(request, exc)
 
 
-def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]) -> APIRouter:
+def router(tracker: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]) -> APIRouter:
     api = APIRouter(prefix="/api", tags=["data"])
 
     def build() -> tuple:
-        return reading.build_stamp(db)  # a database gone missing is the server's trouble (503), not the request's
+        return tracker.build_stamp()  # a database gone missing is the server's trouble (503), not the request's
 
     # --- analyses ---
 
     def titles(stamp: tuple) -> dict[str, str]:
-        return db.memo((stamp,), lambda: {name: run(name, None, None, "top20")["title"]
+        return tracker.memo((stamp,), lambda: {name: run(name, None, None, "top20")["title"]
                                           for name in AnalysisName.__members__}, region="titles", size=4)
 
     @api.get("/analyses", response_model=Page[AnalysisInfo], responses=LIST_RESPONSES,
@@ -132,12 +131,12 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
                 tier: TierQ = None):
         f = filter_of(venue, years, tier)
         stamp = build()
-        people = people_index(db, stamp)
+        people = people_index(tracker, stamp)
         needle = (q or "").strip()
         chosen = people.search(needle) if needle else None  # positions, in order
         papers = None
         if not f.empty:
-            positions, counts = population_members(db, stamp, f)
+            positions, counts = population_members(tracker, stamp, f)
             papers = np.zeros(len(people.ids), dtype=np.int32)
             papers[positions] = counts
             chosen = positions if chosen is None else chosen[np.isin(chosen, positions, assume_unique=True)]
@@ -158,7 +157,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
     @api.get("/persons/{person_id:path}", response_model=PersonDetail, responses={404: {"model": Detail}},
              summary="A person: their careers with provenance, their predictions and papers")
     def person(request: Request, person_id: Annotated[str, Path_(max_length=MAX_ID)]):
-        detail = _person_cached(db, build(), reading.workspace_generation(db), person_id, hides(request))
+        detail = _person_cached(tracker, build(), tracker.workspace_generation(), person_id, hides(request))
         if detail is None:
             raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
         return Response(detail, media_type="application/json")
@@ -171,7 +170,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
                      country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 "
                                                           "alpha-2 code (of the lab)")] = None,
                      sector: Annotated[Sector | None, Query()] = None):
-        rows = institution_rows(db, build())
+        rows = institution_rows(tracker, build())
         needle = plain_text((q or "").strip()).replace("\n", " ")  # within one name
         chosen = [r for r in rows
                   if (not country or r["country"] == country.upper())
@@ -186,7 +185,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
              responses={404: {"model": Detail}},
              summary="An institution: its country and sector, its parent and children, counts and top people")
     def institution(institution_id: Annotated[str, Path_(max_length=MAX_ID)]):
-        detail = _institution_cached(db, build(), institution_id)
+        detail = _institution_cached(tracker, build(), institution_id)
         if detail is None:
             raise HTTPException(status_code=404, detail=f"no institution {institution_id[:100]!r}")
         return Response(detail, media_type="application/json")
@@ -199,7 +198,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
                country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="papers with an author "
                                                     "in this country (ISO 3166-1 alpha-2)")] = None):
         f = filter_of(venue, years, tier)
-        total, found = _papers_cached(db, build(), f, (q or "").strip().lower(), (country or "").upper(),
+        total, found = _papers_cached(tracker, build(), f, (q or "").strip().lower(), (country or "").upper(),
                                       listing.per_page, listing.offset)
         rows = [PaperRow(**{**r, "authors": r["authors"] or [], "person_ids": r["person_ids"] or []}) for r in found]
         return listing.respond("papers", PaperRow, rows, total)
@@ -228,11 +227,11 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
                  level: Annotated[float, Query(gt=0, lt=1, description="confidence level")] = 0.95):
         if hides(request):
             raise HTTPException(status_code=403, detail=HIDDEN)
-        stamp, generation = build(), reading.workspace_generation(db)
+        stamp, generation = build(), tracker.workspace_generation()
         venues = tuple(checked_venue_names(venue) or ["neurips"])
         try:
             year_list = tuple(parse_years(years)) if years else ()
-            result = _estimate_cached(db, stamp, generation, venues, year_list, tier.value, by.value, sample,
+            result = _estimate_cached(tracker, stamp, generation, venues, year_list, tier.value, by.value, sample,
                                       level, method.value if method else None, within, unit.value, place)
         except UserError as exc:
             raise HTTPException(status_code=400, detail=str(exc)) from None
@@ -263,7 +262,7 @@ def router(db: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[
     def samples(request: Request, listing: ListingQ):
         build()
         hidden = hides(request)
-        workspace = open_workspace(db, create=False)
+        workspace = tracker.workspace()
         if workspace is None:
             return listing.respond("samples", SampleRow, [], 0)
         with workspace.read() as con:
@@ -309,11 +308,11 @@ def _person_url(person_id: str) -> str:
 
 
 @kept(4096)
-def _person_cached(db: Tracker, build: tuple, generation: int, person_id: str, hide_annotations: bool) -> bytes | None:
+def _person_cached(tracker: Tracker, build: tuple, generation: int, person_id: str, hide_annotations: bool) -> bytes | None:
     """A person's answer as JSON, kept per build and workspace generation (an annotation may
     change their careers)."""
     hidden = "AND source <> 'annotation'" if hide_annotations else ""
-    with reading.reader(db) as con:
+    with tracker.reader() as con:
         found = reading.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
         if not found:
             return None
@@ -340,8 +339,8 @@ def _person_cached(db: Tracker, build: tuple, generation: int, person_id: str, h
 
 
 @kept(1024)
-def _institution_cached(db: Tracker, build: tuple, institution_id: str) -> bytes | None:
-    with reading.reader(db, with_workspace=False) as con:
+def _institution_cached(tracker: Tracker, build: tuple, institution_id: str) -> bytes | None:
+    with tracker.reader(with_workspace=False) as con:
         found = reading.rows(con, "SELECT * FROM institutions WHERE institution_id = ?", [institution_id])
         if not found:
             return None
@@ -370,7 +369,7 @@ def _institution_cached(db: Tracker, build: tuple, institution_id: str) -> bytes
 
 
 @kept(1024)
-def _papers_cached(db: Tracker, build: tuple, f: Filter, needle: str, country: str, per_page: int, offset: int
+def _papers_cached(tracker: Tracker, build: tuple, f: Filter, needle: str, country: str, per_page: int, offset: int
                    ) -> tuple[int, list[dict]]:
     """A page of papers and the total, kept per build."""
     parts, params = f.sql("p")
@@ -381,7 +380,7 @@ def _papers_cached(db: Tracker, build: tuple, f: Filter, needle: str, country: s
         parts.append("list_contains(p.countries, ?)")
         params.append(country)
     where = " AND ".join(parts) or "true"
-    with reading.reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         total = con.execute(f"SELECT count(*) FROM papers p WHERE {where}", params).fetchone()[0]
         found = reading.rows(con, f"""
             WITH page AS (
@@ -405,8 +404,8 @@ def _papers_cached(db: Tracker, build: tuple, f: Filter, needle: str, country: s
 
 
 @kept(256)
-def _estimate_cached(db: Tracker, build: tuple, generation: int, venues: tuple, years: tuple, tier: str, by: str,
+def _estimate_cached(tracker: Tracker, build: tuple, generation: int, venues: tuple, years: tuple, tier: str, by: str,
                      sample: str | None, level: float, method: str | None, within: str | None, unit: str,
                      place: str) -> dict:
-    return estimates.estimate(db, list(venues), list(years), tier, by, sample_id=sample, level=level,
+    return estimates.estimate(tracker, list(venues), list(years), tier, by, sample_id=sample, level=level,
                               method=method, within=within, unit=unit, place=place)

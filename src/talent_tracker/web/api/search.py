@@ -41,8 +41,8 @@ def kept(size: int):
     goes with the tracker or its build, never outliving them in module state."""
     def wrap(load: Callable):
         @functools.wraps(load)
-        def kept(db: Tracker, *key):
-            return db.memo(key, lambda: load(db, *key), region=load.__name__, size=size)
+        def kept(tracker: Tracker, *key):
+            return tracker.memo(key, lambda: load(tracker, *key), region=load.__name__, size=size)
         return kept
     return wrap
 
@@ -75,8 +75,8 @@ class _People:
         return np.array([i for i in candidates.tolist() if needle in self.plain[i]], dtype=np.int64)
 
 
-def _load_people(db: Tracker, build: tuple) -> _People:
-    with reading.reader(db, with_workspace=False) as con:
+def _load_people(tracker: Tracker, build: tuple) -> _People:
+    with tracker.reader(with_workspace=False) as con:
         rows = con.execute("""SELECT person_id, display_name, n_papers, n_accepted_papers, first_year, last_year, venues
                               FROM persons ORDER BY n_papers DESC, display_name, person_id""").fetchall()
         latest = con.execute("""
@@ -106,11 +106,11 @@ def _load_people(db: Tracker, build: tuple) -> _People:
 people_index = kept(2)(_load_people)
 
 
-def _load_population(db: Tracker, build: tuple, f: Filter) -> tuple[np.ndarray, np.ndarray]:
+def _load_population(tracker: Tracker, build: tuple, f: Filter) -> tuple[np.ndarray, np.ndarray]:
     """For a filter: the positions (in _People order) of the people in it, and their papers in it."""
-    people = people_index(db, build)
+    people = people_index(tracker, build)
     parts, params = f.sql("a")
-    with reading.reader(db, with_workspace=False) as con:
+    with tracker.reader(with_workspace=False) as con:
         found = con.execute(f"SELECT person_id, count(*) FROM authorships a WHERE a.person_id IS NOT NULL AND "
                             f"{' AND '.join(parts)} GROUP BY 1", params).fetchall()
     pairs = sorted((people.position[p], n) for p, n in found if p in people.position)
@@ -120,8 +120,8 @@ def _load_population(db: Tracker, build: tuple, f: Filter) -> tuple[np.ndarray, 
 population_members = kept(64)(_load_population)
 
 
-def _load_institutions(db: Tracker, build: tuple) -> list[dict]:
-    with reading.reader(db, with_workspace=False) as con:
+def _load_institutions(tracker: Tracker, build: tuple) -> list[dict]:
+    with tracker.reader(with_workspace=False) as con:
         rows = reading.rows(con, """
             SELECT i.institution_id, i.name, i.country, i.sector, i.parent, i.hq_country, i.multinational, i.layer,
                    coalesce(c.people, 0) AS people, coalesce(c.authorships, 0) AS authorships,
