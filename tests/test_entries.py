@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from talent_tracker.annotations import ANNOTATION_COLUMNS
+from talent_tracker.store import workspace as workspaces
 from talent_tracker.store.workspace import SCHEMA_VERSION, path_for
 from talent_tracker.web.app import create_app
 
@@ -131,6 +132,60 @@ def test_a_workspace_of_the_previous_schema_hands_imported_values_over_as_entrie
         assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         assert con.execute("SELECT annotator, work_country, via FROM submissions").fetchall() == [
             ("cli:erin", "FR", "sheet old.csv")]
+
+
+# the tables as version 1 of the workspace made them (before sheet entries, person-year
+# samples and sign-in sessions)
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
+CREATE TABLE submissions (person_id TEXT NOT NULL, annotator TEXT NOT NULL, sample_id TEXT, origin_institution_id TEXT,
+    origin_institution TEXT, origin_country TEXT, graduate_institution_id TEXT, graduate_institution TEXT,
+    graduate_country TEXT, work_institution_id TEXT, work_institution TEXT, work_country TEXT, work_sector TEXT,
+    undetermined TEXT, confidence TEXT, evidence_url TEXT, notes TEXT, version INTEGER NOT NULL,
+    updated_at TEXT NOT NULL, PRIMARY KEY (person_id, annotator));
+CREATE TABLE decisions (person_id TEXT NOT NULL, stage TEXT NOT NULL, reviewer TEXT NOT NULL, institution_id TEXT,
+    institution TEXT, country TEXT, sector TEXT, decided_at TEXT NOT NULL, PRIMARY KEY (person_id, stage));
+CREATE TABLE audit_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, person_id TEXT, before TEXT, after TEXT);
+CREATE TABLE annotations (person_id TEXT NOT NULL, stage TEXT NOT NULL, institution_id TEXT, institution TEXT,
+    country TEXT, sector TEXT, evidence_url TEXT, notes TEXT, sheet TEXT, imported_at TEXT, PRIMARY KEY (person_id, stage));
+CREATE TABLE samples (sample_id TEXT NOT NULL, person_id TEXT NOT NULL, stratum TEXT, paper TEXT);
+CREATE TABLE sample_designs (sample_id TEXT PRIMARY KEY, venues TEXT NOT NULL, years TEXT NOT NULL, tier TEXT NOT NULL,
+    design TEXT NOT NULL, size INTEGER, seed INTEGER, population_size INTEGER, strata TEXT, clusters_total INTEGER,
+    created_at TEXT);
+CREATE TABLE person_overrides (authorship_a TEXT NOT NULL, authorship_b TEXT NOT NULL, decision TEXT NOT NULL,
+    note TEXT, actor TEXT, created_at TEXT NOT NULL, PRIMARY KEY (authorship_a, authorship_b));
+INSERT INTO meta VALUES ('schema_version', '1'), ('generation', '0'), ('session_secret', 'ab');
+INSERT INTO sample_designs VALUES ('s1', '["neurips"]', '[2021]', 'top20', 'person', 1, 7, 10, NULL, NULL, 'then');
+"""
+
+
+def test_an_upgraded_workspace_has_the_one_declared_schema(tmp_path):
+    """The workspace is declared once (workspace.DECLARED): a new one and one upgraded from
+    version 1 have the same tables and columns, and every table reads as its Arrow schema."""
+    def columns(path: Path) -> dict:
+        with sqlite3.connect(path) as con:
+            names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                               "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+            found = {n: [(r[1], r[2], r[3], r[4]) for r in con.execute(f'PRAGMA table_info("{n}")')] for n in names}
+        con.close()
+        return found
+
+    fresh = workspaces.open_workspace(tmp_path / "new.duckdb")
+    old_path = path_for(tmp_path / "old.duckdb")
+    with sqlite3.connect(old_path) as con:
+        con.executescript(V1_SCHEMA)
+    con.close()
+    upgraded = workspaces.open_workspace(tmp_path / "old.duckdb", create=False)
+    assert columns(old_path) == columns(fresh.path)
+    assert set(columns(fresh.path)) == {*workspaces.TABLES, "meta", "sessions"}
+    for name in workspaces.TABLES:
+        assert upgraded.table(name, workspaces.ARROW[name]).schema == workspaces.ARROW[name]
+    designs = upgraded.table("sample_designs", workspaces.ARROW["sample_designs"]).to_pylist()
+    assert designs[0]["years"] == [2021] and designs[0]["unit"] == "person"  # the default a v1 sample takes
+    fresh.close()
+    upgraded.close()
 
 
 def test_a_confirmation_in_the_form_is_recorded_only_for_the_inferred_value(db):

@@ -1,9 +1,13 @@
 """The build file's tables: their Arrow schemas, their order, and the SQL that composes
-annotations into career facts. A build writes them (build/), readers read them (reading.py)."""
+annotations into career facts. A build writes them (build/), readers read them (reading.py).
+SCHEMAS also holds the workspace's tables as readers see them; they are declared once, in
+workspace.DECLARED, with their SQLite constraints."""
 
 from __future__ import annotations
 
 import pyarrow as pa
+
+from talent_tracker.store import workspace as workspaces
 
 DEFAULT_DB = "talent-tracker.duckdb"
 RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "resolution_method",
@@ -51,36 +55,6 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("person_id", _str), ("stage", _str), ("country", _str), ("probability", pa.float32()), ("kind", _str),
         ("evidence", _str),
     ]),
-    "annotations": pa.schema([
-        ("person_id", _str), ("stage", _str), ("institution_id", _str), ("institution", _str), ("country", _str),
-        ("sector", _str), ("evidence_url", _str), ("notes", _str), ("sheet", _str), ("imported_at", _str),
-    ]),
-    # a sampled unit: a person, or with `year` a person-year (sample_designs.unit)
-    "samples": pa.schema([("sample_id", _str), ("person_id", _str), ("stratum", _str), ("paper", _str),
-                          ("year", _int)]),
-    "sample_designs": pa.schema([
-        ("sample_id", _str), ("venues", _strs), ("years", pa.list_(_int)), ("tier", _str), ("design", _str),
-        ("size", _int), ("seed", pa.int64()), ("population_size", _int), ("strata", _str), ("clusters_total", _int),
-        ("created_at", _str), ("unit", _str),
-    ]),
-    # the annotation workflow (annotations/workflow.py)
-    "users": pa.schema([("name", _str), ("role", _str), ("token_sha256", _str), ("created_at", _str)]),
-    "submissions": pa.schema([
-        ("person_id", _str), ("annotator", _str), ("sample_id", _str),
-        ("origin_institution_id", _str), ("origin_institution", _str), ("origin_country", _str),
-        ("graduate_institution_id", _str), ("graduate_institution", _str), ("graduate_country", _str),
-        ("work_institution_id", _str), ("work_institution", _str), ("work_country", _str), ("work_sector", _str),
-        ("undetermined", _strs), ("confidence", _str), ("evidence_url", _str), ("notes", _str),
-        ("version", _int), ("updated_at", _str), ("confirmed", _strs), ("via", _str),
-    ]),
-    "decisions": pa.schema([
-        ("person_id", _str), ("stage", _str), ("reviewer", _str), ("institution_id", _str), ("institution", _str),
-        ("country", _str), ("sector", _str), ("decided_at", _str),
-    ]),
-    "audit_log": pa.schema([
-        ("id", pa.int64()), ("at", _str), ("actor", _str), ("action", _str), ("person_id", _str),
-        ("before", _str), ("after", _str),
-    ]),
     "persons": pa.schema([
         ("person_id", _str), ("display_name", _str), ("name_variants", _strs), ("openreview_ids", _strs),
         ("first_year", _int), ("last_year", _int), ("n_papers", _int), ("n_accepted_papers", _int),
@@ -115,10 +89,7 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("edition", _int), ("population", _str), ("tier", _str), ("measure", _str), ("category", _str),
         ("percent", pa.float64()), ("note", _str), ("source", _str),
     ]),
-    "person_overrides": pa.schema([
-        ("authorship_a", _str), ("authorship_b", _str), ("decision", _str), ("note", _str), ("actor", _str),
-        ("created_at", _str),
-    ]),
+    **workspaces.ARROW,  # the workspace's tables, declared once with it
 }
 
 # the order rows are exported in (tables keep the order of the source files)

@@ -46,50 +46,85 @@ BUSY_TIMEOUT_MS = 30_000
 # person-years (samples.year, sample_designs.unit); 3: the web server's sign-in sessions
 SCHEMA_VERSION = 3
 
-# every session the web server issued and has not ended: a cookie it did not issue, or
-# one signed out, is refused however well signed (web/security.py)
-SESSIONS = """CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY, user TEXT NOT NULL, issued_at TEXT NOT NULL, expires_at TEXT NOT NULL)"""
+_str, _int = pa.string(), pa.int32()
+_strs = pa.list_(_str)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY, role TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS submissions (
-    person_id TEXT NOT NULL, annotator TEXT NOT NULL, sample_id TEXT,
-    origin_institution_id TEXT, origin_institution TEXT, origin_country TEXT,
-    graduate_institution_id TEXT, graduate_institution TEXT, graduate_country TEXT,
-    work_institution_id TEXT, work_institution TEXT, work_country TEXT, work_sector TEXT,
-    undetermined TEXT, confidence TEXT, evidence_url TEXT, notes TEXT,
-    version INTEGER NOT NULL, updated_at TEXT NOT NULL, confirmed TEXT, via TEXT,
-    PRIMARY KEY (person_id, annotator));
-CREATE TABLE IF NOT EXISTS decisions (
-    person_id TEXT NOT NULL, stage TEXT NOT NULL, reviewer TEXT NOT NULL, institution_id TEXT, institution TEXT,
-    country TEXT, sector TEXT, decided_at TEXT NOT NULL, PRIMARY KEY (person_id, stage));
-CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-    person_id TEXT, before TEXT, after TEXT);
-CREATE TABLE IF NOT EXISTS annotations (
-    person_id TEXT NOT NULL, stage TEXT NOT NULL, institution_id TEXT, institution TEXT, country TEXT, sector TEXT,
-    evidence_url TEXT, notes TEXT, sheet TEXT, imported_at TEXT, PRIMARY KEY (person_id, stage));
-CREATE TABLE IF NOT EXISTS samples (
-    sample_id TEXT NOT NULL, person_id TEXT NOT NULL, stratum TEXT, paper TEXT, year INTEGER);
-CREATE INDEX IF NOT EXISTS samples_by_id ON samples (sample_id);
-CREATE TABLE IF NOT EXISTS sample_designs (
-    sample_id TEXT PRIMARY KEY, venues TEXT NOT NULL, years TEXT NOT NULL, tier TEXT NOT NULL, design TEXT NOT NULL,
-    size INTEGER, seed INTEGER, population_size INTEGER, strata TEXT, clusters_total INTEGER, created_at TEXT,
-    unit TEXT NOT NULL DEFAULT 'person');
-CREATE TABLE IF NOT EXISTS person_overrides (
-    authorship_a TEXT NOT NULL, authorship_b TEXT NOT NULL, decision TEXT NOT NULL, note TEXT, actor TEXT,
-    created_at TEXT NOT NULL, PRIMARY KEY (authorship_a, authorship_b));
-""" + SESSIONS + ";\n"
+# The workspace's one schema. Each table: its columns, each with the Arrow type readers see
+# it as (a list is kept here as JSON text) and its SQLite constraint, then table constraints.
+# The SQLite tables (SCHEMA), the Arrow schemas (ARROW, in store.schema.SCHEMAS) and the
+# JSON-text columns (LIST_COLUMNS) are all made from it.
+DECLARED: dict[str, tuple[list[tuple[str, pa.DataType, str]], tuple[str, ...]]] = {
+    "meta": ([("key", _str, "PRIMARY KEY"), ("value", _str, "NOT NULL")], ()),
+    "users": ([("name", _str, "PRIMARY KEY"), ("role", _str, "NOT NULL"), ("token_sha256", _str, "NOT NULL UNIQUE"),
+               ("created_at", _str, "NOT NULL")], ()),
+    # each annotator's latest entry for a person (annotations/workflow.py)
+    "submissions": ([
+        ("person_id", _str, "NOT NULL"), ("annotator", _str, "NOT NULL"), ("sample_id", _str, ""),
+        ("origin_institution_id", _str, ""), ("origin_institution", _str, ""), ("origin_country", _str, ""),
+        ("graduate_institution_id", _str, ""), ("graduate_institution", _str, ""), ("graduate_country", _str, ""),
+        ("work_institution_id", _str, ""), ("work_institution", _str, ""), ("work_country", _str, ""),
+        ("work_sector", _str, ""), ("undetermined", _strs, ""), ("confidence", _str, ""), ("evidence_url", _str, ""),
+        ("notes", _str, ""), ("version", _int, "NOT NULL"), ("updated_at", _str, "NOT NULL"), ("confirmed", _strs, ""),
+        ("via", _str, "")], ("PRIMARY KEY (person_id, annotator)",)),
+    "decisions": ([
+        ("person_id", _str, "NOT NULL"), ("stage", _str, "NOT NULL"), ("reviewer", _str, "NOT NULL"),
+        ("institution_id", _str, ""), ("institution", _str, ""), ("country", _str, ""), ("sector", _str, ""),
+        ("decided_at", _str, "NOT NULL")], ("PRIMARY KEY (person_id, stage)",)),
+    "audit_log": ([
+        ("id", pa.int64(), "PRIMARY KEY AUTOINCREMENT"), ("at", _str, "NOT NULL"), ("actor", _str, "NOT NULL"),
+        ("action", _str, "NOT NULL"), ("person_id", _str, ""), ("before", _str, ""), ("after", _str, "")], ()),
+    # what is settled per person and stage: the only analysts' values figures use (settle())
+    "annotations": ([
+        ("person_id", _str, "NOT NULL"), ("stage", _str, "NOT NULL"), ("institution_id", _str, ""),
+        ("institution", _str, ""), ("country", _str, ""), ("sector", _str, ""), ("evidence_url", _str, ""),
+        ("notes", _str, ""), ("sheet", _str, ""), ("imported_at", _str, "")], ("PRIMARY KEY (person_id, stage)",)),
+    # a sampled unit: a person, or with `year` a person-year (sample_designs.unit)
+    "samples": ([("sample_id", _str, "NOT NULL"), ("person_id", _str, "NOT NULL"), ("stratum", _str, ""),
+                 ("paper", _str, ""), ("year", _int, "")], ()),
+    "sample_designs": ([
+        ("sample_id", _str, "PRIMARY KEY"), ("venues", _strs, "NOT NULL"), ("years", pa.list_(_int), "NOT NULL"),
+        ("tier", _str, "NOT NULL"), ("design", _str, "NOT NULL"), ("size", _int, ""), ("seed", pa.int64(), ""),
+        ("population_size", _int, ""), ("strata", _str, ""), ("clusters_total", _int, ""), ("created_at", _str, ""),
+        ("unit", _str, "NOT NULL DEFAULT 'person'")], ()),
+    "person_overrides": ([
+        ("authorship_a", _str, "NOT NULL"), ("authorship_b", _str, "NOT NULL"), ("decision", _str, "NOT NULL"),
+        ("note", _str, ""), ("actor", _str, ""), ("created_at", _str, "NOT NULL")],
+        ("PRIMARY KEY (authorship_a, authorship_b)",)),
+    # every session the web server issued and has not ended: a cookie it did not issue, or
+    # one signed out, is refused however well signed (web/security.py)
+    "sessions": ([("session_id", _str, "PRIMARY KEY"), ("user", _str, "NOT NULL"), ("issued_at", _str, "NOT NULL"),
+                  ("expires_at", _str, "NOT NULL")], ()),
+}
+INDEXES = ("CREATE INDEX IF NOT EXISTS samples_by_id ON samples (sample_id)",)
+
+
+def _sql_type(kind: pa.DataType) -> str:
+    return "INTEGER" if pa.types.is_integer(kind) else "TEXT"  # lists as JSON text
+
+
+def _column_sql(table: str, name: str) -> str:
+    column, kind, constraint = next(c for c in DECLARED[table][0] if c[0] == name)
+    return " ".join(filter(None, (column, _sql_type(kind), constraint)))
+
+
+def _ddl(name: str) -> str:
+    columns, constraints = DECLARED[name]
+    parts = [_column_sql(name, column) for column, _, _ in columns]
+    return f"CREATE TABLE IF NOT EXISTS {name} ({', '.join([*parts, *constraints])})"
+
+
+SESSIONS = _ddl("sessions")
+SCHEMA = ";\n".join([*map(_ddl, DECLARED), *INDEXES]) + ";\n"
 
 # the workspace tables, in the order `export` and the README list them (sessions are no
 # one's work, and their ids are secrets: never exported)
 TABLES = ("users", "submissions", "decisions", "audit_log", "annotations", "samples", "sample_designs",
           "person_overrides")
+# how readers see them (store.schema.SCHEMAS)
+ARROW = {name: pa.schema([(column, kind) for column, kind, _ in DECLARED[name][0]]) for name in TABLES}
 # columns stored as JSON text here and as lists in DuckDB
-LIST_COLUMNS = {"submissions": ("undetermined", "confirmed"), "sample_designs": ("venues", "years")}
+LIST_COLUMNS = {name: tuple(column for column, kind, _ in DECLARED[name][0] if pa.types.is_list(kind))
+                for name in TABLES}
 
 
 # SQLite's primary result codes of a storage that cannot take a write
@@ -290,12 +325,11 @@ def _upgrade(workspace: Workspace) -> None:
 def _to_v2(con: sqlite3.Connection) -> None:
     """Version 1 kept a sheet's values only as settled `annotations` rows, which the next web
     save of that person could replace: they become their importer's submissions."""
-    for table, column, kind in (("submissions", "confirmed", "TEXT"), ("submissions", "via", "TEXT"),
-                                ("samples", "year", "INTEGER"),
-                                ("sample_designs", "unit", "TEXT NOT NULL DEFAULT 'person'")):
+    for table, column in (("submissions", "confirmed"), ("submissions", "via"), ("samples", "year"),
+                          ("sample_designs", "unit")):
         columns = {r[1] for r in con.execute(f'PRAGMA table_info("{table}")')}
         if column not in columns:
-            con.execute(f'ALTER TABLE "{table}" ADD COLUMN {column} {kind}')
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN {_column_sql(table, column)}')
     sheet_entries_to_submissions(con)
 
 
