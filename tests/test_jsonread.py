@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from talent_tracker import jsonread, limits
-from talent_tracker.careers.derive import read_profiles
+from talent_tracker.careers.profiles.openreview import read_profiles
 from talent_tracker.careers.profiles.records import iter_records, path_for
 from talent_tracker.errors import UserError
 from talent_tracker.institutions import load_resolver

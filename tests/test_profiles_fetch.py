@@ -17,10 +17,9 @@ import respx
 from typer.testing import CliRunner
 
 from talent_tracker.build.pipeline import build
-from talent_tracker.careers.derive import facts_from_profiles
 from talent_tracker.careers.profiles import fetch as fetch_module
 from talent_tracker.careers.profiles import folder_for, openalex, openreview, orcid
-from talent_tracker.careers.profiles.facts import load_facts
+from talent_tracker.careers.profiles.facts import facts_from_profiles, load_facts
 from talent_tracker.careers.profiles.fetch import INTERVALS, fetch_for
 from talent_tracker.careers.profiles.http import CachedClient, CacheMiss, HttpFailure, retry_after_seconds
 from talent_tracker.careers.profiles.records import read_records

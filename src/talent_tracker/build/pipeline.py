@@ -27,8 +27,8 @@ from talent_tracker import __version__, limits
 from talent_tracker.annotations.overrides import import_overrides
 from talent_tracker.build.settings import BuildSettings
 from talent_tracker.careers import derive, predictions
-from talent_tracker.careers.profiles import facts as fetched_profiles  # what `profiles fetch` kept beside the db
-from talent_tracker.careers.profiles import folder_for
+from talent_tracker.careers.profiles import facts as profile_facts  # saved profiles, and what `profiles fetch` kept
+from talent_tracker.careers.profiles import folder_for, openreview
 from talent_tracker.errors import UserError
 from talent_tracker.institutions import ResolutionSettings, Resolver, load_resolver
 from talent_tracker.institutions.registry import universities_in
@@ -129,7 +129,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
         import_overrides(workspace, clusters.load_overrides(settings.people_overrides), str(settings.people_overrides))
     overrides = clusters.workspace_overrides(workspace)
     workspace.close()  # no open workspace connection may cross into the forked workers
-    profile_records, profile_problems = derive.read_profiles(settings.profiles) if settings.profiles else ([], [])
+    profile_records, profile_problems = openreview.read_profiles(settings.profiles) if settings.profiles else ([], [])
     universities = settings.universities
     if universities is None:
         universities = universities_in(data)  # the data folder as a whole holds the list
@@ -169,10 +169,10 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     progress.advance("people")
     facts = derive.facts_from_authorships(authorships) + derive.trail_facts(authorships, resolver)
     by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
-    facts += derive.facts_from_profiles(profile_records, by_profile, resolver)
+    facts += profile_facts.facts_from_profiles(profile_records, by_profile, resolver)
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
     if folder_for(db).is_dir():
-        fetched, fetched_problems = fetched_profiles.load_facts(folder_for(db), by_profile, resolver)
+        fetched, fetched_problems = profile_facts.load_facts(folder_for(db), by_profile, resolver)
         facts += fetched
         warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
     tables = {

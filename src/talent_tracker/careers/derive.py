@@ -5,7 +5,7 @@ sector, start_year, end_year, source, confidence, evidence`. Sources, and the or
 which they win (stages.PRECEDENCE, used by the `career_stages` view):
 
 1. `annotation`  an analyst's entry (careers import); outranks everything, survives rebuilds;
-2. `profile`     an OpenReview profile's education and career history;
+2. `profile`     an OpenReview profile's education and career history (careers/profiles/facts.py);
 3. `job_title`   the job title on a paper (`Undergrad student` -> origin,
                  `MS student` / `PhD student` -> graduate, any other title -> work),
                  as of the paper's year, at the authorship's resolved institution;
@@ -29,14 +29,8 @@ fact (end year; none: current) wins, then the more confident one.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from pathlib import Path
 
 import pyarrow as pa
-
-from talent_tracker import jsonread
-from talent_tracker.errors import UserError
-from talent_tracker.limits import MAX_PROFILE_FILE_BYTES, MAX_PROFILE_FILES
 
 CONFIDENCE = {"profile": 0.9, "job_title": 0.8, "trail": 0.6, "affiliation": 0.6, "email": 0.5}
 # a student title in year Y makes the affiliations of years Y-TRAIL_YEARS..Y-1 graduate school
@@ -157,84 +151,3 @@ def _add(grouped: dict, cols: dict, i: int, stage: str, source: str, evidence: s
     else:
         fact["start_year"] = min(fact["start_year"], year)
         fact["end_year"] = max(fact["end_year"], year)
-
-
-# --- OpenReview profiles ---------------------------------------------------------------
-
-def read_profiles(folder: Path) -> tuple[list[dict], list[str]]:
-    """Profiles from a folder of JSON files as the OpenReview API returns them.
-
-    A file holds one profile object, a list of them, or `{"profiles": [...]}` (the answer
-    of `GET /profiles`). Returns the profiles and one problem line per unreadable file.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise UserError(f"{folder}: profiles folder not found")
-    profiles, problems = [], []
-    paths = sorted(folder.glob("*.json"))
-    if len(paths) > MAX_PROFILE_FILES:
-        raise UserError(f"{folder}: more than {MAX_PROFILE_FILES:,} profile files")
-    for path in paths:
-        try:
-            data = jsonread.document_file(path, MAX_PROFILE_FILE_BYTES, "profile file")
-        except UserError as exc:
-            problems.append(f"{path.name}: " + str(exc).removeprefix(f"{path}: "))
-            continue
-        items = data.get("profiles", [data]) if isinstance(data, dict) else data if isinstance(data, list) else []
-        found = [p for p in items if isinstance(p, dict) and isinstance(p.get("id"), str)]
-        if not found:
-            problems.append(f"{path.name}: no profile with an id")
-        profiles.extend(found)
-    return profiles, problems
-
-
-def facts_from_profiles(profiles: Iterable[dict], persons_by_profile: dict[str, str], resolver) -> list[dict]:
-    """Education and career history entries of profiles whose id belongs to a person."""
-    facts = []
-    for profile in profiles:
-        person = persons_by_profile.get(profile["id"])
-        if person is None:
-            continue
-        content = profile.get("content") or {}
-        for entry in content.get("history") or []:
-            fact = _history_fact(profile["id"], person, entry, resolver)
-            if fact is not None:
-                facts.append(fact)
-    return facts
-
-
-def _history_fact(profile_id: str, person: str, entry: dict, resolver) -> dict | None:
-    if not isinstance(entry, dict):
-        return None
-    institution = entry.get("institution") or {}
-    if isinstance(institution, str):
-        institution = {"name": institution}
-    name, domain = _value(institution.get("name")), _value(institution.get("domain"))
-    if not name and not domain:
-        return None
-    found = resolver.resolve(name, domain)
-    if not found.country:
-        return None
-    position = _value(entry.get("position"))
-    stage = stage_of_title(position) or "work"
-    start, end = _year(entry.get("start")), _year(entry.get("end"))
-    return {
-        "person_id": person, "stage": stage, "institution_id": found.institution_id,
-        "institution": found.institution or name, "country": found.country, "sector": found.sector,
-        "start_year": start, "end_year": end, "source": "profile", "confidence": CONFIDENCE["profile"],
-        "evidence": f"OpenReview profile {profile_id}: {position or 'no position'} at {name or domain}"
-                    f" ({start or '?'}-{end or 'now'})",
-    }
-
-
-def _value(field: object) -> str | None:
-    """API v2 wraps values as {"value": ...}; v1 gives them bare."""
-    if isinstance(field, dict):
-        field = field.get("value")
-    return str(field).strip() if field not in (None, "") else None
-
-
-def _year(field: object) -> int | None:
-    value = _value(field)
-    match = re.match(r"\d{4}", value or "")
-    return int(match.group()) if match else None

@@ -1,4 +1,6 @@
-"""Fetched profile records -> career facts, for the build (the shape of `careers.facts_from_profiles`).
+"""Profile records -> career facts, for the build: those `profiles fetch` kept (load_facts),
+and those of a folder of saved OpenReview answers (facts_from_profiles), through the same
+parser (openreview.profile_records) and the same fact (_fact).
 
 People are matched only through exact identifiers: an OpenReview record by the OpenReview
 id it was asked for; an ORCID or OpenAlex record through the ORCID iD on that person's
@@ -11,8 +13,10 @@ none, and a record with no country at all is left out, like `careers` does.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
+from talent_tracker.careers.profiles import openreview
 from talent_tracker.careers.profiles import orcid as orcid_api
 from talent_tracker.careers.profiles.records import SOURCES, iter_records
 from talent_tracker.stages import STAGES
@@ -58,6 +62,22 @@ def load_facts(folder: Path, persons_by_openreview_id: dict[str, str], resolver)
                 facts.append(fact)
     problems += [f"{count:,} records left out: {reason}" for reason, count in sorted(left_out.items())]
     return facts, problems
+
+
+def facts_from_profiles(profiles: Iterable[dict], persons_by_profile: dict[str, str], resolver) -> list[dict]:
+    """Education and career history of saved profiles (openreview.read_profiles) whose id
+    belongs to a person of the build."""
+    facts = []
+    for profile in profiles:
+        person = persons_by_profile.get(profile["id"])
+        content = profile.get("content")
+        if person is None or not isinstance(content, dict):
+            continue
+        for record in openreview.profile_records(profile["id"], content).records:
+            fact = _fact(person, record, resolver) if record["kind"] == "position" else None
+            if fact is not None:
+                facts.append(fact)
+    return facts
 
 
 def _well_formed(record: dict) -> bool:

@@ -1,4 +1,5 @@
-"""OpenReview API v2: profiles by id (`POST /profiles/search`) -> position records and ORCID links.
+"""OpenReview API v2: profiles by id (`POST /profiles/search`) -> position records and ORCID links;
+and `build --profiles DIR`, a folder of such answers saved by hand (read_profiles).
 
 Ids the server does not know are left out of its answer (HTTP 200); a profile asked for
 by a secondary username comes back under its canonical id, so answers are matched to the
@@ -8,7 +9,9 @@ ids asked for through `id` and `content.names[].username`, never by position.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from talent_tracker import jsonread
 from talent_tracker.careers.derive import CONFIDENCE, stage_of_title
 from talent_tracker.careers.profiles.records import (
     Malformed,
@@ -21,6 +24,8 @@ from talent_tracker.careers.profiles.records import (
     year,
     years_text,
 )
+from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_PROFILE_FILE_BYTES, MAX_PROFILE_FILES
 
 URL = "https://api2.openreview.net/profiles/search"
 BATCH = 1000  # ids per request: what the official clients send
@@ -112,3 +117,32 @@ def _history_record(profile_id: str, entry: object) -> dict | None:
         confidence=CONFIDENCE["profile"],
         evidence=f"OpenReview profile {profile_id}: {role or 'no position'} at {name or domain} "
                  f"({years_text(start, end)})")
+
+
+# --- a folder of saved answers (build --profiles) ----------------------------------------
+
+def read_profiles(folder: Path) -> tuple[list[dict], list[str]]:
+    """Profiles from a folder of JSON files as the OpenReview API returns them.
+
+    A file holds one profile object, a list of them, or `{"profiles": [...]}` (the answer
+    of `GET /profiles`). Returns the profiles and one problem line per unreadable file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: profiles folder not found")
+    profiles, problems = [], []
+    paths = sorted(folder.glob("*.json"))
+    if len(paths) > MAX_PROFILE_FILES:
+        raise UserError(f"{folder}: more than {MAX_PROFILE_FILES:,} profile files")
+    for path in paths:
+        try:
+            data = jsonread.document_file(path, MAX_PROFILE_FILE_BYTES, "profile file")
+        except UserError as exc:
+            problems.append(f"{path.name}: " + str(exc).removeprefix(f"{path}: "))
+            continue
+        items = data.get("profiles", [data]) if isinstance(data, dict) else data if isinstance(data, list) else []
+        found = [p for p in items if isinstance(p, dict) and isinstance(p.get("id"), str)]
+        if not found:
+            problems.append(f"{path.name}: no profile with an id")
+        profiles.extend(found)
+    return profiles, problems
