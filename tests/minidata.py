@@ -194,3 +194,60 @@ def edition(root: Path) -> Path:
         lines.append(f"2021,{population},{tier},{measure},{category},{percent},{note},{source}")
     (published / "macropolo_tracker.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return root
+
+
+# --- the API's searches, filters and pages in the fast tier (test_api.py) ----------------------
+
+def _openreview(pid: str, title: str, status: str, authors: list[str], affs: list[str]) -> dict:
+    # the OpenReview layout of nips2021 above: per-author profile ids, affiliations, domains
+    return {"id": pid, "title": title, "track": "main", "status": status, "author": ";".join(authors),
+            "authorids": ";".join("~" + a.replace(" ", "_") + "1" for a in authors), "aff": ";".join(affs),
+            "aff_domain": ";".join("" for _ in authors), "position": ";".join("" for _ in authors)}
+
+
+# statuses of the generated ICLR 2020 papers, in turn: orals (`Talk`), other accepted, refused
+ICLR2020_STATUSES = ("Talk", "Poster", "Spotlight", "Reject", "Withdraw", "Poster")
+ICLR2020_PAPERS = 36  # three Tsinghua authors each: more people there than a page of top people
+
+API_FILES: dict[str, list[dict]] = {
+    # many authors of one institution; titles holding `Transformer` (one paper in three),
+    # accepted or not
+    "iclr/iclr2020.json": [
+        _openreview(f"icl20p{i:03d}", f"Transformer Study {i}" if i % 3 == 0 else f"Graph Study {i}",
+                    ICLR2020_STATUSES[i % len(ICLR2020_STATUSES)],
+                    [f"Scholar{3 * i + k} Family{3 * i + k}" for k in range(3)], ["Tsinghua University"] * 3)
+        for i in range(ICLR2020_PAPERS)],
+    # `transformer` in any case; a French affiliation on an accepted and on a refused paper;
+    # affiliations that a spreadsheet would read as formulas (`=`, `@`, `+` first); Chinese
+    # industry labs by an alias
+    "iclr/iclr2022.json": [
+        _openreview("icl22p001", "Vision TRANSFORMERS at Scale", "Oral", ["Wei Zhang", "Marie Dubois"],
+                    ["Tsinghua University", "Inria"]),
+        _openreview("icl22p002", "Do transformers Dream?", "Poster", ["Dana Formula", "Sam Formula", "Pat Formula"],
+                    ["=University of British Columbia", "@Home Research", "+Plus Lab"]),
+        _openreview("icl22p003", "A Rejected Transformer", "Reject", ["Jean Martin"], ["Inria"]),
+        _openreview("icl22p004", "Recommending What to Buy", "Spotlight", ["Ming Li", "Hong Wang"],
+                    ["Alibaba Group", "Baidu Research"]),
+    ],
+    # names with accents, with a hyphen, in another script, and their plain look-alikes; orals
+    # (top2) and spotlights (top20) of ICML's own layout
+    "icml/icml2021.json": [
+        {"id": "site_api0001", "title": "Orals Are Rare", "author": "Ada Lovelace, Erik Johansson, Thomas Müller, Łukasz Kaiser",
+         "status": "Oral", "track": "main", "site": "https://icml.cc/virtual/2021/poster/90001"},
+        {"id": "site_api0002", "title": "Names Are Hard", "author": "Erik Johansson, Xiao-Hua Zhou",
+         "status": "Oral", "track": "main", "site": "https://icml.cc/virtual/2021/poster/90002"},
+        {"id": "site_api0003", "title": "Spotlights Are Not", "author": "Thomas Muller, Lukas Weber, Hua Chen, 王伟",
+         "status": "Spotlight", "track": "main", "site": "https://icml.cc/virtual/2021/poster/90003"},
+    ],
+}
+
+
+def api_edition(root: Path) -> Path:
+    """The synthetic NeurIPS 2020 of `edition`, the quirk lists of `write` and API_FILES in
+    one data folder, for the API's searches, filters and pages; returns the data folder."""
+    edition(root)
+    lists = write(root)
+    for rel, records in API_FILES.items():
+        (lists / rel).parent.mkdir(parents=True, exist_ok=True)
+        (lists / rel).write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    return root
