@@ -32,6 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from talent_tracker.annotations import AnnotationFields, workflow
 from talent_tracker.annotations import review as reviews
 from talent_tracker.errors import UserError
+from talent_tracker.figures.person import person_record
 from talent_tracker.limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY
 from talent_tracker.stages import STAGES
 from talent_tracker.store import exports, reading
@@ -160,25 +161,22 @@ def router(tracker: reading.Tracker, access: Access, resolver, templates: Jinja2
 
     def evidence(person_id: str, who: Viewer) -> dict:
         with tracker.reader() as con:
-            person = reading.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
-            if not person:
-                raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
             hidden = ("annotation",) if access.blind_for(who) else ()
+            record = person_record(con, person_id, hidden)
+            if record is None:
+                raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
             context = {
-                "person": person[0],
-                "papers": reading.rows(con, """SELECT a.venue, a.year, p.title, a.affiliation, a.job_title, a.institution,
-                    a.country FROM authorships a JOIN papers p USING (venue, year, paper_id) WHERE a.person_id = ?
-                    ORDER BY a.year DESC, p.title""", [person_id]),
+                "person": record["person"],
+                "papers": record["papers"],
                 "coauthors": [r[0] for r in con.execute("""SELECT DISTINCT b.author_name FROM authorships a
                     JOIN authorships b ON a.venue = b.venue AND a.year = b.year AND a.paper_id = b.paper_id
                     WHERE a.person_id = ? AND b.person_id <> a.person_id ORDER BY 1 LIMIT 40""",
                                                      [person_id]).fetchall()],
-                "facts": reading.rows(con, "SELECT * FROM careers WHERE person_id = ? AND source NOT IN (SELECT unnest(?)) "
-                                    "ORDER BY stage, source", [person_id, list(hidden)]),
+                "facts": record["careers"],
                 # per stage, the inferred value the analyst may confirm (an act recorded as theirs)
                 "inferred": {stage: fact for (_, stage), fact in workflow.inferred_values(con, [person_id]).items()},
             }
-        q = quote(person[0]["display_name"] or "")
+        q = quote(record["person"]["display_name"] or "")
         context["links"] = {
             "OpenReview": f"https://openreview.net/search?term={q}&group=all&content=all&source=all",
             "DBLP": f"https://dblp.org/search?q={q}",

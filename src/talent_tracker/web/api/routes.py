@@ -17,8 +17,8 @@ from fastapi.responses import JSONResponse, Response
 
 from talent_tracker.errors import UserError
 from talent_tracker.figures import analyses, estimates
+from talent_tracker.figures.person import person_record
 from talent_tracker.population import UNITS
-from talent_tracker.stages import STAGE_ORDER
 from talent_tracker.store import reading
 from talent_tracker.store.reading import Tracker
 from talent_tracker.web.access import HIDDEN
@@ -311,30 +311,16 @@ def _person_url(person_id: str) -> str:
 def _person_cached(tracker: Tracker, build: tuple, generation: int, person_id: str, hide_annotations: bool) -> bytes | None:
     """A person's answer as JSON, kept per build and workspace generation (an annotation may
     change their careers)."""
-    hidden = "AND source <> 'annotation'" if hide_annotations else ""
     with tracker.reader() as con:
-        found = reading.rows(con, "SELECT * FROM persons WHERE person_id = ?", [person_id])
-        if not found:
-            return None
-        careers = reading.rows(con, f"""
-            SELECT stage, institution_id, institution, country, sector, start_year, end_year, source, confidence,
-                   evidence, row_number() OVER (PARTITION BY stage ORDER BY {STAGE_ORDER}) = 1 AS selected
-            FROM careers WHERE person_id = ? {hidden}
-            ORDER BY CASE stage WHEN 'origin' THEN 0 WHEN 'graduate' THEN 1 ELSE 2 END, {STAGE_ORDER}""",
-                             [person_id])
-        predictions = reading.rows(con, """SELECT stage, country, probability, kind, evidence FROM predictions
-            WHERE person_id = ? ORDER BY CASE stage WHEN 'origin' THEN 0 WHEN 'graduate' THEN 1 ELSE 2 END""",
-                                 [person_id])
-        papers = reading.rows(con, """
-            SELECT a.venue, a.year, a.paper_id, p.title, a.status, a.accepted, a.tier, p.track, a.author_position,
-                   p.n_authors, a.affiliation, a.institution_id, a.institution, a.country, a.job_title, p.url
-            FROM authorships a JOIN papers p USING (venue, year, paper_id)
-            WHERE a.person_id = ? ORDER BY a.year DESC, a.venue, p.title, a.paper_id""", [person_id])
-    row = found[0]
+        record = person_record(con, person_id, ("annotation",) if hide_annotations else ())
+    if record is None:
+        return None
+    row = record["person"]
     for column in ("name_variants", "openreview_ids", "venues"):
         row[column] = row[column] or []
-    detail = PersonDetail(person=Person(**row), careers=[CareerFact(**c) for c in careers],
-                          predictions=[Prediction(**p) for p in predictions], papers=[PersonPaper(**p) for p in papers])
+    detail = PersonDetail(person=Person(**row), careers=[CareerFact(**c) for c in record["careers"]],
+                          predictions=[Prediction(**p) for p in record["predictions"]],
+                          papers=[PersonPaper(**p) for p in record["papers"]])
     return detail.model_dump_json().encode()
 
 
