@@ -72,7 +72,7 @@ def test_openapi_lists_the_api_and_the_analysis_names(mini_api):
                  "/api/institutions/{institution_id}", "/api/papers", "/api/estimates", "/api/samples"):
         assert path in paths
     names = schema["components"]["schemas"]["AnalysisName"]["enum"]
-    assert sorted(names) == sorted([*analyses.ANALYSES, "map"])
+    assert sorted(names) == sorted(analyses.ANALYSES)
     persons = {p["name"]: p for p in schema["paths"]["/api/persons"]["get"]["parameters"]}
     assert persons["format"]["schema"]["enum"] == ["json", "csv", "parquet"]
     assert persons["per_page"]["schema"]["maximum"] == 500 and persons["q"]["schema"]["anyOf"][0]["maxLength"]
@@ -84,8 +84,8 @@ def test_openapi_lists_the_api_and_the_analysis_names(mini_api):
 @pytest.mark.realdata
 def test_every_analysis_is_listed_and_returns_rows(api):
     listed = ok(api.get("/api/analyses"))
-    assert listed["total"] == len(listed["rows"]) == len(analyses.ANALYSES) + 1
-    assert {r["name"] for r in listed["rows"]} == {*analyses.ANALYSES, "map"}
+    assert listed["total"] == len(listed["rows"]) == len(analyses.ANALYSES)
+    assert {r["name"] for r in listed["rows"]} == set(analyses.ANALYSES)
     for row in listed["rows"]:
         assert row["title"] and row["url"] == f"/api/analyses/{row['name']}"
         assert {p["name"] for p in row["parameters"]} == {"venue", "years", "tier", "place", "format"}

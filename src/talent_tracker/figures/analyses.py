@@ -25,7 +25,9 @@ publication is measures.work_at_publication's, the one `estimate` counts too.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+
+import pycountry
 
 from talent_tracker import regions
 from talent_tracker.errors import UserError
@@ -506,17 +508,35 @@ def origin_mix(tracker: Tracker, f: Population, country: str) -> Result:
                   notes, domain["sampled"], data["population_size"], coverage)
 
 
-ANALYSES = {
-    "work_countries": work_countries, "work_regions": work_regions, "work_sectors": work_sectors,
-    "top_institutions": top_institutions,
-    "top_institutions_asia": lambda tracker, f: top_institutions(tracker, f, 14, region="asia"),
-    "paper_countries": paper_countries,
-    "trends": trends, "tier_comparison": tier_comparison,
-    "origin_countries": lambda tracker, f: career_stage(tracker, f, "origin"),
-    "graduate_countries": lambda tracker, f: career_stage(tracker, f, "graduate"),
-    "flows": flows,
-    "retention": retention,
-    "net_flows": net_flows,
-    "editions": editions,
-    "us_origin_mix": lambda tracker, f: origin_mix(tracker, f, "US"),
+def world_map(tracker: Tracker, f: Population) -> Result:
+    """Work countries with their ISO 3166 numeric codes, which the world map draws by."""
+    result = work_countries(tracker, f)
+    numeric = {row[0]: getattr(pycountry.countries.get(alpha_2=row[0]), "numeric", None) for row in result.rows}
+    return replace(result, name="map", columns=[*result.columns, "iso_numeric"],
+                   rows=[[*row, numeric[row[0]]] for row in result.rows])
+
+
+# The one registry of analyses: name -> (the function of a tracker and a population, whether
+# its figures use the workspace). A figure that uses the workspace (samples, annotations) is
+# kept only until the workspace changes, and blind annotation hides it (web/access.py).
+REGISTRY: dict[str, tuple] = {
+    "work_countries": (work_countries, False),
+    "work_regions": (work_regions, False),
+    "work_sectors": (work_sectors, False),
+    "top_institutions": (top_institutions, False),
+    "top_institutions_asia": (lambda tracker, f: top_institutions(tracker, f, 14, region="asia"), False),
+    "paper_countries": (paper_countries, False),
+    "trends": (trends, False),
+    "tier_comparison": (tier_comparison, False),
+    "origin_countries": (lambda tracker, f: career_stage(tracker, f, "origin"), True),
+    "graduate_countries": (lambda tracker, f: career_stage(tracker, f, "graduate"), True),
+    "flows": (flows, True),
+    "retention": (retention, True),
+    "net_flows": (net_flows, True),
+    "editions": (editions, False),
+    "us_origin_mix": (lambda tracker, f: origin_mix(tracker, f, "US"), True),
+    "map": (world_map, False),
 }
+ANALYSES = {name: run for name, (run, _) in REGISTRY.items()}
+# with the country profile (country_profile), which holds a country's origin mix
+READS_WORKSPACE = frozenset({name for name, (_, uses) in REGISTRY.items() if uses} | {"country"})

@@ -36,7 +36,7 @@ from talent_tracker.web.api.routes import AnalysisName
 from talent_tracker.web.api.routes import install as install_api
 from talent_tracker.web.assets import VENDOR, WORLD
 from talent_tracker.web.security import BodyLimit, SecurityHeaders, Sessions, allowed_hosts
-from talent_tracker.web.site import HERE, PAGES, WORKSPACE_ANALYSES, comparison, map_figures, meta_of, safe_json
+from talent_tracker.web.site import HERE, PAGES, comparison, meta_of, safe_json
 from talent_tracker.years import parse_years
 
 OFFLINE_DOCS = Path(fastapi_offline.__file__).parent / "static"
@@ -95,8 +95,6 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         f = analyses.filters_of(list(venues), list(years), tier, place)
         if name == "country":
             return analyses.country_profile(tracker, f, extra)
-        if name == "map":
-            return map_figures(tracker, f)
         return analyses.ANALYSES[name](tracker, f).as_dict()
 
     # results are kept per build and, for those that read it, per workspace generation:
@@ -107,7 +105,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
     def run(name: str, venue: list[str] | None, years: str | None, tier: str, place: str = "lab",
             extra: str = "") -> dict:
         build = tracker.build_stamp()  # a database gone missing is the server's trouble (503), not the request's
-        generation = tracker.workspace_generation() if name in WORKSPACE_ANALYSES else 0
+        generation = tracker.workspace_generation() if name in analyses.READS_WORKSPACE else 0
         try:
             year_list = tuple(parse_years(years)) if years else ()
             return cached(name, tuple(sorted(venue or ["neurips"])), year_list, tier, place, extra, build, generation)
@@ -126,7 +124,7 @@ def create_app(db: Path, annotate: bool = False, universities: Path | None = Non
         if format not in ("json", "csv"):
             raise HTTPException(status_code=400, detail=f"unknown format {format!r} (choose json or csv)")
         result = run(name.value, venue, years, tier, place)
-        if name.value in WORKSPACE_ANALYSES and hides(request):
+        if name.value in analyses.READS_WORKSPACE and hides(request):
             result = hidden_analysis(result)
         if format == "csv":
             return _csv(result, name.value)

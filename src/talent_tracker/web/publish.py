@@ -27,7 +27,7 @@ from talent_tracker.figures import analyses
 from talent_tracker.population import PLACES, Population
 from talent_tracker.store import reading
 from talent_tracker.web.assets import PLOTLY_JS, TOPOJSON_JS, WORLD, require_assets
-from talent_tracker.web.site import HERE, PAGES, comparison, map_figures, meta_of, safe_json
+from talent_tracker.web.site import HERE, PAGES, comparison, meta_of, safe_json
 
 COUNTRY_PROFILES = 60
 
@@ -154,13 +154,13 @@ def _combos(meta: dict) -> list[tuple[str, tuple[str, ...], str, str, str]]:
 
 def _data(root: Path, tracker: reading.Tracker, meta: dict, progress) -> dict:
     combos = _combos(meta)
-    names = [*analyses.ANALYSES, "map"]
+    names = list(analyses.ANALYSES)
     total = len(combos) * len(names)
     done = files = 0
     for key, venues, tier, place, year in combos:
         f = Population(venues, () if year == "all" else (int(year),), tier, place)
         for name in names:
-            result = map_figures(tracker, f) if name == "map" else analyses.ANALYSES[name](tracker, f).as_dict()
+            result = analyses.ANALYSES[name](tracker, f).as_dict()
             _write(root, f"{name}/{key}_{tier}_{place}_{year}", result)
             files += 1
             done += 1

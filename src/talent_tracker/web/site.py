@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pycountry
-
 from talent_tracker.errors import UserError
-from talent_tracker.figures import analyses
 from talent_tracker.figures.compare import compare
 from talent_tracker.store import reading
 
@@ -27,12 +24,6 @@ PAGES = {
     "compare": ("/compare", "Compare", ["compare"]),
     "methodology": ("/methodology", "Methodology", []),
 }
-
-
-# analyses that read the workspace (samples, annotations): their cache follows its generation,
-# and blind annotation hides them (access.py)
-WORKSPACE_ANALYSES = {"origin_countries", "graduate_countries", "flows", "retention", "net_flows", "us_origin_mix",
-                      "country"}
 
 
 def comparison(tracker: reading.Tracker) -> dict:
@@ -60,17 +51,6 @@ def meta_of(tracker: reading.Tracker) -> dict:
     samples = [r["sample_id"] for r in workspace.rows(
         "SELECT sample_id FROM sample_designs ORDER BY created_at DESC")] if workspace else []
     return {**tracker.memo(("meta", tracker.build_stamp()), build_meta), "samples": samples}
-
-
-def map_figures(tracker: reading.Tracker, f) -> dict:
-    """Work countries with their ISO numeric codes, for the world map."""
-    result = analyses.work_countries(tracker, f).as_dict()
-    for row in result["rows"]:
-        country = pycountry.countries.get(alpha_2=row[0])
-        row.append(country.numeric if country else None)
-    result["columns"].append("iso_numeric")
-    result["name"] = "map"
-    return result
 
 
 def safe_json(data) -> str:

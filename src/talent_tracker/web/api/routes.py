@@ -63,7 +63,7 @@ MAX_ID = 200  # person, institution and sample ids (real maximum: 43)
 
 
 # the analyses' names, for the path of /api/analyses/{name} (OpenAPI lists them)
-AnalysisName = enum.Enum("AnalysisName", [(name, name) for name in [*analyses.ANALYSES, "map"]], type=str)
+AnalysisName = enum.Enum("AnalysisName", [(name, name) for name in analyses.ANALYSES], type=str)
 
 
 By = enum.Enum("By", [(b, b) for b in estimates.BY], type=str)
