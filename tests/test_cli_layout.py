@@ -19,7 +19,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from talent_tracker.cli import commands as cli_module
+from talent_tracker.cli import app as cli_app
+from talent_tracker.cli import data as cli_data
+from talent_tracker.cli import render as cli_render
+from talent_tracker.cli import report as cli_report
 from talent_tracker.cli.commands import app
 from talent_tracker.store import exports
 
@@ -85,12 +88,12 @@ def test_summary_fits_100_columns_without_cutting_a_cell(full_db):
     data = json.loads(ok("summary", "--db", full_db, "--json").stdout)
     rows = body(result.stdout, "talent-tracker summary of")
     assert len(rows) == len(data["venue_years"]) == 58
-    shown = [(title, key) for title, key in cli_module.SUMMARY_COLUMNS if title in cli_module.SUMMARY_SHOWN]
-    assert 8 <= len(shown) < len(cli_module.SUMMARY_COLUMNS)
+    shown = [(title, key) for title, key in cli_data.SUMMARY_COLUMNS if title in cli_data.SUMMARY_SHOWN]
+    assert 8 <= len(shown) < len(cli_data.SUMMARY_COLUMNS)
     by_key = {(r["venue"], r["year"]): r for r in data["venue_years"]}
     for row in rows:  # every cell whole, as the JSON has it
         expected = by_key[(row[0], int(row[1]))]
-        assert row == [cli_module._summary_value(expected, key) for _, key in shown]
+        assert row == [cli_data._summary_value(expected, key) for _, key in shown]
     nips2018 = next(r for r in rows if r[:2] == ["neurips", "2018"])
     assert "1,009" in nips2018 and "3,827" in nips2018
     # a year without an oral label has no top2 papers to count: n/a, not 0
@@ -104,13 +107,13 @@ def test_summary_wide_shows_every_column(full_db):
     result = ok("summary", "--db", full_db, "--wide")
     assert "…" not in result.stdout
     header = next(line for line in result.stdout.splitlines() if line.startswith("┃ venue"))
-    assert cells(header.replace("┃", "│")) == [title for title, _ in cli_module.SUMMARY_COLUMNS]
+    assert cells(header.replace("┃", "│")) == [title for title, _ in cli_data.SUMMARY_COLUMNS]
     data = {(r["venue"], r["year"]): r for r in json.loads(ok("summary", "--db", full_db, "--json").stdout)["venue_years"]}
     rows = body(result.stdout, "talent-tracker summary of")
     assert len(rows) == 58
     for row in rows:
         expected = data[(row[0], int(row[1]))]
-        assert row == [cli_module._summary_value(expected, key) for _, key in cli_module.SUMMARY_COLUMNS]
+        assert row == [cli_data._summary_value(expected, key) for _, key in cli_data.SUMMARY_COLUMNS]
     assert "Not shown" not in result.stdout
 
 
@@ -156,14 +159,14 @@ def test_the_choices_are_the_back_ends():
     from talent_tracker.build import pipeline
     from talent_tracker.figures import estimates, sampling
     from talent_tracker.people import linkage
-    assert get_args(cli_module.Tier) == population.TIERS
-    assert get_args(cli_module.Design) == sampling.DESIGNS
-    assert get_args(cli_module.By) == estimates.BY
-    assert get_args(cli_module.Method) == estimates.METHODS
-    assert get_args(cli_module.Role) == annotations.ROLES
-    assert get_args(cli_module.Source) == pipeline.SOURCES
-    assert get_args(cli_module.ExportFormat) == exports.EXPORT_FORMATS
-    assert get_args(cli_module.Backend) == linkage.BACKENDS
+    assert get_args(cli_app.Tier) == population.TIERS
+    assert get_args(cli_app.Design) == sampling.DESIGNS
+    assert get_args(cli_app.By) == estimates.BY
+    assert get_args(cli_app.Method) == estimates.METHODS
+    assert get_args(cli_app.Role) == annotations.ROLES
+    assert get_args(cli_app.Source) == pipeline.SOURCES
+    assert get_args(cli_app.ExportFormat) == exports.EXPORT_FORMATS
+    assert get_args(cli_app.Backend) == linkage.BACKENDS
 
 
 # --- one spelling: --years ------------------------------------------------------------------
@@ -290,7 +293,7 @@ def test_report_titles_count_the_rows_shown(nips):
     for name, shown in zip(("top_institutions", "top_institutions_asia"), titles):
         heading = next(line for line in text.splitlines() if line.startswith(f"Top {shown} institutions"))
         rows = [r for r in body(text, heading) if r[-1]]  # a wrapped name continues with no count
-        assert int(shown) == len(rows) == min(len(data[name]["rows"]), cli_module.REPORT_ROWS), name
+        assert int(shown) == len(rows) == min(len(data[name]["rows"]), cli_report.REPORT_ROWS), name
     assert f"Top {len(world['rows'])} institutions worldwide" in text
     assert f"Top {len(asia['rows'])} institutions in Asia" in text
     assert "Top 25 institutions" not in text and "Top 14 institutions" not in text
@@ -303,7 +306,7 @@ def test_tier_comparison_shows_missing_as_a_dash(nips):
     text = ok("report", "--db", nips, "--years", "2012").stdout
     rows = body(text, "Top 2% against top 20%")
     assert [r[0] for r in rows] == [row[0] for row in data["rows"]]
-    assert all(r[2] == cli_module.MISSING and re.fullmatch(r"0\.\d{3}", r[1]) for r in rows)
+    assert all(r[2] == cli_render.MISSING and re.fullmatch(r"0\.\d{3}", r[1]) for r in rows)
     assert "-: no value (not zero)" in text
     # where both tiers exist, shares are shown as numbers
     both = body(ok("report", "--db", nips, "--years", "2021").stdout, "Top 2% against top 20%")

@@ -1,4 +1,4 @@
-"""`python -m talent_tracker.cli.commands`: the same as the installed `talent-tracker`."""
+"""`python -m talent_tracker.cli`: the same as the installed `talent-tracker`."""
 
 from talent_tracker.cli.commands import main
 
