@@ -1,15 +1,21 @@
-"""The API's routes (see the package docstring), and the reads behind them."""
+"""The API's routes (see the package docstring), and the reads behind them.
+
+The routes are defined once, on the module's `router`; what one app's API works with (its
+Tracker, its cached analyses, its pages, what blind annotation hides) is an `ApiContext` that
+`install` puts on `app.state.api`, and handlers get it through the `context` dependency.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
 import numpy as np
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi import Path as Path_
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -75,217 +81,248 @@ LIST_RESPONSES: dict = {200: {"content": {"text/csv": {}, PARQUET: {}}},
 
 # --- the router ---------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ApiContext:
+    """What the API's routes of one app work with (`app.state.api`, set by `install`): its Tracker,
+    `run(name, venue, years, tier)` its cached analysis, `pages` its dashboard pages, and
+    `hides(request)` whether blind annotation hides analysts' values from who makes the request
+    (access.Access.hides)."""
+
+    tracker: Tracker
+    run: Callable[..., dict]
+    pages: dict
+    hides: Callable[[Request], bool]
+
+    def build(self) -> tuple:
+        return self.tracker.build_stamp()  # a database gone missing is the server's trouble (503), not the request's
+
+
+async def context(request: Request) -> ApiContext:
+    # async: a plain attribute read, not worth a trip to the thread pool
+    return request.app.state.api
+
+
+Context = Annotated[ApiContext, Depends(context)]
+
+# the route definitions; each app's state comes through `context`
+router = APIRouter(prefix="/api", tags=["data"])
+
+
 def install(app: FastAPI, tracker: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]
             ) -> None:
     """Add the API to `app`. `run(name, venue, years, tier)` is the app's cached analysis; `pages`
     its dashboard pages; `hides(request)`: whether blind annotation hides analysts' values
     from who makes the request (access.Access.hides)."""
-    app.include_router(router(tracker, run, pages, hides))
-
-    @app.exception_handler(RequestValidationError)
-    async def unknown_name(request: Request, exc: RequestValidationError):
-        # an analysis name that is not one of them is a page that does not exist: 404, as before
-        # the name became an enum, not 422
-        errors = exc.errors()
-        if request.url.path.startswith("/api/analyses/") and errors and all(
-                e.get("type") == "enum" and tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
-            return JSONResponse({"detail": f"no analysis {str(errors[0].get('input'))[:100]!r}"}, status_code=404)
-        return await request_validation_exception_handler(request, exc)
+    app.state.api = ApiContext(tracker, run, pages, hides)
+    app.include_router(router)
+    app.add_exception_handler(RequestValidationError, unknown_name)
 
 
-def router(tracker: Tracker, run: Callable[..., dict], pages: dict, hides: Callable[[Request], bool]) -> APIRouter:
-    api = APIRouter(prefix="/api", tags=["data"])
+async def unknown_name(request: Request, exc: RequestValidationError):
+    # an analysis name that is not one of them is a page that does not exist: 404, as before
+    # the name became an enum, not 422
+    errors = exc.errors()
+    if request.url.path.startswith("/api/analyses/") and errors and all(
+            e.get("type") == "enum" and tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+        return JSONResponse({"detail": f"no analysis {str(errors[0].get('input'))[:100]!r}"}, status_code=404)
+    return await request_validation_exception_handler(request, exc)
 
-    def build() -> tuple:
-        return tracker.build_stamp()  # a database gone missing is the server's trouble (503), not the request's
 
-    # --- analyses ---
+# --- analyses ---
 
-    def titles(stamp: tuple) -> dict[str, str]:
-        return tracker.memo((stamp,), lambda: {name: run(name, None, None, "top20")["title"]
-                                          for name in AnalysisName.__members__}, region="titles", size=4)
+def titles(ctx: ApiContext, stamp: tuple) -> dict[str, str]:
+    return ctx.tracker.memo((stamp,), lambda: {name: ctx.run(name, None, None, "top20")["title"]
+                                               for name in AnalysisName.__members__}, region="titles", size=4)
 
-    @api.get("/analyses", response_model=Page[AnalysisInfo], responses=LIST_RESPONSES,
-             summary="Every analysis: its name, title, parameters and URL")
-    def analyses_list(request: Request, listing: ListingQ):
-        operation = request.app.openapi()["paths"]["/api/analyses/{name}"]["get"]
-        parameters = [AnalysisParameter(
-            name=p["name"], required=p.get("required", False), repeated=_schema_type(p["schema"]) == "array",
-            description=p.get("description") or p["schema"].get("description"), choices=_choices(p["schema"]))
-            for p in operation.get("parameters", []) if p["in"] == "query"]
-        charted: dict[str, list[str]] = {}
-        for path, _, charts in pages.values():
-            for chart in charts:
-                charted.setdefault(chart, []).append(path)
-        named = titles(build())
-        rows = [AnalysisInfo(name=name, title=named[name], url=f"/api/analyses/{name}",
-                             csv_url=f"/api/analyses/{name}?format=csv", parameters=parameters,
-                             pages=charted.get(name, [])) for name in AnalysisName.__members__]
-        return listing.respond("analyses", AnalysisInfo, listing.window(rows), len(rows))
 
-    # --- people ---
+@router.get("/analyses", response_model=Page[AnalysisInfo], responses=LIST_RESPONSES,
+            summary="Every analysis: its name, title, parameters and URL")
+def analyses_list(request: Request, ctx: Context, listing: ListingQ):
+    operation = request.app.openapi()["paths"]["/api/analyses/{name}"]["get"]
+    parameters = [AnalysisParameter(
+        name=p["name"], required=p.get("required", False), repeated=_schema_type(p["schema"]) == "array",
+        description=p.get("description") or p["schema"].get("description"), choices=_choices(p["schema"]))
+        for p in operation.get("parameters", []) if p["in"] == "query"]
+    charted: dict[str, list[str]] = {}
+    for path, _, charts in ctx.pages.values():
+        for chart in charts:
+            charted.setdefault(chart, []).append(path)
+    named = titles(ctx, ctx.build())
+    rows = [AnalysisInfo(name=name, title=named[name], url=f"/api/analyses/{name}",
+                         csv_url=f"/api/analyses/{name}?format=csv", parameters=parameters,
+                         pages=charted.get(name, [])) for name in AnalysisName.__members__]
+    return listing.respond("analyses", AnalysisInfo, listing.window(rows), len(rows))
 
-    @api.get("/persons", response_model=Page[PersonRow], responses=LIST_RESPONSES,
-             summary="People: search by name, filter by venue, years and tier")
-    def persons(listing: ListingQ, q: SearchQ = None, venue: VenueQ = None, years: YearsQ = None,
-                tier: TierQ = None):
-        f = filter_of(venue, years, tier)
-        stamp = build()
-        people = people_index(tracker, stamp)
-        needle = (q or "").strip()
-        chosen = people.search(needle) if needle else None  # positions, in order
-        papers = None
-        if not f.empty:
-            positions, counts = population_members(tracker, stamp, f)
-            papers = np.zeros(len(people.ids), dtype=np.int32)
-            papers[positions] = counts
-            chosen = positions if chosen is None else chosen[np.isin(chosen, positions, assume_unique=True)]
-        if chosen is None:
-            chosen = np.arange(len(people.ids))
-        rows = []
-        for i in listing.window(chosen).tolist():
-            person_id, name, n_papers, n_accepted, first, last, venues = people.rows[i]
-            latest = people.latest[i] or (None,) * 5
-            rows.append(PersonRow.model_construct(
-                person_id=person_id, display_name=name, n_papers=n_papers, n_accepted_papers=n_accepted,
-                first_year=first, last_year=last, venues=venues or [],
-                papers_in_filter=int(papers[i]) if papers is not None else None, latest_year=latest[0],
-                latest_affiliation=latest[1], latest_institution_id=latest[2], latest_institution=latest[3],
-                latest_country=latest[4], url=_person_url(person_id)))
-        return listing.respond("persons", PersonRow, rows, len(chosen))
 
-    @api.get("/persons/{person_id:path}", response_model=PersonDetail, responses={404: {"model": Detail}},
-             summary="A person: their careers with provenance, their predictions and papers")
-    def person(request: Request, person_id: Annotated[str, Path_(max_length=MAX_ID)]):
-        detail = _person_cached(tracker, build(), tracker.workspace_generation(), person_id, hides(request))
-        if detail is None:
-            raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
-        return Response(detail, media_type="application/json")
+# --- people ---
 
-    # --- institutions ---
+@router.get("/persons", response_model=Page[PersonRow], responses=LIST_RESPONSES,
+            summary="People: search by name, filter by venue, years and tier")
+def persons(ctx: Context, listing: ListingQ, q: SearchQ = None, venue: VenueQ = None, years: YearsQ = None,
+            tier: TierQ = None):
+    f = filter_of(venue, years, tier)
+    stamp = ctx.build()
+    people = people_index(ctx.tracker, stamp)
+    needle = (q or "").strip()
+    chosen = people.search(needle) if needle else None  # positions, in order
+    papers = None
+    if not f.empty:
+        positions, counts = population_members(ctx.tracker, stamp, f)
+        papers = np.zeros(len(people.ids), dtype=np.int32)
+        papers[positions] = counts
+        chosen = positions if chosen is None else chosen[np.isin(chosen, positions, assume_unique=True)]
+    if chosen is None:
+        chosen = np.arange(len(people.ids))
+    rows = []
+    for i in listing.window(chosen).tolist():
+        person_id, name, n_papers, n_accepted, first, last, venues = people.rows[i]
+        latest = people.latest[i] or (None,) * 5
+        rows.append(PersonRow.model_construct(
+            person_id=person_id, display_name=name, n_papers=n_papers, n_accepted_papers=n_accepted,
+            first_year=first, last_year=last, venues=venues or [],
+            papers_in_filter=int(papers[i]) if papers is not None else None, latest_year=latest[0],
+            latest_affiliation=latest[1], latest_institution_id=latest[2], latest_institution=latest[3],
+            latest_country=latest[4], url=_person_url(person_id)))
+    return listing.respond("persons", PersonRow, rows, len(chosen))
 
-    @api.get("/institutions", response_model=Page[InstitutionRow], responses=LIST_RESPONSES,
-             summary="Institutions: search by name or alias, filter by country and sector; most people first")
-    def institutions(listing: ListingQ, q: SearchQ = None,
-                     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 "
-                                                          "alpha-2 code (of the lab)")] = None,
-                     sector: Annotated[Sector | None, Query()] = None):
-        rows = institution_rows(tracker, build())
-        needle = plain_text((q or "").strip()).replace("\n", " ")  # within one name
-        chosen = [r for r in rows
-                  if (not country or r["country"] == country.upper())
-                  and (sector is None or r["sector"] == sector.value)
-                  and (not needle or needle in r["_match"])]
-        page = [InstitutionRow.model_construct(**{k: v for k, v in r.items() if k != "_match"},
-                                               url=f"/api/institutions/{quote(r['institution_id'], safe='')}")
-                for r in listing.window(chosen)]
-        return listing.respond("institutions", InstitutionRow, page, len(chosen))
 
-    @api.get("/institutions/{institution_id:path}", response_model=InstitutionDetail,
-             responses={404: {"model": Detail}},
-             summary="An institution: its country and sector, its parent and children, counts and top people")
-    def institution(institution_id: Annotated[str, Path_(max_length=MAX_ID)]):
-        detail = _institution_cached(tracker, build(), institution_id)
-        if detail is None:
-            raise HTTPException(status_code=404, detail=f"no institution {institution_id[:100]!r}")
-        return Response(detail, media_type="application/json")
+@router.get("/persons/{person_id:path}", response_model=PersonDetail, responses={404: {"model": Detail}},
+            summary="A person: their careers with provenance, their predictions and papers")
+def person(request: Request, ctx: Context, person_id: Annotated[str, Path_(max_length=MAX_ID)]):
+    detail = _person_cached(ctx.tracker, ctx.build(), ctx.tracker.workspace_generation(), person_id,
+                            ctx.hides(request))
+    if detail is None:
+        raise HTTPException(status_code=404, detail=f"no person {person_id[:100]!r}")
+    return Response(detail, media_type="application/json")
 
-    # --- papers ---
 
-    @api.get("/papers", response_model=Page[PaperRow], responses=LIST_RESPONSES,
-             summary="Papers: filter by venue, years, tier and country, search titles; newest first")
-    def papers(listing: ListingQ, q: SearchQ = None, venue: VenueQ = None, years: YearsQ = None, tier: TierQ = None,
-               country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="papers with an author "
-                                                    "in this country (ISO 3166-1 alpha-2)")] = None):
-        f = filter_of(venue, years, tier)
-        total, found = _papers_cached(tracker, build(), f, (q or "").strip().lower(), (country or "").upper(),
-                                      listing.per_page, listing.offset)
-        rows = [PaperRow(**{**r, "authors": r["authors"] or [], "person_ids": r["person_ids"] or []}) for r in found]
-        return listing.respond("papers", PaperRow, rows, total)
+# --- institutions ---
 
-    # --- estimates ---
+@router.get("/institutions", response_model=Page[InstitutionRow], responses=LIST_RESPONSES,
+            summary="Institutions: search by name or alias, filter by country and sector; most people first")
+def institutions(ctx: Context, listing: ListingQ, q: SearchQ = None,
+                 country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO 3166-1 "
+                                                      "alpha-2 code (of the lab)")] = None,
+                 sector: Annotated[Sector | None, Query()] = None):
+    rows = institution_rows(ctx.tracker, ctx.build())
+    needle = plain_text((q or "").strip()).replace("\n", " ")  # within one name
+    chosen = [r for r in rows
+              if (not country or r["country"] == country.upper())
+              and (sector is None or r["sector"] == sector.value)
+              and (not needle or needle in r["_match"])]
+    page = [InstitutionRow.model_construct(**{k: v for k, v in r.items() if k != "_match"},
+                                           url=f"/api/institutions/{quote(r['institution_id'], safe='')}")
+            for r in listing.window(chosen)]
+    return listing.respond("institutions", InstitutionRow, page, len(chosen))
 
-    @api.get("/estimates", response_model=Estimates,
-             responses={**LIST_RESPONSES, 403: {"description": "Hidden while annotation is blind", "model": Detail}},
-             summary="Population figures by origin, graduate school, work or flow, with intervals (estimate)")
-    def estimate(request: Request, listing: ListingQ,
-                 by: Annotated[By, Query(description="origin, graduate, work or flow")],
-                 venue: Annotated[list[str] | None, Query(max_length=10, description="Venue(s), repeated; "
-                                                          "default neurips")] = None,
-                 years: Annotated[str | None, Query(max_length=200, description="Years of the population: 2019 or "
-                                                    "2010-2019 (an estimate needs them)")] = None,
-                 tier: Annotated[Tier, Query(description="top20 (accepted) or top2 (oral)")] = Tier.top20,
-                 method: Annotated[Method | None, Query(description="exact, assisted or sample; default: the "
-                                                        "first that applies")] = None,
-                 within: Annotated[str | None, Query(max_length=20, description="a sub-group, STAGE=COUNTRY: "
-                                                     "origin=CN")] = None,
-                 unit: Annotated[Unit, Query(description="person, or person-year")] = Unit.person,
-                 place: Annotated[str, Query(pattern="^(lab|hq)$", description="exact work: the lab's country "
-                                             "(lab) or its headquarters' (hq)")] = "lab",
-                 sample: Annotated[str | None, Query(max_length=MAX_ID, description="sample id; default: the "
-                                                     "population's latest sample")] = None,
-                 level: Annotated[float, Query(gt=0, lt=1, description="confidence level")] = 0.95):
-        if hides(request):
-            raise HTTPException(status_code=403, detail=HIDDEN)
-        stamp, generation = build(), tracker.workspace_generation()
-        venues = tuple(checked_venue_names(venue) or ["neurips"])
-        try:
-            year_list = tuple(parse_years(years)) if years else ()
-            result = _estimate_cached(tracker, stamp, generation, venues, year_list, tier.value, by.value, sample,
-                                      level, method.value if method else None, within, unit.value, place)
-        except UserError as exc:
-            raise HTTPException(status_code=400, detail=str(exc)) from None
-        coverage = result.get("coverage")
-        rows = [EstimateRow(group=r["group"], figure=None if r.get("flag") else r["estimate"], low=r["low"],
-                            high=r["high"], share=None if r.get("flag") else r["share"], share_low=r["share_low"],
-                            share_high=r["share_high"], n=r.get("domain_sampled", r.get("sample_size")),
-                            N=r.get("population_size"), sampled=r.get("sampled"), predicted=r.get("predicted"),
-                            coverage=coverage, method=r["method"], flag=r.get("flag"))
-                for r in result["figures"]]
-        retention = [RetentionRow(**{**r, "retention": None if r.get("flag") else r["retention"]})
-                     for r in result["retention"]] if "retention" in result else None
-        net = [NetRow(**{**r, "net": None if r["flag"] else r["net"]}) for r in result["net"]] \
-            if "net" in result else None
-        return listing.respond(f"estimates-{by.value}", EstimateRow, listing.window(rows), len(rows),
-                               envelope=Estimates, population=result["population"],
-                               population_size=result["population_size"], unit=result["unit"], by=result["by"],
-                               within=result["within"], level=result["level"], method=result["method"],
-                               measure=result["measure"], coverage=coverage, known=result.get("known"),
-                               predictions_coverage=result.get("predictions_coverage"), sample=result.get("sample"),
-                               domain=result.get("domain"), retention=retention, net=net,
-                               abroad=result.get("abroad"), notes=result.get("notes", []))
 
-    # --- samples ---
+@router.get("/institutions/{institution_id:path}", response_model=InstitutionDetail,
+            responses={404: {"model": Detail}},
+            summary="An institution: its country and sector, its parent and children, counts and top people")
+def institution(ctx: Context, institution_id: Annotated[str, Path_(max_length=MAX_ID)]):
+    detail = _institution_cached(ctx.tracker, ctx.build(), institution_id)
+    if detail is None:
+        raise HTTPException(status_code=404, detail=f"no institution {institution_id[:100]!r}")
+    return Response(detail, media_type="application/json")
 
-    @api.get("/samples", response_model=Page[SampleRow], responses=LIST_RESPONSES,
-             summary="The samples drawn in the workspace, newest first")
-    def samples(request: Request, listing: ListingQ):
-        build()
-        hidden = hides(request)
-        workspace = tracker.workspace()
-        if workspace is None:
-            return listing.respond("samples", SampleRow, [], 0)
-        with workspace.read() as con:
-            total = con.execute("SELECT count(*) FROM sample_designs").fetchone()[0]
-            found = [dict(r) for r in con.execute("""
-                SELECT d.*,
-                       (SELECT count(DISTINCT s.person_id) FROM samples s WHERE s.sample_id = d.sample_id) AS people,
-                       (SELECT count(*) FROM (SELECT DISTINCT s.person_id, s.year FROM samples s
-                                              WHERE s.sample_id = d.sample_id)) AS units,
-                       (SELECT count(DISTINCT s.person_id) FROM samples s
-                        WHERE s.sample_id = d.sample_id
-                          AND s.person_id IN (SELECT person_id FROM annotations)) AS annotated
-                FROM sample_designs d ORDER BY d.created_at DESC, d.sample_id LIMIT ? OFFSET ?""",
-                [listing.per_page, listing.offset]).fetchall()]
-        rows = []
-        for r in found:
-            for column in ("venues", "years", "strata"):
-                r[column] = json.loads(r[column]) if r[column] else None
-            rows.append(SampleRow(**{**r, "venues": r["venues"] or [], "years": r["years"] or [],
-                                     "annotated": None if hidden else r["annotated"]}))
-        return listing.respond("samples", SampleRow, rows, total)
 
-    return api
+# --- papers ---
+
+@router.get("/papers", response_model=Page[PaperRow], responses=LIST_RESPONSES,
+            summary="Papers: filter by venue, years, tier and country, search titles; newest first")
+def papers(ctx: Context, listing: ListingQ, q: SearchQ = None, venue: VenueQ = None, years: YearsQ = None,
+           tier: TierQ = None,
+           country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", description="papers with an author "
+                                                "in this country (ISO 3166-1 alpha-2)")] = None):
+    f = filter_of(venue, years, tier)
+    total, found = _papers_cached(ctx.tracker, ctx.build(), f, (q or "").strip().lower(), (country or "").upper(),
+                                  listing.per_page, listing.offset)
+    rows = [PaperRow(**{**r, "authors": r["authors"] or [], "person_ids": r["person_ids"] or []}) for r in found]
+    return listing.respond("papers", PaperRow, rows, total)
+
+
+# --- estimates ---
+
+@router.get("/estimates", response_model=Estimates,
+            responses={**LIST_RESPONSES, 403: {"description": "Hidden while annotation is blind", "model": Detail}},
+            summary="Population figures by origin, graduate school, work or flow, with intervals (estimate)")
+def estimate(request: Request, ctx: Context, listing: ListingQ,
+             by: Annotated[By, Query(description="origin, graduate, work or flow")],
+             venue: Annotated[list[str] | None, Query(max_length=10, description="Venue(s), repeated; "
+                                                      "default neurips")] = None,
+             years: Annotated[str | None, Query(max_length=200, description="Years of the population: 2019 or "
+                                                "2010-2019 (an estimate needs them)")] = None,
+             tier: Annotated[Tier, Query(description="top20 (accepted) or top2 (oral)")] = Tier.top20,
+             method: Annotated[Method | None, Query(description="exact, assisted or sample; default: the "
+                                                    "first that applies")] = None,
+             within: Annotated[str | None, Query(max_length=20, description="a sub-group, STAGE=COUNTRY: "
+                                                 "origin=CN")] = None,
+             unit: Annotated[Unit, Query(description="person, or person-year")] = Unit.person,
+             place: Annotated[str, Query(pattern="^(lab|hq)$", description="exact work: the lab's country "
+                                         "(lab) or its headquarters' (hq)")] = "lab",
+             sample: Annotated[str | None, Query(max_length=MAX_ID, description="sample id; default: the "
+                                                 "population's latest sample")] = None,
+             level: Annotated[float, Query(gt=0, lt=1, description="confidence level")] = 0.95):
+    if ctx.hides(request):
+        raise HTTPException(status_code=403, detail=HIDDEN)
+    stamp, generation = ctx.build(), ctx.tracker.workspace_generation()
+    venues = tuple(checked_venue_names(venue) or ["neurips"])
+    try:
+        year_list = tuple(parse_years(years)) if years else ()
+        result = _estimate_cached(ctx.tracker, stamp, generation, venues, year_list, tier.value, by.value, sample,
+                                  level, method.value if method else None, within, unit.value, place)
+    except UserError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+    coverage = result.get("coverage")
+    rows = [EstimateRow(group=r["group"], figure=None if r.get("flag") else r["estimate"], low=r["low"],
+                        high=r["high"], share=None if r.get("flag") else r["share"], share_low=r["share_low"],
+                        share_high=r["share_high"], n=r.get("domain_sampled", r.get("sample_size")),
+                        N=r.get("population_size"), sampled=r.get("sampled"), predicted=r.get("predicted"),
+                        coverage=coverage, method=r["method"], flag=r.get("flag"))
+            for r in result["figures"]]
+    retention = [RetentionRow(**{**r, "retention": None if r.get("flag") else r["retention"]})
+                 for r in result["retention"]] if "retention" in result else None
+    net = [NetRow(**{**r, "net": None if r["flag"] else r["net"]}) for r in result["net"]] \
+        if "net" in result else None
+    return listing.respond(f"estimates-{by.value}", EstimateRow, listing.window(rows), len(rows),
+                           envelope=Estimates, population=result["population"],
+                           population_size=result["population_size"], unit=result["unit"], by=result["by"],
+                           within=result["within"], level=result["level"], method=result["method"],
+                           measure=result["measure"], coverage=coverage, known=result.get("known"),
+                           predictions_coverage=result.get("predictions_coverage"), sample=result.get("sample"),
+                           domain=result.get("domain"), retention=retention, net=net,
+                           abroad=result.get("abroad"), notes=result.get("notes", []))
+
+
+# --- samples ---
+
+@router.get("/samples", response_model=Page[SampleRow], responses=LIST_RESPONSES,
+            summary="The samples drawn in the workspace, newest first")
+def samples(request: Request, ctx: Context, listing: ListingQ):
+    ctx.build()
+    hidden = ctx.hides(request)
+    workspace = ctx.tracker.workspace()
+    if workspace is None:
+        return listing.respond("samples", SampleRow, [], 0)
+    with workspace.read() as con:
+        total = con.execute("SELECT count(*) FROM sample_designs").fetchone()[0]
+        found = [dict(r) for r in con.execute("""
+            SELECT d.*,
+                   (SELECT count(DISTINCT s.person_id) FROM samples s WHERE s.sample_id = d.sample_id) AS people,
+                   (SELECT count(*) FROM (SELECT DISTINCT s.person_id, s.year FROM samples s
+                                          WHERE s.sample_id = d.sample_id)) AS units,
+                   (SELECT count(DISTINCT s.person_id) FROM samples s
+                    WHERE s.sample_id = d.sample_id
+                      AND s.person_id IN (SELECT person_id FROM annotations)) AS annotated
+            FROM sample_designs d ORDER BY d.created_at DESC, d.sample_id LIMIT ? OFFSET ?""",
+            [listing.per_page, listing.offset]).fetchall()]
+    rows = []
+    for r in found:
+        for column in ("venues", "years", "strata"):
+            r[column] = json.loads(r[column]) if r[column] else None
+        rows.append(SampleRow(**{**r, "venues": r["venues"] or [], "years": r["years"] or [],
+                                 "annotated": None if hidden else r["annotated"]}))
+    return listing.respond("samples", SampleRow, rows, total)
 
 
 def _schema_type(schema: dict) -> str | None:
