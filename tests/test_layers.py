@@ -211,6 +211,25 @@ def test_only_annotations_and_the_store_write_the_workspace():
     assert found == [], "\n".join(found)
 
 
+def test_only_the_build_writes_the_build_file():
+    """The database file has one writer: build/ (through store.database, which owns the
+    atomic swap). Elsewhere DuckDB is opened read-only, or in memory (no path)."""
+    found = []
+    for module, path in _modules().items():
+        if _part(module) == "build" or module == "talent_tracker.store.database":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            called = ast.unparse(node.func)
+            if called.endswith("write_database") or called.endswith("DatabaseWriter"):
+                found.append(f"{module}:{node.lineno} calls {called}")
+            elif called == "duckdb.connect" and node.args and not any(
+                    k.arg == "read_only" and ast.unparse(k.value) == "True" for k in node.keywords):
+                found.append(f"{module}:{node.lineno} opens a database file for writing")
+    assert found == [], "\n".join(found)
+
+
 def test_the_read_side_takes_a_tracker_not_a_path():
     """A figure is read through the one owner of the connections and the memo: every public
     function of figures/ that reads a database takes `tracker: Tracker` first, never a path,
@@ -244,7 +263,8 @@ def test_the_checks_see_a_violation(tmp_path, monkeypatch):
     fake = tmp_path / "talent_tracker"
     fake.mkdir()
     (fake / "__init__.py").write_text("")
-    (fake / "limits.py").write_text("from talent_tracker.web import app\n\ndef f():\n    import talent_tracker.store\n")
+    (fake / "limits.py").write_text("from talent_tracker.web import app\n\ndef f():\n    import talent_tracker.store\n"
+                                    "    duckdb.connect('x.duckdb')\n")
     (fake / "web").mkdir()
     (fake / "web" / "__init__.py").write_text("")
     (fake / "web" / "app.py").write_text("from talent_tracker import limits\n")
@@ -257,3 +277,5 @@ def test_the_checks_see_a_violation(tmp_path, monkeypatch):
         test_no_import_hides_inside_a_function()
     with pytest.raises(AssertionError, match=r"talent_tracker\.limits"):
         test_no_import_cycles()
+    with pytest.raises(AssertionError, match=r"talent_tracker\.limits:5 opens a database file for writing"):
+        test_only_the_build_writes_the_build_file()
