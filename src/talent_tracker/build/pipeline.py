@@ -34,7 +34,7 @@ from talent_tracker.institutions import ResolutionSettings, Resolver, load_resol
 from talent_tracker.institutions.registry import universities_in
 from talent_tracker.people import clusters, linkage
 from talent_tracker.records import Paper, Skip, UnalignedEntry
-from talent_tracker.sources import conference_csv, paperlists, schedule
+from talent_tracker.sources import accepted_pages, conference_csv, listings, paperlists, schedule
 from talent_tracker.sources.published import FILE, read_published
 from talent_tracker.store import database
 from talent_tracker.store import workspace as workspaces
@@ -234,12 +234,7 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
         return [part]
     root = data / "paperlists" if not _has_venue_folders(data, venues) and (data / "paperlists").is_dir() else data
     units = paperlists.discover(root, venues, wanted, years, report)
-    # the data folder as a whole may hold other sources that enrich some venue-years
-    found = schedule.locate(data) if root != data else None
-    enrich = {}
-    if found is not None and any((u.venue.key, u.year) == schedule.VENUE_YEAR for u in units):
-        label = f"{schedule.FOLDER}/{found.name}"
-        enrich[schedule.VENUE_YEAR] = (label, schedule.read(found, report, label))
+    enrich = _listings(data, {(u.venue.key, u.year) for u in units}, report) if root != data else {}
     progress.start(len(units), "reading paper lists")
     parts: list[_Part] = []
     work = functools.partial(_read_unit, venues=venues, resolver=resolver, enrich=enrich)
@@ -249,6 +244,23 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
         progress.advance(part.input["source_file"])
         parts.append(part)
     return parts
+
+
+def _listings(data: Path, wanted: set[tuple[str, int]], report) -> dict:
+    """The listings in the data folder that give affiliations to venue-years being built
+    (the NeurIPS 2022 schedule, the official NeurIPS 2019 and 2020 accepted-papers pages):
+    venue-year -> (label, listing, entries)."""
+    found = {}
+    path = schedule.locate(data)
+    if path is not None and schedule.VENUE_YEAR in wanted:
+        label = f"{schedule.FOLDER}/{path.name}"
+        found[schedule.VENUE_YEAR] = (label, schedule.LISTING, schedule.read(path, report, label))
+    for venue_year, path in accepted_pages.locate(data).items():
+        if venue_year in wanted:
+            label = f"{accepted_pages.FOLDER}/{path.name}"
+            found[venue_year] = (label, accepted_pages.LISTINGS[venue_year],
+                                 accepted_pages.read(path, venue_year, report, label))
+    return found
 
 
 _JOB: tuple = ()  # (work, units) for forked workers: inherited, never pickled
@@ -313,8 +325,8 @@ def _read_unit(unit: paperlists.Unit, venues: Venues, resolver: Resolver, enrich
         unaligned: list[UnalignedEntry] = []
         papers = paperlists.read(unit, skips.append, unaligned.append, _ranker(unit.venue, unit.year))
         if (unit.venue.key, unit.year) in (enrich or {}):
-            label, posters = enrich[(unit.venue.key, unit.year)]
-            schedule.merge(papers, posters, label, skips.append)
+            label, listing, entries = enrich[(unit.venue.key, unit.year)]
+            listings.merge(papers, entries, label, listing, skips.append)
         row = _input_row(SOURCES[0], unit.path, unit.label, unit.venue.key, unit.year, len(papers))
         return _part(papers, unaligned, skips, venues, row, resolver)
 
