@@ -17,7 +17,8 @@ class Authorship:
     # how the per-author fields were matched to this author (see sources/alignment.py)
     alignment: str | None = None
     # where the affiliation came from: `list` (the source's own per-author field),
-    # `profile_year` (the same profile's other papers that year), `neurips2022-schedule`
+    # `profile_year` (the same profile's other papers that year), `neurips2022-schedule`,
+    # `neurips-accepted` (the official 2019/2020 pages), `paperlists-authors` (the author files)
     affiliation_source: str | None = None
     # the source's own normalised institutions/countries: an answer key for judging
     # our resolver, never an input to it

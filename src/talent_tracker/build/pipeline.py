@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -34,7 +34,7 @@ from talent_tracker.institutions import ResolutionSettings, Resolver, load_resol
 from talent_tracker.institutions.registry import universities_in
 from talent_tracker.people import clusters, linkage
 from talent_tracker.records import Paper, Skip, UnalignedEntry
-from talent_tracker.sources import accepted_pages, conference_csv, listings, paperlists, schedule
+from talent_tracker.sources import accepted_pages, author_files, conference_csv, listings, paperlists, schedule
 from talent_tracker.sources.published import FILE, read_published
 from talent_tracker.store import database
 from talent_tracker.store import workspace as workspaces
@@ -247,20 +247,32 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
 
 
 def _listings(data: Path, wanted: set[tuple[str, int]], report) -> dict:
-    """The listings in the data folder that give affiliations to venue-years being built
-    (the NeurIPS 2022 schedule, the official NeurIPS 2019 and 2020 accepted-papers pages):
-    venue-year -> (label, listing, entries)."""
-    found = {}
+    """What other sources in the data folder give the venue-years being built, in the order
+    they apply (each only fills what the paper list and the sources before it left empty):
+    the NeurIPS 2022 schedule and the official NeurIPS 2019 and 2020 accepted-papers pages
+    (affiliations), then the author files (OpenReview ids, affiliations, e-mail domains, job
+    titles). venue-year -> [merge(papers, report)]."""
+    found: dict[tuple[str, int], list] = defaultdict(list)
     path = schedule.locate(data)
     if path is not None and schedule.VENUE_YEAR in wanted:
         label = f"{schedule.FOLDER}/{path.name}"
-        found[schedule.VENUE_YEAR] = (label, schedule.LISTING, schedule.read(path, report, label))
+        entries = schedule.read(path, report, label)
+        found[schedule.VENUE_YEAR].append(functools.partial(listings.merge, posters=entries, label=label,
+                                                            listing=schedule.LISTING))
     for venue_year, path in accepted_pages.locate(data).items():
         if venue_year in wanted:
             label = f"{accepted_pages.FOLDER}/{path.name}"
-            found[venue_year] = (label, accepted_pages.LISTINGS[venue_year],
-                                 accepted_pages.read(path, venue_year, report, label))
-    return found
+            entries = accepted_pages.read(path, venue_year, report, label)
+            found[venue_year].append(functools.partial(listings.merge, posters=entries, label=label,
+                                                       listing=accepted_pages.LISTINGS[venue_year]))
+    for venue_year in sorted(wanted):
+        path = author_files.locate(data, *venue_year)
+        if path is not None:
+            label = f"{author_files.FOLDER}/{path.parent.name}/{path.name}"
+            submissions = author_files.read(path, venue_year, report, label)
+            found[venue_year].append(functools.partial(author_files.merge, submissions=submissions, label=label,
+                                                       venue_year=venue_year))
+    return dict(found)
 
 
 _JOB: tuple = ()  # (work, units) for forked workers: inherited, never pickled
@@ -324,9 +336,8 @@ def _read_unit(unit: paperlists.Unit, venues: Venues, resolver: Resolver, enrich
         skips: list[Skip] = []
         unaligned: list[UnalignedEntry] = []
         papers = paperlists.read(unit, skips.append, unaligned.append, _ranker(unit.venue, unit.year))
-        if (unit.venue.key, unit.year) in (enrich or {}):
-            label, listing, entries = enrich[(unit.venue.key, unit.year)]
-            listings.merge(papers, entries, label, listing, skips.append)
+        for merge in (enrich or {}).get((unit.venue.key, unit.year), ()):
+            merge(papers, report=skips.append)
         row = _input_row(SOURCES[0], unit.path, unit.label, unit.venue.key, unit.year, len(papers))
         return _part(papers, unaligned, skips, venues, row, resolver)
 

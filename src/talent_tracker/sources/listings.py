@@ -157,13 +157,7 @@ def _author_agreement(a: list[str], b: list[str]) -> float:
 
 def _align(paper: Paper, poster: Entry, keys: list[str], listing: Listing) -> int:
     """Give each author the affiliation of their speaker entry; returns the authors left out."""
-    speakers = [name_key(name) for name, _ in poster.speakers]
-    if speakers == keys:
-        places: list[int | None] = list(range(len(keys)))
-    else:
-        exact = _by_name(keys, speakers)
-        loose = _by_name([_initial(k) for k in keys], [_initial(k) for k in speakers])
-        places = [e if e is not None else x for e, x in zip(exact, loose)]
+    places = align_names(keys, [name_key(name) for name, _ in poster.speakers])
     left = 0
     taken: set[int] = set()
     for author, place in zip(paper.authors, places):
@@ -177,6 +171,17 @@ def _align(paper: Paper, poster: Entry, keys: list[str], listing: Listing) -> in
             author.alignment = author.alignment or listing.alignment
             author.affiliation_source = listing.source
     return left
+
+
+def align_names(keys: list[str], others: list[str]) -> list[int | None]:
+    """For each name key of `keys`, its place in `others`: position by position when both
+    lists name the same people in the same order, else the one place with the same key,
+    or with the same initial and surname; None where there is none, or several."""
+    if keys == others:
+        return list(range(len(keys)))
+    exact = _by_name(keys, others)
+    loose = _by_name([_initial(k) for k in keys], [_initial(k) for k in others])
+    return [e if e is not None else x for e, x in zip(exact, loose)]
 
 
 def _by_name(keys: list[str], speakers: list[str]) -> list[int | None]:
