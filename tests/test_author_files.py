@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from talent_tracker import links
 from talent_tracker.build.pipeline import build
 from talent_tracker.sources import author_files
 
@@ -44,7 +45,7 @@ def test_profiles_are_aligned_to_authors_by_id_name_and_elimination():
         ("Sanmi Koyejo", "~Sanmi_Koyejo1", "Stanford University", "stanford.edu", "Associate Professor"),
         ("Wei Zhang", None, "Tsinghua University", "tsinghua.edu.cn", "PhD student"),  # an e-mail is no profile id
     ]
-    assert submission.authors[0].links == (("orcid", "0000-0002-1825-0097"),)
+    assert submission.authors[0].links == (("orcid", "https://orcid.org/0000-0002-1825-0097"),)
 
 
 @pytest.mark.fast
@@ -65,12 +66,14 @@ def _write(path: Path, records: list) -> None:
 @pytest.mark.fast
 def test_a_build_fills_what_the_lists_lack(tmp_path):
     """NeurIPS 2023 joins by OpenReview id, NeurIPS 2024 (site_ ids) by the author list; the
-    list's own affiliation is kept; a public reject of no listed paper is counted."""
+    list's own affiliation is kept; a paper the list gives no authors takes the file's; a
+    public reject of no listed paper is counted."""
     lists = tmp_path / "paperlists" / "nips"
     lists.mkdir(parents=True)
     (lists / "nips2023.json").write_text(json.dumps([
         {"id": "or2023a", "title": "One", "status": "Poster", "track": "main", "author": "Ada Lovelace, Wei Zhang",
          "aff": "Imperial College London; "},
+        {"id": "or2023c", "title": "Authorless", "status": "Poster", "track": "main", "author": ""},
     ]), encoding="utf-8")
     (lists / "nips2024.json").write_text(json.dumps([
         {"id": "site_1", "title": "Two", "status": "Oral", "track": "main", "author": "Grace Hopper, Alan Turing"},
@@ -79,7 +82,11 @@ def test_a_build_fills_what_the_lists_lack(tmp_path):
     _write(tmp_path / "paperlists-authors" / "nips" / "nips2023.json.gz", [
         record("or2023a", ["Ada Lovelace", "Wei Zhang"], ["~Ada_Lovelace1", "~Wei_Zhang7"],
                ["~Ada_Lovelace1", "~Wei_Zhang7"], aff=["University of Oxford", "Tsinghua University"],
-               aff_domain=["ox.ac.uk", "tsinghua.edu.cn"], position=["Professor", "MS student"]),
+               aff_domain=["ox.ac.uk", "tsinghua.edu.cn"], position=["Professor", "MS student"],
+               homepage=["https://ada.example.org/", ""], dblp=["251/5608", ""], orcid=["", "0000-0002-1825-0098"],
+               linkedin=["https://www.linkedin.com/feed/", "wei-zhang-7"]),
+        record("or2023c", ["Katherine Johnson"], ["~Katherine_Johnson1"], ["~Katherine_Johnson1"],
+               aff=["NASA"], aff_domain=["nasa.gov"]),
         record("rejected", ["Some One"], ["~Some_One1"], ["~Some_One1"], aff=["MIT"]),
     ])
     _write(tmp_path / "paperlists-authors" / "nips" / "nips2024.json.gz", [
@@ -94,12 +101,24 @@ def test_a_build_fills_what_the_lists_lack(tmp_path):
         ("Ada Lovelace", "~Ada_Lovelace1", "Imperial College London", "list", "Professor", "ox.ac.uk", "GB"),
         ("Wei Zhang", "~Wei_Zhang7", "Tsinghua University", "paperlists-authors", "MS student", "tsinghua.edu.cn",
          "CN"),
+        ("Katherine Johnson", "~Katherine_Johnson1", "NASA", "paperlists-authors", None, "nasa.gov", "US"),
         ("Grace Hopper", "~Grace_Hopper1", "Stanford University", "paperlists-authors", None, None, "US"),
         ("Alan Turing", "~Alan_Turing1", "University of Cambridge", "paperlists-authors", None, None, "GB"),
         ("Nobody Known", None, None, None, None, None, None),
     ]
+    # links as direct URLs; a feed page and an iD with a wrong check digit are counted, not kept
+    assert query(db, "SELECT openreview_id, kind, url, last_year FROM profile_links ORDER BY 1, 2") == [
+        ("~Ada_Lovelace1", "dblp", "https://dblp.org/pid/251/5608.html", 2023),
+        ("~Ada_Lovelace1", "homepage", "https://ada.example.org/", 2023),
+        ("~Wei_Zhang7", "linkedin", "https://www.linkedin.com/in/wei-zhang-7", 2023),
+    ]
+    person = json.loads(cli("person", "~Ada_Lovelace1", "--db", db, "--json").stdout)
+    assert [(link["kind"], link["url"]) for link in person["profile_links"]] == [
+        ("homepage", "https://ada.example.org/"), ("dblp", "https://dblp.org/pid/251/5608.html")]
     reasons = dict(query(db, "SELECT reason, sum(count) FROM skips GROUP BY reason"))
+    assert reasons["author-file profile link that is no link of its kind (left out)"] == 2
     assert reasons["author-file record of no paper of the list"] == 1
+    assert reasons["paper without authors in the list: its authors taken from the author file"] == 1
     assert reasons["author-file record joined to its paper by the author list (no shared id)"] == 1
 
 
@@ -110,6 +129,30 @@ def test_a_malformed_author_file_is_one_skip(tmp_path):
     skips = []
     assert author_files.read(path, ("neurips", 2023), skips.append, "f") == []
     assert [s.scope for s in skips] == ["file"]
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("kind,value,expected", [
+    ("homepage", "ruizhao26.github.io", "https://ruizhao26.github.io"),
+    ("homepage", "javascript:alert(1)", None),
+    ("homepage", "http:// https://olinguyen.com/", None),
+    ("dblp", "81/5094-1.html", "https://dblp.org/pid/81/5094-1.html"),
+    ("dblp", "https://dblp.uni-trier.de/pid/251/5608.html", "https://dblp.org/pid/251/5608.html"),
+    ("dblp", "https://dblp.org/pers/s/Simsekli:Umut.html", "https://dblp.org/pers/s/Simsekli:Umut.html"),
+    ("dblp", "conf/iclr/KimKBLYS24", None),
+    ("google_scholar", "L9Y5FbwAAAAJ", "https://scholar.google.com/citations?user=L9Y5FbwAAAAJ"),
+    ("google_scholar", "https://scholar.google.com.tw/citations?user=7t2jzpgAAAAJ&hl=en",
+     "https://scholar.google.com/citations?user=7t2jzpgAAAAJ"),
+    ("google_scholar", "https://scholar.google.com/citations?hl=en", None),
+    ("google_scholar", "https://evil.example/citations?user=7t2jzpgAAAAJ", None),
+    ("orcid", "my-orcid?orcid=0000-0002-1825-0097", "https://orcid.org/0000-0002-1825-0097"),
+    ("orcid", "0000-0002-1825-0098", None),
+    ("linkedin", "hengshuang-zhao-347b8391/?originalSubdomain=hk", "https://www.linkedin.com/in/hengshuang-zhao-347b8391"),
+    ("linkedin", "https://www.linkedin.com/mwlite/in/pedrobizarro", "https://www.linkedin.com/in/pedrobizarro"),
+    ("linkedin", "https://www.linkedin.com/feed/?trk=homepage", None),
+])
+def test_profile_links_become_direct_urls_or_nothing(kind, value, expected):
+    assert links.url(kind, value) == expected
 
 
 # --- the real files --------------------------------------------------------------------------
@@ -124,3 +167,37 @@ def test_the_author_files_place_the_editions_with_names_only(full_db, venue, yea
                             "count(openreview_id), count(*) FROM authorships WHERE venue = ? AND year = ? AND accepted",
                    [venue, year])[0]
     assert joined[0] > 0.5 * joined[2] and joined[1] > 0.9 * joined[2], joined
+
+
+@pytest.mark.realdata
+def test_annotators_get_direct_links_in_the_sheet_the_queue_and_the_form(shared, tmp_path):
+    """NeurIPS 2023 from the data folder: the sheet, the sample's queue and the person's form
+    in a real server give each person's own pages beside the searches."""
+    import csv
+
+    import httpx
+
+    from conftest import serving
+
+    db = tmp_path / "t.duckdb"
+    build(shared, db, venue_names=["neurips"], years="2023")
+    sheet = tmp_path / "sheet.csv"
+    assert cli("sample", "--db", db, "--venue", "neurips", "--years", "2023", "--size", "40", "--seed", "3",
+               "--output", sheet).returncode == 0
+    rows = list(csv.DictReader(sheet.open(encoding="utf-8")))
+    with_pages = [r for r in rows if r["profile_dblp"] or r["profile_homepage"]]
+    assert len(with_pages) >= 0.5 * len(rows), len(with_pages)
+    assert all(r["profile_dblp"].startswith("https://dblp.org/") for r in rows if r["profile_dblp"])
+    token = cli("users", "add", "ann", "--role", "annotator", "--db", db).stdout.strip()
+    person = with_pages[0]["person_id"]
+    with serving(db, "--annotate") as base:
+        login = httpx.post(f"{base}/annotate/login", data={"token": token}, headers={"Origin": base})
+        cookies = dict(login.cookies)
+        sample_id = with_pages[0]["sample_id"]
+        queue = httpx.get(f"{base}/annotate/samples/{sample_id}", cookies=cookies)
+        form = httpx.get(f"{base}/annotate/person/{person}", cookies=cookies)
+    assert queue.status_code == 200 and form.status_code == 200
+    own = with_pages[0]["profile_dblp"] or with_pages[0]["profile_homepage"]
+    assert own.replace("&", "&amp;") in queue.text
+    assert 'id="profile-links"' in form.text and own.replace("&", "&amp;") in form.text
+    assert 'rel="noopener noreferrer nofollow"' in form.text

@@ -1,6 +1,6 @@
 """The package's folders are its layers, and imports only go down them.
 
-From the bottom: the kernel (errors; limits, years, records, names, stages; jsonread),
+From the bottom: the kernel (errors; limits, years, records, names, stages, links; jsonread),
 `store/`, the reference data (venues, regions; population, institutions/), the stages
 (`sources/`, `people/`, `careers/`), `annotations/`, then `build/` and `figures/`, `web/`,
 and on top `cli/`. A module may import from a lower layer, or from its own package; never from
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.fast
 PACKAGE = ROOT / "src" / "talent_tracker"
 LAYERS = (
     ("errors",),
-    ("limits", "years", "records", "names", "stages"),
+    ("limits", "years", "records", "names", "stages", "links"),
     ("jsonread",),
     ("store",),
     ("venues", "regions"),

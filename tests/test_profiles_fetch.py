@@ -26,6 +26,7 @@ from talent_tracker.careers.profiles.records import read_records
 from talent_tracker.cli import commands
 from talent_tracker.institutions import Resolver
 from talent_tracker.institutions.registry import load_registry
+from talent_tracker.links import orcid_id
 
 from conftest import PAPERLISTS, UNIVERSITIES, query
 
@@ -303,10 +304,10 @@ def test_malformed_orcid_and_openalex_entries_are_skipped():
 
 @pytest.mark.fast
 def test_orcid_check_digit():
-    assert orcid.normalize("0000-0002-1825-0097") == "0000-0002-1825-0097"
-    assert orcid.normalize("https://orcid.org/0000-0002-1694-233x") == "0000-0002-1694-233X"
-    assert orcid.normalize("0000-0002-1825-0098") is None  # the check digit is wrong
-    assert orcid.normalize("0000-0002-1825") is None and orcid.normalize(None) is None
+    assert orcid_id("0000-0002-1825-0097") == "0000-0002-1825-0097"
+    assert orcid_id("https://orcid.org/0000-0002-1694-233x") == "0000-0002-1694-233X"
+    assert orcid_id("0000-0002-1825-0098") is None  # the check digit is wrong
+    assert orcid_id("0000-0002-1825") is None and orcid_id(None) is None
 
 
 # --- cache, resume, offline ------------------------------------------------------------------
@@ -544,3 +545,36 @@ def test_cli_errors_are_one_line(tmp_path):
     runner = CliRunner()
     result = runner.invoke(commands.app, ["profiles", "fetch", "--db", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 2 and "database not found" in result.output
+
+
+@pytest.mark.fast
+@respx.mock
+def test_orcid_ids_from_the_author_files_are_fetched_and_become_facts(tmp_path):
+    """A build whose author files give Mira's ORCID iD: `profiles fetch --sources orcid`
+    asks ORCID for it with no OpenReview records at all, and the next build turns her
+    educations into career facts."""
+    import gzip
+
+    from talent_tracker.careers.profiles.fetch import fetch_profiles
+    from talent_tracker.store.reading import Tracker
+
+    data = tmp_path / "data"
+    (data / "paperlists" / "nips").mkdir(parents=True)
+    (data / "paperlists" / "nips" / "nips2023.json").write_text(json.dumps([
+        {"id": "p1", "title": "Tides", "status": "Poster", "track": "main", "author": "Mira Okonkwo-Hale"}]), "utf-8")
+    (data / "paperlists-authors" / "nips").mkdir(parents=True)
+    (data / "paperlists-authors" / "nips" / "nips2023.json.gz").write_bytes(gzip.compress(json.dumps([
+        {"id": "p1", "author": "Mira Okonkwo-Hale", "authorids": "~Mira_Okonkwo-Hale1",
+         "or_profile": "~Mira_Okonkwo-Hale1", "orcid": f"https://orcid.org/{MIRA}"}]).encode()))
+    db = tmp_path / "t.duckdb"
+    build(data, db, venue_names=["neurips"], years="2023")
+    for section in orcid.SECTIONS:
+        respx.get(orcid.url(MIRA, section)).mock(
+            return_value=httpx.Response(200, json=load(f"orcid_{MIRA}_{section}.json")))
+    with Tracker(db) as tracker:
+        summary = fetch_profiles(tracker, sources=["orcid"], intervals=NO_WAIT, sleep=Sleeps(), backoff=0)
+    assert (summary.tallies["orcid"].requested, summary.tallies["orcid"].fetched) == (1, 1)
+    build(data, db, venue_names=["neurips"], years="2023")
+    facts = query(db, "SELECT stage, institution, country FROM careers WHERE person_id = '~Mira_Okonkwo-Hale1' "
+                      "AND evidence LIKE 'ORCID%' ORDER BY stage")
+    assert ("origin", "Universitetet i Tromsø", "NO") in facts

@@ -24,6 +24,8 @@ class Authorship:
     # our resolver, never an input to it
     source_institutions: list[str] | None = None
     source_countries: list[str] | None = None
+    # the author's profile links as (kind, URL) (links.KINDS; from the author files)
+    links: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(slots=True)

@@ -18,14 +18,18 @@ from pathlib import Path
 
 from talent_tracker.annotations.sheet import ANNOTATION_COLUMNS
 from talent_tracker.errors import UserError
+from talent_tracker.links import KINDS
 from talent_tracker.population import Population
 from talent_tracker.store.database import check_output_file
 from talent_tracker.store.exports import csv_safe
-from talent_tracker.store.reading import Tracker
+from talent_tracker.store.reading import Tracker, profile_links
 from talent_tracker.store.workspace import audit, cli_actor, now
 
+# the links: searches by name for everyone, then the person's own pages where their
+# OpenReview profiles state them (links.KINDS, the newest of each kind)
 CONTEXT_COLUMNS = ("sample_id", "stratum", "display_name", "papers", "affiliation_trail", "job_titles",
-                   "inferred_facts", "search_openreview", "search_dblp", "search_scholar", "search_orcid", "search_web")
+                   "inferred_facts", "search_openreview", "search_dblp", "search_scholar", "search_orcid", "search_web",
+                   *(f"profile_{kind}" for kind in KINDS))
 
 
 
@@ -108,7 +112,9 @@ def _record(con, sample: Sample, actor: str) -> None:
 def write_sheet(tracker: Tracker, sample: Sample, output: Path) -> int:
     """The annotation sheet: what is known about each sampled person, and the empty columns to fill."""
     with tracker.reader() as con:
-        context = {r[0]: r for r in con.execute(CONTEXT_SQL, [list(dict.fromkeys(p for p, *_ in sample.people))]).fetchall()}
+        people = list(dict.fromkeys(p for p, *_ in sample.people))
+        context = {r[0]: r for r in con.execute(CONTEXT_SQL, [people]).fetchall()}
+        found = profile_links(con, people)
     with output.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow([*ANNOTATION_COLUMNS, *CONTEXT_COLUMNS])
@@ -125,8 +131,17 @@ def write_sheet(tracker: Tracker, sample: Sample, output: Path) -> int:
                              f"https://dblp.org/search?q={query}",
                              f"https://scholar.google.com/scholar?q=%22{query}%22",
                              f"https://orcid.org/orcid-search/search?searchQuery={query}",
-                             f"https://duckduckgo.com/?q=%22{query}%22+curriculum+vitae"])
+                             f"https://duckduckgo.com/?q=%22{query}%22+curriculum+vitae",
+                             *_own_pages(found.get(person, []))])
     return len(written)
+
+
+def _own_pages(links: list[dict]) -> list[str]:
+    """The newest link of each kind (links.KINDS), '' where the profiles state none."""
+    newest: dict[str, str] = {}
+    for link in links:  # newest first within a kind
+        newest.setdefault(link["kind"], link["url"])
+    return [csv_safe(newest.get(kind, "")) for kind in KINDS]
 
 
 CONTEXT_SQL = """

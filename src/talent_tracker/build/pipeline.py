@@ -162,6 +162,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
                                  resolver.settings.recorded())
     progress.start(1, "resolving people")
     authorships = _fill_from_profile_year(pa.concat_tables([p.authorships for p in parts]))
+    papers = _with_filled_countries(papers, authorships)
     person_ids = clusters.resolve_people(clusters.mentions_of(authorships, papers), overrides, model,
                                          settings.people_backend)
     authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
@@ -172,7 +173,8 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     facts += profile_facts.facts_from_profiles(profile_records, by_profile, resolver)
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
     if folder_for(db).is_dir():
-        fetched, fetched_problems = profile_facts.load_facts(folder_for(db), by_profile, resolver)
+        orcids = [(row["openreview_id"], row["url"]) for part in parts for row in part.links if row["kind"] == "orcid"]
+        fetched, fetched_problems = profile_facts.load_facts(folder_for(db), by_profile, resolver, orcids)
         facts += fetched
         warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
     tables = {
@@ -180,6 +182,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
         "authorships": authorships,
         "skips": _table("skips", [s.__dict__ for s in skips]),
         "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
+        "profile_links": _profile_links(parts),
         "venue_years": _venue_years_table(found, venues, source),
         "institutions": _institutions_table(resolver, authorships),
         "persons": clusters.persons_table(authorships).cast(SCHEMAS["persons"]),
@@ -215,6 +218,7 @@ class _Part:
     papers: pa.Table
     authorships: pa.Table
     unaligned: pa.Table
+    links: list[dict]  # profile links of its authors: profile_links rows
     skips: list[Skip]
     input: dict
     venue_years: set[_VenueYear]
@@ -350,6 +354,8 @@ def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip
         papers=_papers_table(papers, decisions, _paper_countries(papers, authorships, unaligned, resolver)),
         authorships=authorships,
         unaligned=_table("unaligned_entries", [u.__dict__ for u in unaligned]),
+        links=[{"openreview_id": a.openreview_id, "kind": kind, "url": url, "year": p.year}
+               for p in papers for a in p.authors if a.openreview_id for kind, url in a.links],
         skips=skips,
         input=row,
         venue_years={_VenueYear(p.venue, p.year, not p.listed_as_accepted) for p in papers},
@@ -536,6 +542,38 @@ def _fill_from_profile_year(authorships: pa.Table) -> pa.Table:
         authorships = authorships.set_column(index, authorships.schema.field(index),
                                              pa.array(values, authorships.schema.field(index).type))
     return authorships
+
+
+def _profile_links(parts: list[_Part]) -> pa.Table:
+    """Each profile's distinct links, with the last year a paper gave them."""
+    last: dict[tuple, int] = {}
+    for part in parts:
+        for row in part.links:
+            key = (row["openreview_id"], row["kind"], row["url"])
+            last[key] = max(last.get(key, row["year"]), row["year"])
+    return _table("profile_links", [{"openreview_id": o, "kind": k, "url": u, "last_year": y}
+                                    for (o, k, u), y in sorted(last.items())])
+
+
+def _with_filled_countries(papers: pa.Table, authorships: pa.Table) -> pa.Table:
+    """Add to each paper's countries those its authors took from their profile's other
+    papers that year (`_fill_from_profile_year` runs over every part, after the papers'
+    countries were first computed)."""
+    filled: dict[tuple, set[str]] = {}
+    rows = zip(authorships.column("venue").to_pylist(), authorships.column("year").to_pylist(),
+               authorships.column("paper_id").to_pylist(), authorships.column("affiliation_source").to_pylist(),
+               authorships.column("country").to_pylist())
+    for venue, year, paper_id, source, country in rows:
+        if source == PROFILE_YEAR and country:
+            filled.setdefault((venue, year, paper_id), set()).add(country)
+    if not filled:
+        return papers
+    keys = zip(papers.column("venue").to_pylist(), papers.column("year").to_pylist(),
+               papers.column("paper_id").to_pylist())
+    countries = [sorted(set(known or ()) | filled[key]) if key in filled else known
+                 for key, known in zip(keys, papers.column("countries").to_pylist())]
+    index = papers.schema.get_field_index("countries")
+    return papers.set_column(index, papers.schema.field(index), pa.array(countries, papers.schema.field(index).type))
 
 
 def _institutions_table(resolver: Resolver, authorships: pa.Table) -> pa.Table:

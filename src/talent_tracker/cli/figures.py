@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
+from talent_tracker import links
 from talent_tracker.cli import render
 from talent_tracker.cli.app import (
     By,
@@ -61,6 +62,8 @@ def person(
                                    f" ({p['person_id']}): {p['n_papers']} papers, {p['first_year']}-{p['last_year']}, "
                                    f"{', '.join(p['venues'])}; also written "
                                    f"{', '.join(v for v in p['name_variants'] if v != p['display_name']) or '-'}"))
+    for link in data["profile_links"]:  # as the person's OpenReview profiles state them
+        render.out.print(Text.assemble(f"  {links.LABELS[link['kind']]}: ", (link["url"], f"link {link['url']}")))
     career_columns = ("stage", "institution", "years", "source", "evidence")
     ratios = {"institution": 2, "evidence": 3}
     stages = render.table("Career: the fact used per stage (an analyst's entry first; work: the latest, then the better "

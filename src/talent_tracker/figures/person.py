@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from talent_tracker.errors import UserError
 from talent_tracker.stages import STAGE_ORDER
-from talent_tracker.store.reading import Tracker, rows
+from talent_tracker.store.reading import Tracker, profile_links, rows
 
 STAGE_RANK = "CASE stage WHEN 'origin' THEN 0 WHEN 'graduate' THEN 1 ELSE 2 END"
 
 
 def person_record(con, person_id: str, hidden_sources: tuple[str, ...] = ()) -> dict | None:
-    """The person's row, career facts (origin, graduate, work, each stage's facts in
+    """The person's row, profile links (what their OpenReview profiles state: homepage,
+    DBLP, Scholar, ORCID, LinkedIn; newest first within a kind), career facts (origin, graduate, work, each stage's facts in
     precedence order with the chosen one `selected`; facts of `hidden_sources` left out,
     as blind annotation needs), predictions and papers (newest first); None for an unknown
     id. `con` is a reader's cursor (Tracker.reader)."""
@@ -30,7 +31,8 @@ def person_record(con, person_id: str, hidden_sources: tuple[str, ...] = ()) -> 
                p.n_authors, a.affiliation, a.job_title, a.institution_id, a.institution, a.country, a.sector, p.url
         FROM authorships a JOIN papers p USING (venue, year, paper_id)
         WHERE a.person_id = ? ORDER BY a.year DESC, a.venue, p.title, a.paper_id""", [person_id])
-    return {"person": person[0], "careers": careers, "predictions": predictions, "papers": papers}
+    return {"person": person[0], "careers": careers, "predictions": predictions, "papers": papers,
+            "profile_links": profile_links(con, [person_id]).get(person_id, [])}
 
 
 def person_report(tracker: Tracker, person_id: str) -> dict:

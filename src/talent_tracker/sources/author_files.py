@@ -13,9 +13,11 @@ the author order (a renamed profile moves). So:
   2024 and ICML 2025 use `site_` ids) by its author list: the paper whose authors' name
   keys are the record's, or agree the most (at least listings.AUTHORS_AGREE_RENAMED of the
   shorter list) with no tie; the files also hold public rejects, absent from the lists;
+- a joined paper whose list gives no authors (rejects, mostly) takes the submission's;
 - each author of a joined paper takes what the list lacks, never replacing it: the
   OpenReview id, the affiliation (`affiliation_source = 'paperlists-authors'`), the
-  e-mail domain and the job title; the paper list's own values, and the schedule's or
+  e-mail domain, the job title and the profile's links (homepage, DBLP, Scholar, ORCID,
+  LinkedIn, as links.url makes them); the paper list's own values, and the schedule's or
   the official pages', come first.
 
 Records, profiles and papers left unjoined are counted in `skips`.
@@ -28,9 +30,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from talent_tracker import jsonread, limits
+from talent_tracker import jsonread, limits, links
 from talent_tracker.names import name_key
-from talent_tracker.records import Paper, Skip
+from talent_tracker.records import Authorship, Paper, Skip
 from talent_tracker.sources.listings import AUTHORS_AGREE_RENAMED, Report, align_names
 from talent_tracker.sources.text import clean
 
@@ -51,13 +53,14 @@ class Profile:
     affiliation: str | None = None
     email_domain: str | None = None
     job_title: str | None = None
-    links: tuple[tuple[str, str], ...] = ()  # (field, value): homepage, dblp, google_scholar, orcid, linkedin
+    links: tuple[tuple[str, str], ...] = ()  # (kind, URL): links.KINDS, as links.url makes them
 
 
 @dataclass(frozen=True)
 class Submission:
     submission_id: str
     authors: tuple[Profile, ...]  # in author order
+    dropped_links: int = 0  # values that are no link of their kind (links.url)
 
 
 def locate(data: Path, venue: str, year: int) -> Path | None:
@@ -75,7 +78,7 @@ def locate(data: Path, venue: str, year: int) -> Path | None:
 def read(path: Path, venue_year: tuple[str, int], report: Report, label: str) -> list[Submission]:
     """The file's submissions, streamed within the caps of limits.py; a record past a cap,
     or without an id and authors, is a counted skip, and so is a profile aligned to no author."""
-    submissions, dropped, unaligned = [], 0, 0
+    submissions, dropped, unaligned, bad_links = [], 0, 0, 0
     try:
         for item in jsonread.array_file(path, limits.MAX_SOURCE_BYTES, "author file"):
             record = item.value
@@ -88,6 +91,7 @@ def read(path: Path, venue_year: tuple[str, int], report: Report, label: str) ->
                 continue
             submissions.append(parsed)
             unaligned += left
+            bad_links += parsed.dropped_links
     except jsonread.FILE_ERRORS as exc:
         report(Skip(label, "file", "malformed file", jsonread.describe(exc), *venue_year))
         return []
@@ -97,6 +101,9 @@ def read(path: Path, venue_year: tuple[str, int], report: Report, label: str) ->
     if unaligned:
         report(Skip(label, "field", "author-file profile matched to no author (by id or name)", "",
                     *venue_year, count=unaligned))
+    if bad_links:
+        report(Skip(label, "field", "author-file profile link that is no link of its kind (left out)",
+                    "e.g. a LinkedIn feed page, an ORCID iD with a wrong check digit", *venue_year, count=bad_links))
     return submissions
 
 
@@ -135,15 +142,16 @@ def _submission(record: dict) -> tuple[Submission | None, int]:
     if len(profiles) == len(names) and len(left_profiles) == 1 and len(left_authors) == 1:
         author_of[left_profiles[0]] = left_authors[0]  # the one profile left is the one author left (renamed)
     per_author: dict[int, dict] = {author_of[j]: {f: _at(fields[f], j) for f in PER_PROFILE} for j in author_of}
-    authors = []
+    authors, bad_links = [], 0
     for i, name in enumerate(names):
         values = per_author.get(i, {})
         pid = ids[i] if _PROFILE_ID.fullmatch(ids[i]) else None
-        links = tuple((f, values[f]) for f in ("homepage", "dblp", "google_scholar", "orcid", "linkedin") if values.get(f))
+        found = [(kind, links.url(kind, values[kind])) for kind in links.KINDS if values.get(kind)]
+        bad_links += sum(1 for _, url in found if url is None)
         authors.append(Profile(name, pid, values.get("aff"), (values.get("aff_domain") or "").lower() or None,
-                               values.get("position"), links))
-    return Submission(submission_id.strip(), tuple(authors)), sum(1 for j, pid in enumerate(profiles)
-                                                                 if pid and j not in author_of)
+                               values.get("position"), tuple((kind, url) for kind, url in found if url)))
+    return Submission(submission_id.strip(), tuple(authors), bad_links), sum(1 for j, pid in enumerate(profiles)
+                                                                            if pid and j not in author_of)
 
 
 def _any_order(key: str) -> str:
@@ -181,7 +189,16 @@ def merge(papers: list[Paper], submissions: list[Submission], label: str, venue_
             continue
         taken.add(found)
         joined.append((found, submission))
+    authorless = 0
+    for i, submission in joined:
+        if not papers[i].authors:  # the list has none: the submission's authors, in its order
+            papers[i].authors = [Authorship(n, p.name) for n, p in enumerate(submission.authors, start=1)]
+            keys[i] = [name_key(p.name) for p in submission.authors]
+            authorless += 1
     unaligned = sum(_fill(papers[i], submission, keys[i]) for i, submission in joined)
+    if authorless:
+        report(Skip(label, "field", "paper without authors in the list: its authors taken from the author file",
+                    f"{authorless} papers", *venue_year, count=authorless))
     if by_authors:
         report(Skip(label, "field", "author-file record joined to its paper by the author list (no shared id)",
                     f"{by_authors} records", *venue_year, count=by_authors))
@@ -224,6 +241,7 @@ def _fill(paper: Paper, submission: Submission, keys: list[str]) -> int:
         author.openreview_id = author.openreview_id or profile.openreview_id
         author.email_domain = author.email_domain or profile.email_domain
         author.job_title = author.job_title or profile.job_title
+        author.links = author.links or profile.links
         if profile.affiliation and not author.affiliation:
             author.affiliation = profile.affiliation
             author.affiliation_source = SOURCE

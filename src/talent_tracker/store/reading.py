@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from talent_tracker.errors import UserError
+from talent_tracker.links import KINDS
 from talent_tracker.stages import CAREER_STAGES_SQL
 from talent_tracker.store import workspace as workspaces
 from talent_tracker.store.database import first_line, sql_text
@@ -46,10 +47,11 @@ class _Composed:
         for name in BUILD_TABLES:
             if name in present and name != "careers":
                 self.con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM build."{name}"')
-        if "predictions" not in present:  # built by an earlier version: no predictions yet
-            self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS["predictions"]))
-            self.con.execute('CREATE TABLE predictions AS SELECT * FROM empty')
-            self.con.unregister("empty")
+        for name in ("predictions", "profile_links"):
+            if name not in present:  # built by an earlier version: none yet
+                self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
+                self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
+                self.con.unregister("empty")
         for name in SNAPSHOT_TABLES:
             self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
             self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
@@ -238,3 +240,18 @@ def rows(con, sql: str, params: list | None = None) -> list[dict]:
     cursor = con.execute(sql, params or [])
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def profile_links(con, person_ids: list[str]) -> dict[str, list[dict]]:
+    """Each person's profile links (`profile_links` of their OpenReview ids): kind, url,
+    last_year, openreview_id; in the order of links.KINDS, newest first within a kind."""
+    found: dict[str, list[dict]] = {}
+    for row in rows(con, """
+            SELECT a.person_id, l.kind, l.url, max(l.last_year) AS last_year, min(l.openreview_id) AS openreview_id
+            FROM profile_links l
+            JOIN (SELECT DISTINCT person_id, openreview_id FROM authorships
+                  WHERE person_id IN (SELECT unnest(?)) AND openreview_id IS NOT NULL) a USING (openreview_id)
+            GROUP BY a.person_id, l.kind, l.url
+            ORDER BY a.person_id, list_position(?, l.kind), last_year DESC, l.url""", [person_ids, list(KINDS)]):
+        found.setdefault(row.pop("person_id"), []).append(row)
+    return found

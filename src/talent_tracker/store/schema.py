@@ -14,7 +14,7 @@ RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "res
                       "resolution_confidence", "other_institution_ids")
 # tables a build derives (the database file); human work lives in the workspace
 BUILD_TABLES = ("papers", "authorships", "skips", "unaligned_entries", "venue_years", "institutions", "persons",
-                "careers", "predictions", "published_figures", "inputs", "build_info")
+                "careers", "predictions", "published_figures", "inputs", "build_info", "profile_links")
 # workspace tables every reader sees beside the build's (what analyses and estimates use)
 SNAPSHOT_TABLES = ("annotations", "samples", "sample_designs")
 # columns of `authorships` filled by stages after a file is read
@@ -74,6 +74,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("venue", _str), ("year", _int), ("paper_id", _str), ("field", _str), ("entry_index", _int),
         ("value", _str),
     ]),
+    # links an OpenReview profile states (sources/author_files.py, links.url): homepage, dblp,
+    # google_scholar, orcid, linkedin; last_year: the last year a paper of the build gave it
+    "profile_links": pa.schema([("openreview_id", _str), ("kind", _str), ("url", _str), ("last_year", _int)]),
     "venue_years": pa.schema([
         ("venue", _str), ("year", _int), ("venue_name", _str), ("source", _str),
         ("accepted_statuses", _strs), ("oral_statuses", _strs), ("tracks", _strs),
@@ -99,6 +102,7 @@ ORDER = {
     "skips": "venue, year, source_file, scope, reason, record",
     "unaligned_entries": "venue, year, paper_id, field, entry_index",
     "venue_years": "venue, year",
+    "profile_links": "openreview_id, kind, url",
     "institutions": "institution_id",
     "persons": "person_id",
     "careers": "person_id, stage, source, institution_id",

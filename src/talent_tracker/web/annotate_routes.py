@@ -40,6 +40,7 @@ from talent_tracker.errors import UserError
 from talent_tracker.figures.person import person_record
 from talent_tracker.institutions.resolver import Resolver
 from talent_tracker.limits import MAX_FORM_NAME, MAX_FORM_TEXT, MAX_QUERY
+from talent_tracker.links import LABELS
 from talent_tracker.stages import STAGES
 from talent_tracker.store import exports, reading
 from talent_tracker.store.workspace import Workspace
@@ -203,7 +204,10 @@ def sample_queue(request: Request, ctx: Context, sample_id: str, who: Viewer = D
     with ctx.tracker.reader() as con:
         names = dict(con.execute("SELECT person_id, display_name FROM persons WHERE person_id IN "
                                  "(SELECT person_id FROM samples WHERE sample_id = ?)", [sample_id]).fetchall())
+        found = reading.profile_links(con, list(names))
     rows = workflow.queue(ctx.workspace.connection(), sample_id, who.user.name, names)
+    for row in rows:  # direct links to the person's own pages, beside the name
+        row["links"] = [(LABELS[link["kind"]], link["url"]) for link in found.get(row["person_id"], [])]
     if not rows:
         raise HTTPException(status_code=404, detail=f"no sample {sample_id[:100]!r}")
     if ctx.access.blind_for(who):
@@ -229,6 +233,7 @@ def evidence(ctx: AnnotationContext, person_id: str, who: Viewer) -> dict:
                 WHERE a.person_id = ? AND b.person_id <> a.person_id ORDER BY 1 LIMIT 40""",
                                                  [person_id]).fetchall()],
             "facts": record["careers"],
+            "profile_links": [(LABELS[link["kind"]], link["url"]) for link in record["profile_links"]],
             # per stage, the inferred value the analyst may confirm (an act recorded as theirs)
             "inferred": {stage: fact for (_, stage), fact in workflow.inferred_values(con, [person_id]).items()},
         }

@@ -17,24 +17,30 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from talent_tracker.careers.profiles import openreview
-from talent_tracker.careers.profiles import orcid as orcid_api
 from talent_tracker.careers.profiles.records import SOURCES, iter_records
+from talent_tracker.links import orcid_id
 from talent_tracker.stages import STAGES
 
 
-def load_facts(folder: Path, persons_by_openreview_id: dict[str, str], resolver) -> tuple[list[dict], list[str]]:
+def load_facts(folder: Path, persons_by_openreview_id: dict[str, str], resolver,
+               orcid_links: Iterable[tuple[str, str]] = ()) -> tuple[list[dict], list[str]]:
     """Career facts from `folder/records/*.jsonl`, and one problem line per kind of trouble.
 
     Records are read one at a time, OpenReview's first: its ORCID links are all known
-    before the ORCID and OpenAlex records that need them.
+    before the ORCID and OpenAlex records that need them. `orcid_links`: (OpenReview id,
+    ORCID iD or URL) the build's sources state (the author files' profile links).
     """
     problems: list[str] = []
     people_of_orcid: dict[str, set[str]] = {}
+    for openreview_id, value in orcid_links:
+        orcid, person = orcid_id(value), persons_by_openreview_id.get(openreview_id)
+        if orcid and person:
+            people_of_orcid.setdefault(orcid, set()).add(person)
     facts, seen, left_out = [], set(), Counter()
     for source in SOURCES:
         for record in iter_records(folder, source, problems):
             if record["kind"] == "orcid":  # a link, from an OpenReview profile only
-                orcid = orcid_api.normalize(record.get("orcid"))
+                orcid = orcid_id(record.get("orcid"))
                 person = persons_by_openreview_id.get(record["key"])
                 if orcid and person and source == "openreview":
                     people_of_orcid.setdefault(orcid, set()).add(person)

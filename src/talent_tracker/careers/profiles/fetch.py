@@ -1,5 +1,6 @@
 """`profiles fetch`: OpenReview profiles of a build's people, then ORCID and OpenAlex for the
-ORCID iDs those profiles give; downloads cached and records written to `NAME.profiles/`.
+ORCID iDs those profiles give and those the build's author files give (`profile_links`);
+downloads cached and records written to `NAME.profiles/`.
 
 Resumable by construction: every answer is cached on arrival (`http.CachedClient`) and
 the requests are the same from run to run (ids sorted, fixed batches), so a rerun asks
@@ -35,6 +36,7 @@ from talent_tracker.careers.profiles.http import (
 )
 from talent_tracker.careers.profiles.records import SOURCES, Parsed, read_records, write_records
 from talent_tracker.errors import UserError
+from talent_tracker.links import orcid_id
 from talent_tracker.store.reading import Tracker
 
 # the minimum seconds between two requests to a host: OpenReview limits guests per
@@ -98,7 +100,7 @@ class Progress:
 def fetch_profiles(tracker: Tracker, limit: int | None = None, **options) -> Summary:
     """Fetch for the people of the build (the first `limit` of them, by person id)."""
     ids, people = openreview_ids(tracker, limit)
-    return fetch_for(ids, folder_for(tracker.db), people=people, **options)
+    return fetch_for(ids, folder_for(tracker.db), people=people, known_links=orcid_links(tracker, ids), **options)
 
 
 def openreview_ids(tracker: Tracker, limit: int | None = None) -> tuple[list[str], int]:
@@ -115,12 +117,22 @@ def openreview_ids(tracker: Tracker, limit: int | None = None) -> tuple[list[str
     return sorted({i for ids in people.values() for i in ids}), len(people)
 
 
+def orcid_links(tracker: Tracker, ids: list[str]) -> list[dict]:
+    """The ORCID iDs the build's sources give these OpenReview ids (the author files'
+    profile links), as the link records an OpenReview profile gives."""
+    with tracker.reader(with_workspace=False) as con:
+        found = con.execute("SELECT openreview_id, url FROM profile_links WHERE kind = 'orcid' AND openreview_id IN "
+                            "(SELECT unnest(?)) ORDER BY 1, 2", [ids]).fetchall()
+    return [{"kind": "orcid", "key": key, "orcid": url} for key, url in found]
+
+
 def fetch_for(
     ids: list[str],
     folder: Path,
     *,
     sources: tuple[str, ...] | list[str] = SOURCES,
     people: int | None = None,
+    known_links: list[dict] | tuple = (),
     offline: bool = False,
     openreview_token: str | None = None,
     openalex_key: str | None = None,
@@ -143,6 +155,9 @@ def fetch_for(
 ) -> Summary:
     """Fetch and parse the given OpenReview ids' evidence into `folder` (see the module docstring).
 
+    `known_links`: ORCID links already known (orcid_links), asked for beside those of the
+    fetched OpenReview profiles.
+
     `max_seconds`: the run's time budget (None: none); `deadline`, `max_retries` and
     `max_retry_wait`: the client's bounds per request and per run (see `http.CachedClient`)."""
     unknown = [s for s in sources if s not in SOURCES]
@@ -159,9 +174,10 @@ def fetch_for(
         if "openreview" in tallies:
             parsed = _openreview(client, ids, openreview_token, openreview_batch, tallies["openreview"], progress)
             _write(folder, "openreview", parsed, tallies["openreview"])
-            links = [r for r in parsed.records if r["kind"] == "orcid"]
+            links = [*known_links, *(r for r in parsed.records if r["kind"] == "orcid")]
         else:
-            links = _saved_links(folder, ids) if {"orcid", "openalex"} & set(tallies) else []
+            links = [*known_links, *(_saved_links(folder, ids, required=not known_links)
+                                     if {"orcid", "openalex"} & set(tallies) else [])]
         if "orcid" in tallies:
             orcids = _orcids(links, tallies["orcid"])
             _write(folder, "orcid", _orcid(client, orcids, tallies["orcid"], progress), tallies["orcid"])
@@ -188,9 +204,12 @@ def _write(folder: Path, source: str, parsed: Parsed, tally: Tally) -> None:
         raise UserError(f"{folder}: cannot write the {source} records ({exc.strerror or exc})") from None
 
 
-def _saved_links(folder: Path, ids: list[str]) -> list[dict]:
-    """ORCID links from the OpenReview records of an earlier run (ORCID and OpenAlex alone)."""
+def _saved_links(folder: Path, ids: list[str], required: bool = True) -> list[dict]:
+    """ORCID links from the OpenReview records of an earlier run (ORCID and OpenAlex alone);
+    without such records, an error if they are `required` (no other links are known)."""
     records, _, present = read_records(folder, ("openreview",))
+    if "openreview" not in present and not required:
+        return []
     if "openreview" not in present:
         raise UserError(f"{folder}: no OpenReview records yet; fetch with --sources openreview first "
                         "(ORCID and OpenAlex are reached through the ORCID iDs on OpenReview profiles)")
@@ -202,7 +221,7 @@ def _orcids(links: list[dict], tally: Tally) -> list[str]:
     """The distinct valid ORCID iDs of the links; the others are counted skips, never asked for."""
     valid = set()
     for link in links:
-        found = orcid.normalize(link.get("orcid"))
+        found = orcid_id(link.get("orcid"))
         if found:
             valid.add(found)
         else:
@@ -250,11 +269,11 @@ def _orcid(client: CachedClient, orcids: list[str], tally: Tally, progress: Prog
     tally.requested = len(orcids)
     progress.start(len(orcids), "ORCID records")
     stop = False
-    for number, orcid_id in enumerate(orcids):
+    for number, identifier in enumerate(orcids):
         answers, cached, outcome = {}, True, "found"
         for section in orcid.SECTIONS:
             try:
-                answer = client.request("GET", orcid.url(orcid_id, section), headers=orcid.HEADERS,
+                answer = client.request("GET", orcid.url(identifier, section), headers=orcid.HEADERS,
                                         cache_statuses=(200, 404, 409), check=orcid.is_answer)
             except CacheMiss:
                 outcome = "missing"
@@ -272,7 +291,7 @@ def _orcid(client: CachedClient, orcids: list[str], tally: Tally, progress: Prog
                 break
             answers[section] = answer.data
         if outcome == "found":
-            parsed.extend(orcid.parse(orcid_id, answers["educations"], answers["employments"]))
+            parsed.extend(orcid.parse(identifier, answers["educations"], answers["employments"]))
             tally.answered(1, cached)
         elif outcome == "not found":
             tally.not_found += 1

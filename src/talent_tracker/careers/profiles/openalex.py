@@ -8,8 +8,8 @@ several OpenAlex authors (a split profile): each is evidence.
 
 from __future__ import annotations
 
-from talent_tracker.careers.profiles.orcid import normalize
 from talent_tracker.careers.profiles.records import Malformed, Parsed, country_code, position, text, year, years_text
+from talent_tracker.links import orcid_id
 
 URL = "https://api.openalex.org/authors"
 BATCH = 50  # iDs per OR filter: the server takes 100, some of its docs say 50
@@ -46,7 +46,7 @@ def parse_authors(results: list, wanted: set[str]) -> tuple[Parsed, set[str]]:
         if not isinstance(author, dict) or not isinstance(author.get("id"), str) or not author["id"]:
             parsed.skip("author without an id")
             continue
-        orcid = normalize(author.get("orcid"))
+        orcid = orcid_id(author.get("orcid"))
         if orcid not in wanted:
             parsed.skip("author of no ORCID iD asked for")
             continue

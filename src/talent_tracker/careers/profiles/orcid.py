@@ -28,30 +28,8 @@ BASE = "https://pub.orcid.org/v3.0"
 SECTIONS = ("educations", "employments")
 HEADERS = {"Accept": "application/json"}
 INFERRED_CONFIDENCE = 0.6  # graduate school inferred from the order of educations
-_FORM = re.compile(r"\d{4}-\d{4}-\d{4}-\d{3}[\dX]")
-_PREFIX = re.compile(r"^(https?://)?(www\.)?orcid\.org/", re.IGNORECASE)
 _DOCTORATE = re.compile(r"\b(doctor|doctorate|doctoral|dphil|d\.phil)\b", re.IGNORECASE)
 _POSTDOC = re.compile(r"\b(post-?doc|postdoctoral)", re.IGNORECASE)
-
-
-def check_digit(base: str) -> str:
-    """ISO 7064 MOD 11-2 over the 15 base digits."""
-    total = 0
-    for digit in base:
-        total = (total + int(digit)) * 2
-    result = (12 - total % 11) % 11
-    return "X" if result == 10 else str(result)
-
-
-def normalize(value: object) -> str | None:
-    """`0000-0002-1825-0097` from an iD or its URL; None when malformed or the check digit is wrong."""
-    if not isinstance(value, str) or len(value) > 100:
-        return None
-    orcid = _PREFIX.sub("", value.strip()).strip("/").upper()
-    if not _FORM.fullmatch(orcid):
-        return None
-    digits = orcid.replace("-", "")
-    return orcid if check_digit(digits[:15]) == digits[15] else None
 
 
 def url(orcid: str, section: str) -> str:
