@@ -204,8 +204,11 @@ def test_years_on_every_command_that_filters_by_year(nips, tmp_path, monkeypatch
     asked = []
     monkeypatch.setattr(talent_tracker.sources.download, "fetch_paperlists",
                         lambda venues, years, cache, **kw: asked.append(([v.key for v in venues], years)) or [])
+    monkeypatch.setattr(talent_tracker.sources.download, "fetch_sources",
+                        lambda cache, wanted, **kw: asked.append(sorted(
+                            vy for vy in [("neurips", 2019), ("neurips", 2022), ("iclr", 2019)] if wanted(vy))) or [])
     ok("fetch", "--venue", "neurips", "--years", "2010-2012,2019", "--cache", tmp_path / "cache")
-    assert asked == [(["neurips"], [2010, 2011, 2012, 2019])]
+    assert asked == [(["neurips"], [2010, 2011, 2012, 2019]), [("neurips", 2019)]]
 
 
 @pytest.mark.realdata

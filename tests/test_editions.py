@@ -121,8 +121,9 @@ def test_neurips_2021_papers_have_countries_even_where_authors_do_not(full_db, t
 
 @pytest.mark.realdata
 def test_iclr_2022_is_partial_not_exact(full_db, tracker):
+    # the list's affiliations mostly cannot be placed (7.9% alone); the author files bring it to 87%
     result = analyses.work_countries(tracker, analyses.filters_of(["iclr"], [2022], "top20"))
-    assert result.coverage < 0.2 and result.method == "partial"
+    assert 0.8 < result.coverage < 0.95 and result.method == "partial"
     assert "Partial: only" in result.notes[0]
     # "all years" is not called exact when most years have no affiliations
     every_year = analyses.work_countries(tracker, analyses.filters_of(["iclr"], [], "top20"))
@@ -179,7 +180,9 @@ def test_headquarters_view_moves_labs_to_their_employers_country(full_db, tracke
     f = analyses.filters_of(["neurips"], [], "top20")
     lab = {r[0]: r[2] for r in analyses.work_countries(tracker, f).rows}
     hq = {r[0]: r[2] for r in analyses.work_countries(tracker, analyses.filters_of(["neurips"], [], "top20", "hq")).rows}
-    assert hq["US"] > lab["US"] and hq["CH"] < lab["CH"]  # Google Zurich, IBM Research Zurich, ...
+    # DeepMind London, Google Zurich, Meta Paris move to the US; Genentech (California) to Roche's Switzerland
+    assert hq["US"] > lab["US"] and hq["GB"] < lab["GB"] and hq["FR"] < lab["FR"]
+    assert one(full_db, "SELECT hq_country FROM institutions WHERE institution_id = 'genentech'") == "CH"
     assert sum(hq.values()) == sum(lab.values())
     assert one(full_db, "SELECT hq_country FROM institutions WHERE institution_id = 'msr-asia'") == "US"
 

@@ -10,6 +10,17 @@ import pytest
 from conftest import PAPERLISTS, one, query
 
 
+@pytest.fixture(scope="module")
+def lists_db(shared, tmp_path_factory):
+    """NeurIPS and ICLR 2021 from the paper lists alone: what the list adapter itself
+    places (the full build also fills what they lack from the author files)."""
+    from talent_tracker.build.pipeline import build
+
+    db = tmp_path_factory.mktemp("lists") / "lists.duckdb"
+    build(PAPERLISTS, db, venue_names=["neurips", "iclr"], years="2021")
+    return db
+
+
 def source_records(rel: str) -> list[dict]:
     return json.loads(gzip.decompress((PAPERLISTS / rel).read_bytes()))
 
@@ -90,13 +101,13 @@ def test_per_author_fields_when_lists_line_up(full_db):
 
 
 @pytest.mark.realdata
-def test_short_lists_are_aligned_to_profiled_authors_or_kept_unassigned(full_db):
+def test_short_lists_are_aligned_to_profiled_authors_or_kept_unassigned(lists_db):
     # iclr2021: 3 of 5 authors have a profile and the domain list has 3 entries
-    rows = query(full_db, "SELECT author_name, email_domain, alignment FROM authorships a JOIN papers p "
+    rows = query(lists_db, "SELECT author_name, email_domain, alignment FROM authorships a JOIN papers p "
                           "USING (venue, year, paper_id) WHERE venue='iclr' AND year=2021 "
                           "AND title LIKE 'Regret Bounds%' ORDER BY author_position")
     assert rows  # the paper is there
-    counts = dict(query(full_db, "SELECT alignment, count(*) FROM authorships WHERE venue='neurips' AND year=2021 "
+    counts = dict(query(lists_db, "SELECT alignment, count(*) FROM authorships WHERE venue='neurips' AND year=2021 "
                                  "GROUP BY ALL"))
     assert counts["positional"] > 5000 and counts["profile_order"] > 0 and counts["evidence"] > 0
     assert counts[None] > 0  # authors whose entry could not be placed get nothing, never a guess
@@ -107,23 +118,23 @@ def test_short_lists_are_aligned_to_profiled_authors_or_kept_unassigned(full_db)
             published += sum(1 for v in record[field].split(";") if v.strip())
         # an affiliation taken from the same profile's other papers came from no entry
         besides = " AND affiliation_source IS DISTINCT FROM 'profile_year'" if column == "affiliation" else ""
-        placed = one(full_db, f"SELECT count({column}) FROM authorships WHERE venue='neurips' AND year=2021{besides}")
-        kept = one(full_db, "SELECT count(*) FROM unaligned_entries WHERE venue='neurips' AND year=2021 AND field=?", [field])
+        placed = one(lists_db, f"SELECT count({column}) FROM authorships WHERE venue='neurips' AND year=2021{besides}")
+        kept = one(lists_db, "SELECT count(*) FROM unaligned_entries WHERE venue='neurips' AND year=2021 AND field=?", [field])
         assert placed + kept == published
 
 
 @pytest.mark.realdata
-def test_evidence_alignment_agrees_with_the_same_profile_elsewhere(full_db):
+def test_evidence_alignment_agrees_with_the_same_profile_elsewhere(lists_db):
     # papers whose affiliation list is neither as long as the authors nor as the profiled authors
     evidence_papers = set()
     for r in source_records("nips/nips2021.json.gz"):
         n, ids, affs = len(r["author"].split(";")), r["authorids"].split(";"), r["aff"].split(";")
         if len(affs) not in (n, sum(i.startswith("~") for i in ids)):
             evidence_papers.add(r["id"])
-    placed = query(full_db, "SELECT paper_id, openreview_id, affiliation FROM authorships WHERE venue='neurips' "
+    placed = query(lists_db, "SELECT paper_id, openreview_id, affiliation FROM authorships WHERE venue='neurips' "
                             "AND year=2021 AND alignment='evidence' AND affiliation IS NOT NULL")
     known = {}
-    for oid, aff in query(full_db, "SELECT openreview_id, affiliation FROM authorships WHERE venue='neurips' "
+    for oid, aff in query(lists_db, "SELECT openreview_id, affiliation FROM authorships WHERE venue='neurips' "
                                    "AND year=2021 AND alignment='positional' AND affiliation IS NOT NULL"):
         known.setdefault(oid, set()).add(aff)
     checked = [(oid, aff) for pid, oid, aff in placed if pid in evidence_papers]

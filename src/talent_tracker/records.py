@@ -26,6 +26,9 @@ class Authorship:
     source_countries: list[str] | None = None
     # the author's profile links as (kind, URL) (links.KINDS; from the author files)
     links: tuple[tuple[str, str], ...] = ()
+    # a later source's (affiliation, e-mail domain) where an earlier one already gave the
+    # affiliation: never used as the author's, kept to measure how often sources agree
+    second_affiliation: tuple[str, str | None] | None = None
 
 
 @dataclass(slots=True)

@@ -56,6 +56,7 @@ class BuildResult:
     skips: list[Skip]
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    agreement: list[dict] = field(default_factory=list)  # affiliation_agreement rows
 
     def skipped(self, scopes: frozenset[str] = STRICT_SCOPES) -> int:
         return sum(s.count for s in self.skips if s.scope in scopes)
@@ -183,6 +184,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
         "skips": _table("skips", [s.__dict__ for s in skips]),
         "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
         "profile_links": _profile_links(parts),
+        "affiliation_agreement": _table("affiliation_agreement", [row for p in parts for row in p.agreement]),
         "venue_years": _venue_years_table(found, venues, source),
         "institutions": _institutions_table(resolver, authorships),
         "persons": clusters.persons_table(authorships).cast(SCHEMAS["persons"]),
@@ -201,7 +203,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     progress.advance(str(db))
     accepted = sum(p.accepted for p in parts)
     return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,
-                       time.perf_counter() - started)
+                       time.perf_counter() - started, [row for p in parts for row in p.agreement])
 
 
 @dataclass(frozen=True)
@@ -219,6 +221,7 @@ class _Part:
     authorships: pa.Table
     unaligned: pa.Table
     links: list[dict]  # profile links of its authors: profile_links rows
+    agreement: list[dict]  # affiliation_agreement rows
     skips: list[Skip]
     input: dict
     venue_years: set[_VenueYear]
@@ -356,6 +359,7 @@ def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip
         unaligned=_table("unaligned_entries", [u.__dict__ for u in unaligned]),
         links=[{"openreview_id": a.openreview_id, "kind": kind, "url": url, "year": p.year}
                for p in papers for a in p.authors if a.openreview_id for kind, url in a.links],
+        agreement=_agreement(papers, authorships, resolver),
         skips=skips,
         input=row,
         venue_years={_VenueYear(p.venue, p.year, not p.listed_as_accepted) for p in papers},
@@ -542,6 +546,35 @@ def _fill_from_profile_year(authorships: pa.Table) -> pa.Table:
         authorships = authorships.set_column(index, authorships.schema.field(index),
                                              pa.array(values, authorships.schema.field(index).type))
     return authorships
+
+
+def _agreement(papers: list[Paper], authorships: pa.Table, resolver: Resolver) -> list[dict]:
+    """Where a later source gave an author another affiliation (Authorship.second_affiliation),
+    how often the two resolve to the same institution and the same country, per venue-year
+    and pair of sources: (source used, source compared)."""
+    institutions = authorships.column("institution_id").to_pylist()
+    countries = authorships.column("country").to_pylist()
+    found: dict[tuple, Counter] = {}
+    row = -1
+    for paper in papers:
+        for author in paper.authors:  # the authorships table's rows are the authors in this order
+            row += 1
+            if author.second_affiliation is None:
+                continue
+            other = resolver.resolve(*author.second_affiliation)
+            tally = found.setdefault((paper.venue, paper.year, author.affiliation_source, author_files.SOURCE),
+                                     Counter())
+            tally["pairs"] += 1
+            if institutions[row] and other.institution_id:
+                tally["institution_pairs"] += 1
+                tally["same_institution"] += institutions[row] == other.institution_id
+            if countries[row] and other.country:
+                tally["country_pairs"] += 1
+                tally["same_country"] += countries[row] == other.country
+    return [{"venue": venue, "year": year, "source_used": used, "source_compared": compared,
+             **{k: tally[k] for k in ("pairs", "institution_pairs", "same_institution", "country_pairs",
+                                      "same_country")}}
+            for (venue, year, used, compared), tally in sorted(found.items())]
 
 
 def _profile_links(parts: list[_Part]) -> pa.Table:

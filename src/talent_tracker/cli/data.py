@@ -75,6 +75,19 @@ def _print_build(result: BuildResult) -> None:
         for (scope, reason), count in sorted(counts.items()):
             render.row(table, scope, reason, f"{count:,}")
         render.out.print(table)
+    if result.agreement:
+        table = render.table("Where two sources give an author an affiliation: the first is used (table "
+                             "`affiliation_agreement`)", ("venue", "year", "used", "compared", "pairs",
+                                                          "same institution", "same country"),
+                             right=("pairs", "same institution", "same country"))
+        for a in result.agreement:
+            render.row(table, a["venue"], str(a["year"]), a["source_used"], a["source_compared"], f"{a['pairs']:,}",
+                       _share(a["same_institution"], a["institution_pairs"]), _share(a["same_country"], a["country_pairs"]))
+        render.out.print(table)
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%} of {whole:,}" if whole else render.MISSING
 
 
 @app.command()
@@ -239,11 +252,15 @@ def fetch(
     years: Annotated[Optional[str], years_option("default: every pinned year (required with another --ref)")] = None,
     cache: Annotated[Path, typer.Option("--cache", metavar="DIR", help="Cache folder; build with --data DIR.")] = Path("talent-tracker-data"),
     ref: Annotated[str, typer.Option("--ref", metavar="REF", help="`pinned` (the versions this project was tested on), a branch or a commit.")] = "pinned",
-    universities: Annotated[bool, typer.Option("--universities", help="Also fetch the world-universities list.")] = False,
+    universities: Annotated[bool, typer.Option("--universities", hidden=True, help="Kept for scripts: the world-universities list is always fetched now.")] = False,
     only_universities: Annotated[bool, typer.Option("--only-universities", help="Fetch only the world-universities list.")] = False,
 ) -> None:
-    """Download the public Paper Copilot lists (resumable, retried, checksummed) into a cache."""
-    from talent_tracker.sources.download import fetch_paperlists, fetch_universities
+    """Download every source the build reads (resumable, retried, checksummed) into a cache.
+
+    The Paper Copilot paper lists, its author files, the official NeurIPS 2019 and 2020
+    pages, the NeurIPS 2022 schedule and the world-universities list, each at the version
+    this project was tested on; --venue and --years choose the venue-years."""
+    from talent_tracker.sources.download import fetch_paperlists, fetch_sources, fetch_universities
     from talent_tracker.venues import load_venues
 
     year_list = years_of(years) or None
@@ -256,18 +273,22 @@ def fetch(
         task = bars.add_task("fetching", total=None)
 
         def show(result) -> None:
-            colour = {"downloaded": "green", "cached": "blue", "failed": "red"}[result.status]
+            colour = {"downloaded": "green", "cached": "blue", "converted": "green", "failed": "red"}[result.status]
             size = f" ({result.bytes:,} bytes)" if result.bytes else ""
             bars.console.print(f"[{colour}]{result.status}[/] {escape(str(result.path))}{size} "
                                f"{escape(result.detail or '')}", highlight=False)
             bars.advance(task)
 
-        results = [] if only_universities else fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
-        if universities or only_universities:
-            results.append(fetch_universities(cache))
-            show(results[-1])
+        if only_universities:
+            results = [fetch_universities(cache)]
+            show(results[0])
+        else:
+            results = fetch_paperlists(chosen, year_list, cache, ref=ref, on_file=show)
+            keys = {v.key for v in chosen}
+            results += fetch_sources(cache, lambda vy: vy[0] in keys and (year_list is None or vy[1] in year_list),
+                                     on_file=show)
     failed = [r for r in results if r.status == "failed"]
-    render.say(f"{len(results) - len(failed)} of {len(results)} lists ready in {cache}"
+    render.say(f"{len(results) - len(failed)} of {len(results)} files ready in {cache}"
                f"; build with: talent-tracker build --data {cache}")
     if failed:
         raise typer.Exit(1)

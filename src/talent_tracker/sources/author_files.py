@@ -78,7 +78,7 @@ def locate(data: Path, venue: str, year: int) -> Path | None:
 def read(path: Path, venue_year: tuple[str, int], report: Report, label: str) -> list[Submission]:
     """The file's submissions, streamed within the caps of limits.py; a record past a cap,
     or without an id and authors, is a counted skip, and so is a profile aligned to no author."""
-    submissions, dropped, unaligned, bad_links = [], 0, 0, 0
+    submissions, dropped, unaligned, bad_links, empty = [], 0, 0, 0, 0
     try:
         for item in jsonread.array_file(path, limits.MAX_SOURCE_BYTES, "author file"):
             record = item.value
@@ -87,7 +87,9 @@ def read(path: Path, venue_year: tuple[str, int], report: Report, label: str) ->
                 continue
             parsed, left = _submission(record)
             if parsed is None:
-                dropped += 1
+                has_id = isinstance(record.get("id"), str) and record["id"].strip()
+                empty += bool(has_id)  # a submission listing no one: nothing to add, nothing broken
+                dropped += not has_id
                 continue
             submissions.append(parsed)
             unaligned += left
@@ -96,8 +98,11 @@ def read(path: Path, venue_year: tuple[str, int], report: Report, label: str) ->
         report(Skip(label, "file", "malformed file", jsonread.describe(exc), *venue_year))
         return []
     if dropped:
-        report(Skip(label, "record", "author-file record without an id and authors, or past a cap", "",
+        report(Skip(label, "record", "author-file record without an id, or past a cap", "",
                     *venue_year, count=dropped))
+    if empty:
+        report(Skip(label, "field", "author-file record listing no authors (nothing to add)", "",
+                    *venue_year, count=empty))
     if unaligned:
         report(Skip(label, "field", "author-file profile matched to no author (by id or name)", "",
                     *venue_year, count=unaligned))
@@ -246,4 +251,6 @@ def _fill(paper: Paper, submission: Submission, keys: list[str]) -> int:
             author.affiliation = profile.affiliation
             author.affiliation_source = SOURCE
             author.alignment = author.alignment or "profile"
+        elif profile.affiliation:  # the earlier source's stands; this one is kept to compare
+            author.second_affiliation = (profile.affiliation, profile.email_domain)
     return left

@@ -24,9 +24,12 @@ LISTING = Listing(SOURCE, VENUE_YEAR, ALIGNMENT, "schedule poster")
 
 
 def locate(data: Path) -> Path | None:
-    """The schedule file inside a data folder (`../shared/data`), if it is there."""
-    path = Path(data) / FOLDER / FILE
-    return path if path.exists() else None
+    """The schedule file inside a data folder (`../shared/data`, gzipped, or a `fetch`
+    cache, plain JSON), if it is there."""
+    for path in (Path(data) / FOLDER / FILE, Path(data) / FOLDER / FILE.removesuffix(".gz")):
+        if path.is_file():
+            return path
+    return None
 
 
 def read(path: Path, report: Report, label: str) -> list[Entry]:

@@ -14,7 +14,8 @@ RESOLUTION_COLUMNS = ("institution_id", "institution", "country", "sector", "res
                       "resolution_confidence", "other_institution_ids")
 # tables a build derives (the database file); human work lives in the workspace
 BUILD_TABLES = ("papers", "authorships", "skips", "unaligned_entries", "venue_years", "institutions", "persons",
-                "careers", "predictions", "published_figures", "inputs", "build_info", "profile_links")
+                "careers", "predictions", "published_figures", "inputs", "build_info", "profile_links",
+                "affiliation_agreement")
 # workspace tables every reader sees beside the build's (what analyses and estimates use)
 SNAPSHOT_TABLES = ("annotations", "samples", "sample_designs")
 # columns of `authorships` filled by stages after a file is read
@@ -77,6 +78,12 @@ SCHEMAS: dict[str, pa.Schema] = {
     # links an OpenReview profile states (sources/author_files.py, links.url): homepage, dblp,
     # google_scholar, orcid, linkedin; last_year: the last year a paper of the build gave it
     "profile_links": pa.schema([("openreview_id", _str), ("kind", _str), ("url", _str), ("last_year", _int)]),
+    # where two sources give one authorship an affiliation: the one used (precedence in
+    # docs/estimates.md), the one compared, and how often they resolve alike
+    "affiliation_agreement": pa.schema([
+        ("venue", _str), ("year", _int), ("source_used", _str), ("source_compared", _str), ("pairs", _int),
+        ("institution_pairs", _int), ("same_institution", _int), ("country_pairs", _int), ("same_country", _int),
+    ]),
     "venue_years": pa.schema([
         ("venue", _str), ("year", _int), ("venue_name", _str), ("source", _str),
         ("accepted_statuses", _strs), ("oral_statuses", _strs), ("tracks", _strs),
@@ -103,6 +110,7 @@ ORDER = {
     "unaligned_entries": "venue, year, paper_id, field, entry_index",
     "venue_years": "venue, year",
     "profile_links": "openreview_id, kind, url",
+    "affiliation_agreement": "venue, year, source_used, source_compared",
     "institutions": "institution_id",
     "persons": "person_id",
     "careers": "person_id, stage, source, institution_id",
