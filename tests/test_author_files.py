@@ -215,3 +215,25 @@ def test_papers_have_a_country_and_two_sources_mostly_agree(full_db):
         full_db, "SELECT venue, year, same_country, country_pairs FROM affiliation_agreement")}
     assert agreement[("neurips", 2021)] >= 0.95 and agreement[("neurips", 2022)] >= 0.92
     assert agreement[("iclr", 2021)] >= 0.92
+
+
+@pytest.mark.fast
+def test_a_name_on_thousands_of_papers_costs_a_bounded_comparison():
+    """Joining by author list compares an entry with the papers sharing its names, up to
+    limits.MAX_AUTHOR_CANDIDATES; past that (one name on 5,000 papers) it is left unmatched."""
+    from talent_tracker import limits
+    from talent_tracker.records import Authorship, Paper
+    from talent_tracker.sources.listings import papers_sharing_authors
+
+    by_author = {"wei wang": set(range(5000)), "ada lovelace": {7}}
+    assert papers_sharing_authors(["ada lovelace"], by_author, set()) == {7}
+    assert papers_sharing_authors(["ada lovelace"], by_author, {7}) == set()
+    assert papers_sharing_authors(["wei wang"], by_author, set()) is None
+    assert limits.MAX_AUTHOR_CANDIDATES < 5000
+    papers = [Paper("neurips", 2024, f"site_{i}", f"T{i}", "main", "Poster", "paperlists", "f", str(i),
+                    authors=[Authorship(1, "Wei Wang")]) for i in range(5000)]
+    skips = []
+    author_files.merge(papers, [author_files.Submission("x", (author_files.Profile("Wei Wang", "~Wei_Wang1", "MIT"),))],
+                       "f", ("neurips", 2024), skips.append)
+    assert [s.reason for s in skips] == ["author-file record of no paper of the list"]
+    assert all(p.authors[0].affiliation is None for p in papers)

@@ -53,6 +53,10 @@ ALIGNMENT_BUDGET = 5_000_000
 # paper a shared co-author says little, and comparing every pair costs the square
 # of the team (real maximum: 69 authors)
 MAX_COAUTHOR_TEAM = 100
+# papers of one venue-year an entry of a listing or author file is compared with when
+# its title or id gives none: those sharing a name with its authors (real maximum: 32
+# papers per name); names on more papers tell none apart, and the entry stays unmatched
+MAX_AUTHOR_CANDIDATES = 1_000
 
 # mentions of one name key compared pair by pair (largest real block: 269, `yoshua
 # bengio`); a larger block is compared in overlapping chunks (linkage._chunks)

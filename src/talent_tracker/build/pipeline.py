@@ -178,13 +178,14 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
         fetched, fetched_problems = profile_facts.load_facts(folder_for(db), by_profile, resolver, orcids)
         facts += fetched
         warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
+    agreement = [row for part in parts for row in part.agreement]
     tables = {
         "papers": papers,
         "authorships": authorships,
         "skips": _table("skips", [s.__dict__ for s in skips]),
         "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
         "profile_links": _profile_links(parts),
-        "affiliation_agreement": _table("affiliation_agreement", [row for p in parts for row in p.agreement]),
+        "affiliation_agreement": _table("affiliation_agreement", agreement),
         "venue_years": _venue_years_table(found, venues, source),
         "institutions": _institutions_table(resolver, authorships),
         "persons": clusters.persons_table(authorships).cast(SCHEMAS["persons"]),
@@ -203,7 +204,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     progress.advance(str(db))
     accepted = sum(p.accepted for p in parts)
     return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,
-                       time.perf_counter() - started, [row for p in parts for row in p.agreement])
+                       time.perf_counter() - started, agreement)
 
 
 @dataclass(frozen=True)

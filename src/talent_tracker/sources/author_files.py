@@ -33,7 +33,13 @@ from pathlib import Path
 from talent_tracker import jsonread, limits, links
 from talent_tracker.names import name_key
 from talent_tracker.records import Authorship, Paper, Skip
-from talent_tracker.sources.listings import AUTHORS_AGREE_RENAMED, Report, align_names
+from talent_tracker.sources.listings import (
+    AUTHORS_AGREE_RENAMED,
+    Report,
+    align_names,
+    author_agreement,
+    papers_sharing_authors,
+)
 from talent_tracker.sources.text import clean
 
 SOURCE = "paperlists-authors"
@@ -121,7 +127,7 @@ def _split(value: object) -> list[str]:
 def _submission(record: dict) -> tuple[Submission | None, int]:
     """A record as a submission, and how many of its profiles no author could take."""
     submission_id = record.get("id")
-    names = [n for n in _split(record.get("author"))]
+    names = _split(record.get("author"))
     if not isinstance(submission_id, str) or not submission_id.strip() or not any(names):
         return None, 0
     ids = _split(record.get("authorids"))
@@ -130,20 +136,23 @@ def _submission(record: dict) -> tuple[Submission | None, int]:
     fields = {f: _split(record.get(f)) for f in PER_PROFILE}
     # each profile's author: by id, else by the name its id spells
     author_of: dict[int, int] = {}
+    placed: set[int] = set()  # authors with a profile (a set: records may name 1,000 authors)
     by_id = {pid: i for i, pid in enumerate(ids) if pid}  # a profile id, or an e-mail where there was none
     for j, pid in enumerate(profiles):
-        if pid in by_id and by_id[pid] not in author_of.values():
+        if pid in by_id and by_id[pid] not in placed:
             author_of[j] = by_id[pid]
+            placed.add(by_id[pid])
     keys = [name_key(n) for n in names]
     for key_of in (lambda k: k, _any_order):  # the name, then its words in any order (`Xue Haotian`)
         left_profiles = [j for j in range(len(profiles)) if j not in author_of]
         places = align_names([key_of(name_key(_name_of(profiles[j]))) for j in left_profiles],
                              [key_of(k) for k in keys])
         for j, place in zip(left_profiles, places):
-            if place is not None and place not in author_of.values():
+            if place is not None and place not in placed:
                 author_of[j] = place
+                placed.add(place)
     left_profiles = [j for j in range(len(profiles)) if j not in author_of]
-    left_authors = [i for i in range(len(names)) if i not in author_of.values()]
+    left_authors = [i for i in range(len(names)) if i not in placed]
     if len(profiles) == len(names) and len(left_profiles) == 1 and len(left_authors) == 1:
         author_of[left_profiles[0]] = left_authors[0]  # the one profile left is the one author left (renamed)
     per_author: dict[int, dict] = {author_of[j]: {f: _at(fields[f], j) for f in PER_PROFILE} for j in author_of}
@@ -218,14 +227,9 @@ def merge(papers: list[Paper], submissions: list[Submission], label: str, venue_
 
 def _by_authors(record: list[str], keys: list[list[str]], by_author: dict, taken: set[int]) -> int | None:
     """The one paper not yet joined whose author list is the record's, or agrees the most."""
-    candidates = {i for key in record for i in by_author.get(key, ()) if i not in taken}
     scored = []
-    for i in candidates:
-        if keys[i] == record:
-            scored.append((2.0, i))
-            continue
-        shorter, longer = (record, set(keys[i])) if len(record) <= len(keys[i]) else (keys[i], set(record))
-        agreement = sum(1 for k in shorter if k in longer) / len(shorter) if shorter else 0.0
+    for i in papers_sharing_authors(record, by_author, taken) or ():
+        agreement = 2.0 if keys[i] == record else author_agreement(record, keys[i])
         if agreement >= AUTHORS_AGREE_RENAMED:
             scored.append((agreement, i))
     scored.sort(reverse=True)

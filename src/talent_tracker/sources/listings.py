@@ -6,7 +6,7 @@ nothing is guessed:
 
 - entries are matched to papers by title, normalised (case, punctuation, spacing, LaTeX
   markup); a title that differs more (small edits, a paper renamed since) is matched
-  only when the two author lists agree (most name keys shared, see `_author_agreement`),
+  only when the two author lists agree (most name keys shared, see `author_agreement`),
   each paper to at most one entry; every match says how it was made;
 - authors are aligned by name: position by position when both lists name the same
   people in the same order, else each author to the one author of the entry with the same
@@ -111,8 +111,9 @@ def merge(papers: list[Paper], posters: list[Entry], label: str, listing: Listin
     titles = {i: normalise_title(paper.title) for i, paper in enumerate(papers)}
     for poster in left:
         speakers = [name_key(name) for name, _ in poster.speakers]
-        candidates = {i for key in speakers for i in by_author.get(key, ()) if i not in matched}
-        best = match_by_authors(speakers, normalise_title(poster.title), candidates, keys, titles)
+        candidates = papers_sharing_authors(speakers, by_author, matched)
+        best = None if candidates is None else match_by_authors(speakers, normalise_title(poster.title), candidates,
+                                                                 keys, titles)
         if best is None:
             unmatched += 1
             continue
@@ -139,7 +140,7 @@ def match_by_authors(speakers: list[str], title: str, candidates, keys: dict, ti
     the most agreeing, then the most similar title, wins."""
     best = None
     for i in candidates:
-        agreement = _author_agreement(speakers, keys[i])
+        agreement = author_agreement(speakers, keys[i])
         similar = fuzz.ratio(title, titles[i])
         agrees = agreement >= AUTHORS_AGREE_RENAMED or (agreement >= AUTHORS_AGREE and similar >= TITLE_SIMILAR)
         if agrees and (best is None or (agreement, similar) > best[0]):
@@ -147,7 +148,21 @@ def match_by_authors(speakers: list[str], title: str, candidates, keys: dict, ti
     return None if best is None else best[1]
 
 
-def _author_agreement(a: list[str], b: list[str]) -> float:
+def papers_sharing_authors(keys: list[str], by_author: dict, taken) -> set[int] | None:
+    """The papers not in `taken` with an author of `keys` (by_author: name key -> papers);
+    None past limits.MAX_AUTHOR_CANDIDATES, so a name on thousands of papers costs no more
+    than that (the caller leaves the entry unmatched)."""
+    found: set[int] = set()
+    for key in keys:
+        for i in by_author.get(key, ()):
+            if i not in taken:
+                found.add(i)
+                if len(found) > limits.MAX_AUTHOR_CANDIDATES:
+                    return None
+    return found
+
+
+def author_agreement(a: list[str], b: list[str]) -> float:
     """The share of the shorter list's name keys that the other list has."""
     if not a or not b:
         return 0.0
