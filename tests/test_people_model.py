@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from talent_tracker.build.pipeline import build
-from talent_tracker.people.clusters import bcubed
+from talent_tracker.people.clusters import Mentions, bcubed, resolve_people
 from talent_tracker.people.evaluation import THRESHOLDS
-from talent_tracker.people.linkage import Model, site
+from talent_tracker.people.linkage import Model, features, site
 
 from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
 
@@ -50,6 +50,11 @@ def test_train_writes_a_model_a_build_uses(db_2021, tmp_path):
     # every comparison has one m and one u per level, and a shared co-author is evidence for
     levels = model.parameters["coauthors"]
     assert len(levels["m"]) == len(levels["u"]) == 4 and levels["m"][0] > levels["u"][0]
+    # labels of one year cannot tell how people move between years: every gap is no evidence
+    # (m = u), not evidence against as a u sampled over all the years built would make it
+    years = model.parameters["years"]
+    assert years["u"][0] == pytest.approx(1.0) and all(m == u for m, u in zip(years["m"], years["u"]))
+    assert set(model.parameters) >= {"venue", "years", "coauthors", "institution"}
     db = tmp_path / "with-model.duckdb"
     built = cli("build", "--data", PAPERLISTS, "--db", db, "--venue", "icml", "--years", "2019",
                 "--people-model", model_file)
@@ -84,3 +89,34 @@ def test_email_sites_come_from_the_public_suffix_list():
     assert site("nrc-cnrc.gc.ca") != site("canada.gc.ca")
     assert site("cs.stanford.edu") == site("stanford.edu") == "stanford.edu"
     assert site("mails.tsinghua.edu.cn") == "tsinghua.edu.cn" and site("gmail.com") is None
+
+
+def _mentions(rows) -> Mentions:
+    """Mentions from (venue, year, paper, position, name, institution, title) rows."""
+    v, y, p, k, n, inst, title = (list(c) for c in zip(*rows))
+    none = [None] * len(rows)
+    return Mentions(v, y, p, k, n, list(none), list(none), list(none), inst, list(none), title)
+
+
+@pytest.mark.fast
+def test_a_paper_at_two_venues_is_compared_once_and_its_authors_stay_one_person():
+    paper = [("Ada Lovelace", "uni-a"), ("Wei Wang", "uni-b"), ("Wei Wang", "uni-b"), ("Alan Turing", "uni-a")]
+    rows = [(venue, 2023, "p1", i, name, inst, "Sparse attention for long graphs")
+            for venue in ("neurips", "workshop") for i, (name, inst) in enumerate(paper)]
+    rows += [("neurips", 2023, "p2", 0, "Wei Wang", "uni-c", "Robotic grasping"),
+             ("neurips", 2023, "p2", 1, "Grace Hopper", "uni-c", "Robotic grasping")]
+    mentions = _mentions(rows)
+    same_as = features(mentions).column("same_as").to_pylist()
+    # each workshop mention copies its NeurIPS twin; the four Wei Wangs (two per paper, alike
+    # in all) are all compared
+    assert same_as == [0, 1, 2, 3, 0, 5, 6, 3, 8, 9]
+    people = resolve_people(mentions)
+    assert all(people[i] == people[i + 4] for i in range(4))
+    assert people[1] != people[2]  # two authors of one paper are never one person
+    assert len(set(people)) == 6
+
+
+@pytest.mark.fast
+def test_a_copy_needs_co_authors_to_count_as_the_same_person():
+    rows = [("neurips", 2023, p, 0, "Wei Wang", None, None) for p in ("a", "b")]
+    assert features(_mentions(rows)).column("same_as").to_pylist() == [0, 1]

@@ -70,7 +70,7 @@ def evaluate_people(
     """Cross-validate person resolution against OpenReview ids.
 
     Per venue-year with ids: trained and tuned on the others, scored on it with its ids
-    hidden."""
+    hidden. Across years: trained on the earlier years, scored on the later ones together."""
     from talent_tracker.people.evaluation import evaluate
 
     if old_backend is not None:
@@ -90,6 +90,16 @@ def evaluate_people(
                    f"{fold['shared_f1']:.4f}", f"{fold['true_people']:,}", f"{fold['predicted_people']:,}",
                    f"{fold['people_error']:+.2%}")
     render.out.print(table)
+    if report["across_years"]:
+        first = report["across_years"][0]
+        table = render.table(f"Across years: trained on {', '.join(first['trained_on'])} (threshold "
+                             f"{first['threshold']:g}), scored on the later years together",
+                             ("scored on", "built", *columns[3:]), right=columns[3:])
+        for fold in report["across_years"]:
+            render.row(table, fold["venue_year"], fold["built"], f"{fold['authorships']:,}", f"{fold['precision']:.4f}",
+                       f"{fold['recall']:.4f}", f"{fold['f1']:.4f}", f"{fold['shared_f1']:.4f}",
+                       f"{fold['true_people']:,}", f"{fold['predicted_people']:,}", f"{fold['people_error']:+.2%}")
+        render.out.print(table)
     present = ", ".join(f"{s['venue_year']} F1 {s['f1']:.4f}" for s in report["ids_present"])
     render.say(f"with every id visible (the shipped model): {present}")
 

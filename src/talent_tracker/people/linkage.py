@@ -18,11 +18,13 @@ comparisons:
 - e-mail site: the registrable domain of the e-mail domain (the public-suffix list,
   so `kaist.re.kr` and `etri.re.kr` are two sites); webmail says nothing;
 - years apart: at most 1, 3, 6, or more;
-- title keywords the two papers share (at least 4, 2 or 1): people keep to their topics.
+- title keywords the two papers share (at least 4, 2 or 1): people keep to their topics;
+- venue: the same conference or another.
 
 Each level's m and u probabilities (how often it occurs between two mentions of one
 person, and between two different people) are estimated by `talent-tracker people train`:
-u by random sampling of pairs, m from pairs that share an OpenReview id. They live in
+u by random sampling of pairs, m from pairs that share an OpenReview id (for years apart
+and venue, u too comes from the labelled venue-years: see _within_labels). They live in
 `people_model.json` with the prior (the share of random pairs that are one person, from
 the labels) and the match weight at which a pair is linked, tuned on the labelled
 venue-years with their ids hidden (evaluation.py). A build only predicts: the same
@@ -38,7 +40,7 @@ import math
 import os
 import re
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -83,13 +85,17 @@ def comparisons(parameters: dict[str, dict] | None = None) -> list:
             cll.CustomLevel("abs(year_l - year_r) <= 6", "at most 6 years apart"),
             cll.ElseLevel()]),
         cl.ArrayIntersectAtSizes("words", [4, 2, 1]),
+        cl.ExactMatch("venue"),
     ]
-    if parameters:
-        for creator in found:
-            name = creator.create_output_column_name()
-            if name in parameters:
-                creator.configure(m_probabilities=parameters[name]["m"], u_probabilities=parameters[name]["u"])
-    return found
+    if not parameters:
+        return found
+    trained = []  # a model trained before a comparison existed does without it
+    for creator in found:
+        name = creator.create_output_column_name()
+        if name in parameters:
+            creator.configure(m_probabilities=parameters[name]["m"], u_probabilities=parameters[name]["u"])
+            trained.append(creator)
+    return trained
 
 
 def settings(parameters: dict[str, dict] | None = None, prior: float | None = None):
@@ -172,7 +178,6 @@ def features(mentions) -> pa.Table:
     teams = [sorted(set(t)) if len(t) <= MAX_COAUTHOR_TEAM else [] for t in team]
     titles = getattr(mentions, "title", None) or [None] * n
     sites = [site(d) for d in mentions.email_domain]
-    chunk_a, chunk_b = _chunks(keys, mentions.institution_id, sites, mentions.year)
     words_of: list[list[int] | None] = [None] * len(papers)
     first, last, middle, coauthors, words = [], [], [], [], []
     for i, name in enumerate(mentions.name):
@@ -186,30 +191,71 @@ def features(mentions) -> pa.Table:
         if words_of[paper] is None:
             words_of[paper] = [codes.setdefault("w:" + w, len(codes)) for w in title_words(titles[i])]
         words.append(words_of[paper] or None)
+    country = getattr(mentions, "country", None) or [None] * n
+    same_as = _same_as(paper_of, keys, [bool(c) for c in coauthors], _interned(teams), _interned(words_of),
+                       first, last, middle, mentions.institution_id, country, sites, mentions.year)
+    chunk_a, chunk_b = _chunks(keys, mentions.institution_id, sites, mentions.year, same_as)
     return pa.table({
         "unique_id": pa.array(range(n), pa.int64()),
+        "same_as": pa.array(same_as, pa.int64()),
         "name_key": [k or None for k in keys],
         "chunk_a": pa.array(chunk_a, pa.int32()), "chunk_b": pa.array(chunk_b, pa.int32()),
         "first": first, "last": last, "middle": middle,
         "coauthors": pa.array(coauthors, pa.list_(pa.int32())),
         "inst": mentions.institution_id,
-        "country": getattr(mentions, "country", None) or [None] * n,
+        "country": country,
         "site": sites,
         "year": pa.array(mentions.year, pa.int32()),
+        "venue": mentions.venue,
         "words": pa.array(words, pa.list_(pa.int32())),
     })
 
 
-def _chunks(keys: list[str], institutions: list, sites: list, years: list) -> tuple[list[int], list[int]]:
-    """Per mention, its chunk in two overlapping chunkings of its name block (0 in a block
-    of at most MAX_NAME_BLOCK: the whole block is compared). A larger block is sorted by
-    institution, e-mail site and year and cut every MAX_NAME_BLOCK mentions, the second
-    time half a chunk later: two mentions less than half a chunk apart share a chunk."""
+def _interned(per_paper: list) -> list[int]:
+    """Per paper, a code for its list (co-author team, title words): equal lists, equal codes."""
+    codes: dict[tuple, int] = {}
+    return [codes.setdefault(tuple(x or ()), len(codes)) for x in per_paper]
+
+
+def _same_as(paper_of: list[int], keys: list[str], has_coauthors: list[bool], team: list[int], words: list[int],
+             *columns: list) -> list[int]:
+    """Per mention, the first mention identical to it in everything compared but the venue
+    (its own index if none): the same paper under one name at two venues, or a list read
+    twice. Such a mention is certainly the same person and is compared once, through the
+    first (Splink's scores for the two would be the same). Only mentions with co-authors
+    count (a lone `Wei Wang` with nothing else is no proof), and no group holding two
+    mentions of one paper (two `Wei Wang`s of one paper are two people).
+
+    A mention's co-authors are its paper's team less its own name, so the name and the
+    team's code stand for them; the title words likewise by their code."""
+    groups: dict[tuple, list[int]] = {}
+    for i, key in enumerate(keys):
+        if key and has_coauthors[i]:
+            paper = paper_of[i]
+            groups.setdefault((key, team[paper], words[paper], *(c[i] for c in columns)), []).append(i)
+    found = list(range(len(keys)))
+    for members in groups.values():
+        if len(members) > 1 and len({paper_of[i] for i in members}) == len(members):
+            for i in members[1:]:
+                found[i] = members[0]
+    return found
+
+
+def _chunks(keys: list[str], institutions: list, sites: list, years: list, same_as: list[int]
+            ) -> tuple[list[int], list[int | None]]:
+    """Per mention, its chunk in two overlapping chunkings of its name block. In a block of
+    at most MAX_NAME_BLOCK distinct mentions the whole block is compared: chunk 0, and no
+    second chunk (null joins nothing, so the second blocking rule makes no pairs there). A
+    larger block is sorted by institution, e-mail site and year and cut every
+    MAX_NAME_BLOCK mentions, the second time half a chunk later: two mentions less than
+    half a chunk apart share a chunk. A mention compared through another (same_as) is not
+    counted."""
     n = len(keys)
-    chunk_a, chunk_b = [0] * n, [0] * n
+    chunk_a: list[int] = [0] * n
+    chunk_b: list[int | None] = [None] * n
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
-        if key:
+        if key and same_as[i] == i:
             blocks[key].append(i)
     half = MAX_NAME_BLOCK // 2
     for members in blocks.values():
@@ -241,7 +287,46 @@ def train(table: pa.Table, labels: list[str | None], seed: int = 7) -> tuple[dic
     linker = Linker(api.register(with_labels), settings(prior=prior), log_level=logging.ERROR)
     linker.training.estimate_u_using_random_sampling(max_pairs=2_000_000, seed=seed)
     linker.training.estimate_m_from_label_column("label")
-    return _parameters(linker.misc.save_model_to_json()), prior
+    parameters = _parameters(linker.misc.save_model_to_json())
+    window = [i for i, x in enumerate(labels) if x]
+    parameters["years"] = _within_labels(parameters["years"], _year_levels(table.column("year").take(window).to_pylist()))
+    parameters["venue"] = _within_labels(parameters["venue"], _venue_levels(table.column("venue").take(window).to_pylist()))
+    return parameters, prior
+
+
+# The labels span a few venue-years (2021-2025 in the snapshot), so m of the years and venue
+# comparisons is measured inside that window; u by random sampling would be measured over
+# every year and venue built, and a gap the window cannot show (5 years apart) would read
+# as evidence against. Their u is therefore the exact level distribution of random pairs of
+# the labelled authorships; a level no such pair reaches carries no evidence (m = u).
+
+def _pair_levels(counts: Counter, level, n_levels: int) -> list[float]:
+    total = sum(counts.values())
+    found = [0.0] * n_levels
+    for a, na in counts.items():
+        for b, nb in counts.items():
+            found[level(a, b)] += na * nb / total / total
+    return found
+
+
+def _year_levels(years: list[int]) -> list[float]:
+    def gap(a: int, b: int) -> int:
+        d = abs(a - b)
+        return 0 if d <= 1 else 1 if d <= 3 else 2 if d <= 6 else 3  # the years comparison's levels
+
+    return _pair_levels(Counter(years), gap, 4)
+
+
+def _venue_levels(venues: list[str]) -> list[float]:
+    return _pair_levels(Counter(venues), lambda a, b: 0 if a == b else 1, 2)
+
+
+def _within_labels(levels: dict, window_u: list[float]) -> dict:
+    """m as estimated from the labels, u from their window; a level no pair of the window
+    reaches carries no evidence (m = u, the sampled u)."""
+    m = [levels["m"][i] if x > 0 else levels["u"][i] for i, x in enumerate(window_u)]
+    u = [x if x > 0 else levels["u"][i] for i, x in enumerate(window_u)]
+    return {"m": m, "u": u}
 
 
 def _parameters(model: dict) -> dict[str, dict]:
@@ -268,10 +353,19 @@ def predict(table: pa.Table, model: Model, threshold: float, backend: str = "duc
         raise UserError(f"unknown people backend {backend!r} (choose {' or '.join(BACKENDS)})")
     if table.num_rows < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
-    pairs = _predict_spark(table, model, threshold) if backend == "spark" else _predict_duckdb(table, model, threshold)
-    left = pairs.column("unique_id_l").to_numpy()
-    right = pairs.column("unique_id_r").to_numpy()
-    weight = pairs.column("match_weight").to_numpy()
+    same_as = table.column("same_as").to_numpy()
+    copies = np.flatnonzero(same_as != np.arange(len(same_as)))
+    compared = table.filter(pa.array(same_as == np.arange(len(same_as)))) if len(copies) else table
+    compared = compared.drop_columns(["same_as"])
+    left, right, weight = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    if compared.num_rows >= 2:
+        pairs = (_predict_spark(compared, model, threshold) if backend == "spark"
+                 else _predict_duckdb(compared, model, threshold))
+        left, right = pairs.column("unique_id_l").to_numpy(), pairs.column("unique_id_r").to_numpy()
+        weight = pairs.column("match_weight").to_numpy()
+    # a copy is linked to the mention it copies, above any threshold
+    left, right = np.concatenate([left, same_as[copies]]), np.concatenate([right, copies])
+    weight = np.concatenate([weight, np.full(len(copies), np.inf)])
     # strongest first; ties in a fixed order, so every backend links in the same order
     order = np.lexsort((right, left, -np.round(weight, 9)))
     return left[order], right[order], weight[order]
