@@ -198,3 +198,12 @@ def clip(text: str | None, limit: int = MAX_FIELD_CHARS) -> tuple[str | None, bo
     if text is None or len(text) <= limit:
         return text, False
     return text[:limit], True
+
+
+def cores() -> int:
+    """The cores this process may use: a container's or taskset's limit, not the machine's
+    (what the build's workers and the people model's DuckDB run on)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1

@@ -315,14 +315,6 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _cores() -> int:
-    """The cores this process may use (a container's or taskset's limit, not the machine's)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def _map_units(work, units: list) -> Iterator[_Part]:
     """`work` over the units, on every core when there is enough to share; in order.
 
@@ -330,7 +322,7 @@ def _map_units(work, units: list) -> Iterator[_Part]:
     indexes) instead of receiving a pickled copy; only the results travel back.
     """
     global _JOB
-    workers = min(_cores(), len(units))  # no fixed cap: each worker is a fork (~180 MiB at most here)
+    workers = min(limits.cores(), len(units))  # no fixed cap: each worker is a fork (~180 MiB at most here)
     if workers < 2 or len(units) < 4 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
         yield from map(work, units)
         return

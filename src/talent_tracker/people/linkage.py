@@ -52,7 +52,7 @@ import pyarrow as pa
 from talent_tracker import jsonread
 from talent_tracker.errors import UserError
 from talent_tracker.institutions.places import WEBMAIL
-from talent_tracker.limits import MAX_COAUTHOR_TEAM, MAX_NAME_BLOCK, MAX_SMALL_FILE_BYTES
+from talent_tracker.limits import MAX_COAUTHOR_TEAM, MAX_NAME_BLOCK, MAX_SMALL_FILE_BYTES, cores
 from talent_tracker.names import name_key, name_tokens
 
 BACKENDS = ("duckdb", "spark")
@@ -390,6 +390,7 @@ def _quiet_duckdb():
 
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET threads = {cores()}")  # DuckDB would take every core of the machine
     return con
 
 
