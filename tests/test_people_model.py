@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from talent_tracker.build.pipeline import build
+from talent_tracker.errors import UserError
 from talent_tracker.people.clusters import Mentions, bcubed, resolve_people
 from talent_tracker.people.evaluation import THRESHOLDS
 from talent_tracker.people.linkage import Model, features, site
@@ -120,3 +121,14 @@ def test_a_paper_at_two_venues_is_compared_once_and_its_authors_stay_one_person(
 def test_a_copy_needs_co_authors_to_count_as_the_same_person():
     rows = [("neurips", 2023, p, 0, "Wei Wang", None, None) for p in ("a", "b")]
     assert features(_mentions(rows)).column("same_as").to_pylist() == [0, 1]
+
+
+@pytest.mark.fast
+def test_a_model_of_other_comparisons_is_one_line(tmp_path):
+    shipped = Model.load()
+    parameters = dict(shipped.parameters, institution={"m": [0.9], "u": [0.1]})  # one level where three are
+    path = tmp_path / "old.json"
+    Model(parameters, shipped.prior, shipped.threshold).save(path)
+    rows = [("neurips", 2023, p, 0, "Wei Wang", None, None) for p in ("a", "b")]
+    with pytest.raises(UserError, match=r"does not fit the comparison 'institution'.*people train"):
+        resolve_people(_mentions(rows), model=Model.load(path))

@@ -93,7 +93,11 @@ def comparisons(parameters: dict[str, dict] | None = None) -> list:
     for creator in found:
         name = creator.create_output_column_name()
         if name in parameters:
-            creator.configure(m_probabilities=parameters[name]["m"], u_probabilities=parameters[name]["u"])
+            try:
+                creator.configure(m_probabilities=parameters[name]["m"], u_probabilities=parameters[name]["u"])
+            except (ValueError, TypeError, KeyError) as exc:  # a model of other comparisons: one line
+                raise UserError(f"the people model does not fit the comparison {name!r} ({str(exc).strip()[:120]}); "
+                                "retrain it with `talent-tracker people train`") from None
             trained.append(creator)
     return trained
 
