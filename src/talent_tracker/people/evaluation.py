@@ -164,8 +164,9 @@ def across_years(mentions: Mentions, table, prepared, folds_of, backend: str) ->
     found = [{"built": "with the rest", **common,
               **score(link(hide(mentions, later), edges, model.threshold, prepared=prepared), mentions, later)}]
     alone = _only(mentions, later)
+    blind = hide(alone, later)
     groups = [[vy for vy in later if vy[0] == venue] for venue in sorted({v for v, _ in later})]
-    for built, source in (("alone", hide(alone, later)), ("alone, names only", _names_only(hide(alone, later)))):
+    for built, source in (("alone", blind), ("alone, names only", _names_only(blind))):
         predicted = link(source, linkage.predict(linkage.features(source), model, model.threshold, backend),
                          model.threshold)
         found.append({"built": built, **common, **score(predicted, alone, later)})

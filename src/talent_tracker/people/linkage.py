@@ -165,7 +165,8 @@ def title_words(title: str | None) -> tuple[str, ...]:
 
 
 def features(mentions) -> pa.Table:
-    """One row per authorship: what the comparisons read (`unique_id` is its index).
+    """One row per authorship: what the comparisons read (`unique_id` is its index), and
+    `same_as`, the mention it copies (see _same_as; its own index if none).
 
     Co-authors and title words are lists of integer codes (the same name key or word, the
     same code): comparing lists of integers is about half the cost of lists of strings.
@@ -358,9 +359,9 @@ def predict(table: pa.Table, model: Model, threshold: float, backend: str = "duc
     if table.num_rows < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
     same_as = table.column("same_as").to_numpy()
-    copies = np.flatnonzero(same_as != np.arange(len(same_as)))
-    compared = table.filter(pa.array(same_as == np.arange(len(same_as)))) if len(copies) else table
-    compared = compared.drop_columns(["same_as"])
+    first = same_as == np.arange(len(same_as))  # compared itself, not through a copy
+    copies = np.flatnonzero(~first)
+    compared = (table.filter(pa.array(first)) if len(copies) else table).drop_columns(["same_as"])
     left, right, weight = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
     if compared.num_rows >= 2:
         pairs = (_predict_spark(compared, model, threshold) if backend == "spark"
