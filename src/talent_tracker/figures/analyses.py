@@ -39,6 +39,8 @@ from talent_tracker.store.reading import Tracker
 EXACT_COVERAGE = 0.95
 # a growth multiple needs at least this many people in its first year to mean anything
 GROWTH_BASE = 20
+# ... and a coverage (share of people with a country) this close to the last year's
+GROWTH_COVERAGE = 0.05
 
 
 @dataclass
@@ -105,9 +107,22 @@ def _thin_years(con, f: Population) -> list[str]:
     thin = [(y, k / n if n else 0) for y, n, k in year_coverage(con, f) if n and k / n < EXACT_COVERAGE]
     if not thin:
         return []
-    listed = ", ".join(f"{y} ({share:.0%})" for y, share in thin)
-    return [f"Years where fewer than {EXACT_COVERAGE:.0%} of people have a country: {listed}; their people count "
-            "as located only through papers of other years."]
+    low, high = min(s for _, s in thin), max(s for _, s in thin)
+    shares = f"{low:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%}–{high:.0%}"
+    return [f"{len(thin)} of the {len(year_coverage(con, f))} years have fewer than {EXACT_COVERAGE:.0%} of people "
+            f"with a country ({shares}): {year_spans([y for y, _ in thin])}. Their people count as located only "
+            "through papers of other years."]
+
+
+def year_spans(years: list[int]) -> str:
+    """Years as runs: 1987–1996, 1999, 2001–2003 (a paragraph of 38 years reads as three spans)."""
+    spans: list[list[int]] = []
+    for y in sorted(years):
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
 
 
 def work_countries(tracker: Tracker, f: Population) -> Result:
@@ -168,17 +183,22 @@ def top_institutions(tracker: Tracker, f: Population, limit: int = 25, country: 
         total = _people(con, f)
         known = con.execute(f"SELECT count(DISTINCT a.person_id) FROM authorships a WHERE {where} "
                             "AND a.institution_id IS NOT NULL", params).fetchone()[0]
+        # one row per institution and work country (the lab's, or the headquarters' with place=hq), so an
+        # institution's count is the same on the institutions page and on its country's profile
         rows = con.execute(f"""
-            SELECT i.name, i.country, i.sector, count(DISTINCT a.person_id) AS people
+            SELECT i.name, {_country(f)} AS country, i.sector, count(DISTINCT a.person_id) AS people
             FROM authorships a JOIN institutions i USING (institution_id)
-            WHERE {where} {extra}
-            GROUP BY ALL ORDER BY people DESC, i.name LIMIT ?""", [*params, *extra_params, limit]).fetchall()
+            WHERE {where} {extra} AND {_country(f)} IS NOT NULL
+            GROUP BY ALL ORDER BY people DESC, i.name, country LIMIT ?""", [*params, *extra_params, limit]).fetchall()
     coverage = known / total if total else 0.0
-    scope = f" in {country_name(country.upper())}" if country else f" in {region.title()}" if region else " worldwide"
-    notes = ["People with at least one accepted paper affiliated with the institution (a person at two "
-             "institutions counts for both)."]
+    scope = (f" in {country_name(country.upper())}" if country else
+             f" in {region.title()} ({', '.join(_regions_of(region))})" if region else " worldwide")
+    where_counted = "its headquarters' country" if f.place == "hq" else "the country of the lab the paper names"
+    notes = ["People with at least one accepted paper affiliated with the institution, by " + where_counted
+             + " (a person at two institutions, or at one institution's labs in two countries, counts for each)."]
     if region:
-        notes.append(f"{region.title()}: " + ", ".join(_regions_of(region)) + " (region_groups.csv).")
+        notes.append(f"{region.title()}: the institutions whose work country is in " + ", ".join(_regions_of(region))
+                     + " (region_groups.csv); the Middle East is a region of its own.")
     return Result("top_institutions", f"Top {len(rows)} institutions{scope}", ["institution", "country", "sector", "people"],
                   [list(r) for r in rows], method_of(coverage), f.label,
                   [coverage_note(known, total).replace("have a value", "have an institution"), *notes],
@@ -208,22 +228,30 @@ def trends(tracker: Tracker, f: Population, countries: int = 8) -> Result:
         totals[c] = totals.get(c, 0) + n
     leaders = sorted(totals, key=lambda c: -totals[c])[:countries]
     by = {(y, c): n for y, c, n in rows}
-    table = [[y, c, by.get((y, c), 0)] for c in leaders for y in kept_years]
+    # a year left out stays in the table with no count, so a line breaks there instead of bridging it
+    table = [[y, c, by.get((y, c), 0) if y in covered and y not in left_out else None]
+             for c in leaders for y in sorted(covered)] if kept_years else []
     notes = []
     if left_out:
-        notes.append(f"Left out, fewer than half their people have a country: {', '.join(map(str, left_out))}.")
+        notes.append(f"No figure (the lines break) where fewer than half the people have a country: "
+                     f"{year_spans(left_out)}.")
     partial = [y for y in kept_years if covered[y] < EXACT_COVERAGE]
     if partial:
-        notes.append("Partial years (share of people with a country): "
-                     + ", ".join(f"{y} {covered[y]:.0%}" for y in partial) + ".")
+        shares = [covered[y] for y in partial]
+        notes.append(f"Partial years, {min(shares):.0%}–{max(shares):.0%} of people with a country: "
+                     f"{year_spans(partial)} (the table gives each year's people).")
+    last_year = kept_years[-1] if kept_years else None
     for c in leaders:
-        first_year = next((y for y in kept_years if by.get((y, c), 0) >= GROWTH_BASE), None)
-        if first_year is None or not kept_years:
+        # growth only from a year whose coverage is comparable with the last year's (within
+        # GROWTH_COVERAGE points): a multiple between 60% and 99% coverage measures the data, not people
+        first_year = next((y for y in kept_years if by.get((y, c), 0) >= GROWTH_BASE
+                           and abs(covered[y] - covered[last_year]) <= GROWTH_COVERAGE), None)
+        if first_year is None or first_year == last_year:
             continue
-        first, last = by[(first_year, c)], by.get((kept_years[-1], c), 0)
-        if first_year != kept_years[-1]:
-            notes.append(f"{c}: {first:,} → {last:,} people, ×{last / first:.1f} from {first_year} to "
-                         f"{kept_years[-1]} (growth from the first year with at least {GROWTH_BASE} people)")
+        first, last = by[(first_year, c)], by.get((last_year, c), 0)
+        notes.append(f"{c}: {first:,} → {last:,} people, ×{last / first:.1f} from {first_year} to {last_year} "
+                     f"(from the first year with at least {GROWTH_BASE} people and coverage within "
+                     f"{100 * GROWTH_COVERAGE:.0f} points of {last_year}'s)")
     coverage = (sum(k for y, n, k in per_year if y in kept_years) / max(1, sum(n for y, n, k in per_year
                                                                                  if y in kept_years)))
     return Result("trends", "People per year by country of work (at publication)", ["year", "country", "people"],
@@ -285,7 +313,7 @@ def edition_comparison(tracker: Tracker, f: Population, first: int, second: int)
     b = {r[0]: r for r in b_result.rows}
     ranked = sorted(set(a) | set(b), key=lambda c: -(b.get(c, [0, 0, 0])[2]))[:15]
     coverage = min(a_result.coverage or 0.0, b_result.coverage or 0.0)
-    return Result("edition_comparison", f"{first} against {second}: people by country of work",
+    return Result("edition_comparison", f"{first} against {second}: share of people by country of work",
                   ["country", f"people_{first}", f"share_{first}", f"people_{second}", f"share_{second}"],
                   [[c, a.get(c, [0, 0, 0, 0])[2], a.get(c, [0, 0, 0, 0])[3], b.get(c, [0, 0, 0, 0])[2],
                     b.get(c, [0, 0, 0, 0])[3]] for c in ranked], method_of(coverage), f"{'+'.join(f.venues)} {f.tier}",
@@ -449,13 +477,19 @@ def country_profile(tracker: Tracker, f: Population, country: str) -> dict:
 
 
 def editions(tracker: Tracker, f: Population) -> Result:
-    """Two editions side by side: the first and last of the filtered years, else the two
-    latest years in which most people have a country (a year without them cannot be compared)."""
+    """Two editions side by side: the first and last of the filtered years; for one year, the
+    edition before it and that one; for all years, the two latest. Only years in which most
+    people have a country (a year without them cannot be compared)."""
     years = f.years
     if len(years) < 2:
         with tracker.reader(with_workspace=False) as con:
             covered = year_coverage(con, f.with_(years=()))
-        years = tuple(y for y, n, k in covered if n and k / n >= 0.5)[-2:]
+        located = [y for y, n, k in covered if n and k / n >= 0.5]
+        # one year chosen: that edition against the one before it (the page's "previous edition")
+        if years and years[0] in located:
+            years = (*[y for y in located if y < years[0]][-1:], years[0])
+        else:
+            years = tuple(located[-2:])
     if len(years) < 2:
         return _unavailable("editions", "Edition against edition", f,
                             "Needs two years in which most people have a country.")
@@ -524,7 +558,7 @@ REGISTRY: dict[str, tuple] = {
     "work_regions": (work_regions, False),
     "work_sectors": (work_sectors, False),
     "top_institutions": (top_institutions, False),
-    "top_institutions_asia": (lambda tracker, f: top_institutions(tracker, f, 14, region="asia"), False),
+    "top_institutions_asia": (lambda tracker, f: top_institutions(tracker, f, 15, region="asia"), False),
     "paper_countries": (paper_countries, False),
     "trends": (trends, False),
     "tier_comparison": (tier_comparison, False),

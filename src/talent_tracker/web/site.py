@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 from talent_tracker.errors import UserError
+from talent_tracker.figures.analyses import year_coverage
 from talent_tracker.figures.compare import compare
+from talent_tracker.population import Population
 from talent_tracker.store import reading
 
 HERE = Path(__file__).resolve().parent
@@ -18,7 +20,7 @@ PAGES = {
     "flows": ("/flows", "Flows", ["flows", "retention", "net_flows", "us_origin_mix", "origin_countries",
                                   "graduate_countries"]),
     "map": ("/map", "World map", ["map"]),
-    "trends": ("/trends", "Trends", ["trends", "editions"]),
+    "trends": ("/trends", "Trends", ["editions", "trends"]),
     "institutions": ("/institutions", "Institutions", ["top_institutions", "top_institutions_asia"]),
     "countries": ("/countries/US", "Country profiles", ["country"]),
     "compare": ("/compare", "Compare", ["compare"]),
@@ -42,9 +44,14 @@ def meta_of(tracker: reading.Tracker) -> dict:
         with tracker.reader(with_workspace=False) as con:
             rows = con.execute("SELECT venue, year, oral_known FROM venue_years ORDER BY venue, year").fetchall()
             built = con.execute("SELECT value FROM build_info WHERE key = 'built_at'").fetchone()
+            # the share of each edition's top 20% with a work country: the pages open on the
+            # latest edition that has one for most people
+            located = {(venue, y): k / n for venue in {r[0] for r in rows}
+                       for y, n, k in year_coverage(con, Population((venue,), (), "top20", "lab")) if n}
         venues: dict[str, list] = {}
         for venue, year, oral in rows:
-            venues.setdefault(venue, []).append({"year": year, "oral_known": oral})
+            venues.setdefault(venue, []).append({"year": year, "oral_known": oral,
+                                                 "located": round(located.get((venue, year), 0.0), 4)})
         return {"venues": venues, "tiers": ["top20", "top2"], "built_at": built[0] if built else None}
 
     workspace = tracker.workspace()
