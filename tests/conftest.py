@@ -31,7 +31,7 @@ UNIVERSITIES = SHARED / "world-universities" / "world_universities_and_domains.j
 
 TIERS = ("fast", "realdata", "browser")
 # fixtures that read the real data: a fast test may not use them
-REALDATA_FIXTURES = {"full_db", "csv_db", "data_dir", "shared"}
+REALDATA_FIXTURES = {"full_db", "csv_db", "data_dir", "shared", "neurips_site"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -66,6 +66,20 @@ def full_db(shared, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("full") / "full.duckdb"
     build(shared, db)
     return db
+
+
+@pytest.fixture(scope="session")
+def neurips_site(shared, tmp_path_factory) -> Path:
+    """The published site of NeurIPS 2019, 2022 and 2024 (the two editions the published
+    tracker covers and the latest), built from the data folder, schedule and published
+    figures included: every page and filter of one venue, in a fraction of the full time."""
+    from talent_tracker.build.pipeline import build
+
+    root = tmp_path_factory.mktemp("site")
+    build(shared, root / "n.duckdb", venue_names=["neurips"], years="2019,2022,2024")
+    result = cli("publish", "--db", root / "n.duckdb", "--output", root / "site")
+    assert result.returncode == 0, result.stderr
+    return root / "site"
 
 
 @pytest.fixture(scope="session")

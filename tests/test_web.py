@@ -1,6 +1,5 @@
-"""The tracker in a real browser (Debian's Chromium driven by Playwright), served and published.
-
-Screenshots of every page are written to test-artifacts/ as the tests' artefacts.
+"""The tracker in a real browser (Debian's Chromium driven by Playwright), served and published:
+the compare page, the API, escaping. Every page as a reader sees it: test_pages.py.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,10 +16,7 @@ import pytest
 from conftest import ROOT, cli
 
 ARTIFACTS = ROOT / "test-artifacts"
-SERVER_PAGES = ["/", "/flows", "/map", "/trends", "/institutions", "/countries/CN", "/compare", "/methodology"]
-SITE_PAGES = ["index.html", "flows.html", "map.html", "trends.html", "institutions.html", "countries.html",
-              "compare.html", "methodology.html"]
-UNFILTERED = ("/methodology", "/compare", "methodology.html", "countries.html", "compare.html")
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -49,22 +44,6 @@ def server(full_db):
     proc.wait(10)
 
 
-@pytest.fixture(scope="module")
-def site(shared, tmp_path_factory) -> Path:
-    """The published site of NeurIPS 2019 and 2022, the two editions the published tracker
-    covers, built from the data folder (schedule and published figures included): every
-    page and filter of one venue, in a fraction of the full time."""
-    from talent_tracker.build.pipeline import build
-
-    from conftest import SHARED
-
-    root = tmp_path_factory.mktemp("site")
-    build(SHARED, root / "n.duckdb", venue_names=["neurips"], years="2019,2022")
-    result = cli("publish", "--db", root / "n.duckdb", "--output", root / "site")
-    assert result.returncode == 0, result.stderr
-    return root / "site"
-
-
 def visit(browser, url: str, shot: str):
     page = browser.new_page(viewport={"width": 1280, "height": 1600})
     problems, outside = [], []
@@ -79,57 +58,10 @@ def visit(browser, url: str, shot: str):
     return page, problems, outside
 
 
-def rendered(page) -> dict:
-    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('section.chart')].map(
-        s => [s.dataset.chart, {svg: !!s.querySelector('.plot:not([hidden]) .main-svg'),
-                                empty: s.querySelector('.empty')?.textContent || "",
-                                data: s.querySelector('.plot').dataset.rendered}]))""")
-
-
-def change_filter(page, select: str, value: str) -> None:
-    before = page.evaluate("document.body.dataset.ready")
-    page.select_option(select, value)
-    page.locator(f"body[data-ready]:not([data-ready='{before}'])").wait_for(state="attached", timeout=60000)
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("path", SERVER_PAGES)
-def test_served_pages_render_every_chart(browser, server, path):
-    page, problems, outside = visit(browser, server + path, "serve" + (path.replace("/", "_") or "_index"))
-    charts = rendered(page)
-    # every chart is drawn, or says in a sentence what is missing (never empty axes)
-    assert all((c["svg"] or c["empty"]) and c["data"] for c in charts.values()), charts
-    assert problems == [] and outside == []
-    if path not in UNFILTERED:
-        assert charts
-        first = dict(charts)
-        change_filter(page, "#tier", "top2")
-        after = rendered(page)
-        assert any(after[name]["data"] != first[name]["data"] for name in after), "no chart changed with the filter"
-        assert problems == []
-    page.close()
-
-
-@pytest.mark.browser
-@pytest.mark.parametrize("name", SITE_PAGES)
-def test_published_pages_open_from_disk(browser, site, name):
-    page, problems, outside = visit(browser, (site / name).as_uri(), "site_" + name.replace(".html", ""))
-    charts = rendered(page)
-    # every chart is drawn, or says in a sentence what is missing (never empty axes)
-    assert all((c["svg"] or c["empty"]) and c["data"] for c in charts.values()), charts
-    assert problems == [] and outside == []
-    if name not in UNFILTERED:
-        first = rendered(page)
-        change_filter(page, "#years", page.evaluate("document.querySelector('#years').options[2].value"))
-        assert any(rendered(page)[n]["data"] != first[n]["data"] for n in first)
-        assert problems == []
-    page.close()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("where", ["served", "published"])
-def test_the_compare_page_puts_published_figures_beside_ours(browser, server, site, where):
-    url = server + "/compare" if where == "served" else (site / "compare.html").as_uri()
+def test_the_compare_page_puts_published_figures_beside_ours(browser, server, neurips_site, where):
+    url = server + "/compare" if where == "served" else (neurips_site / "compare.html").as_uri()
     page, problems, outside = visit(browser, url, f"compare_{where}")
     assert problems == [] and outside == []
     assert json.loads(page.locator("section[data-chart=compare] .plot").get_attribute("data-rendered"))[1] > 0

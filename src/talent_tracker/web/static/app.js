@@ -125,7 +125,7 @@ function setUpFilters() {
   option(venue, "all", "all venues");
   if (STATIC && document.getElementById("country")) document.getElementById("years").disabled = true;  // a published site has country profiles for all years only
   // a change is a new view: a new history entry, which the hashchange below draws
-  const changed = () => { const hash = fragment(currentView()); if (location.hash !== hash) location.hash = hash; };
+  const changed = () => { const hash = fragment(currentView()); if (location.hash !== hash) location.hash = hash; else render(); };
   venue.addEventListener("change", () => { fillYears(document.getElementById("years").value || "all"); changed(); });
   ["years", "tier", "place", "country"].forEach((k) => document.getElementById(k)?.addEventListener("change", changed));
   window.addEventListener("hashchange", () => { applyView(viewInUrl()); render(); });
@@ -236,7 +236,10 @@ const LAYOUT = { margin: { l: 10, r: 20, t: 10, b: 50 }, height: 420, font: { fa
   xaxis: { automargin: true }, yaxis: { automargin: true } };
 // no plotly toolbar over the bars: each chart has its own download links
 const CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
-const LABEL_LENGTH = 42;
+// a phone's screen: shorter labels (the charts are drawn again when the width crosses it)
+const NARROW = window.matchMedia("(max-width: 600px)");
+let LABEL_LENGTH = NARROW.matches ? 24 : 42;
+NARROW.addEventListener("change", () => { LABEL_LENGTH = NARROW.matches ? 24 : 42; render(); });
 
 // a label that fits beside its bar: long names end in "…" (the whole name is in the hover and table)
 function short(label, length = LABEL_LENGTH) {
@@ -446,7 +449,7 @@ async function drawMap(section, result) {
     colorbar: { title: { text: "people (log scale)" }, tickvals: ticks.map(Math.log10), ticktext: ticks.map((t) => t.toLocaleString("en-US")), len: 0.8 },
     hovertemplate: "%{text}: %{customdata:,} people<extra></extra>" };
   const plot = section.querySelector(".plot");
-  await Plotly.react(plot, [trace], { ...LAYOUT, margin: { l: 0, r: 0, t: 0, b: 0 },
+  await draw(plot, [trace], { ...LAYOUT, margin: { l: 0, r: 0, t: 0, b: 0 },
     geo: { visible: false, projection: { type: "natural earth" }, lataxis: { range: [-60, 85] } } },
     { ...CONFIG, topojsonURL: STATIC ? "static/topojson/" : "/static-vendor/topojson/" });
   describePlot(plot, result.title, rows.slice(0, 3).map((r) => `${r[1] || r[0]} ${r[2].toLocaleString("en-US")} people`));
@@ -471,15 +474,22 @@ async function drawCountry(section, p) {
     plot.hidden = false;
     section.querySelector(".empty")?.remove();
     const traces = yearLines({ [data.name]: { x: data.trend.map((t) => t[0]), y: data.trend.map((t) => t[1]) } });
-    await Plotly.react(plot, traces, { ...LAYOUT, ...YEAR_AXIS, showlegend: false }, CONFIG);
+    await draw(plot, traces, { ...LAYOUT, ...YEAR_AXIS, showlegend: false }, CONFIG);
     describePlot(plot, `${data.name}: people per year`, years.slice(-3).map((t) => `${t[0]} ${t[1].toLocaleString("en-US")}`));
   }
   fillTable(section.querySelector("table.data"), data.institutions.columns, data.institutions.rows, 15);
   const caption = section.querySelector("table.data").createCaption();
   caption.textContent = data.institutions.title;
   plot.dataset.rendered = JSON.stringify([p, data.people]);
-  section.dataset.people = JSON.stringify({ [data.country]: data.people });
+  section.dataset.counts = JSON.stringify({ [data.country]: data.people, ...countsOf("top_institutions", data.institutions) });
   hookDownloads(section, data.institutions, "country");
+}
+
+// a chart at its height: the plot element is given it, since a responsive chart drawn again
+// after a resize otherwise takes its element's height (none)
+function draw(plot, traces, layout, config = CONFIG) {
+  plot.style.height = `${layout.height || LAYOUT.height}px`;
+  return Plotly.react(plot, traces, layout, config);
 }
 
 // a chart's text alternative: its title and its first figures
@@ -539,9 +549,9 @@ function compareTable(table, figures) {
       .forEach((text) => { const p = document.createElement("div"); p.className = "note"; p.textContent = text; cell.appendChild(p); });
     rows.forEach((f) => {
       const tr = body.insertRow();
-      [f.category, f.published.toFixed(1), f.tracker != null ? f.tracker.toFixed(1) : "—",
-        f.low != null ? `${f.low.toFixed(1)}–${f.high.toFixed(1)}` : "",
-        f.difference != null ? `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(1)}` : "",
+      [f.category, `${f.published.toFixed(1)}%`, f.tracker != null ? `${f.tracker.toFixed(1)}%` : "—",
+        f.low != null ? `${f.low.toFixed(1)}–${f.high.toFixed(1)}%` : "",
+        f.difference != null ? `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(1)} pts` : "",
         f.people != null ? f.people.toLocaleString("en-US") : "", `${Math.round(100 * f.coverage)}%`,
         shared ? "" : f.status].forEach((v) => { tr.insertCell().textContent = v; });
     });
@@ -561,11 +571,12 @@ async function drawCompare(section) {
   setText(section, ".chart-method", `${data.available} of ${data.total} published figures have a figure here; ` +
     "the rest say why not. Definitions differ: see each row.");
   const shown = data.figures.filter((f) => f.tracker != null);
-  const labels = shown.map((f) => esc(short(`${f.population.replace(" authors", "")} · ${f.measure} · ${f.category}`, 48)));
+  const labels = shown.map((f) => esc(short(`${f.population.replace(" authors", "")} · ${f.measure} · ${f.category}`, LABEL_LENGTH + 6)));
   // the tracker's figure with its interval, and the difference in points written beside it
   const difference = (f) => (f.difference != null ? `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(1)} pts` : "");
   const tracker = { type: "bar", orientation: "h", name: "this tracker (95% interval where sampled)", y: labels, x: shown.map((f) => f.tracker),
-    marker: { color: PALETTE[0] }, text: shown.map(difference), textposition: "outside", cliponaxis: false,
+    // the difference beside each bar where there is room (on a phone: in the hover and the table)
+    marker: { color: PALETTE[0] }, text: shown.map(difference), textposition: NARROW.matches ? "none" : "outside", cliponaxis: false,
     customdata: shown.map((f) => [f.low != null ? `${f.low.toFixed(1)}–${f.high.toFixed(1)}%` : "no interval (exact)", difference(f) || "–"]),
     hovertemplate: "%{y}: %{x:.1f}% (%{customdata[0]}), %{customdata[1]} against the published<extra></extra>" };
   const errors = shown.map((f) => (f.low != null ? [f.tracker - f.low, f.high - f.tracker] : [0, 0]));
@@ -574,7 +585,7 @@ async function drawCompare(section) {
     plot.hidden = false;
     section.querySelector(".empty")?.remove();
     const top = Math.max(...shown.map((f) => Math.max(f.published, f.high ?? f.tracker)));
-    await Plotly.react(plot, [{ type: "bar", orientation: "h", name: "published", y: labels, x: shown.map((f) => f.published),
+    await draw(plot, [{ type: "bar", orientation: "h", name: "published", y: labels, x: shown.map((f) => f.published),
       marker: { color: PALETTE[1] }, hovertemplate: "%{y}: %{x:.1f}% published<extra></extra>" }, tracker],
       { ...LAYOUT, barmode: "group", height: Math.max(300, 60 + 40 * shown.length),
         xaxis: { title: { text: "% of people" }, ticksuffix: "%", range: [0, top * 1.2], automargin: true }, yaxis: { automargin: true } }, CONFIG);
@@ -603,6 +614,7 @@ function showEmpty(section, text) {
   const plot = section.querySelector(".plot");
   Plotly.purge(plot);
   plot.hidden = true;
+  plot.style.height = "";
   let empty = section.querySelector(".empty");
   if (!empty) {
     empty = document.createElement("p");
@@ -663,7 +675,7 @@ async function drawSection(section, p) {
       plot.hidden = false;
       section.querySelector(".empty")?.remove();
       const axes = AXES[name] || {};
-      await Plotly.react(plot, traces, { ...LAYOUT, barmode: "group", height: heightFor(traces), ...axes,
+      await draw(plot, traces, { ...LAYOUT, barmode: "group", height: heightFor(traces), ...axes,
         xaxis: { ...LAYOUT.xaxis, ...(axes.xaxis || {}) }, yaxis: { ...LAYOUT.yaxis, ...(axes.yaxis || {}) } }, CONFIG);
       describePlot(plot, result.title, result.rows.slice(0, 3).map((r) => r.filter((v) => v != null).slice(0, 3)
         .map((v, i) => cellText(v, result.columns[i])).join(" ")));

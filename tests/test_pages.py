@@ -1,0 +1,296 @@
+"""The tracker's pages as a reader sees them, in a real browser (Debian's Chromium driven by
+Playwright), served and published: NeurIPS 2019, 2022, 2024 and a pooled range.
+
+Every page fails on a JS error, an empty plot area, a label cut by its container, a share
+not written as a percentage, a year axis with fractional years, or two pages giving
+different counts for the same population; a view goes through its URL and back. Each page
+is photographed at 1400 and 390 px wide into SCREENSHOTS (outside git: test-artifacts/ is
+ignored), for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from conftest import ROOT, serving
+
+SCREENSHOTS = Path(os.environ.get("TALENT_TRACKER_SCREENSHOTS", ROOT / "test-artifacts" / "pages"))
+WIDTHS = (1400, 390)
+FILTERED = ["overview", "flows", "map", "trends", "institutions", "countries"]
+# (name, years in the server's view, years in the published site's): the site offers each
+# edition and all its editions pooled; the server any range
+VIEWS = [("2019", "2019", "2019"), ("2022", "2022", "2022"), ("2024", "2024", "2024"),
+         ("pooled", "2019-2024", "all")]
+
+# In the page: what a reader would see wrong. A label is any text of a chart's SVG; it is cut
+# when its box leaves the chart's box. A share column's cells end in %; no cell is a bare
+# decimal. A year axis ticks whole years.
+CHECK = """() => {
+  const problems = [];
+  const sections = [...document.querySelectorAll('section.chart')];
+  for (const s of sections) {
+    const name = s.dataset.chart, plot = s.querySelector('.plot');
+    const empty = s.querySelector('.empty')?.textContent.trim() || '';
+    const drawn = !plot.hidden && plot.querySelector('.main-svg');
+    if (!drawn && !empty) problems.push(`${name}: neither a chart nor a sentence`);
+    if (drawn && !plot.querySelectorAll('g.point path, path.js-line, .sankey-node, path.choroplethlocation, g.slice').length)
+      problems.push(`${name}: an empty plot area`);
+    if (drawn) {
+      const box = plot.getBoundingClientRect();
+      for (const t of plot.querySelectorAll('svg text')) {
+        const r = t.getBoundingClientRect();
+        if (!t.textContent.trim() || r.width === 0) continue;
+        if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+          problems.push(`${name}: label "${t.textContent}" cut by its chart`);
+      }
+      const title = [...plot.querySelectorAll('.g-xtitle text, .g-ytitle text')].map((t) => t.textContent).join(' ');
+      if (/share|%/.test(title)) {
+        const ticks = [...plot.querySelectorAll(/%/.test(plot.querySelector('.g-xtitle text')?.textContent || '') ? 'g.xtick text' : 'g.ytick text')];
+        if (ticks.some((t) => !t.textContent.endsWith('%'))) problems.push(`${name}: a share axis without %`);
+      }
+      if (/year/.test(plot.querySelector('.g-xtitle text')?.textContent || '')) {
+        if ([...plot.querySelectorAll('g.xtick text')].some((t) => !/^\\d{4}$/.test(t.textContent)))
+          problems.push(`${name}: a year axis with ticks that are not years`);
+      }
+    }
+    const table = s.querySelector('table.data');
+    const head = [...table.querySelectorAll('th')].map((th) => th.textContent);
+    for (const row of table.querySelectorAll('tbody tr')) {
+      [...row.cells].forEach((cell, i) => {
+        const text = cell.textContent;
+        if (/^-?[\\d,]*\\.\\d+$/.test(text)) problems.push(`${name}: a bare decimal "${text}" in ${head[i]}`);
+        if (/(share|retention|coverage)/.test(head[i] || '') && text && !/%$/.test(text) && text !== '—')
+          problems.push(`${name}: a share "${text}" not in percent (${head[i]})`);
+      });
+    }
+    if (drawn && !plot.getAttribute('aria-label')) problems.push(`${name}: a chart without a text alternative`);
+  }
+  const counts = Object.fromEntries(sections.filter((s) => s.dataset.counts).map((s) => [s.dataset.chart, JSON.parse(s.dataset.counts)]));
+  return {problems, counts, method: Object.fromEntries(sections.map((s) => [s.dataset.chart, s.querySelector('.chart-method').textContent]))};
+}"""
+
+
+class Reader:
+    """One browser page reading the tracker, collecting its JS errors and outside requests."""
+
+    def __init__(self, browser, width: int = WIDTHS[0]):
+        self.page = browser.new_page(viewport={"width": width, "height": 1000}, accept_downloads=True)
+        self.errors: list[str] = []
+        self.outside: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.outside.append(r.url) if not r.url.startswith(
+            ("http://127.0.0.1", "file://", "data:", "blob:")) else None)
+
+    def open(self, url: str) -> None:
+        self.page.goto(url)
+        self.ready()
+
+    def ready(self, before: str | None = None) -> None:
+        # locators, not wait_for_function: its string predicates are eval'd, which the CSP refuses
+        selector = "body[data-ready]" if before is None else f"body[data-ready]:not([data-ready='{before}'])"
+        self.page.locator(selector).wait_for(state="attached", timeout=60000)
+
+    def choose(self, select: str, value: str) -> None:
+        before = self.page.evaluate("document.body.dataset.ready")
+        self.page.select_option(select, value)
+        self.ready(before)
+
+    def check(self, shot: str) -> dict:
+        """The page's problems at each width (photographed there), and its counts."""
+        found: dict = {}
+        for width in WIDTHS:
+            self.resize(width)
+            result = self.page.evaluate(CHECK)
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(SCREENSHOTS / f"{shot}_{width}.png"), full_page=True)
+            found.setdefault("problems", []).extend(f"{width}px {p}" for p in result["problems"])
+            found["counts"], found["method"] = result["counts"], result["method"]
+        self.resize(WIDTHS[0])
+        return found
+
+    def resize(self, width: int) -> None:
+        """A new width: a page crossing the phone width (600 px) draws its charts again."""
+        before = self.page.evaluate("[document.body.dataset.ready, window.innerWidth]")
+        self.page.set_viewport_size({"width": width, "height": 1000})
+        if (before[1] <= 600) != (width <= 600):
+            self.ready(before[0])
+        self.page.wait_for_timeout(300)  # plotly lays a responsive chart out again on resize
+
+    def view(self) -> dict:
+        return {k: v[0] for k, v in parse_qs(self.page.evaluate("location.hash").lstrip("#")).items()}
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture(scope="module")
+def served(full_db):
+    with serving(full_db) as base:
+        yield base
+
+
+def page_url(where: str, base, page: str, years: str, country: str = "US") -> str:
+    fragment = f"#venue=neurips&years={years}&tier=top20&place=lab" + (f"&country={country}" if page == "countries" else "")
+    if where == "served":
+        path = {"overview": "/", "countries": f"/countries/{country}"}.get(page, f"/{page}")
+        return base + path + fragment
+    return (Path(base) / f"{page}.html").as_uri() + fragment
+
+
+def read_every_page(browser, where: str, base, label: str, years: str) -> dict:
+    reader = Reader(browser)
+    seen = {}
+    try:
+        for page in FILTERED:
+            reader.open(page_url(where, base, page, years))
+            assert reader.view()["years"] == years or (where == "published" and page == "countries"), reader.view()
+            seen[page] = reader.check(f"{where}_neurips_{label}_{page}")
+        assert reader.errors == [] and reader.outside == [], (reader.errors, reader.outside)
+    finally:
+        reader.close()
+    return seen
+
+
+def agree(seen: dict, profile_years_too: bool = True) -> tuple[dict, dict]:
+    """The same population counted on two pages gives one number: a country's people on the
+    overview, the map and its profile; an institution's on the institutions page and on its
+    country's profile (where the profile is of the same years: a published site's profiles
+    are of all its years)."""
+    overview, world = seen["overview"]["counts"]["work_countries"], seen["map"]["counts"]["map"]
+    assert overview == world
+    profile = seen["countries"]["counts"]["country"]
+    if not profile_years_too:
+        return overview, profile
+    institutions = {**seen["institutions"]["counts"]["top_institutions"],
+                    **seen["institutions"]["counts"]["top_institutions_asia"]}
+    shared = set(profile) & set(institutions)
+    assert shared, "no institution on both the institutions page and the US profile"
+    assert {k: profile[k] for k in shared} == {k: institutions[k] for k in shared}
+    return overview, profile
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("label", "served_years", "_"), VIEWS, ids=[v[0] for v in VIEWS])
+def test_every_served_page_reads_right(browser, served, label, served_years, _):
+    seen = read_every_page(browser, "served", served, label, served_years)
+    for page, found in seen.items():
+        assert found["problems"] == [], (page, found["problems"])
+    overview, profile = agree(seen)
+    # the profile is of the same view (its years), so its headline is the overview's US
+    assert profile["US"] == overview["US"] > 0
+    assert "neurips " + served_years in seen["overview"]["method"]["work_countries"]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("label", "_", "site_years"), VIEWS, ids=[v[0] for v in VIEWS])
+def test_every_published_page_reads_right(browser, neurips_site, label, _, site_years):
+    seen = read_every_page(browser, "published", neurips_site, label, site_years)
+    for page, found in seen.items():
+        assert found["problems"] == [], (page, found["problems"])
+    overview, profile = agree(seen, profile_years_too=site_years == "all")
+    if site_years == "all":  # the published site's profiles are of all its years
+        assert profile["US"] == overview["US"] > 0
+    else:
+        assert "all years" in seen["countries"]["method"]["country"]  # and they say so
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("where", ["served", "published"])
+def test_the_compare_and_methodology_pages_read_right(browser, served, neurips_site, where):
+    reader = Reader(browser)
+    for page in ("compare", "methodology"):
+        reader.open(served + f"/{page}" if where == "served" else (neurips_site / f"{page}.html").as_uri())
+        found = reader.check(f"{where}_{page}")
+        assert found["problems"] == [], found["problems"]
+    assert "Samples and intervals" in reader.page.inner_text("main")
+    assert reader.errors == [] and reader.outside == []
+    reader.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("where", ["served", "published"])
+def test_a_view_goes_through_its_url_and_back(browser, served, neurips_site, where):
+    base = served if where == "served" else neurips_site
+    start = base + "/institutions" if where == "served" else (Path(base) / "institutions.html").as_uri()
+    reader = Reader(browser)
+    reader.open(start)
+    # the default: the latest edition most of whose people have a country, top 20%
+    assert reader.view() == {"venue": "neurips", "years": "2024", "tier": "top20", "place": "lab"}
+    default = reader.page.locator("section[data-chart=top_institutions]").get_attribute("data-counts")
+    reader.choose("#years", "2019")
+    reader.choose("#tier", "top2")
+    reader.choose("#place", "hq")
+    chosen = reader.page.locator("section[data-chart=top_institutions]").get_attribute("data-counts")
+    assert reader.view() == {"venue": "neurips", "years": "2019", "tier": "top2", "place": "hq"} and chosen != default
+    url = reader.page.url
+    # the link, opened anew (a colleague's browser), shows the same view and the same figures
+    other = Reader(browser)
+    other.open(url)
+    assert [other.page.input_value(s) for s in ("#venue", "#years", "#tier", "#place")] == ["neurips", "2019", "top2", "hq"]
+    assert other.page.locator("section[data-chart=top_institutions]").get_attribute("data-counts") == chosen
+    # the page links carry the view
+    assert other.page.get_attribute("nav a[data-page=map]", "href").endswith("#venue=neurips&years=2019&tier=top2&place=hq")
+    other.close()
+    # back: the view before, drawn again
+    for expected in ({"tier": "top2", "place": "lab"}, {"tier": "top20", "place": "lab"}):
+        before = reader.page.evaluate("document.body.dataset.ready")
+        reader.page.go_back()
+        reader.ready(before)
+        assert {k: reader.view()[k] for k in expected} == expected and reader.page.input_value("#tier") == expected["tier"]
+    assert reader.page.locator("section[data-chart=top_institutions]").get_attribute("data-counts") != chosen
+    assert reader.errors == []
+    reader.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("where", ["served", "published"])
+def test_a_chart_and_its_data_can_be_taken_away(browser, served, neurips_site, where, tmp_path):
+    base = served if where == "served" else neurips_site
+    reader = Reader(browser)
+    reader.open(base + "/" if where == "served" else (Path(base) / "overview.html").as_uri())
+    section = reader.page.locator("section[data-chart=work_countries]")
+    taken = {}
+    for kind in ("csv", "png", "svg"):
+        with reader.page.expect_download() as download:
+            section.locator(f"a.{kind}").click()
+        target = tmp_path / f"{where}.{kind}"
+        download.value.save_as(target)
+        taken[kind] = target.read_bytes()
+    assert taken["csv"].decode().splitlines()[0].replace('"', "") == "country,name,people,share"
+    assert "United States" in taken["csv"].decode()
+    assert taken["png"].startswith(b"\x89PNG") and b"<svg" in taken["svg"][:500]
+    assert reader.errors == []
+    reader.close()
+
+
+@pytest.mark.browser
+def test_a_page_prints_as_a_report(browser, served):
+    reader = Reader(browser)
+    reader.open(served + "/")
+    reader.page.emulate_media(media="print")
+    hidden = reader.page.evaluate("""() => ['nav', 'form#filters', 'p.downloads'].map(
+        (s) => getComputedStyle(document.querySelector(s)).display)""")
+    assert hidden == ["none", "none", "none"]
+    assert "NeurIPS 2024" in reader.page.inner_text("#view")  # the printed page says its view
+    pdf = reader.page.pdf()
+    assert pdf.startswith(b"%PDF") and len(pdf) > 20_000
+    reader.close()
+
+
+@pytest.mark.browser
+def test_keyboard_reaches_the_filters_and_downloads(browser, served):
+    reader = Reader(browser)
+    reader.open(served + "/")
+    reached = []
+    for _ in range(40):
+        reader.page.keyboard.press("Tab")
+        reached.append(reader.page.evaluate("document.activeElement.id || document.activeElement.className"))
+    assert {"venue", "years", "tier", "place"} <= set(reached) and "csv" in reached
+    outline = reader.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    reader.close()
