@@ -294,3 +294,24 @@ def test_keyboard_reaches_the_filters_and_downloads(browser, served):
     outline = reader.page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
     reader.close()
+
+
+@pytest.mark.browser
+def test_the_checks_catch_what_reads_wrong(browser, served):
+    # the page checks above would pass a page that shows nothing wrong; here is one that does:
+    # a share as a decimal, a label pushed out of its chart, a chart with its bars taken away,
+    # a chart without its text alternative
+    reader = Reader(browser)
+    reader.open(served + "/")
+    assert reader.page.evaluate(CHECK)["problems"] == []
+    reader.page.evaluate("""() => {
+      document.querySelector('section[data-chart=work_countries] tbody td:nth-child(4)').textContent = '0.419';
+      document.querySelector('section[data-chart=work_regions] g.ytick text').setAttribute('x', '-3000');
+      document.querySelectorAll('section[data-chart=work_sectors] g.point path').forEach((p) => p.remove());
+      document.querySelector('#plot-paper_countries').removeAttribute('aria-label');
+    }""")
+    problems = reader.page.evaluate(CHECK)["problems"]
+    assert any(p.startswith('work_countries: a bare decimal "0.419"') for p in problems), problems
+    assert any(p.startswith("work_regions: label") and "cut by its chart" in p for p in problems), problems
+    assert "work_sectors: an empty plot area" in problems and "paper_countries: a chart without a text alternative" in problems
+    reader.close()

@@ -569,14 +569,14 @@ async function drawCompare(section) {
     return;
   }
   setText(section, ".chart-method", `${data.available} of ${data.total} published figures have a figure here; ` +
-    "the rest say why not. Definitions differ: see each row.");
+    "the rest say why not. Intervals: 95% where sampled; bounds (the count to the count plus everyone without a value) where exact. Each label ends with the difference in points. Definitions differ: see each row.");
   const shown = data.figures.filter((f) => f.tracker != null);
-  const labels = shown.map((f) => esc(short(`${f.population.replace(" authors", "")} · ${f.measure} · ${f.category}`, LABEL_LENGTH + 6)));
-  // the tracker's figure with its interval, and the difference in points written beside it
+  // each label ends with the difference in points (the tracker's figure less the published)
   const difference = (f) => (f.difference != null ? `${f.difference > 0 ? "+" : ""}${f.difference.toFixed(1)} pts` : "");
-  const tracker = { type: "bar", orientation: "h", name: "this tracker (95% interval where sampled)", y: labels, x: shown.map((f) => f.tracker),
-    // the difference beside each bar where there is room (on a phone: in the hover and the table)
-    marker: { color: PALETTE[0] }, text: shown.map(difference), textposition: NARROW.matches ? "none" : "outside", cliponaxis: false,
+  const labels = shown.map((f) => esc(`${short(`${f.category} · ${f.population.replace(" authors", "")} · ${f.measure}`, LABEL_LENGTH)}` +
+    (f.difference != null ? ` (${difference(f)})` : "")));
+  const tracker = { type: "bar", orientation: "h", name: "this tracker, with its interval", y: labels, x: shown.map((f) => f.tracker),
+    marker: { color: PALETTE[0] },
     customdata: shown.map((f) => [f.low != null ? `${f.low.toFixed(1)}–${f.high.toFixed(1)}%` : "no interval (exact)", difference(f) || "–"]),
     hovertemplate: "%{y}: %{x:.1f}% (%{customdata[0]}), %{customdata[1]} against the published<extra></extra>" };
   const errors = shown.map((f) => (f.low != null ? [f.tracker - f.low, f.high - f.tracker] : [0, 0]));
@@ -588,7 +588,7 @@ async function drawCompare(section) {
     await draw(plot, [{ type: "bar", orientation: "h", name: "published", y: labels, x: shown.map((f) => f.published),
       marker: { color: PALETTE[1] }, hovertemplate: "%{y}: %{x:.1f}% published<extra></extra>" }, tracker],
       { ...LAYOUT, barmode: "group", height: Math.max(300, 60 + 40 * shown.length),
-        xaxis: { title: { text: "% of people" }, ticksuffix: "%", range: [0, top * 1.2], automargin: true }, yaxis: { automargin: true } }, CONFIG);
+        xaxis: { title: { text: "% of people" }, ticksuffix: "%", range: [0, top * 1.05], automargin: true }, yaxis: { automargin: true } }, CONFIG);
     describePlot(plot, "Published figures beside this tracker's", shown.slice(0, 3).map((f) => `${f.category}: published ${f.published.toFixed(1)}%, tracker ${f.tracker.toFixed(1)}%`));
   } else {
     showEmpty(section, "No published figure has a figure of this tracker beside it yet: the table says why for each.");
