@@ -27,6 +27,7 @@ from talent_tracker.web.app import create_app
 
 import minidata
 from conftest import cli, copy_db, query, serving
+from pagecheck import CHECK, SCREENSHOTS
 
 SAMPLED_ANALYSES = ("origin_countries", "graduate_countries", "flows", "retention", "net_flows", "us_origin_mix")
 
@@ -315,9 +316,13 @@ def test_the_compare_and_flows_pages_after_the_analysts_path(neurips_2022, brows
             s.dataset.chart, {svg: !!s.querySelector('.plot:not([hidden]) .main-svg'),
                               empty: s.querySelector('.empty')?.textContent || '',
                               cells: [...s.querySelectorAll('table.data td')].map(td => td.textContent)}]))""")
-        page.screenshot(path=str(tmp_path / "flows.png"), full_page=True)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "analyst_flows_1400.png"), full_page=True)
         assert all(c["svg"] or c["empty"] for c in charts.values()), charts
         assert charts["flows"]["svg"] and charts["origin_countries"]["svg"]
+        # the Sankey and the sampled shares read right: no label cut, shares in percent, intervals
+        assert page.evaluate(CHECK)["problems"] == []
+        assert page.locator("section[data-chart=origin_countries] g.errorbar").count() > 0
         # shares read as percentages, people as whole numbers: never a bare decimal
         cells = [c for chart in charts.values() for c in chart["cells"]]
         assert cells and not [c for c in cells if re.fullmatch(r"-?[\d,]*\.\d+", c)]

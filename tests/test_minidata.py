@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
+from talent_tracker.figures import analyses
 from talent_tracker.web.app import create_app
 from talent_tracker.web.site import PAGES
 
@@ -353,3 +354,9 @@ def test_gzip_and_plain_lists_read_alike(tmp_path):
     lists = minidata.write(tmp_path)
     plain = json.loads(gzip.decompress((lists / "nips" / "nips2018.json.gz").read_bytes()))
     assert plain == minidata.FILES["nips/nips2018.json.gz"]
+
+
+def test_years_read_as_spans():
+    # a note over 38 years names their runs, not each year
+    assert analyses.year_spans([1987, 1988, 1989, 1991, 2023, 2024, 2021]) == "1987–1989, 1991, 2021, 2023–2024"
+    assert analyses.year_spans([2019]) == "2019" and analyses.year_spans([]) == ""
