@@ -199,7 +199,7 @@ function cellText(value, column) {
   if (typeof value !== "number") return String(value);
   if (PERCENT_COLUMN.test(column)) return `${(100 * value).toFixed(1)}%`;
   if (column === "year" || column === "edition" || /^\d{4}$/.test(column)) return String(value);
-  return Number.isInteger(value) ? value.toLocaleString("en-US") : value.toLocaleString("en-US", { maximumFractionDigits: 1 });
+  return Math.round(value).toLocaleString("en-US");  // people, papers and their estimates: whole numbers
 }
 
 function fillTable(table, columns, rows, limit) {
