@@ -511,6 +511,8 @@ function methodText(method, coverage, unit = "people") {
 
 function hookDownloads(section, result, name) {
   const plot = section.querySelector(".plot");
+  section.querySelector(".downloads").hidden = false;
+  section.querySelectorAll("a.png, a.svg").forEach((a) => { a.hidden = plot.hidden; });  // no chart drawn, no picture of it
   csvDownload(section, result, name);
   section.querySelector("a.json").href = apiUrl(name, params());
   section.querySelector("a.png").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "png", filename: name }); };
@@ -605,6 +607,8 @@ async function drawCompare(section) {
   const result = { columns, rows };
   csvDownload(section, result, "compare");
   section.querySelector("a.json").href = STATIC ? `data/${dataKey("compare", { venueKey: "all", tier: "all", place: "hq", years: "" })}.js` : "/api/compare";
+  section.querySelector(".downloads").hidden = false;
+  section.querySelectorAll("a.png, a.svg").forEach((a) => { a.hidden = plot.hidden; });
   section.querySelector("a.png").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "png", filename: "compare" }); };
   section.querySelector("a.svg").onclick = (e) => { e.preventDefault(); Plotly.downloadImage(plot, { format: "svg", filename: "compare" }); };
 }
@@ -615,6 +619,7 @@ function showEmpty(section, text) {
   Plotly.purge(plot);
   plot.hidden = true;
   plot.style.height = "";
+  section.querySelector(".downloads").hidden = true;  // nothing to take away
   let empty = section.querySelector(".empty");
   if (!empty) {
     empty = document.createElement("p");
@@ -648,7 +653,8 @@ async function drawSection(section, p) {
   if (result.unavailable || result.method === "unavailable" || !result.rows.length) {
     setText(section, ".chart-title", result.title || name);
     setText(section, ".chart-method", "Not available for these filters");
-    showEmpty(section, result.unavailable || (result.notes || []).join(" ") || "No data for these filters.");
+    showEmpty(section, result.unavailable || (result.notes || []).map((n) => (/[.!?)]$/.test(n) ? n : `${n}.`)).join(" ")
+      || "No data for these filters.");
     section.querySelector("table.data").textContent = "";
     plot.dataset.rendered = JSON.stringify([p, "empty"]);
     return;
@@ -696,7 +702,25 @@ async function render() {
   const country = document.getElementById("country");
   if (country) p.country = country.value;
   await Promise.all([...document.querySelectorAll("section.chart")].map((s) => drawSection(s, p)));
+  sayOnce();
   document.body.dataset.ready = String(Date.now());
+}
+
+// when several charts are missing for one reason (no sample yet), the reason and what to do
+// are said once above them, and each chart says in a line that it waits on it
+function sayOnce() {
+  document.getElementById("page-note")?.remove();
+  const empties = [...document.querySelectorAll("section.chart p.empty")];
+  const counts = {};
+  empties.forEach((e) => { counts[e.textContent] = (counts[e.textContent] || 0) + 1; });
+  const [reason, times] = Object.entries(counts).sort((a, b) => b[1] - a[1])[0] || [];
+  if (!reason || times < 2) return;
+  const note = document.createElement("p");
+  note.id = "page-note";
+  note.className = "empty";
+  note.textContent = `${times} of the charts below are not available for this view: ${reason}`;
+  document.querySelector("main").prepend(note);
+  empties.filter((e) => e.textContent === reason).forEach((e) => { e.textContent = "Not available for this view: the note at the top of the page says why and what to do."; });
 }
 
 async function setUpCountries(view) {
