@@ -104,12 +104,13 @@ def _thin_years(con, f: Population) -> list[str]:
     """For views over several years: the years whose people mostly have no country."""
     if len(f.years) == 1:
         return []
-    thin = [(y, k / n if n else 0) for y, n, k in year_coverage(con, f) if n and k / n < EXACT_COVERAGE]
+    per_year = year_coverage(con, f)
+    thin = [(y, k / n) for y, n, k in per_year if n and k / n < EXACT_COVERAGE]
     if not thin:
         return []
     low, high = min(s for _, s in thin), max(s for _, s in thin)
     shares = f"{low:.0%}" if f"{low:.0%}" == f"{high:.0%}" else f"{low:.0%}–{high:.0%}"
-    return [f"{len(thin)} of the {len(year_coverage(con, f))} years have fewer than {EXACT_COVERAGE:.0%} of people "
+    return [f"{len(thin)} of the {len(per_year)} years have fewer than {EXACT_COVERAGE:.0%} of people "
             f"with a country ({shares}): {year_spans([y for y, _ in thin])}. Their people count as located only "
             "through papers of other years."]
 
@@ -229,7 +230,7 @@ def trends(tracker: Tracker, f: Population, countries: int = 8) -> Result:
     leaders = sorted(totals, key=lambda c: -totals[c])[:countries]
     by = {(y, c): n for y, c, n in rows}
     # a year left out stays in the table with no count, so a line breaks there instead of bridging it
-    table = [[y, c, by.get((y, c), 0) if y in covered and y not in left_out else None]
+    table = [[y, c, None if y in left_out else by.get((y, c), 0)]
              for c in leaders for y in sorted(covered)] if kept_years else []
     notes = []
     if left_out:
