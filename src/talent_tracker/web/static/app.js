@@ -702,25 +702,7 @@ async function render() {
   const country = document.getElementById("country");
   if (country) p.country = country.value;
   await Promise.all([...document.querySelectorAll("section.chart")].map((s) => drawSection(s, p)));
-  sayOnce();
   document.body.dataset.ready = String(Date.now());
-}
-
-// when several charts are missing for one reason (no sample yet), the reason and what to do
-// are said once above them, and each chart says in a line that it waits on it
-function sayOnce() {
-  document.getElementById("page-note")?.remove();
-  const empties = [...document.querySelectorAll("section.chart p.empty")];
-  const counts = {};
-  empties.forEach((e) => { counts[e.textContent] = (counts[e.textContent] || 0) + 1; });
-  const [reason, times] = Object.entries(counts).sort((a, b) => b[1] - a[1])[0] || [];
-  if (!reason || times < 2) return;
-  const note = document.createElement("p");
-  note.id = "page-note";
-  note.className = "empty";
-  note.textContent = `${times} of the charts below are not available for this view: ${reason}`;
-  document.querySelector("main").prepend(note);
-  empties.filter((e) => e.textContent === reason).forEach((e) => { e.textContent = "Not available for this view: the note at the top of the page says why and what to do."; });
 }
 
 async function setUpCountries(view) {
