@@ -53,16 +53,16 @@ def test_across_years_the_later_venue_years_are_scored_together_on_a_model_of_th
     scored = {(a["built"], a["venue_year"]): a for a in across}
     assert set(scored) == {("with the rest", later), ("alone", later), ("alone", "neurips 2023 + neurips 2024"),
                            ("alone, names only", later)}
-    # measured (docs/people.md): F1 0.984 / 0.979, people +1.8% / +3.1%: short of the venue-year
-    # folds' 0.985 and 1%, the gap issue 26 leaves open
+    # the targets of issue 26 (docs/people.md): with the threshold tuned on 2021-2022 built alone,
+    # the later venue-years meet the venue-year folds' bar in the database and built alone
     for built in ("with the rest", "alone"):
-        assert scored[(built, later)]["f1"] >= 0.975 and scored[(built, later)]["shared_f1"] >= 0.93
-        assert 0 < scored[(built, later)]["people_error"] <= 0.035  # splits, not merges, across years
+        scores = scored[(built, later)]
+        assert scores["f1"] >= 0.985 and scores["shared_f1"] >= 0.92 and abs(scores["people_error"]) <= 0.01, scores
     neurips = scored[("alone", "neurips 2023 + neurips 2024")]
-    assert neurips["f1"] >= 0.99 and neurips["shared_f1"] >= 0.96 and abs(neurips["people_error"]) <= 0.015
+    assert neurips["f1"] >= 0.99 and neurips["shared_f1"] >= 0.95 and abs(neurips["people_error"]) <= 0.01
     # names, co-authors and titles only: precision holds, people who move are split
     names_only = scored[("alone, names only", later)]
-    assert names_only["precision"] >= 0.99 and names_only["f1"] >= 0.94 and names_only["people_error"] <= 0.13
+    assert names_only["precision"] >= 0.98 and names_only["f1"] >= 0.965 and 0 < names_only["people_error"] <= 0.04
 
 
 @pytest.mark.realdata

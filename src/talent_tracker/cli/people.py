@@ -107,7 +107,7 @@ def evaluate_people(
 @people_app.command("train")
 def people_train(
     db: DbOption = Path(DEFAULT_DB),
-    output: Annotated[Path, typer.Option("--output", metavar="FILE", help="Model file to write (the packaged one is src/talent_tracker/people_model.json).")] = Path("people_model.json"),
+    output: Annotated[Path, typer.Option("--output", metavar="FILE", help="Model file to write (the packaged one is src/talent_tracker/people/people_model.json).")] = Path("people_model.json"),
 ) -> None:
     """Train the people model on the venue-years with OpenReview ids and tune its threshold.
 
@@ -121,4 +121,4 @@ def people_train(
     scores = "; ".join(f"{s['venue_year']} F1 {s['f1']:.4f}, shared-name F1 {s['shared_f1']:.4f}, people "
                        f"{s['people_error']:+.2%}" for s in best["scores"])
     render.say(f"trained on {', '.join(model.provenance['trained_on'])}: links at match weight {model.threshold:g} "
-               f"({scores}, on the training venue-years with their ids hidden); written to {output}")
+               f"({scores}, on the training venue-years built alone with their ids hidden); written to {output}")
