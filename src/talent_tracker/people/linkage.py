@@ -4,8 +4,9 @@ Pairs of authorships that share a name key (`first last`, see people.name_key) a
 compared; in a name block of more than MAX_NAME_BLOCK mentions, only pairs near each
 other in the block sorted by institution, e-mail site and year (two overlapping
 chunkings of the block: the sorted-neighbourhood method, Hernandez & Stolfo 1995), so
-the pairs grow linearly with the mentions of one name, never with their square. The
-comparisons:
+the pairs grow linearly with the mentions of one name, never with their square. Two
+mentions that both carry an OpenReview id are not compared: the same id joins them
+whatever they score and two ids never join (clusters.py). The comparisons:
 
 - first name and surname, each exact, with a term-frequency adjustment: a match on a
   rare name part is strong evidence, on `Wang` or `Wei` weak. Frequencies are counted
@@ -103,10 +104,14 @@ def comparisons(parameters: dict[str, dict] | None = None) -> list:
 
 
 def settings(parameters: dict[str, dict] | None = None, prior: float | None = None):
-    from splink import SettingsCreator, block_on
+    from splink import SettingsCreator
+    from splink.blocking_rule_library import CustomRule
 
     extra = {"probability_two_random_records_match": prior} if prior else {}
-    rules = [block_on("name_key", "chunk_a"), block_on("name_key", "chunk_b")]  # see _chunks
+    # within a name's chunks (see _chunks); never two mentions that both carry an OpenReview
+    # id: the same id joins them whatever they score, two ids never join (clusters.py)
+    rules = [CustomRule(f"l.name_key = r.name_key AND l.{chunk} = r.{chunk} AND (l.profile IS NULL OR r.profile IS NULL)")
+             for chunk in ("chunk_a", "chunk_b")]
     return SettingsCreator(link_type="dedupe_only", blocking_rules_to_generate_predictions=rules,
                            comparisons=comparisons(parameters), retain_intermediate_calculation_columns=False,
                            **extra)
@@ -164,33 +169,37 @@ def title_words(title: str | None) -> tuple[str, ...]:
     return tuple(sorted({w for w in _WORD.findall((title or "").lower()) if w not in _STOP_WORDS}))
 
 
+@cache
+def _name_parts(name: str) -> tuple[str, str | None, str | None, str | None]:
+    """A name's key, first token, last token (if two or more) and middle initials."""
+    tokens = name_tokens(name)
+    return (name_key(name), tokens[0] if tokens else None, tokens[-1] if len(tokens) > 1 else None,
+            "".join(t[0] for t in tokens[1:-1]) or None)
+
+
 def features(mentions) -> pa.Table:
-    """One row per authorship: what the comparisons read (`unique_id` is its index), and
-    `same_as`, the mention it copies (see _same_as; its own index if none).
+    """One row per authorship: what the comparisons read (`unique_id` is its index),
+    `same_as`, the mention it copies (see _same_as; its own index if none), and `profile`,
+    its OpenReview id (two mentions with ids are not compared: see settings).
 
     Co-authors and title words are lists of integer codes (the same name key or word, the
     same code): comparing lists of integers is about half the cost of lists of strings.
     """
     n = len(mentions.name)
-    keys = [name_key(x) for x in mentions.name]
+    keys, first, last, middle = (list(c) for c in zip(*map(_name_parts, mentions.name))) if n else ([], [], [], [])
     codes: dict[str, int] = {}
     papers: dict[tuple, int] = {}
     paper_of = [papers.setdefault(p, len(papers)) for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
     team: list[list[int]] = [[] for _ in papers]
-    for i, paper in enumerate(paper_of):
-        if keys[i]:
-            team[paper].append(codes.setdefault(keys[i], len(codes)))
+    for paper, key in zip(paper_of, keys):
+        if key:
+            team[paper].append(codes.setdefault(key, len(codes)))
     teams = [sorted(set(t)) if len(t) <= MAX_COAUTHOR_TEAM else [] for t in team]
     titles = getattr(mentions, "title", None) or [None] * n
     sites = [site(d) for d in mentions.email_domain]
     words_of: list[list[int] | None] = [None] * len(papers)
-    first, last, middle, coauthors, words = [], [], [], [], []
-    for i, name in enumerate(mentions.name):
-        tokens = name_tokens(name)
-        first.append(tokens[0] if tokens else None)
-        last.append(tokens[-1] if len(tokens) > 1 else None)
-        middle.append("".join(t[0] for t in tokens[1:-1]) or None)
-        paper = paper_of[i]
+    coauthors, words = [], []
+    for i, paper in enumerate(paper_of):
         own = codes.get(keys[i])
         coauthors.append([c for c in teams[paper] if c != own] or None)
         if words_of[paper] is None:
@@ -213,6 +222,7 @@ def features(mentions) -> pa.Table:
         "year": pa.array(mentions.year, pa.int32()),
         "venue": mentions.venue,
         "words": pa.array(words, pa.list_(pa.int32())),
+        "profile": pa.array(mentions.openreview_id, pa.string()),
     })
 
 
@@ -233,11 +243,21 @@ def _same_as(paper_of: list[int], keys: list[str], has_coauthors: list[bool], te
 
     A mention's co-authors are its paper's team less its own name, so the name and the
     team's code stand for them; the title words likewise by their code."""
+    # first by name, team and title alone (a copy shares all three): only those few are
+    # compared on everything
+    seen: dict[tuple, int] = {}
+    for i, key in enumerate(keys):
+        if key and has_coauthors[i]:
+            paper = paper_of[i]
+            trio = (key, team[paper], words[paper])
+            seen[trio] = seen.get(trio, 0) + 1
     groups: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
         if key and has_coauthors[i]:
             paper = paper_of[i]
-            groups.setdefault((key, team[paper], words[paper], *(c[i] for c in columns)), []).append(i)
+            trio = (key, team[paper], words[paper])
+            if seen[trio] > 1:
+                groups.setdefault((*trio, *(c[i] for c in columns)), []).append(i)
     found = list(range(len(keys)))
     for members in groups.values():
         if len(members) > 1 and len({paper_of[i] for i in members}) == len(members):
