@@ -29,6 +29,7 @@ fact (end year; none: current) wins, then the more confident one.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import pyarrow as pa
 
@@ -42,6 +43,7 @@ _GRADUATE = re.compile(r"\b(phd|ph\.d|doctoral|ms|msc|m\.s|master|masters|mphil|
 _STUDENT = re.compile(r"\bstudent\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)  # titles repeat (`PhD student`): three searches per distinct title
 def stage_of_title(title: str | None) -> str | None:
     """The career stage a job title puts its holder in; None when there is no title."""
     if not title or not title.strip():

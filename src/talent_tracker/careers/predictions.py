@@ -40,6 +40,7 @@ LADDERS = {
     "graduate": ("graduate", "earliest", "work"),
     "work": ("work",),
 }
+KINDS = ("origin", "graduate", "earliest", "work")  # every rung of every ladder
 KIND_LABELS = {"origin": "origin fact", "graduate": "graduate fact", "work": "work fact",
                "earliest": "earliest affiliation"}
 PRIOR_STRENGTH = 2.0
@@ -96,12 +97,15 @@ def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
             return None
         return fact["country"], f"{KIND_LABELS[kind]} ({fact['source']})", fact["evidence"], fact.get("start_year")
 
-    probability = _calibrate(persons, facts, best, evidence)
+    # each rung of each person looked up once: both the calibration and the ladder read them
+    rungs = {person: {kind: evidence(person, kind) for kind in KINDS} for person in persons}
+    probability = _calibrate(persons, facts, best, rungs)
     rows = []
     for person in persons:
+        found_of = rungs[person]
         for stage, ladder in LADDERS.items():
             for kind in ladder:
-                found = evidence(person, kind)
+                found = found_of[kind]
                 if found is None:
                     continue
                 country, label, why, _ = found
@@ -111,7 +115,7 @@ def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 
-def _calibrate(persons, facts, best, evidence) -> dict[tuple[str, str], float]:
+def _calibrate(persons, facts, best, rungs) -> dict[tuple[str, str], float]:
     """P(the rung's country is the person's) per (stage, kind label), Beta-smoothed.
 
     A fact rung (say a job title) is checked on people who also have a fact of a better
@@ -135,10 +139,11 @@ def _calibrate(persons, facts, best, evidence) -> dict[tuple[str, str], float]:
             agree[key] += better["country"] == worse["country"]
     prior: dict[tuple[str, str], float] = {}
     for person in persons:
+        found_of = rungs[person]
         for stage, ladder in LADDERS.items():
             truth = best.get((person, stage))
             for kind in ladder:
-                found = evidence(person, kind)
+                found = found_of[kind]
                 if found is None:
                     continue
                 label = found[1]

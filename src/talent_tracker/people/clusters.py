@@ -410,24 +410,22 @@ def _apply_overrides(clusters: _Clusters, mentions: Mentions, overrides) -> None
 
 def _person_ids(clusters: _Clusters, mentions: Mentions) -> list[str]:
     n = len(mentions.name)
-    sort_keys = list(zip(mentions.year, mentions.venue, mentions.paper_id, mentions.position))
-    order = sorted(range(n), key=sort_keys.__getitem__)
-    ids: dict[int, str] = {}
+    roots = [clusters.find(i) for i in range(n)]
     profiles: dict[int, str] = {}
-    for i in range(n):
-        p = mentions.openreview_id[i]
+    for root, p in zip(roots, mentions.openreview_id):
         if p:
-            root = clusters.find(i)
             profiles[root] = min(p, profiles.get(root, p))
-    for i in order:
-        root = clusters.find(i)
+    sort_keys = list(zip(mentions.year, mentions.venue, mentions.paper_id, mentions.position))
+    ids: dict[int, str] = {}
+    for i in sorted(range(n), key=sort_keys.__getitem__):  # a person's first authorship names them
+        root = roots[i]
         if root not in ids:
             if root in profiles:
                 ids[root] = profiles[root]
             else:
                 basis = f"{mentions.venue[i]}|{mentions.year[i]}|{mentions.paper_id[i]}|{mentions.position[i]}"
                 ids[root] = "p-" + hashlib.sha1(basis.encode()).hexdigest()[:12]
-    return [ids[clusters.find(i)] for i in range(n)]
+    return [ids[root] for root in roots]
 
 
 OVERRIDE_COLUMNS = ("decision", "authorship_a", "authorship_b", "note")
