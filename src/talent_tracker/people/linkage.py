@@ -385,15 +385,22 @@ def predict(table: pa.Table, model: Model, threshold: float, backend: str = "duc
     left, right, weight = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
     if compared.num_rows >= 2:
         pairs = (_predict_spark(compared, model, threshold) if backend == "spark"
-                 else _predict_duckdb(compared, model, threshold))
+                 else _predict_duckdb(compared, model, threshold))  # DuckDB's come sorted
         left, right = pairs.column("unique_id_l").to_numpy(), pairs.column("unique_id_r").to_numpy()
         weight = pairs.column("match_weight").to_numpy()
-    # a copy is linked to the mention it copies, above any threshold
-    left, right = np.concatenate([left, same_as[copies]]), np.concatenate([right, copies])
-    weight = np.concatenate([weight, np.full(len(copies), np.inf)])
-    # strongest first; ties in a fixed order, so every backend links in the same order
-    order = np.lexsort((right, left, -np.round(weight, 9)))
-    return left[order], right[order], weight[order]
+        if backend == "spark":
+            order = np.lexsort((right, left, -np.round(weight, 9)))  # the order of STRONGEST_FIRST
+            left, right, weight = left[order], right[order], weight[order]
+    # a copy is linked to the mention it copies, above any threshold: before every scored pair
+    order = np.lexsort((copies, same_as[copies]))
+    left, right = np.concatenate([same_as[copies][order], left]), np.concatenate([copies[order], right])
+    weight = np.concatenate([np.full(len(copies), np.inf), weight])
+    return left, right, weight
+
+
+# strongest first; ties in a fixed order, so every backend links in the same order (the
+# weights rounded, as two backends may add the same terms in another order)
+STRONGEST_FIRST = "round(match_weight, 9) DESC, unique_id_l, unique_id_r"
 
 
 def _predict_duckdb(table: pa.Table, model: Model, threshold: float) -> pa.Table:
@@ -404,7 +411,8 @@ def _predict_duckdb(table: pa.Table, model: Model, threshold: float) -> pa.Table
         api = DuckDBAPI(connection=con)
         linker = Linker(api.register(table), settings(model.parameters, model.prior), log_level=logging.ERROR)
         found = linker.inference.predict(threshold_match_weight=threshold)
-        return found.as_duckdbpyrelation().select("unique_id_l, unique_id_r, match_weight").to_arrow_table()
+        return (found.as_duckdbpyrelation().select("unique_id_l, unique_id_r, match_weight").order(STRONGEST_FIRST)
+                .to_arrow_table())
     finally:
         con.close()
 
