@@ -4,6 +4,7 @@ and on Spark."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from talent_tracker.people.clusters import Mentions, bcubed, resolve_people
 from talent_tracker.people.evaluation import THRESHOLDS
 from talent_tracker.people.linkage import Model, features, site
 
-from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query
+from conftest import PAPERLISTS, UNIVERSITIES, cli, one, query, script
 
 PEOPLE = "SELECT venue, year, paper_id, author_position, person_id FROM authorships ORDER BY ALL"
 
@@ -29,8 +30,10 @@ def db_2021(shared, tmp_path_factory) -> Path:
 @pytest.mark.realdata
 def test_spark_finds_the_same_people_as_duckdb(db_2021, tmp_path):
     spark_db = tmp_path / "spark.duckdb"
-    result = cli("build", "--data", PAPERLISTS, "--db", spark_db, "--venue", "neurips", "--venue", "iclr",
-                 "--years", "2021", "--universities", UNIVERSITIES, "--people-backend", "spark")
+    checkpoints = set(Path(tempfile.gettempdir()).glob("talent-tracker-spark-*"))
+    # in a process of its own, which ends as a build does (Spark's session lives as long as its process)
+    result = script("build", "--data", PAPERLISTS, "--db", spark_db, "--venue", "neurips", "--venue", "iclr",
+                    "--years", "2021", "--universities", UNIVERSITIES, "--people-backend", "spark")
     assert result.returncode == 0, result.stderr[-2000:]
     duck, spark = query(db_2021, PEOPLE), query(spark_db, PEOPLE)
     assert [r[:4] for r in duck] == [r[:4] for r in spark]
@@ -38,6 +41,8 @@ def test_spark_finds_the_same_people_as_duckdb(db_2021, tmp_path):
     assert f1 >= 0.995, (precision, recall, f1)
     settings = json.loads(one(spark_db, "SELECT value FROM build_info WHERE key = 'settings'"))
     assert settings["people_backend"] == "spark"
+    # Spark's checkpoint folder goes with the build that made it
+    assert set(Path(tempfile.gettempdir()).glob("talent-tracker-spark-*")) == checkpoints
 
 
 @pytest.mark.realdata

@@ -35,11 +35,13 @@ in each backend's SQL from the comparisons here and the stored parameters.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -463,5 +465,7 @@ def spark_session():
     except Exception as exc:  # Java missing, master unreachable: one line, whatever py4j raises
         raise UserError(f"cannot start Spark ({master}): {str(exc).strip().splitlines()[0][:200]}") from None
     spark.sparkContext.setLogLevel("ERROR")
-    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="talent-tracker-spark-"))
+    checkpoints = tempfile.mkdtemp(prefix="talent-tracker-spark-")
+    atexit.register(shutil.rmtree, checkpoints, ignore_errors=True)  # Splink's checkpoints outlive nothing
+    spark.sparkContext.setCheckpointDir(checkpoints)
     return spark
