@@ -11,6 +11,7 @@ import pytest
 
 from talent_tracker.build.pipeline import build
 from talent_tracker.errors import UserError
+from talent_tracker.limits import MAX_NAME_BLOCK
 from talent_tracker.people.clusters import Mentions, bcubed, resolve_people
 from talent_tracker.people.evaluation import THRESHOLDS
 from talent_tracker.people.linkage import Model, features, site
@@ -126,6 +127,36 @@ def test_a_paper_at_two_venues_is_compared_once_and_its_authors_stay_one_person(
 def test_a_copy_needs_co_authors_to_count_as_the_same_person():
     rows = [("neurips", 2023, p, 0, "Wei Wang", None, None) for p in ("a", "b")]
     assert features(_mentions(rows)).column("same_as").to_pylist() == [0, 1]
+
+
+@pytest.mark.fast
+def test_co_authors_are_the_team_less_the_mention_and_title_words_the_papers():
+    rows = [("neurips", 2023, "p1", i, name, None, "Sparse attention graphs") for i, name in
+            enumerate(["Ada Lovelace", "Wei Wang", "Alan Turing"])]
+    rows += [("neurips", 2023, "p2", 0, "Grace Hopper", None, None),  # alone: no co-authors, no words
+             ("neurips", 2024, "p3", 0, "Wei Wang", None, "Graphs"), ("neurips", 2024, "p3", 1, "Wei Wang", None, "Graphs")]
+    table = features(_mentions(rows))
+    codes = {name: code for name, code in zip(["ada lovelace", "wei wang", "alan turing"], range(3))}
+    assert table.column("coauthors").to_pylist() == [
+        [codes["wei wang"], codes["alan turing"]], [codes["ada lovelace"], codes["alan turing"]],
+        [codes["ada lovelace"], codes["wei wang"]], None, None, None]  # p3's team is one name key
+    words = table.column("words").to_pylist()
+    assert words[0] == words[1] == words[2] and len(words[0]) == 3 and words[3] is None and len(words[4]) == 1
+
+
+@pytest.mark.fast
+def test_a_large_name_block_is_cut_into_overlapping_chunks():
+    size = MAX_NAME_BLOCK * 2 + 100
+    rows = [("neurips", 2000 + i % 20, f"p{i}", 0, "Wei Wang", f"uni-{i % 37:02d}", None) for i in range(size)]
+    rows += [("neurips", 2020, "q", 0, "Ada Lovelace", None, None)]
+    table = features(_mentions(rows))
+    chunk_a, chunk_b = table.column("chunk_a").to_pylist(), table.column("chunk_b").to_pylist()
+    # sorted by institution, site and year, cut every MAX_NAME_BLOCK, the second cut half a chunk later
+    order = sorted(range(size), key=lambda i: (rows[i][5], rows[i][1], i))
+    half = MAX_NAME_BLOCK // 2
+    assert [chunk_a[i] for i in order] == [rank // MAX_NAME_BLOCK for rank in range(size)]
+    assert [chunk_b[i] for i in order] == [(rank + half) // MAX_NAME_BLOCK for rank in range(size)]
+    assert (chunk_a[-1], chunk_b[-1]) == (0, None)  # a small block is compared whole
 
 
 @pytest.mark.fast

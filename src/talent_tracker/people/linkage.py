@@ -200,15 +200,15 @@ def features(mentions) -> pa.Table:
     titles = getattr(mentions, "title", None) or [None] * n
     sites = [site(d) for d in mentions.email_domain]
     words_of: list[list[int] | None] = [None] * len(papers)
-    coauthors, words = [], []
     for i, paper in enumerate(paper_of):
-        own = codes.get(keys[i])
-        coauthors.append([c for c in teams[paper] if c != own] or None)
         if words_of[paper] is None:
             words_of[paper] = [codes.setdefault("w:" + w, len(codes)) for w in title_words(titles[i])]
-        words.append(words_of[paper] or None)
+    paper_index = pa.array(paper_of, pa.int64())
+    # a mention's title words are its paper's: one list per paper, taken per mention
+    words = pa.array([w or None for w in words_of], pa.list_(pa.int32())).take(paper_index)
+    coauthors = _coauthors(teams, paper_index.to_numpy(), [codes.get(k, -1) if k else -1 for k in keys])
     country = getattr(mentions, "country", None) or [None] * n
-    same_as = _same_as(paper_of, keys, [bool(c) for c in coauthors], _interned(teams), _interned(words_of),
+    same_as = _same_as(paper_of, keys, coauthors.is_valid().to_pylist(), _interned(teams), _interned(words_of),
                        first, last, middle, mentions.institution_id, country, sites, mentions.year)
     chunk_a, chunk_b = _chunks(keys, mentions.institution_id, sites, mentions.year, same_as)
     return pa.table({
@@ -217,15 +217,34 @@ def features(mentions) -> pa.Table:
         "name_key": [k or None for k in keys],
         "chunk_a": pa.array(chunk_a, pa.int32()), "chunk_b": pa.array(chunk_b, pa.int32()),
         "first": first, "last": last, "middle": middle,
-        "coauthors": pa.array(coauthors, pa.list_(pa.int32())),
+        "coauthors": coauthors,
         "inst": mentions.institution_id,
         "country": country,
         "site": sites,
         "year": pa.array(mentions.year, pa.int32()),
         "venue": mentions.venue,
-        "words": pa.array(words, pa.list_(pa.int32())),
+        "words": words,
         "profile": pa.array(mentions.openreview_id, pa.string()),
     })
+
+
+def _coauthors(teams: list[list[int]], paper_of: np.ndarray, own: list[int]) -> pa.ListArray:
+    """Per mention, its paper's team less its own name's code (null when none is left).
+
+    A team of k gives k lists of k - 1: built in numpy from the teams laid end to end,
+    not list by list."""
+    n = len(paper_of)
+    team_sizes = np.array([len(t) for t in teams], np.int64)
+    team_values = np.array([c for t in teams for c in t], np.int32)
+    team_starts = np.cumsum(team_sizes) - team_sizes
+    sizes = team_sizes[paper_of] if n else np.zeros(0, np.int64)
+    mention = np.repeat(np.arange(n), sizes)  # each element's mention
+    position = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)  # its place in the team
+    values = team_values[team_starts[paper_of][mention] + position] if n else np.zeros(0, np.int32)
+    keep = values != np.asarray(own, np.int64)[mention]
+    kept = np.bincount(mention[keep], minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(kept)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values[keep], pa.int32()), mask=pa.array(kept == 0))
 
 
 def _interned(per_paper: list) -> list[int]:
@@ -280,14 +299,15 @@ def _chunks(keys: list[str], institutions: list, sites: list, years: list, same_
     n = len(keys)
     chunk_a: list[int] = [0] * n
     chunk_b: list[int | None] = [None] * n
+    sizes = Counter(key for i, key in enumerate(keys) if key and same_as[i] == i)
+    large = {key for key, size in sizes.items() if size > MAX_NAME_BLOCK}  # the few blocks to cut
     blocks: dict[str, list[int]] = defaultdict(list)
-    for i, key in enumerate(keys):
-        if key and same_as[i] == i:
-            blocks[key].append(i)
+    if large:
+        for i, key in enumerate(keys):
+            if key in large and same_as[i] == i:
+                blocks[key].append(i)
     half = MAX_NAME_BLOCK // 2
     for members in blocks.values():
-        if len(members) <= MAX_NAME_BLOCK:
-            continue
         members.sort(key=lambda i: (institutions[i] or "", sites[i] or "", years[i], i))
         for rank, i in enumerate(members):
             chunk_a[i], chunk_b[i] = rank // MAX_NAME_BLOCK, (rank + half) // MAX_NAME_BLOCK
