@@ -136,3 +136,25 @@ def test_killed_build_leaves_previous_database_usable(tmp_path, data_dir):
     build(PAPERLISTS, db, venue_names=["iclr"], years="2013")
     assert query(db, "SELECT DISTINCT venue, year FROM papers") == [("iclr", 2013)]
     assert not [p.name for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+_FILL = """
+import pyarrow as pa
+from talent_tracker.build.pipeline import _fill_from_profile_year
+from talent_tracker.store.schema import RESOLUTION_COLUMNS
+rows = [("Univ. of Oxford", "oxford"), ("Oxford University", "oxford"), (None, None)]
+table = pa.table({"openreview_id": ["~A_B1"] * 3, "year": [2022] * 3,
+                  "affiliation": [r[0] for r in rows], "affiliation_source": ["paperlists", "paperlists", None],
+                  **{c: [r[1] for r in rows] if c == "institution_id" else [None] * 3 for c in RESOLUTION_COLUMNS}})
+filled = _fill_from_profile_year(table)
+print(filled.column("affiliation")[2].as_py(), filled.column("affiliation_source")[2].as_py())
+"""
+
+
+@pytest.mark.fast
+def test_an_affiliation_filled_from_the_profile_year_does_not_depend_on_string_hashing():
+    # two texts, once each, name the profile's one institution that year: the first is
+    # taken, in every process (string hashes, and so a set's order, change per process)
+    seen = {subprocess.run([sys.executable, "-c", _FILL], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout.strip() for seed in range(6)}
+    assert seen == {"Univ. of Oxford profile_year"}

@@ -535,7 +535,9 @@ def _fill_from_profile_year(authorships: pa.Table) -> pa.Table:
         if found is None or len(found["places"]) != 1:
             continue
         texts = [columns["affiliation"][j] for j in found["rows"]]
-        source = found["rows"][texts.index(max(set(texts), key=texts.count))]
+        # the most frequent text; a tie goes to the first in row order (a set's order
+        # changes with the process's string hashing, and so would the build)
+        source = found["rows"][texts.index(Counter(texts).most_common(1)[0][0])]
         for name in _FILLED:
             columns[name][i] = columns[name][source]
         columns["affiliation_source"][i] = PROFILE_YEAR
