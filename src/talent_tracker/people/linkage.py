@@ -115,7 +115,7 @@ def settings(parameters: dict[str, dict] | None = None, prior: float | None = No
     rules = [CustomRule(f"l.name_key = r.name_key AND l.{chunk} = r.{chunk} AND (l.profile IS NULL OR r.profile IS NULL)")
              for chunk in ("chunk_a", "chunk_b")]
     return SettingsCreator(link_type="dedupe_only", blocking_rules_to_generate_predictions=rules,
-                           comparisons=comparisons(parameters), retain_intermediate_calculation_columns=False,
+                           comparisons=comparisons(parameters), retain_intermediate_calculation_columns=False, retain_matching_columns=False,
                            **extra)
 
 
