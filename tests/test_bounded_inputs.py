@@ -76,6 +76,9 @@ def hostile(shared, tmp_path_factory) -> Path:
                                          b'{"title":"bad \xff byte","author":"Bad Byte","id":"byte"},'
                                          b'{"title":1e400,"author":"Huge Number","id":123456789012345678901234567890},'
                                          + good + b"]")
+    # a number of more digits than Python converts (ijson's C parser crashed on it)
+    (nips / "nips2043.json").write_bytes(b'[' + good + b', {"title": "x", "author": "Long Number", "id": 1'
+                                         + b"0" * 5_000 + b"}]")
     # many mentions of one name: the same two authors on 10,000 papers, 20,000 x Wei Wang,
     # and 199,999 names that differ only by digits
     (nips / "nips2040.json").write_text(json.dumps(
@@ -147,6 +150,13 @@ def test_odd_values_cost_their_field_not_the_file(hostile_build):
     assert reasons["text with invalid characters (lone surrogates) replaced"] == 1
     assert reasons["bytes that are not UTF-8 text replaced"] == 1
     assert reasons["number too large to read: the field is left empty"] == 1
+
+
+@pytest.mark.realdata
+def test_a_number_past_python_s_digit_limit_is_a_one_line_skip(hostile_build):
+    skipped = query(hostile_build["db"], "SELECT scope, reason, detail FROM skips WHERE year = 2043")
+    assert len(skipped) == 1 and skipped[0][:2] == ("file", "malformed file"), skipped
+    assert skipped[0][2].startswith("not valid JSON") and len(skipped[0][2]) < 300, skipped
 
 
 @pytest.mark.realdata

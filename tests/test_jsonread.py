@@ -138,3 +138,74 @@ def test_document_file_says_why_in_one_line(tmp_path):
     assert str(caught.value).startswith(f"{path}: profile file: not valid JSON")
     with pytest.raises(UserError, match="profile file not found"):
         jsonread.document_file(Path(tmp_path / "none.json"), limits.MiB, "profile file")
+
+
+def _both(data: bytes, max_values: int = 1_000, max_string: int = limits.MAX_STRING_CHARS):
+    """What the whole-text decoder and the event reader make of one text (the whole
+    decoder's None: it leaves the text to the events)."""
+    import io
+
+    whole = jsonread._whole(io.BytesIO(data), max_values, max_string, jsonread.Notes())
+    try:
+        events = list(jsonread._items(io.BytesIO(data), False, max_values, max_string, jsonread.Notes()))
+    except (jsonread.BadJSON, jsonread._Undecodable) as exc:
+        events = type(exc)
+    return whole, events
+
+
+PLAIN = [
+    b'[0.1, 1e5, -0.0, 1E-400, 12345678901234567890123456789, -7, true, false, null]',
+    '[{"a": "caf\\u00e9 \\n \\t \\u0000", "b": "\u00e9\u4e2d\U0001f600"}, {"a": 1, "a": 2, "c": [[], {}]}]'.encode(),
+    b'[]', b' [ "x" , { } ] ',
+    b"[" + b'{"k":' * 63 + b"1" + b"}" * 63 + b"]",  # 63 levels: every cap met exactly
+    b'[[1, 2, 3], "' + b"y" * 20 + b'"]',
+]
+LEFT_TO_EVENTS = [
+    b"[" + b'{"k":' * 65 + b"1" + b"}" * 65 + b"]",  # deeper than MAX_JSON_DEPTH
+    b"[" + b"[" * 5_000 + b"]" * 5_000 + b"]",  # deeper than the C decoder goes
+    b'[[1, 2, 3, 4, 5]]',  # more values than max_values=6
+    b'["' + b"y" * 21 + b'"]', b'[{"' + b"y" * 21 + b'": 1}]',  # strings past max_string=20
+    b'[1e400]', b'[NaN]', b'[Infinity]', b'["\\udc00"]', b'["\\ud83d\\ude00"]', b'[1' + b"0" * 5_000 + b"]",
+    b'{"a": 1}', b'"x"', b"[1, 2", b"[1] [2]", b"", b"[1,]",
+]
+
+
+@pytest.mark.parametrize("data", PLAIN)
+def test_the_whole_text_decoder_reads_what_the_event_reader_reads(data):
+    whole, events = _both(data, max_values=300, max_string=20 if b"yyy" in data else limits.MAX_STRING_CHARS)
+    assert whole is not None, "plain JSON should not need the event reader"
+    assert [(i.value, i.dropped, i.notes) for i in whole] == [(i.value, i.dropped, i.notes) for i in events]
+    assert [type(x) for i in whole for x in (i.value if isinstance(i.value, list) else [])] == \
+           [type(x) for i in events for x in (i.value if isinstance(i.value, list) else [])]  # 1e5 a float both ways
+
+
+@pytest.mark.parametrize("data", LEFT_TO_EVENTS)
+def test_what_the_caps_change_or_the_parsers_may_read_differently_is_left_to_the_events(data):
+    whole, _ = _both(data, max_values=6, max_string=20)
+    assert whole is None
+
+
+def test_a_text_past_the_whole_size_or_cut_short_is_left_to_the_events(tmp_path):
+    import io
+
+    big = b"[" + b",".join([b'"' + b"x" * 1000 + b'"'] * 9_000) + b"]"
+    assert len(big) > limits.MAX_WHOLE_JSON_BYTES
+    assert jsonread._whole(io.BytesIO(big), 10, 10_000, jsonread.Notes()) is None
+    assert sum(1 for _ in jsonread.iter_array(lambda: io.BytesIO(big), 10, 10_000)) == 9_000
+    path = tmp_path / "cut.json.gz"
+    path.write_bytes(gzip.compress(b'[{"a": 1}, {"b": 2}]')[:-12])  # a gzip file cut short
+    assert jsonread._whole(limits.bounded_stream(path, 1 << 20, "list"), 10, 10, jsonread.Notes()) is None
+    with pytest.raises(limits.GZIP_ERRORS):
+        list(jsonread.array_file(path, 1 << 20, "list"))
+
+
+def test_a_number_of_more_digits_than_python_converts_is_one_line_not_a_crash():
+    # ijson's C parser fails on it with a SystemError, or crashes the process
+    for text in (b"[1" + b"0" * 5_000 + b"]", b'[{"a": 1}, 2' + b"0" * 9_000 + b"]"):
+        with pytest.raises(jsonread.BadJSON, match="not valid JSON") as caught:
+            items(text)
+        assert len(str(caught.value)) < 300
+    assert items(b'["1' + b"0" * 5_000 + b'", 7]')[1].value == 7  # digits in a string are text
+    with pytest.raises(jsonread.BadJSON):
+        jsonread.loads(b'{"n": ' + b"9" * 4_301 + b"}", 100)
+    assert jsonread.loads(b'{"n": ' + b"9" * 4_300 + b"}", 100)[0] == {"n": int("9" * 4_300)}

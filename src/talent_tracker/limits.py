@@ -33,6 +33,10 @@ MAX_RECORD_VALUES = 100_000
 MAX_STRING_CHARS = 1 * MiB
 # nesting of any JSON the tracker reads (real: 4 levels in a profile answer)
 MAX_JSON_DEPTH = 64
+# a JSON array of at most this much text is decoded whole by the C decoder and checked
+# after (jsonread._whole); larger ones are read event by event. Its values cost at most
+# about 25 times the text (`[{},{},...]`): 200 MB at worst, against 3.4 MB of real text
+MAX_WHOLE_JSON_BYTES = 8 * MiB
 # values of one JSON document read whole: a profile file or an API answer (1,000
 # OpenReview profiles: about 150,000); each costs about 100 bytes once built
 MAX_DOCUMENT_VALUES = 3_000_000
