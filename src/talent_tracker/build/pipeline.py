@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,42 +169,62 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")
+    warnings += [f"profile skipped: {problem}" for problem in profile_problems]
+    agreement = [row for part in parts for row in part.agreement]
+    progress.start(1, "writing database")
+    # the careers are derived in a thread (Python) while the tables that need none of them
+    # are written (DuckDB, which lets go of the GIL): the two overlap
+    with ThreadPoolExecutor(1) as pool:
+        derived = pool.submit(_careers, authorships, person_ids, parts, profile_records, resolver, db)
+        tables = {
+            "papers": papers,
+            "authorships": authorships,
+            "skips": _table("skips", [s.__dict__ for s in skips]),
+            "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
+            "profile_links": _profile_links(parts),
+            "affiliation_agreement": _table("affiliation_agreement", agreement),
+            "venue_years": _venue_years_table(found, venues, source),
+            "institutions": _institutions_table(resolver, authorships),
+            "persons": lambda: clusters.persons_table(authorships).cast(SCHEMAS["persons"]),
+            "published_figures": _table("published_figures", _published(data)),
+            "inputs": _table("inputs", [p.input for p in parts]),
+            "build_info": _table("build_info", [
+                {"key": "tool_version", "value": __version__},
+                {"key": "built_at", "value": datetime.now(UTC).isoformat(timespec="seconds")},
+                {"key": "settings", "value": json.dumps(recorded, sort_keys=True)},
+            ]),
+            "careers": lambda: derived.result().careers,  # last: the thread has had the longest
+            "predictions": lambda: derived.result().predictions,
+        }
+        database.write_database(db, tables)
+    warnings += derived.result().warnings
+    progress.advance(str(db))
+    accepted = sum(p.accepted for p in parts)
+    return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,
+                       time.perf_counter() - started, agreement)
+
+
+@dataclass(frozen=True)
+class _Careers:
+    careers: pa.Table
+    predictions: pa.Table
+    warnings: list[str]
+
+
+def _careers(authorships: pa.Table, person_ids: list[str], parts: list, profile_records: list, resolver: Resolver,
+             db: Path) -> _Careers:
+    """The career facts of every person (from the papers, saved profiles and fetched
+    records) and the predictions made from them."""
+    warnings: list[str] = []
     facts = derive.facts_from_authorships(authorships) + derive.trail_facts(authorships, resolver)
     by_profile = {p: person for p, person in zip(authorships.column("openreview_id").to_pylist(), person_ids) if p}
     facts += profile_facts.facts_from_profiles(profile_records, by_profile, resolver)
-    warnings += [f"profile skipped: {problem}" for problem in profile_problems]
     if folder_for(db).is_dir():
         orcids = [(row["openreview_id"], row["url"]) for part in parts for row in part.links if row["kind"] == "orcid"]
         fetched, fetched_problems = profile_facts.load_facts(folder_for(db), by_profile, resolver, orcids)
         facts += fetched
         warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
-    agreement = [row for part in parts for row in part.agreement]
-    tables = {
-        "papers": papers,
-        "authorships": authorships,
-        "skips": _table("skips", [s.__dict__ for s in skips]),
-        "unaligned_entries": pa.concat_tables([p.unaligned for p in parts]),
-        "profile_links": _profile_links(parts),
-        "affiliation_agreement": _table("affiliation_agreement", agreement),
-        "venue_years": _venue_years_table(found, venues, source),
-        "institutions": _institutions_table(resolver, authorships),
-        "persons": clusters.persons_table(authorships).cast(SCHEMAS["persons"]),
-        "careers": _table("careers", facts),
-        "predictions": predictions.predict(authorships, facts),
-        "published_figures": _table("published_figures", _published(data)),
-        "inputs": _table("inputs", [p.input for p in parts]),
-        "build_info": _table("build_info", [
-            {"key": "tool_version", "value": __version__},
-            {"key": "built_at", "value": datetime.now(UTC).isoformat(timespec="seconds")},
-            {"key": "settings", "value": json.dumps(recorded, sort_keys=True)},
-        ]),
-    }
-    progress.start(1, "writing database")
-    database.write_database(db, tables)
-    progress.advance(str(db))
-    accepted = sum(p.accepted for p in parts)
-    return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,
-                       time.perf_counter() - started, agreement)
+    return _Careers(_table("careers", facts), predictions.predict(authorships, facts), warnings)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -201,15 +201,18 @@ class DatabaseWriter:
                 leftover.unlink()
 
 
-def write_database(db: Path, tables: dict[str, pa.Table], statements: tuple[str, ...] = ()) -> None:
-    """Write whole tables atomically (see DatabaseWriter), then run `statements` (fix-ups)."""
+def write_database(db: Path, tables: dict[str, pa.Table | Callable[[], pa.Table]],
+                   statements: tuple[str, ...] = ()) -> None:
+    """Write whole tables atomically (see DatabaseWriter), in order, then run `statements`
+    (fix-ups). A table given as a function is made when its turn comes (it may be waiting
+    on a thread)."""
     try:
         writer = DatabaseWriter(db, list(tables))
     except duckdb.Error as exc:
         raise _write_failure(db, exc) from None
     try:
         for name, table in tables.items():
-            writer.append(name, table)
+            writer.append(name, table() if callable(table) else table)
         for statement in statements:
             writer.con.execute(statement)
         writer.commit()
