@@ -87,20 +87,18 @@ def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
     earliest = earliest_places(authorships)
     persons = sorted({p for p in authorships.column("person_id").to_pylist() if p})
 
-    def evidence(person: str, kind: str) -> tuple[str, str, str, int | None] | None:
-        """(country, kind label, evidence, year) of one rung, or None."""
-        if kind == "earliest":
-            found = earliest.get(person)
-            return (found[0], "earliest affiliation", found[1], found[2]) if found else None
-        fact = best.get((person, kind))
-        if fact is None:
-            return None
-        return fact["country"], f"{KIND_LABELS[kind]} ({fact['source']})", fact["evidence"], fact.get("start_year")
-
-    # each rung of each person looked up once: both the calibration and the ladder read them
-    rungs = {person: {kind: evidence(person, kind) for kind in KINDS} for person in persons}
+    # each rung of each person found once: both the calibration and the ladder read them;
+    # a rung is (country, kind label, evidence, year)
+    found_in: dict[str, dict[str, tuple]] = {kind: {} for kind in KINDS}
+    for (person, stage), fact in best.items():
+        if stage in found_in:
+            found_in[stage][person] = (fact["country"], f"{KIND_LABELS[stage]} ({fact['source']})", fact["evidence"],
+                                       fact.get("start_year"))
+    found_in["earliest"] = {person: (country, "earliest affiliation", why, year)
+                            for person, (country, why, year) in earliest.items()}
+    rungs = {person: {kind: found_in[kind].get(person) for kind in KINDS} for person in persons}
     probability = _calibrate(persons, facts, best, rungs)
-    rows = []
+    columns: dict[str, list] = {name: [] for name in SCHEMA.names}
     for person in persons:
         found_of = rungs[person]
         for stage, ladder in LADDERS.items():
@@ -109,10 +107,10 @@ def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
                 if found is None:
                     continue
                 country, label, why, _ = found
-                rows.append({"person_id": person, "stage": stage, "country": country,
-                             "probability": probability[(stage, label)], "kind": label, "evidence": why})
+                for name, value in zip(SCHEMA.names, (person, stage, country, probability[(stage, label)], label, why)):
+                    columns[name].append(value)
                 break
-    return pa.Table.from_pylist(rows, schema=SCHEMA)
+    return pa.table(columns, schema=SCHEMA)
 
 
 def _calibrate(persons, facts, best, rungs) -> dict[tuple[str, str], float]:
