@@ -143,7 +143,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
         skips.append(skip)
         progress.skip(skip)
 
-    parts = _read_source(data, source, venues, wanted, year_list, report, progress, resolver)
+    parts = _read_source(data, source, venues, wanted, year_list, report, progress, resolver, linkage.warm)
     papers = pa.concat_tables([p.papers for p in parts]) if parts else None
     if papers is None or papers.num_rows == 0:
         which = ", ".join(v.key for v in wanted) if wanted else "any venue"
@@ -249,7 +249,8 @@ class _Part:
     accepted: int
 
 
-def _read_source(data: Path, source, venues: Venues, wanted, years, report, progress, resolver) -> list[_Part]:
+def _read_source(data: Path, source, venues: Venues, wanted, years, report, progress, resolver,
+                 while_waiting: Callable[[], None] = lambda: None) -> list[_Part]:
     if source == "conference-csv":
         path = conference_csv.locate(data)
         progress.start(1, "reading conference-csv")
@@ -266,7 +267,7 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
     progress.start(len(units), "reading paper lists")
     parts: list[_Part] = []
     work = functools.partial(_read_unit, venues=venues, resolver=resolver, enrich=enrich)
-    for part in _map_units(work, units):
+    for part in _map_units(work, units, while_waiting):
         for skip in part.skips:
             report(skip)
         progress.advance(part.input["source_file"])
@@ -335,8 +336,9 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _map_units(work, units: list) -> Iterator[_Part]:
+def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: None) -> Iterator[_Part]:
     """`work` over the units, on every core when there is enough to share; in order.
+    `while_waiting` runs once while the workers read (or first, when there are none).
 
     Workers are forked, so they inherit `work` (the venue mapping, the resolver and its
     indexes) instead of receiving a pickled copy; only the results travel back.
@@ -344,6 +346,7 @@ def _map_units(work, units: list) -> Iterator[_Part]:
     global _JOB
     workers = min(limits.cores(), len(units))  # no fixed cap: each worker is a fork (~180 MiB at most here)
     if workers < 2 or len(units) < 4 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+        while_waiting()
         yield from map(work, units)
         return
     # biggest files first so the cores finish together; results come back in unit order
@@ -352,7 +355,8 @@ def _map_units(work, units: list) -> Iterator[_Part]:
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-            futures = {i: pool.submit(_run_job, i) for i in order}
+            futures = {i: pool.submit(_run_job, i) for i in order}  # every worker is forked by now
+            while_waiting()
             for i in range(len(units)):
                 yield futures[i].result()
     finally:

@@ -165,6 +165,16 @@ class Model:
         os.replace(tmp, path)
 
 
+def warm() -> None:
+    """Load what predicting and linking will need (Splink, the public-suffix list, SciPy's
+    graph routines) ahead of time: the build calls it while its workers read."""
+    import scipy.sparse.csgraph  # noqa: F401 - clusters._components
+    import splink.comparison_library  # noqa: F401
+    from splink import DuckDBAPI, Linker  # noqa: F401
+
+    _suffixes()
+
+
 # --- the mentions as Splink compares them -------------------------------------------------
 
 @lru_cache(maxsize=1)
