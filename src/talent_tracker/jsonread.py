@@ -281,7 +281,7 @@ def _within_caps(value, max_values: int, max_string: int) -> bool:
             kind = type(x)
             if kind is dict:
                 values += 2 + len(x)
-                if any(len(key) > max_string for key in x):
+                if x and max(map(len, x)) > max_string:
                     return False
                 below.extend(x.values())
             elif kind is list:
