@@ -98,12 +98,16 @@ def trail_facts(authorships: pa.Table, resolver) -> list[dict]:
     for i, person in enumerate(cols["person_id"]):
         if person:
             rows_of.setdefault(person, []).append(i)
+    student = [stage_of_title(title) == "graduate" for title in cols["job_title"]]
     grouped: dict[tuple, dict] = {}
     for rows in rows_of.values():
+        student_years = sorted({cols["year"][i] for i in rows if student[i]})
+        with_mail = [i for i in rows if cols["email_domain"][i]]
+        if not student_years and not with_mail:
+            continue  # neither a student title nor an e-mail: no trail fact
         first_year = min(cols["year"][i] for i in rows)
-        student_years = sorted({cols["year"][i] for i in rows if stage_of_title(cols["job_title"][i]) == "graduate"})
         first_seen_student = bool(student_years) and student_years[0] == first_year
-        placed = [i for i in rows if cols["institution_id"][i] and cols["country"][i]]
+        placed = [i for i in rows if cols["institution_id"][i] and cols["country"][i]] if student_years else []
         if first_seen_student and placed:
             earliest = min(cols["year"][i] for i in placed)
             for i in placed:
@@ -118,7 +122,6 @@ def trail_facts(authorships: pa.Table, resolver) -> list[dict]:
                     _add(grouped, cols, i, "graduate", "trail",
                          f"student title in {year}; affiliation {cols['affiliation'][i]!r} on "
                          f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}, before it")
-        with_mail = [i for i in rows if cols["email_domain"][i]]
         if with_mail:
             latest = max(cols["year"][i] for i in with_mail)
             for i in with_mail:
@@ -127,7 +130,8 @@ def trail_facts(authorships: pa.Table, resolver) -> list[dict]:
                 found = resolver.resolve(None, cols["email_domain"][i])
                 if not found.country:
                     continue
-                fact_cols = {**{k: [v[i]] for k, v in cols.items()}, "institution_id": [found.institution_id],
+                fact_cols = {"person_id": [cols["person_id"][i]], "year": [cols["year"][i]],
+                             "institution_id": [found.institution_id],
                              "institution": [found.institution or cols["email_domain"][i]],
                              "country": [found.country], "sector": [found.sector], "affiliation": [None]}
                 _add(grouped, fact_cols, 0, "work", "email",
