@@ -33,6 +33,8 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from talent_tracker.errors import UserError
 from talent_tracker.limits import MAX_COAUTHOR_TEAM, MAX_FORM_TEXT, MAX_SHEET_BYTES, MAX_SHEET_ROWS, read_text
@@ -409,9 +411,6 @@ def _apply_overrides(clusters: _Clusters, mentions: Mentions, overrides) -> None
 
 
 def _person_ids(clusters: _Clusters, mentions: Mentions) -> list[str]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     n = len(mentions.name)
     if not n:
         return []
