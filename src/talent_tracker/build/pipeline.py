@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -172,10 +172,9 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
     agreement = [row for part in parts for row in part.agreement]
     progress.start(1, "writing database")
-    # the careers are derived in a thread (Python) while the tables that need none of them
-    # are written (DuckDB, which lets go of the GIL): the two overlap
-    with ThreadPoolExecutor(1) as pool:
-        derived = pool.submit(_careers, authorships, person_ids, parts, profile_records, resolver, db)
+    # the careers are derived beside the writing of the tables that need none of them
+    with _beside(functools.partial(_careers, authorships, person_ids, parts, profile_records, resolver, db)) \
+            as derived:
         tables = {
             "papers": papers,
             "authorships": authorships,
@@ -359,6 +358,25 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
             while_waiting()
             for i in range(len(units)):
                 yield futures[i].result()
+    finally:
+        _JOB = ()
+
+
+@contextmanager
+def _beside(function: Callable[[], object]) -> Iterator[Future]:
+    """`function()` run beside the caller, as a future: in a forked process when there is a
+    core to spare (in a thread its Python would contend for the GIL with the caller's
+    DuckDB writes), else in a thread."""
+    global _JOB
+    if limits.cores() < 2 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+        with ThreadPoolExecutor(1) as pool:
+            yield pool.submit(function)
+        return
+    _JOB = (lambda _: function(), [None])
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            yield pool.submit(_run_job, 0)
     finally:
         _JOB = ()
 
