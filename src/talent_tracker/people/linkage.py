@@ -294,19 +294,13 @@ def _same_as(paper_of: list[int], keys: list[str], has_coauthors: list[bool], te
     team's code stand for them; the title words likewise by their code."""
     # first by name, team and title alone (a copy shares all three): only those few are
     # compared on everything
-    seen: dict[tuple, int] = {}
-    for i, key in enumerate(keys):
-        if key and has_coauthors[i]:
-            paper = paper_of[i]
-            trio = (key, team[paper], words[paper])
-            seen[trio] = seen.get(trio, 0) + 1
+    trios = [(key, team[paper], words[paper]) if key and with_coauthors else None
+             for key, paper, with_coauthors in zip(keys, paper_of, has_coauthors)]
+    seen = Counter(trios)
     groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(keys):
-        if key and has_coauthors[i]:
-            paper = paper_of[i]
-            trio = (key, team[paper], words[paper])
-            if seen[trio] > 1:
-                groups.setdefault((*trio, *(c[i] for c in columns)), []).append(i)
+    for i, trio in enumerate(trios):
+        if trio is not None and seen[trio] > 1:
+            groups.setdefault((*trio, *(c[i] for c in columns)), []).append(i)
     found = list(range(len(keys)))
     for members in groups.values():
         if len(members) > 1 and len({paper_of[i] for i in members}) == len(members):
