@@ -158,3 +158,31 @@ def test_an_affiliation_filled_from_the_profile_year_does_not_depend_on_string_h
     seen = {subprocess.run([sys.executable, "-c", _FILL], env={**os.environ, "PYTHONHASHSEED": str(seed)},
                            capture_output=True, text=True, check=True).stdout.strip() for seed in range(6)}
     assert seen == {"Univ. of Oxford profile_year"}
+
+
+_MINI_BUILD = """
+import os, sys
+from pathlib import Path
+if sys.argv[2] == "1":
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+sys.path.insert(0, sys.argv[3])
+import minidata
+minidata.build_mini(Path(sys.argv[1]))
+"""
+
+
+@pytest.mark.fast
+def test_careers_are_the_same_derived_in_a_forked_process_or_a_thread(tmp_path):
+    # on one core the careers are derived in a thread, with a core to spare in a forked
+    # process beside the writing (pipeline._beside): the same tables either way
+    assert len(os.sched_getaffinity(0)) >= 2, "needs two cores to take the forked path"
+    tests = str(Path(__file__).parent)
+    found = {}
+    for cores in ("1", "all"):
+        root = tmp_path / cores
+        root.mkdir()
+        subprocess.run([sys.executable, "-c", _MINI_BUILD, str(root), cores, tests], check=True, timeout=120)
+        found[cores] = {table: query(root / "mini.duckdb", f"SELECT * FROM {table} ORDER BY ALL")
+                        for table in ("careers", "predictions", "persons")}
+    assert found["1"]["careers"] and found["1"]["predictions"]
+    assert found["1"] == found["all"]
