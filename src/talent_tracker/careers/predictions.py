@@ -50,16 +50,18 @@ SCHEMA = pa.schema([
 ])
 
 
-def best_facts(facts: list[dict]) -> dict[tuple[str, str], dict]:
-    """Per (person, stage), the fact `career_stages` would choose among inferred facts with a country."""
-    best: dict[tuple[str, str], dict] = {}
-    for fact in facts:
+def best_facts(facts: list[dict], ranks: list[tuple] | None = None) -> dict[tuple[str, str], dict]:
+    """Per (person, stage), the fact `career_stages` would choose among inferred facts with a
+    country (`ranks`: each fact's fact_rank, when made already)."""
+    ranks = ranks or [_rank(fact) for fact in facts]
+    best: dict[tuple[str, str], int] = {}
+    for i, fact in enumerate(facts):
         if not fact.get("country") or fact["source"] == "annotation":
             continue
         key = (fact["person_id"], fact["stage"])
-        if key not in best or _rank(fact) < _rank(best[key]):
-            best[key] = fact
-    return best
+        if key not in best or ranks[i] < ranks[best[key]]:
+            best[key] = i
+    return {key: facts[i] for key, i in best.items()}
 
 
 _rank = fact_rank  # the order career_stages uses
@@ -82,13 +84,20 @@ def earliest_places(authorships: pa.Table) -> dict[str, tuple[str, str, int]]:
 
 
 def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
-    """One row per person and stage that any evidence speaks to."""
-    best = best_facts(facts)
+    """One row per person and stage that any evidence speaks to: the first rung of the
+    stage's ladder the person has, with its calibrated probability.
+
+    Probability: P(the rung's country is the person's) per (stage, kind label),
+    Beta-smoothed. A fact rung (say a job title) is checked on people who also have a fact
+    of a better source for the stage (a profile); an indirect rung (the earliest
+    affiliation, for origin) on people who have the stage's fact from a later paper than
+    the rung's evidence (an undergraduate's earliest affiliation is the one their title is
+    on: such a pair would only show that the evidence agrees with itself)."""
+    ranks = [_rank(fact) for fact in facts]
+    best = best_facts(facts, ranks)
     earliest = earliest_places(authorships)
     persons = sorted({p for p in authorships.column("person_id").to_pylist() if p})
-
-    # each rung of each person found once: both the calibration and the ladder read them;
-    # a rung is (country, kind label, evidence, year)
+    # each rung: (country, kind label, evidence, year), per kind and person
     found_in: dict[str, dict[str, tuple]] = {kind: {} for kind in KINDS}
     for (person, stage), fact in best.items():
         if stage in found_in:
@@ -96,63 +105,57 @@ def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
                                        fact.get("start_year"))
     found_in["earliest"] = {person: (country, "earliest affiliation", why, year)
                             for person, (country, why, year) in earliest.items()}
-    rungs = {person: {kind: found_in[kind].get(person) for kind in KINDS} for person in persons}
-    probability = _calibrate(persons, facts, best, rungs)
-    columns: dict[str, list] = {name: [] for name in SCHEMA.names}
-    for person in persons:
-        found_of = rungs[person]
-        for stage, ladder in LADDERS.items():
-            for kind in ladder:
-                found = found_of[kind]
-                if found is None:
-                    continue
-                country, label, why, _ = found
-                for name, value in zip(SCHEMA.names, (person, stage, country, probability[(stage, label)], label, why)):
-                    columns[name].append(value)
-                break
-    return pa.table(columns, schema=SCHEMA)
-
-
-def _calibrate(persons, facts, best, rungs) -> dict[tuple[str, str], float]:
-    """P(the rung's country is the person's) per (stage, kind label), Beta-smoothed.
-
-    A fact rung (say a job title) is checked on people who also have a fact of a better
-    source for the stage (a profile); an indirect rung (the earliest affiliation, for
-    origin) on people who have the stage's fact from a later paper than the rung's
-    evidence (an undergraduate's earliest affiliation is the one their title is on: such
-    a pair would only show that the evidence agrees with itself)."""
-    by_source: dict[tuple[str, str], dict[str, dict]] = defaultdict(dict)  # (person, stage) -> source -> best
-    for fact in facts:
-        if fact.get("country") and fact["source"] != "annotation":
-            kept = by_source[(fact["person_id"], fact["stage"])]
-            if fact["source"] not in kept or _rank(fact) < _rank(kept[fact["source"]]):
-                kept[fact["source"]] = fact
-    agree: dict[tuple[str, str], int] = defaultdict(int)
-    pairs: dict[tuple[str, str], int] = defaultdict(int)
-    for (_person, stage), sources in by_source.items():
-        ranked = sorted(sources.values(), key=_rank)
-        for better, worse in itertools.pairwise(ranked):
-            key = (stage, f"{KIND_LABELS[stage]} ({worse['source']})")
-            pairs[key] += 1
-            agree[key] += better["country"] == worse["country"]
+    agree, pairs = _sources_agree(facts, ranks)
     prior: dict[tuple[str, str], float] = {}
+    chosen: list[tuple[str, str, tuple]] = []  # (person, stage, rung) per row
     for person in persons:
-        found_of = rungs[person]
         for stage, ladder in LADDERS.items():
             truth = best.get((person, stage))
-            for kind in ladder:
-                found = found_of[kind]
+            first = None
+            for kind in ladder:  # every rung is checked; the first found is the prediction
+                found = found_in[kind].get(person)
                 if found is None:
                     continue
+                first = first or found
                 label = found[1]
                 if kind == stage:
-                    prior[(stage, label)] = CONFIDENCE.get(best[(person, stage)]["source"], 0.5)
+                    prior[(stage, label)] = CONFIDENCE.get(truth["source"], 0.5)
                     continue
                 prior.setdefault((stage, label), 0.5)
                 if truth is not None and _later(truth, found[3]):
                     pairs[(stage, label)] += 1
                     agree[(stage, label)] += truth["country"] == found[0]
-    return {key: (agree[key] + PRIOR_STRENGTH * p) / (pairs[key] + PRIOR_STRENGTH) for key, p in prior.items()}
+            if first is not None:
+                chosen.append((person, stage, first))
+    probability = {key: (agree[key] + PRIOR_STRENGTH * p) / (pairs[key] + PRIOR_STRENGTH) for key, p in prior.items()}
+    return pa.table({
+        "person_id": [person for person, _, _ in chosen],
+        "stage": [stage for _, stage, _ in chosen],
+        "country": [rung[0] for _, _, rung in chosen],
+        "probability": [probability[(stage, rung[1])] for _, stage, rung in chosen],
+        "kind": [rung[1] for _, _, rung in chosen],
+        "evidence": [rung[2] for _, _, rung in chosen],
+    }, schema=SCHEMA)
+
+
+def _sources_agree(facts: list[dict], ranks: list[tuple]) -> tuple[dict, dict]:
+    """How often a fact source's country agrees with the better source's, among people who
+    have both for a stage: (agreeing, checked) per (stage, kind label)."""
+    by_source: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)  # (person, stage) -> source -> best
+    for i, fact in enumerate(facts):
+        if fact.get("country") and fact["source"] != "annotation":
+            kept = by_source[(fact["person_id"], fact["stage"])]
+            if fact["source"] not in kept or ranks[i] < ranks[kept[fact["source"]]]:
+                kept[fact["source"]] = i
+    agree: dict[tuple[str, str], int] = defaultdict(int)
+    pairs: dict[tuple[str, str], int] = defaultdict(int)
+    for (_person, stage), sources in by_source.items():
+        ranked = sorted(sources.values(), key=ranks.__getitem__)
+        for better, worse in itertools.pairwise(ranked):
+            key = (stage, f"{KIND_LABELS[stage]} ({facts[worse]['source']})")
+            pairs[key] += 1
+            agree[key] += facts[better]["country"] == facts[worse]["country"]
+    return agree, pairs
 
 
 def _later(fact: dict, year: int | None) -> bool:
