@@ -7,7 +7,6 @@ schedule's authors (sources/schedule.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import cache
 
 from unidecode import unidecode
@@ -16,33 +15,15 @@ _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md"}
 _NON_WORD = re.compile(r"[^a-z0-9\s]")
 
 
-# every name this process has tokenised; a build's workers send theirs to the main
-# process (tokens_of, remember_tokens), which then need not tokenise them again
-_TOKENS: dict[str, tuple[str, ...]] = {}
-
-
+@cache
 def name_tokens(name: str) -> tuple[str, ...]:
     """Lower-case ASCII tokens; hyphens join (`Zhi-Hua` -> `zhihua`), dots split initials.
 
     A token of digits alone is a footnote mark (`Kha Pham 1`, `Ma Xiaoxiong[1]`) and is
     dropped; digits inside a token (`P1`) are part of the name, so `P1 Q1` and `P2 Q2`
     stay two names rather than one block of everyone whose name differs by digits."""
-    found = _TOKENS.get(name)
-    if found is None:
-        text = unidecode(name).lower().replace("-", "").replace("'", "").replace(".", " ")
-        found = _TOKENS[name] = tuple(t for t in _NON_WORD.sub(" ", text).split()
-                                      if t not in _SUFFIXES and not t.isdigit())
-    return found
-
-
-def tokens_of(names: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """The tokens of each distinct name."""
-    return {name: name_tokens(name) for name in set(names)}
-
-
-def remember_tokens(tokens: dict[str, tuple[str, ...]]) -> None:
-    """Tokens made elsewhere (tokens_of in a build's worker), by the same name_tokens."""
-    _TOKENS.update(tokens)
+    text = unidecode(name).lower().replace("-", "").replace("'", "").replace(".", " ")
+    return tuple(t for t in _NON_WORD.sub(" ", text).split() if t not in _SUFFIXES and not t.isdigit())
 
 
 @cache

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from talent_tracker import __version__, limits, names
+from talent_tracker import __version__, limits
 from talent_tracker.annotations.overrides import import_overrides
 from talent_tracker.build.settings import BuildSettings
 from talent_tracker.careers import derive, predictions
@@ -246,7 +246,6 @@ class _Part:
     input: dict
     venue_years: set[_VenueYear]
     accepted: int
-    name_tokens: dict[str, tuple[str, ...]]  # of its authors' names: tokenised where read, for person resolution
 
 
 def _read_source(data: Path, source, venues: Venues, wanted, years, report, progress, resolver,
@@ -268,7 +267,6 @@ def _read_source(data: Path, source, venues: Venues, wanted, years, report, prog
     parts: list[_Part] = []
     work = functools.partial(_read_unit, venues=venues, resolver=resolver, enrich=enrich)
     for part in _map_units(work, units, while_waiting):
-        names.remember_tokens(part.name_tokens)
         for skip in part.skips:
             report(skip)
         progress.advance(part.input["source_file"])
@@ -409,7 +407,6 @@ def _part(papers: list[Paper], unaligned: list[UnalignedEntry], skips: list[Skip
         input=row,
         venue_years={_VenueYear(p.venue, p.year, not p.listed_as_accepted) for p in papers},
         accepted=sum(1 for d in decisions if d.accepted),
-        name_tokens=names.tokens_of(authorships.column("author_name").to_pylist()),
     )
 
 
