@@ -192,7 +192,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
                 {"key": "built_at", "value": datetime.now(UTC).isoformat(timespec="seconds")},
                 {"key": "settings", "value": json.dumps(recorded, sort_keys=True)},
             ]),
-            "careers": lambda: derived.result().careers,  # last: the thread has had the longest
+            "careers": lambda: derived.result().careers,  # last: their work has had the longest
             "predictions": lambda: derived.result().predictions,
         }
         database.write_database(db, tables)
@@ -344,7 +344,7 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
     """
     global _JOB
     workers = min(limits.cores(), len(units))  # no fixed cap: each worker is a fork (~180 MiB at most here)
-    if workers < 2 or len(units) < 4 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+    if workers < 2 or len(units) < 4 or not _can_fork():
         while_waiting()
         yield from map(work, units)
         return
@@ -352,8 +352,7 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
     order = sorted(range(len(units)), key=lambda i: -units[i].path.stat().st_size)
     _JOB = (work, units)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        with _forked_pool(workers) as pool:
             futures = {i: pool.submit(_run_job, i) for i in order}  # every worker is forked by now
             while_waiting()
             for i in range(len(units)):
@@ -368,17 +367,26 @@ def _beside(function: Callable[[], object]) -> Iterator[Future]:
     core to spare (in a thread its Python would contend for the GIL with the caller's
     DuckDB writes), else in a thread."""
     global _JOB
-    if limits.cores() < 2 or multiprocessing.get_start_method(allow_none=True) not in (None, "fork"):
+    if limits.cores() < 2 or not _can_fork():
         with ThreadPoolExecutor(1) as pool:
             yield pool.submit(function)
         return
     _JOB = (lambda _: function(), [None])
     try:
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        with _forked_pool(1) as pool:
             yield pool.submit(_run_job, 0)
     finally:
         _JOB = ()
+
+
+def _can_fork() -> bool:
+    return multiprocessing.get_start_method(allow_none=True) in (None, "fork")
+
+
+def _forked_pool(workers: int) -> ProcessPoolExecutor:
+    """Forked workers (they inherit _JOB) that end when the build does."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
 
 
 def _read_unit(unit: paperlists.Unit, venues: Venues, resolver: Resolver, enrich: dict | None = None) -> _Part:

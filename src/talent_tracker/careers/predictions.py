@@ -50,10 +50,9 @@ SCHEMA = pa.schema([
 ])
 
 
-def best_facts(facts: list[dict], ranks: list[tuple] | None = None) -> dict[tuple[str, str], dict]:
+def best_facts(facts: list[dict], ranks: list[tuple]) -> dict[tuple[str, str], dict]:
     """Per (person, stage), the fact `career_stages` would choose among inferred facts with a
-    country (`ranks`: each fact's fact_rank, when made already)."""
-    ranks = ranks or [_rank(fact) for fact in facts]
+    country (`ranks`: each fact's fact_rank)."""
     best: dict[tuple[str, str], int] = {}
     for i, fact in enumerate(facts):
         if not fact.get("country") or fact["source"] == "annotation":

@@ -204,8 +204,8 @@ class DatabaseWriter:
 def write_database(db: Path, tables: dict[str, pa.Table | Callable[[], pa.Table]],
                    statements: tuple[str, ...] = ()) -> None:
     """Write whole tables atomically (see DatabaseWriter), in order, then run `statements`
-    (fix-ups). A table given as a function is made when its turn comes (it may be waiting
-    on a thread)."""
+    (fix-ups). A table given as a function is made when its turn comes (it may wait on
+    work done beside the writing)."""
     try:
         writer = DatabaseWriter(db, list(tables))
     except duckdb.Error as exc:
