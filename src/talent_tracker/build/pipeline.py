@@ -162,10 +162,14 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     recorded = settings.recorded([v.key for v in wanted or []], universities, model.threshold,
                                  resolver.settings.recorded())
     progress.start(1, "resolving people")
-    authorships = _fill_from_profile_year(pa.concat_tables([p.authorships for p in parts]))
-    papers = _with_filled_countries(papers, authorships)
-    person_ids = clusters.resolve_people(clusters.mentions_of(authorships, papers), overrides, model,
-                                         settings.people_backend)
+    authorships = pa.concat_tables([p.authorships for p in parts])
+    # names and titles are parsed beside the gathering of the mentions (see parse_ahead)
+    with _beside(functools.partial(linkage.parse_ahead, authorships, papers)) as parsed:
+        authorships = _fill_from_profile_year(authorships)
+        papers = _with_filled_countries(papers, authorships)
+        mentions = clusters.mentions_of(authorships, papers)
+        linkage.remember(parsed.result())
+    person_ids = clusters.resolve_people(mentions, overrides, model, settings.people_backend)
     authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")

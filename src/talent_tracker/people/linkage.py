@@ -56,7 +56,7 @@ from talent_tracker import jsonread
 from talent_tracker.errors import UserError
 from talent_tracker.institutions.places import WEBMAIL
 from talent_tracker.limits import MAX_COAUTHOR_TEAM, MAX_NAME_BLOCK, MAX_SMALL_FILE_BYTES, cores
-from talent_tracker.names import name_key, name_tokens
+from talent_tracker.names import Memo, name_key, name_tokens
 
 BACKENDS = ("duckdb", "spark")
 MODEL_FILE = "people_model.json"
@@ -194,9 +194,28 @@ def site(domain: str | None) -> str | None:
     return None if found in WEBMAIL else found
 
 
-@cache
+@Memo
 def title_words(title: str | None) -> tuple[str, ...]:
     return tuple(sorted({w for w in _WORD.findall((title or "").lower()) if w not in _STOP_WORDS}))
+
+
+def parse_ahead(authorships: pa.Table, papers: pa.Table) -> tuple[dict, dict]:
+    """The tokens of every distinct author name and the words of every distinct title.
+
+    A build runs this in a helper process while it gathers the mentions, and gives the
+    results to `remember`: features() then finds its names and titles parsed (about a
+    third of its time, with nothing else to wait for)."""
+    import pyarrow.compute as pc
+
+    names = pc.unique(authorships.column("author_name")).drop_null().to_pylist()
+    titles = pc.unique(papers.column("title")).drop_null().to_pylist()
+    return {name: name_tokens(name) for name in names}, {title: title_words(title) for title in titles}
+
+
+def remember(parsed: tuple[dict, dict]) -> None:
+    tokens, words = parsed
+    name_tokens.remember(tokens)
+    title_words.remember(words)
 
 
 @cache
