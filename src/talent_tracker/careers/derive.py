@@ -43,6 +43,23 @@ _GRADUATE = re.compile(r"\b(phd|ph\.d|doctoral|ms|msc|m\.s|master|masters|mphil|
 _STUDENT = re.compile(r"\bstudent\b", re.IGNORECASE)
 
 
+class Columns(dict):
+    """An authorships table's columns as Python lists, each made once, when first read:
+    the facts, the trail facts and the predictions read mostly the same columns."""
+
+    def __init__(self, table: pa.Table):
+        super().__init__()
+        self.table = table
+
+    def __missing__(self, name: str) -> list:
+        found = self[name] = self.table.column(name).to_pylist()
+        return found
+
+    @classmethod
+    def of(cls, authorships: pa.Table | Columns) -> Columns:
+        return authorships if isinstance(authorships, Columns) else cls(authorships)
+
+
 @lru_cache(maxsize=1 << 16)  # titles repeat (`PhD student`): three searches per distinct title
 def stage_of_title(title: str | None) -> str | None:
     """The career stage a job title puts its holder in; None when there is no title."""
@@ -55,11 +72,9 @@ def stage_of_title(title: str | None) -> str | None:
     return "work"
 
 
-def facts_from_authorships(authorships: pa.Table) -> list[dict]:
+def facts_from_authorships(authorships: pa.Table | Columns) -> list[dict]:
     """Job-title and affiliation-trail facts, one per person, stage, institution and source."""
-    cols = {name: authorships.column(name).to_pylist() for name in (
-        "person_id", "venue", "year", "paper_id", "author_position", "job_title", "affiliation", "email_domain",
-        "institution_id", "institution", "country", "sector")}
+    cols = Columns.of(authorships)
     grouped: dict[tuple, dict] = {}
     latest: dict[str, int] = {}
     for i, person in enumerate(cols["person_id"]):
@@ -89,11 +104,9 @@ def _printed_place(cols: dict, i: int) -> str:
     return f"e-mail domain {cols['email_domain'][i]!r} (no affiliation printed)"
 
 
-def trail_facts(authorships: pa.Table, resolver) -> list[dict]:
+def trail_facts(authorships: pa.Table | Columns, resolver) -> list[dict]:
     """Graduate-school facts from the whole trail, and work facts from e-mail domains."""
-    cols = {name: authorships.column(name).to_pylist() for name in (
-        "person_id", "venue", "year", "paper_id", "job_title", "affiliation", "institution_id", "institution",
-        "country", "sector", "email_domain")}
+    cols = Columns.of(authorships)
     rows_of: dict[str, list[int]] = {}
     for i, person in enumerate(cols["person_id"]):
         if person:

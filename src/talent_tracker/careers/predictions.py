@@ -32,7 +32,7 @@ from collections import defaultdict
 
 import pyarrow as pa
 
-from talent_tracker.careers.derive import CONFIDENCE
+from talent_tracker.careers.derive import CONFIDENCE, Columns
 from talent_tracker.stages import fact_rank
 
 LADDERS = {
@@ -66,10 +66,9 @@ def best_facts(facts: list[dict], ranks: list[tuple]) -> dict[tuple[str, str], d
 _rank = fact_rank  # the order career_stages uses
 
 
-def earliest_places(authorships: pa.Table) -> dict[str, tuple[str, str, int]]:
+def earliest_places(authorships: pa.Table | Columns) -> dict[str, tuple[str, str, int]]:
     """Per person, the country of their earliest paper with a resolved country, why, and its year."""
-    cols = {name: authorships.column(name).to_pylist() for name in (
-        "person_id", "venue", "year", "paper_id", "author_position", "country", "affiliation")}
+    cols = Columns.of(authorships)
     earliest: dict[str, tuple] = {}
     for i, person in enumerate(cols["person_id"]):
         if not person or not cols["country"][i]:
@@ -82,7 +81,7 @@ def earliest_places(authorships: pa.Table) -> dict[str, tuple[str, str, int]]:
     return {person: (country, why, key[0]) for person, (key, country, why) in earliest.items()}
 
 
-def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
+def predict(authorships: pa.Table | Columns, facts: list[dict]) -> pa.Table:
     """One row per person and stage that any evidence speaks to: the first rung of the
     stage's ladder the person has, with its calibrated probability.
 
@@ -94,8 +93,9 @@ def predict(authorships: pa.Table, facts: list[dict]) -> pa.Table:
     on: such a pair would only show that the evidence agrees with itself)."""
     ranks = [_rank(fact) for fact in facts]
     best = best_facts(facts, ranks)
+    authorships = Columns.of(authorships)
     earliest = earliest_places(authorships)
-    persons = sorted({p for p in authorships.column("person_id").to_pylist() if p})
+    persons = sorted({p for p in authorships["person_id"] if p})
     # each rung: (country, kind label, evidence, year), per kind and person
     found_in: dict[str, dict[str, tuple]] = {kind: {} for kind in KINDS}
     for (person, stage), fact in best.items():
