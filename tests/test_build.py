@@ -174,7 +174,8 @@ minidata.build_mini(Path(sys.argv[1]))
 @pytest.mark.fast
 def test_careers_are_the_same_derived_in_a_forked_process_or_a_thread(tmp_path):
     # on one core the careers are derived in a thread, with a core to spare in a forked
-    # process beside the writing (pipeline._beside): the same tables either way
+    # process beside the writing (pipeline._beside), and so are the names and titles parsed
+    # ahead of people resolution (linkage.parse_ahead): the same tables either way
     assert len(os.sched_getaffinity(0)) >= 2, "needs two cores to take the forked path"
     tests = str(Path(__file__).parent)
     found = {}

@@ -176,7 +176,9 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     warnings += [f"profile skipped: {problem}" for problem in profile_problems]
     agreement = [row for part in parts for row in part.agreement]
     progress.start(1, "writing database")
-    # the careers are derived beside the writing of the tables that need none of them
+    # the careers are derived beside the writing of the tables that need none of them; the
+    # writing's DuckDB leaves them a core (with every core it slowed them by a third)
+    threads = max(1, limits.cores() - 1)
     with _beside(functools.partial(_careers, authorships, person_ids, parts, profile_records, resolver, db)) \
             as derived:
         tables = {
@@ -188,7 +190,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
             "affiliation_agreement": _table("affiliation_agreement", agreement),
             "venue_years": _venue_years_table(found, venues, source),
             "institutions": _institutions_table(resolver, authorships),
-            "persons": lambda: clusters.persons_table(authorships).cast(SCHEMAS["persons"]),
+            "persons": lambda: clusters.persons_table(authorships, threads).cast(SCHEMAS["persons"]),
             "published_figures": _table("published_figures", _published(data)),
             "inputs": _table("inputs", [p.input for p in parts]),
             "build_info": _table("build_info", [
@@ -199,7 +201,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
             "careers": lambda: derived.result().careers,  # last: their work has had the longest
             "predictions": lambda: derived.result().predictions,
         }
-        database.write_database(db, tables)
+        database.write_database(db, tables, threads=threads)
     warnings += derived.result().warnings
     progress.advance(str(db))
     accepted = sum(p.accepted for p in parts)

@@ -86,12 +86,15 @@ GROUP BY person_id
 """
 
 
-def persons_table(authorships):
-    """One row per person, from the authorships that carry a person_id."""
+def persons_table(authorships, threads: int | None = None):
+    """One row per person, from the authorships that carry a person_id (`threads`: DuckDB's,
+    when not every core)."""
     import duckdb
 
     con = duckdb.connect()
     try:
+        if threads:
+            con.execute(f"SET threads = {int(threads)}")
         con.register("authorships", authorships)
         return con.sql(PERSONS_SQL).to_arrow_table()
     finally:

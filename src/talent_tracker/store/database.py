@@ -158,7 +158,7 @@ class DatabaseWriter:
     so an interrupted or failed build leaves it as it was (the caller holds build_lock).
     """
 
-    def __init__(self, db: Path, tables: list[str]):
+    def __init__(self, db: Path, tables: list[str], threads: int | None = None):
         self.db = Path(db)
         try:
             handle, tmp_name = tempfile.mkstemp(prefix=f".{self.db.name}.", suffix=".tmp", dir=self.db.parent)
@@ -170,6 +170,8 @@ class DatabaseWriter:
         try:
             self.tmp.unlink()  # DuckDB must create the file itself
             self.con = duckdb.connect(str(self.tmp))
+            if threads:
+                self.con.execute(f"SET threads = {int(threads)}")
             for name in tables:
                 self.con.register("empty", pa.Table.from_pylist([], schema=SCHEMAS[name]))
                 self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM empty')
@@ -202,12 +204,13 @@ class DatabaseWriter:
 
 
 def write_database(db: Path, tables: dict[str, pa.Table | Callable[[], pa.Table]],
-                   statements: tuple[str, ...] = ()) -> None:
+                   statements: tuple[str, ...] = (), threads: int | None = None) -> None:
     """Write whole tables atomically (see DatabaseWriter), in order, then run `statements`
     (fix-ups). A table given as a function is made when its turn comes (it may wait on
-    work done beside the writing)."""
+    work done beside the writing). `threads`: DuckDB's, when not every core (a build leaves
+    one to the work beside it)."""
     try:
-        writer = DatabaseWriter(db, list(tables))
+        writer = DatabaseWriter(db, list(tables), threads)
     except duckdb.Error as exc:
         raise _write_failure(db, exc) from None
     try:
