@@ -77,20 +77,23 @@ def facts_from_authorships(authorships: pa.Table | Columns) -> list[dict]:
     cols = Columns.of(authorships)
     grouped: dict[tuple, dict] = {}
     latest: dict[str, int] = {}
-    for i, person in enumerate(cols["person_id"]):
-        if not person or not (cols["affiliation"][i] or cols["institution_id"][i]):
+    rows = list(zip(cols["person_id"], cols["year"], cols["affiliation"], cols["institution_id"]))
+    titles = cols["job_title"]
+    for i, (person, year, affiliation, institution) in enumerate(rows):
+        if not person or not (affiliation or institution):
             continue
-        year = cols["year"][i]
-        latest[person] = max(latest.get(person, year), year)
-        stage = stage_of_title(cols["job_title"][i])
-        if stage is not None and cols["institution_id"][i]:
+        known = latest.get(person)
+        if known is None or year > known:
+            latest[person] = year
+        stage = stage_of_title(titles[i])
+        if stage is not None and institution:
             _add(grouped, cols, i, stage, "job_title",
-                 f"{cols['venue'][i]} {year} paper {cols['paper_id'][i]}: job title {cols['job_title'][i]!r} "
+                 f"{cols['venue'][i]} {year} paper {cols['paper_id'][i]}: job title {titles[i]!r} "
                  f"at {_printed_place(cols, i)}")
     # the affiliation trail: the affiliations of a person's latest paper with one are
     # their work place as of that year (a student's too: where they do their research)
-    for i, person in enumerate(cols["person_id"]):
-        if person and cols["year"][i] == latest.get(person) and (cols["affiliation"][i] or cols["institution_id"][i]):
+    for i, (person, year, affiliation, institution) in enumerate(rows):
+        if person and (affiliation or institution) and year == latest.get(person):
             _add(grouped, cols, i, "work", "affiliation",
                  f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: {_printed_place(cols, i)} "
                  "(latest paper with an affiliation)")
@@ -112,33 +115,34 @@ def trail_facts(authorships: pa.Table | Columns, resolver) -> list[dict]:
         if person:
             rows_of.setdefault(person, []).append(i)
     student = [stage_of_title(title) == "graduate" for title in cols["job_title"]]
+    years, domains, institutions, countries = cols["year"], cols["email_domain"], cols["institution_id"], cols["country"]
     grouped: dict[tuple, dict] = {}
     for rows in rows_of.values():
-        student_years = sorted({cols["year"][i] for i in rows if student[i]})
-        with_mail = [i for i in rows if cols["email_domain"][i]]
+        student_years = sorted({years[i] for i in rows if student[i]})
+        with_mail = [i for i in rows if domains[i]]
         if not student_years and not with_mail:
             continue  # neither a student title nor an e-mail: no trail fact
-        first_year = min(cols["year"][i] for i in rows)
+        first_year = min(years[i] for i in rows)
         first_seen_student = bool(student_years) and student_years[0] == first_year
-        placed = [i for i in rows if cols["institution_id"][i] and cols["country"][i]] if student_years else []
+        placed = [i for i in rows if institutions[i] and countries[i]] if student_years else []
         if first_seen_student and placed:
-            earliest = min(cols["year"][i] for i in placed)
+            earliest = min(years[i] for i in placed)
             for i in placed:
-                if cols["year"][i] == earliest:
+                if years[i] == earliest:
                     _add(grouped, cols, i, "graduate", "trail",
                          f"first seen as a student ({cols['venue'][i]} {first_year}); earliest affiliation "
                          f"{cols['affiliation'][i]!r} ({cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]})",
                          confidence=0.7)
         for year in student_years:
             for i in placed:
-                if year - TRAIL_YEARS <= cols["year"][i] < year:
+                if year - TRAIL_YEARS <= years[i] < year:
                     _add(grouped, cols, i, "graduate", "trail",
                          f"student title in {year}; affiliation {cols['affiliation'][i]!r} on "
                          f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}, before it")
         if with_mail:
-            latest = max(cols["year"][i] for i in with_mail)
+            latest = max(years[i] for i in with_mail)
             for i in with_mail:
-                if cols["year"][i] != latest:
+                if years[i] != latest:
                     continue
                 found = resolver.resolve(None, cols["email_domain"][i])
                 if not found.country:
