@@ -168,3 +168,27 @@ def test_a_model_of_other_comparisons_is_one_line(tmp_path):
     rows = [("neurips", 2023, p, 0, "Wei Wang", None, None) for p in ("a", "b")]
     with pytest.raises(UserError, match=r"does not fit the comparison 'institution'.*people train"):
         resolve_people(_mentions(rows), model=Model.load(path))
+
+
+@pytest.mark.fast
+def test_names_parsed_ahead_are_what_features_would_parse_and_the_memo_takes_them():
+    import pyarrow as pa
+
+    from talent_tracker.names import Memo, name_tokens
+    from talent_tracker.people.linkage import parse_ahead, title_words
+
+    authorships = pa.table({"author_name": ["Zhi-Hua Zhou", "Kha Pham 1", None, "Zhi-Hua Zhou", "Daphne Koller Jr."]})
+    papers = pa.table({"title": ["Deep Forest: Towards an Alternative to Deep Neural Networks", None, ""]})
+    tokens, words = parse_ahead(authorships, papers)
+    assert tokens == {"Zhi-Hua Zhou": ("zhihua", "zhou"), "Kha Pham 1": ("kha", "pham"),
+                      "Daphne Koller Jr.": ("daphne", "koller")}
+    assert words == {"Deep Forest: Towards an Alternative to Deep Neural Networks": ("alternative", "forest"),
+                     "": ()}
+    assert all(name_tokens(name) == found for name, found in tokens.items())
+    assert all(title_words(title) == found for title, found in words.items())
+    # results made elsewhere are taken as they are: the function is not called for them
+    calls = []
+    memo = Memo(lambda text: calls.append(text) or text.upper())
+    memo.remember({"given": "GIVEN BY THE HELPER"})
+    assert memo("given") == "GIVEN BY THE HELPER" and memo("new") == "NEW" and memo("new") == "NEW"
+    assert calls == ["new"]
