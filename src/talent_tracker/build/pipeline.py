@@ -343,15 +343,17 @@ def _watch_parent(parent: int) -> None:
 
 
 def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: None) -> Iterator[_Part]:
-    """`work` over the units, on every core when there is enough to share; in order.
-    `while_waiting` runs once while the workers read (or first, when there are none).
+    """`work` over the units, in forked workers (one per core, at most one per unit) whenever
+    there are two cores, even for one unit: `while_waiting` (loading what people resolution
+    needs) runs meanwhile, so a small build's fixed cost overlaps its reading. In order.
+    On one core `while_waiting` runs first, then the units one after the other.
 
     Workers are forked, so they inherit `work` (the venue mapping, the resolver and its
     indexes) instead of receiving a pickled copy; only the results travel back.
     """
     global _JOB
     workers = min(limits.cores(), len(units))  # no fixed cap: each worker is a fork (~180 MiB at most here)
-    if workers < 2 or len(units) < 4 or not _can_fork():
+    if limits.cores() < 2 or not units or not _can_fork():
         while_waiting()
         yield from map(work, units)
         return
