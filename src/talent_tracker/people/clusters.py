@@ -29,7 +29,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,13 @@ class Mentions:
     institution_id: list[str | None]
     country: list[str | None] | None = None
     title: list[str | None] | None = None  # the paper's
+
+    @cached_property
+    def papers(self) -> tuple[list[int], int]:
+        """Each mention's paper as an index (in order of first appearance), and how many
+        papers there are: made once, for the features and for linking."""
+        found: dict[tuple, int] = {}
+        return [found.setdefault(p, len(found)) for p in zip(self.venue, self.year, self.paper_id)], len(found)
 
 
 def mentions_of(table, papers=None) -> Mentions:
@@ -157,11 +164,9 @@ class _Clusters:
         members = np.flatnonzero(free)
         if not len(members):
             return
-        roots: dict[int, int] = {}
-        for i in members.tolist():  # ascending: the first seen is the smallest
-            roots.setdefault(int(group[i]), i)
-        for i in members.tolist():
-            root = roots[int(group[i])]
+        # members ascend: a group's first member is its smallest
+        _, first, inverse = np.unique(group[members], return_index=True, return_inverse=True)
+        for i, root in zip(members.tolist(), members[first][inverse].tolist()):
             if root == i:
                 continue
             self.parent[i] = root
@@ -202,14 +207,13 @@ class Prepared:
 
 def prepare(mentions: Mentions) -> Prepared:
     keys = [name_key(x) for x in mentions.name]
-    papers: dict[tuple, int] = {}
-    paper_of = [papers.setdefault(p, len(papers)) for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
+    paper_of, n_papers = mentions.papers
     places = [_place(i, d) for i, d in zip(mentions.institution_id, mentions.email_domain)]
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):
         if key:
             blocks[key].append(i)
-    return Prepared(keys, paper_of, _Coauthors(mentions, keys), places, blocks)
+    return Prepared(keys, paper_of, _Coauthors(paper_of, n_papers, keys), places, blocks)
 
 
 def link(mentions: Mentions, edges: Edges, threshold: float, overrides: list[tuple[str, str, str]] = (),
@@ -268,8 +272,8 @@ def _conflicted(group: np.ndarray, mentions: Mentions, paper_of: list[int], over
     """Per group: could some join inside it be refused (two profiles, a paper twice, a "different")?"""
     flagged = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=bool)
     papers = np.asarray(paper_of, dtype=np.int64)
-    pairs = np.stack([group, papers], axis=1)
-    _, first, counts = np.unique(pairs, axis=0, return_index=True, return_counts=True)
+    pairs = group.astype(np.int64) * (int(papers.max()) + 1 if len(papers) else 1) + papers  # (group, paper) as one key
+    _, first, counts = np.unique(pairs, return_index=True, return_counts=True)
     flagged[group[first[counts > 1]]] = True
     profiled = [(g, p) for g, p in zip(group.tolist(), mentions.openreview_id) if p]
     seen: dict[int, str] = {}
@@ -288,12 +292,10 @@ class _Coauthors:
     per-mention sets would grow with the square of the team. Papers with more than
     MAX_COAUTHOR_TEAM authors give no co-author evidence (see limits.py)."""
 
-    def __init__(self, mentions: Mentions, keys: list[str]):
-        papers: dict[tuple, int] = {}
-        self.paper_of = [papers.setdefault(p, len(papers))
-                         for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
-        members: list[list[str]] = [[] for _ in papers]
-        for i, paper in enumerate(self.paper_of):
+    def __init__(self, paper_of: list[int], n_papers: int, keys: list[str]):
+        self.paper_of = paper_of
+        members: list[list[str]] = [[] for _ in range(n_papers)]
+        for i, paper in enumerate(paper_of):
             if keys[i]:
                 members[paper].append(keys[i])
         self.on_paper = [frozenset(m) if len(m) <= MAX_COAUTHOR_TEAM else frozenset() for m in members]

@@ -237,16 +237,15 @@ def features(mentions) -> pa.Table:
     n = len(mentions.name)
     keys, first, last, middle = (list(c) for c in zip(*map(_name_parts, mentions.name))) if n else ([], [], [], [])
     codes: dict[str, int] = {}
-    papers: dict[tuple, int] = {}
-    paper_of = [papers.setdefault(p, len(papers)) for p in zip(mentions.venue, mentions.year, mentions.paper_id)]
-    team: list[list[int]] = [[] for _ in papers]
+    paper_of, n_papers = mentions.papers
+    team: list[list[int]] = [[] for _ in range(n_papers)]
     for paper, key in zip(paper_of, keys):
         if key:
             team[paper].append(codes.setdefault(key, len(codes)))
     teams = [sorted(set(t)) if len(t) <= MAX_COAUTHOR_TEAM else [] for t in team]
     titles = getattr(mentions, "title", None) or [None] * n
     sites = [site(d) for d in mentions.email_domain]
-    words_of: list[list[int] | None] = [None] * len(papers)
+    words_of: list[list[int] | None] = [None] * n_papers
     for i, paper in enumerate(paper_of):
         if words_of[paper] is None:
             words_of[paper] = [codes.setdefault("w:" + w, len(codes)) for w in title_words(titles[i])]
