@@ -59,7 +59,7 @@ class Mentions:
     title: list[str | None] | None = None  # the paper's
 
     @cached_property
-    def papers(self) -> tuple[list[int], int]:
+    def paper_index(self) -> tuple[list[int], int]:
         """Each mention's paper as an index (in order of first appearance), and how many
         papers there are: made once, for the features and for linking."""
         found: dict[tuple, int] = {}
@@ -207,7 +207,7 @@ class Prepared:
 
 def prepare(mentions: Mentions) -> Prepared:
     keys = [name_key(x) for x in mentions.name]
-    paper_of, n_papers = mentions.papers
+    paper_of, n_papers = mentions.paper_index
     places = [_place(i, d) for i, d in zip(mentions.institution_id, mentions.email_domain)]
     blocks: dict[str, list[int]] = defaultdict(list)
     for i, key in enumerate(keys):

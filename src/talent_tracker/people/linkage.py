@@ -237,7 +237,7 @@ def features(mentions) -> pa.Table:
     n = len(mentions.name)
     keys, first, last, middle = (list(c) for c in zip(*map(_name_parts, mentions.name))) if n else ([], [], [], [])
     codes: dict[str, int] = {}
-    paper_of, n_papers = mentions.papers
+    paper_of, n_papers = mentions.paper_index
     team: list[list[int]] = [[] for _ in range(n_papers)]
     for paper, key in zip(paper_of, keys):
         if key:
