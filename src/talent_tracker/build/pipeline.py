@@ -374,7 +374,7 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
 def _beside(function: Callable[[], object]) -> Iterator[Future]:
     """`function()` run beside the caller, as a future: in a forked process when there is a
     core to spare (in a thread its Python would contend for the GIL with the caller's
-    DuckDB writes), else in a thread."""
+    work), else in a thread."""
     global _JOB
     if limits.cores() < 2 or not _can_fork():
         with ThreadPoolExecutor(1) as pool:

@@ -51,6 +51,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from talent_tracker import jsonread
 from talent_tracker.errors import UserError
@@ -205,8 +206,6 @@ def parse_ahead(authorships: pa.Table, papers: pa.Table) -> tuple[dict, dict]:
     A build runs this in a helper process while it gathers the mentions, and gives the
     results to `remember`: features() then finds its names and titles parsed (about a
     third of its time, with nothing else to wait for)."""
-    import pyarrow.compute as pc
-
     names = pc.unique(authorships.column("author_name")).drop_null().to_pylist()
     titles = pc.unique(papers.column("title")).drop_null().to_pylist()
     return {name: name_tokens(name) for name in names}, {title: title_words(title) for title in titles}
