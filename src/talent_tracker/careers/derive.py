@@ -110,19 +110,23 @@ def _printed_place(cols: dict, i: int) -> str:
 def trail_facts(authorships: pa.Table | Columns, resolver) -> list[dict]:
     """Graduate-school facts from the whole trail, and work facts from e-mail domains."""
     cols = Columns.of(authorships)
-    rows_of: dict[str, list[int]] = {}
-    for i, person in enumerate(cols["person_id"]):
-        if person:
-            rows_of.setdefault(person, []).append(i)
     student = [stage_of_title(title) == "graduate" for title in cols["job_title"]]
     years, domains, institutions, countries = cols["year"], cols["email_domain"], cols["institution_id"], cols["country"]
+    # only people with a student title or an e-mail domain have trail facts: the rows of
+    # the others (most people) are not gathered
+    wanted = {person for person, is_student, domain in zip(cols["person_id"], student, domains)
+              if person and (is_student or domain)}
+    rows_of: dict[str, list[int]] = {}
+    for i, person in enumerate(cols["person_id"]):
+        if person in wanted:
+            rows_of.setdefault(person, []).append(i)
     grouped: dict[tuple, dict] = {}
     for rows in rows_of.values():
         student_years = sorted({years[i] for i in rows if student[i]})
         with_mail = [i for i in rows if domains[i]]
         if not student_years and not with_mail:
             continue  # neither a student title nor an e-mail: no trail fact
-        first_year = min(years[i] for i in rows)
+        first_year = min(years[i] for i in rows) if student_years else None
         first_seen_student = bool(student_years) and student_years[0] == first_year
         placed = [i for i in rows if institutions[i] and countries[i]] if student_years else []
         if first_seen_student and placed:
@@ -144,17 +148,17 @@ def trail_facts(authorships: pa.Table | Columns, resolver) -> list[dict]:
             for i in with_mail:
                 if years[i] != latest:
                     continue
-                found = resolver.resolve(None, cols["email_domain"][i])
-                if not found.country:
-                    continue
-                fact_cols = {"person_id": [cols["person_id"][i]], "year": [cols["year"][i]],
-                             "institution_id": [found.institution_id],
-                             "institution": [found.institution or cols["email_domain"][i]],
-                             "country": [found.country], "sector": [found.sector], "affiliation": [None]}
-                _add(grouped, fact_cols, 0, "work", "email",
-                     f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: e-mail domain "
-                     f"{cols['email_domain'][i]!r} ({'institution' if found.institution_id else 'country code'})",
-                     confidence=0.7 if found.institution_id else 0.4)
+                found = resolver.resolve(None, domains[i])
+                key = (cols["person_id"][i], "work", found.institution_id or None, "email")
+                if found.country and key not in grouped:  # one year: a second row adds nothing
+                    grouped[key] = {
+                        "person_id": key[0], "stage": "work", "institution_id": found.institution_id,
+                        "institution": found.institution or domains[i], "country": found.country,
+                        "sector": found.sector, "start_year": latest, "end_year": latest, "source": "email",
+                        "confidence": 0.7 if found.institution_id else 0.4,
+                        "evidence": f"{cols['venue'][i]} {latest} paper {cols['paper_id'][i]}: e-mail domain "
+                                    f"{domains[i]!r} ({'institution' if found.institution_id else 'country code'})",
+                    }
     return list(grouped.values())
 
 

@@ -70,12 +70,12 @@ def earliest_places(authorships: pa.Table | Columns) -> dict[str, tuple[str, str
     """Per person, the country of their earliest paper with a resolved country, why, and its year."""
     cols = Columns.of(authorships)
     earliest: dict[str, tuple] = {}
-    for i, person in enumerate(cols["person_id"]):
-        if not person or not cols["country"][i]:
+    for i, (person, country) in enumerate(zip(cols["person_id"], cols["country"])):
+        if not person or not country:
             continue
         key = (cols["year"][i], cols["venue"][i], cols["paper_id"][i])
         if person not in earliest or key < earliest[person][0]:
-            earliest[person] = (key, cols["country"][i],
+            earliest[person] = (key, country,
                                 f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: "
                                 f"{cols['affiliation'][i]!r}")
     return {person: (country, why, key[0]) for person, (key, country, why) in earliest.items()}
@@ -93,39 +93,38 @@ def predict(authorships: pa.Table | Columns, facts: list[dict]) -> pa.Table:
     on: such a pair would only show that the evidence agrees with itself)."""
     ranks = [_rank(fact) for fact in facts]
     best = best_facts(facts, ranks)
-    authorships = Columns.of(authorships)
     earliest = earliest_places(authorships)
-    persons = sorted({p for p in authorships["person_id"] if p})
     # each rung: (country, kind label, evidence, year), per kind and person
     found_in: dict[str, dict[str, tuple]] = {kind: {} for kind in KINDS}
+    truths: dict[str, dict[str, dict]] = {stage: {} for stage in LADDERS}  # the stage's own fact, per person
+    prior: dict[tuple[str, str], float] = {}
     for (person, stage), fact in best.items():
         if stage in found_in:
-            found_in[stage][person] = (fact["country"], f"{KIND_LABELS[stage]} ({fact['source']})", fact["evidence"],
-                                       fact.get("start_year"))
+            label = f"{KIND_LABELS[stage]} ({fact['source']})"
+            found_in[stage][person] = (fact["country"], label, fact["evidence"], fact.get("start_year"))
+            truths[stage][person] = fact
+            prior[(stage, label)] = CONFIDENCE.get(fact["source"], 0.5)
     found_in["earliest"] = {person: (country, "earliest affiliation", why, year)
                             for person, (country, why, year) in earliest.items()}
     agree, pairs = _sources_agree(facts, ranks)
-    prior: dict[tuple[str, str], float] = {}
-    chosen: list[tuple[str, str, tuple]] = []  # (person, stage, rung) per row
-    for person in persons:
-        for stage, ladder in LADDERS.items():
-            truth = best.get((person, stage))
-            first = None
-            for kind in ladder:  # every rung is checked; the first found is the prediction
-                found = found_in[kind].get(person)
-                if found is None:
-                    continue
-                first = first or found
-                label = found[1]
-                if kind == stage:
-                    prior[(stage, label)] = CONFIDENCE.get(truth["source"], 0.5)
-                    continue
+    first_rung: dict[str, dict[str, tuple]] = {}  # per stage and person, the first rung of the ladder found
+    for stage, ladder in LADDERS.items():
+        first_rung[stage] = {}
+        for kind in reversed(ladder):
+            first_rung[stage].update(found_in[kind])
+        truth = truths[stage]
+        for kind in ladder[1:]:  # every lower rung is checked against the stage's own fact
+            found = found_in[kind]
+            for label in {rung[1] for rung in found.values()}:
                 prior.setdefault((stage, label), 0.5)
-                if truth is not None and _later(truth, found[3]):
-                    pairs[(stage, label)] += 1
-                    agree[(stage, label)] += truth["country"] == found[0]
-            if first is not None:
-                chosen.append((person, stage, first))
+            for person in truth.keys() & found.keys():
+                rung = found[person]
+                if _later(truth[person], rung[3]):
+                    pairs[(stage, rung[1])] += 1
+                    agree[(stage, rung[1])] += truth[person]["country"] == rung[0]
+    persons = sorted(set().union(*first_rung.values()))
+    chosen = [(person, stage, rungs[person]) for person in persons for stage, rungs in first_rung.items()
+              if person in rungs]  # (person, stage, rung) per row
     probability = {key: (agree[key] + PRIOR_STRENGTH * p) / (pairs[key] + PRIOR_STRENGTH) for key, p in prior.items()}
     return pa.table({
         "person_id": [person for person, _, _ in chosen],
@@ -149,6 +148,8 @@ def _sources_agree(facts: list[dict], ranks: list[tuple]) -> tuple[dict, dict]:
     agree: dict[tuple[str, str], int] = defaultdict(int)
     pairs: dict[tuple[str, str], int] = defaultdict(int)
     for (_person, stage), sources in by_source.items():
+        if len(sources) < 2:
+            continue  # nothing to check against
         ranked = sorted(sources.values(), key=ranks.__getitem__)
         for better, worse in itertools.pairwise(ranked):
             key = (stage, f"{KIND_LABELS[stage]} ({facts[worse]['source']})")

@@ -22,7 +22,6 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -117,6 +116,9 @@ class _Match:
     words: int
 
 
+_CACHE_SIZE = 1 << 18
+
+
 class Resolver:
     def __init__(self, registry: Iterable[Institution], universities: Iterable[Institution] = (),
                  settings: ResolutionSettings | None = None):
@@ -146,7 +148,9 @@ class Resolver:
         for key in self.names:
             words = key.split()
             self._starts[words[0]] = max(self._starts.get(words[0], 0), len(words))
-        self._cached = lru_cache(maxsize=1 << 18)(self._resolve)
+        # results by (text, domain): a dict, not functools.lru_cache over the bound method,
+        # which would tie the resolver into a reference cycle (freed only by the collector)
+        self._cache: dict[tuple[str, str], Resolution] = {}
 
     def _add_name(self, name: str, inst: Institution, method: str) -> None:
         key = norm(name)
@@ -162,7 +166,13 @@ class Resolver:
 
     def resolve(self, text: str | None, domain: str | None = None) -> Resolution:
         # bounded: matching costs grow with the length of the text (limits.py)
-        return self._cached((text or "")[:MAX_FIELD_CHARS].strip(), (domain or "")[:253].strip().lower())
+        key = ((text or "")[:MAX_FIELD_CHARS].strip(), (domain or "")[:253].strip().lower())
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= _CACHE_SIZE:  # bounded: started afresh when full
+                self._cache.clear()
+            found = self._cache[key] = self._resolve(*key)
+        return found
 
     def _resolve(self, text: str, domain: str) -> Resolution:
         segments = [s for s in _SEGMENT_SPLIT.split(text) if s.strip()] if text else []
