@@ -230,13 +230,16 @@ def _careers(authorships: pa.Table, person_ids: list[str], parts: list, profile_
     warnings: list[str] = []
     columns = derive.Columns(authorships)  # each column made into a list once, for all three
     facts = derive.facts_from_authorships(columns) + derive.trail_facts(columns, resolver)
-    by_profile = {p: person for p, person in zip(columns["openreview_id"], person_ids) if p}
-    facts += profile_facts.facts_from_profiles(profile_records, by_profile, resolver)
-    if folder_for(db).is_dir():
-        orcids = [(row["openreview_id"], row["url"]) for part in parts for row in part.links if row["kind"] == "orcid"]
-        fetched, fetched_problems = profile_facts.load_facts(folder_for(db), by_profile, resolver, orcids)
-        facts += fetched
-        warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
+    folder = folder_for(db)
+    if profile_records or folder.is_dir():  # only these need the people by OpenReview id
+        by_profile = {p: person for p, person in zip(columns["openreview_id"], person_ids) if p}
+        facts += profile_facts.facts_from_profiles(profile_records, by_profile, resolver)
+        if folder.is_dir():
+            orcids = [(row["openreview_id"], row["url"]) for part in parts for row in part.links
+                      if row["kind"] == "orcid"]
+            fetched, fetched_problems = profile_facts.load_facts(folder, by_profile, resolver, orcids)
+            facts += fetched
+            warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
     return _Careers(_table("careers", facts), predictions.predict(columns, facts), warnings)
 
 

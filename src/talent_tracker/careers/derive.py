@@ -77,25 +77,26 @@ def facts_from_authorships(authorships: pa.Table | Columns) -> list[dict]:
     cols = Columns.of(authorships)
     grouped: dict[tuple, dict] = {}
     latest: dict[str, int] = {}
-    rows = list(zip(cols["person_id"], cols["year"], cols["affiliation"], cols["institution_id"]))
-    titles = cols["job_title"]
-    for i, (person, year, affiliation, institution) in enumerate(rows):
-        if not person or not (affiliation or institution):
-            continue
+    persons, years, titles, institutions = cols["person_id"], cols["year"], cols["job_title"], cols["institution_id"]
+    # only rows with a place (an affiliation, or an institution from the e-mail) make facts
+    placed = [i for i, (person, affiliation, institution) in enumerate(zip(persons, cols["affiliation"], institutions))
+              if person and (affiliation or institution)]
+    for i in placed:
+        person, year = persons[i], years[i]
         known = latest.get(person)
         if known is None or year > known:
             latest[person] = year
         stage = stage_of_title(titles[i])
-        if stage is not None and institution:
+        if stage is not None and institutions[i]:
             _add(grouped, cols, i, stage, "job_title",
                  f"{cols['venue'][i]} {year} paper {cols['paper_id'][i]}: job title {titles[i]!r} "
                  f"at {_printed_place(cols, i)}")
     # the affiliation trail: the affiliations of a person's latest paper with one are
     # their work place as of that year (a student's too: where they do their research)
-    for i, (person, year, affiliation, institution) in enumerate(rows):
-        if person and (affiliation or institution) and year == latest.get(person):
+    for i in placed:
+        if years[i] == latest[persons[i]]:
             _add(grouped, cols, i, "work", "affiliation",
-                 f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: {_printed_place(cols, i)} "
+                 f"{cols['venue'][i]} {years[i]} paper {cols['paper_id'][i]}: {_printed_place(cols, i)} "
                  "(latest paper with an affiliation)")
     return list(grouped.values())
 

@@ -50,17 +50,24 @@ SCHEMA = pa.schema([
 ])
 
 
-def best_facts(facts: list[dict], ranks: list[tuple]) -> dict[tuple[str, str], dict]:
-    """Per (person, stage), the fact `career_stages` would choose among inferred facts with a
-    country (`ranks`: each fact's fact_rank)."""
-    best: dict[tuple[str, str], int] = {}
+def best_per_source(facts: list[dict], ranks: list[tuple]) -> dict[tuple[str, str], dict[str, int]]:
+    """Per (person, stage) and source, the index of the fact `career_stages` would choose
+    among that source's inferred facts with a country (`ranks`: each fact's fact_rank)."""
+    by_source: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for i, fact in enumerate(facts):
-        if not fact.get("country") or fact["source"] == "annotation":
-            continue
-        key = (fact["person_id"], fact["stage"])
-        if key not in best or ranks[i] < ranks[best[key]]:
-            best[key] = i
-    return {key: facts[i] for key, i in best.items()}
+        if fact.get("country") and fact["source"] != "annotation":
+            kept = by_source[(fact["person_id"], fact["stage"])]
+            if fact["source"] not in kept or ranks[i] < ranks[kept[fact["source"]]]:
+                kept[fact["source"]] = i
+    return by_source
+
+
+def best_facts(by_source: dict[tuple[str, str], dict[str, int]], facts: list[dict], ranks: list[tuple]
+               ) -> dict[tuple[str, str], dict]:
+    """Per (person, stage), the fact `career_stages` would choose: the best of its sources'
+    best (of equals, the first)."""
+    return {key: facts[min(kept.values(), key=lambda i: (ranks[i], i)) if len(kept) > 1 else next(iter(kept.values()))]
+            for key, kept in by_source.items()}
 
 
 _rank = fact_rank  # the order career_stages uses
@@ -92,7 +99,8 @@ def predict(authorships: pa.Table | Columns, facts: list[dict]) -> pa.Table:
     the rung's evidence (an undergraduate's earliest affiliation is the one their title is
     on: such a pair would only show that the evidence agrees with itself)."""
     ranks = [_rank(fact) for fact in facts]
-    best = best_facts(facts, ranks)
+    by_source = best_per_source(facts, ranks)
+    best = best_facts(by_source, facts, ranks)
     earliest = earliest_places(authorships)
     # each rung: (country, kind label, evidence, year), per kind and person
     found_in: dict[str, dict[str, tuple]] = {kind: {} for kind in KINDS}
@@ -106,7 +114,7 @@ def predict(authorships: pa.Table | Columns, facts: list[dict]) -> pa.Table:
             prior[(stage, label)] = CONFIDENCE.get(fact["source"], 0.5)
     found_in["earliest"] = {person: (country, "earliest affiliation", why, year)
                             for person, (country, why, year) in earliest.items()}
-    agree, pairs = _sources_agree(facts, ranks)
+    agree, pairs = _sources_agree(by_source, facts, ranks)
     first_rung: dict[str, dict[str, tuple]] = {}  # per stage and person, the first rung of the ladder found
     for stage, ladder in LADDERS.items():
         first_rung[stage] = {}
@@ -136,15 +144,10 @@ def predict(authorships: pa.Table | Columns, facts: list[dict]) -> pa.Table:
     }, schema=SCHEMA)
 
 
-def _sources_agree(facts: list[dict], ranks: list[tuple]) -> tuple[dict, dict]:
+def _sources_agree(by_source: dict[tuple[str, str], dict[str, int]], facts: list[dict], ranks: list[tuple]
+                   ) -> tuple[dict, dict]:
     """How often a fact source's country agrees with the better source's, among people who
     have both for a stage: (agreeing, checked) per (stage, kind label)."""
-    by_source: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)  # (person, stage) -> source -> best
-    for i, fact in enumerate(facts):
-        if fact.get("country") and fact["source"] != "annotation":
-            kept = by_source[(fact["person_id"], fact["stage"])]
-            if fact["source"] not in kept or ranks[i] < ranks[kept[fact["source"]]]:
-                kept[fact["source"]] = i
     agree: dict[tuple[str, str], int] = defaultdict(int)
     pairs: dict[tuple[str, str], int] = defaultdict(int)
     for (_person, stage), sources in by_source.items():
