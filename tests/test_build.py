@@ -175,7 +175,8 @@ minidata.build_mini(Path(sys.argv[1]))
 def test_careers_are_the_same_derived_in_a_forked_process_or_a_thread(tmp_path):
     # on one core the careers are derived in a thread, with a core to spare in a forked
     # process beside the writing (pipeline._beside), and so are the names and titles parsed
-    # ahead of people resolution (linkage.parse_ahead): the same tables either way
+    # ahead of people resolution (linkage.parse_ahead) and what linking takes from the
+    # mentions alone (clusters.fixed_links): the same tables either way
     assert len(os.sched_getaffinity(0)) >= 2, "needs two cores to take the forked path"
     tests = str(Path(__file__).parent)
     found = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import gc
+import itertools
 import json
 import multiprocessing
 import os
@@ -163,13 +164,16 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
                                  resolver.settings.recorded())
     progress.start(1, "resolving people")
     authorships = pa.concat_tables([p.authorships for p in parts])
-    # names and titles are parsed beside the gathering of the mentions (see parse_ahead)
-    with _beside(functools.partial(linkage.parse_ahead, authorships, papers)) as parsed:
+    # beside the gathering of the mentions, names and titles are parsed (see parse_ahead);
+    # beside the features, what linking takes from the mentions alone is made (fixed_links)
+    with _beside(functools.partial(linkage.parse_ahead, authorships, papers),
+                 functools.partial(_fixed_links, authorships, overrides)) as ask:
+        parsed, fixed = ask(0), ask(1)
         authorships = _fill_from_profile_year(authorships)
         papers = _with_filled_countries(papers, authorships)
         mentions = clusters.mentions_of(authorships, papers)
         linkage.remember(parsed.result())
-    person_ids = clusters.resolve_people(mentions, overrides, model, settings.people_backend)
+        person_ids = clusters.resolve_people(mentions, overrides, model, settings.people_backend, fixed.result)
     authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
                                             pa.array(person_ids, pa.string()))
     progress.advance("people")
@@ -179,8 +183,9 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     # the careers are derived beside the writing of the tables that need none of them; the
     # writing's DuckDB leaves them a core (with every core it slowed them by a third)
     threads = max(1, limits.cores() - 1)
-    with _beside(functools.partial(_careers, authorships, person_ids, parts, profile_records, resolver, db)) \
-            as derived:
+    with _beside(functools.partial(_careers, authorships, person_ids, parts, profile_records, resolver, db)) as ask:
+        derived = ask(0)
+
         def careers() -> pa.Table:
             # the other tables are written; while the careers are still being derived, the
             # collector does the work its pause put off (at the end of the build nothing
@@ -214,6 +219,12 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
     accepted = sum(p.accepted for p in parts)
     return BuildResult(Path(db), papers.num_rows, accepted, authorships.num_rows, skips, warnings,
                        time.perf_counter() - started, agreement)
+
+
+def _fixed_links(authorships: pa.Table, overrides) -> clusters.Fixed:
+    # made from the authorships before the profile-year fill: it changes affiliations only,
+    # never the names, ids, e-mails and papers linking reads here
+    return clusters.fixed_links(clusters.mentions_of(authorships), overrides)
 
 
 @dataclass(frozen=True)
@@ -320,12 +331,23 @@ def _listings(data: Path, wanted: set[tuple[str, int]], report) -> dict:
     return dict(found)
 
 
-_JOB: tuple = ()  # (work, units) for forked workers: inherited, never pickled
+_JOBS: dict[int, Callable] = {}  # each pool's work, for its forked workers: inherited, never pickled
+_JOB_KEYS = itertools.count()
 
 
-def _run_job(index: int) -> _Part:
-    work, units = _JOB
-    return work(units[index])
+def _run_job(key: int, *args):
+    return _JOBS[key](*args)
+
+
+@contextmanager
+def _job(work: Callable) -> Iterator[int]:
+    """`work` kept where workers forked from now on find it (`_run_job(key, ...)`)."""
+    key = next(_JOB_KEYS)
+    _JOBS[key] = work
+    try:
+        yield key
+    finally:
+        del _JOBS[key]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -361,7 +383,6 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
     Workers are forked, so they inherit `work` (the venue mapping, the resolver and its
     indexes) instead of receiving a pickled copy; only the results travel back.
     """
-    global _JOB
     workers = min(limits.cores(), len(units))  # no fixed cap: each worker is a fork (~180 MiB at most here)
     if limits.cores() < 2 or not units or not _can_fork():
         while_waiting()
@@ -369,33 +390,27 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
         return
     # biggest files first so the cores finish together; results come back in unit order
     order = sorted(range(len(units)), key=lambda i: -units[i].path.stat().st_size)
-    _JOB = (work, units)
-    try:
-        with _forked_pool(workers) as pool:
-            futures = {i: pool.submit(_run_job, i) for i in order}  # every worker is forked by now
-            while_waiting()
-            for i in range(len(units)):
-                yield futures[i].result()
-    finally:
-        _JOB = ()
+    with _job(lambda i: work(units[i])) as key, _forked_pool(workers) as pool:
+        futures = {i: pool.submit(_run_job, key, i) for i in order}  # every worker is forked by now
+        while_waiting()
+        for i in range(len(units)):
+            yield futures[i].result()
 
 
 @contextmanager
-def _beside(function: Callable[[], object]) -> Iterator[Future]:
-    """`function()` run beside the caller, as a future: in a forked process when there is a
-    core to spare (in a thread its Python would contend for the GIL with the caller's
-    work), else in a thread."""
-    global _JOB
+def _beside(*steps: Callable) -> Iterator[Callable[..., Future]]:
+    """A worker beside the caller that runs `steps` as it is asked, one after another:
+    `ask(i, *args)` gives the future of `steps[i](*args)`. In a forked process when there is
+    a core to spare (in a thread its Python would contend for the GIL with the caller's
+    work), else in a thread. The process is forked at the first ask, and inherits what the
+    steps read; later arguments and every result are pickled. Steps can leave things for
+    later steps in an object they were all given: a process keeps its own copy."""
     if limits.cores() < 2 or not _can_fork():
         with ThreadPoolExecutor(1) as pool:
-            yield pool.submit(function)
+            yield lambda i, *args: pool.submit(steps[i], *args)
         return
-    _JOB = (lambda _: function(), [None])
-    try:
-        with _forked_pool(1) as pool:
-            yield pool.submit(_run_job, 0)
-    finally:
-        _JOB = ()
+    with _job(lambda i, *args: steps[i](*args)) as key, _forked_pool(1) as pool:
+        yield lambda i, *args: pool.submit(_run_job, key, i, *args)
 
 
 def _can_fork() -> bool:
@@ -403,7 +418,7 @@ def _can_fork() -> bool:
 
 
 def _forked_pool(workers: int) -> ProcessPoolExecutor:
-    """Forked workers (they inherit _JOB) that end when the build does."""
+    """Forked workers (they inherit _JOBS) that end when the build does."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                initializer=_die_with_parent, initargs=(os.getpid(),))
 

@@ -28,6 +28,7 @@ import hashlib
 import io
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -187,11 +188,29 @@ Edges = tuple  # (left, right, match weight) arrays from linkage.predict, strong
 
 
 def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (), model=None,
-                   backend: str = "duckdb") -> list[str]:
-    """A person id per authorship (see the module docstring for the evidence used)."""
+                   backend: str = "duckdb", fixed: Callable[[], Fixed] | None = None) -> list[str]:
+    """A person id per authorship (see the module docstring for the evidence used).
+    `fixed`: gives fixed_links(mentions, overrides), when that was made elsewhere."""
     model = model or linkage.Model.load()
     edges = linkage.predict(linkage.features(mentions), model, model.threshold, backend)
-    return link(mentions, edges, model.threshold, overrides)
+    return link(mentions, edges, model.threshold, overrides, fixed=fixed() if fixed else None)
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """What linking takes from the mentions alone, before any pair is scored (a build
+    makes it beside the scoring): the pairs the rules may join, and the mentions in the
+    order that names a person (first authorship first)."""
+
+    hard: tuple[np.ndarray, np.ndarray]
+    first: np.ndarray
+
+
+def fixed_links(mentions: Mentions, overrides: list[tuple[str, str, str]] = ()) -> Fixed:
+    columns = {"year": mentions.year, "venue": mentions.venue, "paper_id": mentions.paper_id,
+               "position": mentions.position}
+    first = pc.sort_indices(pa.table(columns), sort_keys=[(c, "ascending") for c in columns]).to_numpy()
+    return Fixed(_hard_links(mentions, overrides), first)
 
 
 @dataclass
@@ -217,7 +236,7 @@ def prepare(mentions: Mentions) -> Prepared:
 
 
 def link(mentions: Mentions, edges: Edges, threshold: float, overrides: list[tuple[str, str, str]] = (),
-         prepared: Prepared | None = None) -> list[str]:
+         prepared: Prepared | None = None, fixed: Fixed | None = None) -> list[str]:
     """Person ids from the rules, the constraints and the model's pairs at `threshold` or above.
 
     Joins are made strongest first and each is checked against the constraints. Where a
@@ -226,11 +245,12 @@ def link(mentions: Mentions, edges: Edges, threshold: float, overrides: list[tup
     group is one person at once; only groups with a conflict are joined pair by pair.
     """
     prepared = prepared or prepare(mentions)
+    fixed = fixed or fixed_links(mentions, overrides)
     n = len(mentions.name)
     left, right, weight = edges
     cut = int(np.searchsorted(-weight, -threshold, side="right"))  # edges come strongest first
     left, right = left[:cut], right[:cut]
-    hard = _hard_links(mentions, overrides)
+    hard = fixed.hard
     group = _components(n, np.concatenate([left, hard[0]]), np.concatenate([right, hard[1]]))
     conflicted = _conflicted(group, mentions, prepared.paper_of, overrides)
     clusters = _Clusters(n, mentions.openreview_id, prepared.paper_of)
@@ -244,7 +264,7 @@ def link(mentions: Mentions, edges: Edges, threshold: float, overrides: list[tup
     for u, v in zip(left[inside].tolist(), right[inside].tolist()):
         clusters.union(u, v)
     _join_variants(clusters, prepared.blocks, prepared.coauthors, prepared.places)
-    return _person_ids(clusters, mentions)
+    return _person_ids(clusters, mentions, fixed.first)
 
 
 def _hard_links(mentions: Mentions, overrides) -> tuple[np.ndarray, np.ndarray]:
@@ -415,7 +435,7 @@ def _apply_overrides(clusters: _Clusters, mentions: Mentions, overrides) -> None
             clusters.keep_apart(i, j)
 
 
-def _person_ids(clusters: _Clusters, mentions: Mentions) -> list[str]:
+def _person_ids(clusters: _Clusters, mentions: Mentions, order: np.ndarray) -> list[str]:
     n = len(mentions.name)
     if not n:
         return []
@@ -424,10 +444,7 @@ def _person_ids(clusters: _Clusters, mentions: Mentions) -> list[str]:
     for root, p in zip(roots.tolist(), mentions.openreview_id):
         if p:
             profiles[root] = min(p, profiles.get(root, p))
-    # a person's first authorship (by year, venue, paper, position) names them
-    columns = {"year": mentions.year, "venue": mentions.venue, "paper_id": mentions.paper_id,
-               "position": mentions.position}
-    order = pc.sort_indices(pa.table(columns), sort_keys=[(c, "ascending") for c in columns]).to_numpy()
+    # a person's first authorship (by year, venue, paper, position: `order`) names them
     found, first = np.unique(roots[order], return_index=True)
     ids: dict[int, str] = {}
     for root, i in zip(found.tolist(), order[first].tolist()):
