@@ -164,27 +164,30 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
                                  resolver.settings.recorded())
     progress.start(1, "resolving people")
     authorships = pa.concat_tables([p.authorships for p in parts])
-    # beside the gathering of the mentions, names and titles are parsed (see parse_ahead);
-    # beside the features, what linking takes from the mentions alone is made (fixed_links)
+    # one helper beside the main process: it parses names and titles while the mentions are
+    # gathered (parse_ahead), makes what linking takes from the mentions alone while the
+    # features are computed (fixed_links), reads what the careers need while people are
+    # resolved, and derives the careers while the other tables are written
+    held: dict = {}  # what the careers' first step leaves for the second
     with _beside(functools.partial(linkage.parse_ahead, authorships, papers),
-                 functools.partial(_fixed_links, authorships, overrides)) as ask:
-        parsed, fixed = ask(0), ask(1)
+                 functools.partial(_fixed_links, authorships, overrides),
+                 functools.partial(_careers_ahead, held, authorships, resolver),
+                 functools.partial(_careers, held, parts, profile_records, resolver, db)) as ask:
+        parsed, fixed, _ = ask(0), ask(1), ask(2)
         authorships = _fill_from_profile_year(authorships)
         papers = _with_filled_countries(papers, authorships)
         mentions = clusters.mentions_of(authorships, papers)
         linkage.remember(parsed.result())
         person_ids = clusters.resolve_people(mentions, overrides, model, settings.people_backend, fixed.result)
-    authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
-                                            pa.array(person_ids, pa.string()))
-    progress.advance("people")
-    warnings += [f"profile skipped: {problem}" for problem in profile_problems]
-    agreement = [row for part in parts for row in part.agreement]
-    progress.start(1, "writing database")
-    # the careers are derived beside the writing of the tables that need none of them; the
-    # writing's DuckDB leaves them a core (with every core it slowed them by a third)
-    threads = max(1, limits.cores() - 1)
-    with _beside(functools.partial(_careers, authorships, person_ids, parts, profile_records, resolver, db)) as ask:
-        derived = ask(0)
+        derived = ask(3, person_ids)
+        authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
+                                                pa.array(person_ids, pa.string()))
+        progress.advance("people")
+        warnings += [f"profile skipped: {problem}" for problem in profile_problems]
+        agreement = [row for part in parts for row in part.agreement]
+        progress.start(1, "writing database")
+        # the writing's DuckDB leaves the careers a core (with every core it slowed them by a third)
+        threads = max(1, limits.cores() - 1)
 
         def careers() -> pa.Table:
             # the other tables are written; while the careers are still being derived, the
@@ -234,12 +237,20 @@ class _Careers:
     warnings: list[str]
 
 
-def _careers(authorships: pa.Table, person_ids: list[str], parts: list, profile_records: list, resolver: Resolver,
-             db: Path) -> _Careers:
+def _careers_ahead(held: dict, authorships: pa.Table, resolver: Resolver) -> None:
+    """What the careers read that does not depend on who is who, made while people are
+    resolved: the authorships as the main process fills them (the fill is deterministic),
+    made lists once, with the job titles' stages and the e-mail domains' places."""
+    held["columns"] = derive.ahead(_fill_from_profile_year(authorships), resolver)
+
+
+def _careers(held: dict, parts: list, profile_records: list, resolver: Resolver, db: Path,
+             person_ids: list[str]) -> _Careers:
     """The career facts of every person (from the papers, saved profiles and fetched
     records) and the predictions made from them."""
     warnings: list[str] = []
-    columns = derive.Columns(authorships)  # each column made into a list once, for all three
+    columns = held.pop("columns")
+    columns["person_id"] = person_ids
     facts = derive.facts_from_authorships(columns) + derive.trail_facts(columns, resolver)
     folder = folder_for(db)
     if profile_records or folder.is_dir():  # only these need the people by OpenReview id

@@ -60,6 +60,26 @@ class Columns(dict):
         return authorships if isinstance(authorships, Columns) else cls(authorships)
 
 
+# the authorship columns the facts and the predictions read, besides person_id
+READ = ("venue", "year", "paper_id", "affiliation", "institution_id", "institution", "country", "sector",
+        "job_title", "email_domain", "openreview_id")
+
+
+def ahead(authorships: pa.Table, resolver) -> Columns:
+    """What the careers read that does not depend on who is who (a build makes it while
+    people are resolved): the columns as lists, each job title's stage and each e-mail
+    domain's place (kept in their caches). The caller sets `person_id` before deriving."""
+    cols = Columns(authorships)
+    for name in READ:
+        cols[name]  # made a list now (Columns.__missing__)
+    for title in set(cols["job_title"]):
+        stage_of_title(title)
+    for domain in set(cols["email_domain"]):
+        if domain:
+            resolver.resolve(None, domain)
+    return cols
+
+
 @lru_cache(maxsize=1 << 16)  # titles repeat (`PhD student`): three searches per distinct title
 def stage_of_title(title: str | None) -> str | None:
     """The career stage a job title puts its holder in; None when there is no title."""
