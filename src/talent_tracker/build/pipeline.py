@@ -205,7 +205,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
             "affiliation_agreement": _table("affiliation_agreement", agreement),
             "venue_years": _venue_years_table(found, venues, source),
             "institutions": _institutions_table(resolver, authorships),
-            "persons": lambda: clusters.persons_table(authorships, threads).cast(SCHEMAS["persons"]),
+            "persons": database.Query(clusters.PERSONS_SQL),  # from the authorships just written
             "published_figures": _table("published_figures", _published(data)),
             "inputs": _table("inputs", [p.input for p in parts]),
             "build_info": _table("build_info", [

@@ -9,6 +9,7 @@ import fcntl
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -186,6 +187,9 @@ class DatabaseWriter:
             self.con.execute(f'INSERT INTO "{name}" SELECT * FROM incoming')
             self.con.unregister("incoming")
 
+    def insert(self, name: str, query: Query) -> None:
+        self.con.execute(f'INSERT INTO "{name}" {query.sql}')
+
     def commit(self) -> None:
         self.con.execute("CHECKPOINT")
         self.con.close()
@@ -203,19 +207,30 @@ class DatabaseWriter:
                 leftover.unlink()
 
 
-def write_database(db: Path, tables: dict[str, pa.Table | Callable[[], pa.Table]],
+@dataclass(frozen=True)
+class Query:
+    """A table made in the database being written, from the tables written before it (its
+    columns in the table's order): no round trip through Arrow."""
+
+    sql: str
+
+
+def write_database(db: Path, tables: dict[str, pa.Table | Callable[[], pa.Table] | Query],
                    statements: tuple[str, ...] = (), threads: int | None = None) -> None:
     """Write whole tables atomically (see DatabaseWriter), in order, then run `statements`
     (fix-ups). A table given as a function is made when its turn comes (it may wait on
-    work done beside the writing). `threads`: DuckDB's, when not every core (a build leaves
-    one to the work beside it)."""
+    work done beside the writing); one given as a Query is made by the database. `threads`:
+    DuckDB's, when not every core (a build leaves one to the work beside it)."""
     try:
         writer = DatabaseWriter(db, list(tables), threads)
     except duckdb.Error as exc:
         raise _write_failure(db, exc) from None
     try:
         for name, table in tables.items():
-            writer.append(name, table() if callable(table) else table)
+            if isinstance(table, Query):
+                writer.insert(name, table)
+            else:
+                writer.append(name, table() if callable(table) else table)
         for statement in statements:
             writer.con.execute(statement)
         writer.commit()
