@@ -255,10 +255,13 @@ def link(mentions: Mentions, edges: Edges, threshold: float, overrides: list[tup
     conflicted = _conflicted(group, mentions, prepared.paper_of, overrides)
     clusters = _Clusters(n, mentions.openreview_id, prepared.paper_of)
     clusters.merge_groups(group, ~conflicted[group])
-    _join_on(clusters, mentions.openreview_id, same_paper_allowed=True)
+    # the rules again, pair by pair, inside the groups with a conflict: every pair they join
+    # is a hard link, so lies inside one group, and the other groups are one person already
+    among = np.flatnonzero(conflicted[group]).tolist()
+    _join_on(clusters, mentions.openreview_id, same_paper_allowed=True, among=among)
     # e-mails come from author-id lists that are sometimes out of line with the names:
     # an address joins only mentions whose names agree (`Sergey Levine` is never `Yoshua Bengio`)
-    _join_on(clusters, mentions.email, mentions.name)
+    _join_on(clusters, mentions.email, mentions.name, among=among)
     _apply_overrides(clusters, mentions, overrides)
     inside = conflicted[group[left]]
     for u, v in zip(left[inside].tolist(), right[inside].tolist()):
@@ -326,14 +329,15 @@ class _Coauthors:
         return on_paper - {self.keys[i]} if self.keys[i] in on_paper else on_paper
 
 
-def _join_on(join, values: list[str | None], names: list[str] | None = None, same_paper_allowed: bool = False
-             ) -> None:
+def _join_on(join, values: list[str | None], names: list[str] | None = None, same_paper_allowed: bool = False,
+             among: list[int] | None = None) -> None:
     """Join mentions with the same value (and, with `names`, agreeing names): `join` is a
-    _Clusters or a callable taking the pair."""
+    _Clusters or a callable taking the pair. `among`: only these mentions (in order)."""
     # per value, the first anchor by surname and by first token: finding the first anchor
     # whose name agrees (see names_agree) is a few lookups, not a scan of every anchor
     anchors: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
-    for i, value in enumerate(values):
+    for i in range(len(values)) if among is None else among:
+        value = values[i]
         if not value:
             continue
         held = anchors[value]

@@ -229,7 +229,10 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report,
         skip(f"paper has more than {MAX_AUTHORS:,} authors: the first {MAX_AUTHORS:,} kept",
              f"{len(kept):,} authors", scope="field", count=dropped)
         kept = kept[:MAX_AUTHORS]
-    paper.authors = [Authorship(position=p, name=bounded(names[i])) for p, i in enumerate(kept, start=1)]
+    paper.authors = [Authorship(position=p, name=names[i]) for p, i in enumerate(kept, start=1)]
+    if any(len(a.name) > limits.MAX_FIELD_CHARS for a in paper.authors):  # rare: most names are short
+        for authorship in paper.authors:
+            authorship.name = bounded(authorship.name)
 
     def per_author(key: str) -> list[str] | None:
         values = split_list(raw.get(key)) if isinstance(raw.get(key), str) else None
@@ -244,7 +247,8 @@ def _parse_record(unit: Unit, index: int, raw: object, report: Report,
             skip("per-author list of an over-long paper not used", f"{key}: {len(values):,} entries",
                  scope="field", count=len(values))
             return None
-        return [bounded(v) for v in values]
+        # cut what is too long (rare: the common case is one pass over the lengths)
+        return [bounded(v) for v in values] if max(map(len, values), default=0) > limits.MAX_FIELD_CHARS else values
 
     ids = per_author("authorids")
     identities: list[str | None] = [None] * len(paper.authors)
