@@ -173,10 +173,9 @@ minidata.build_mini(Path(sys.argv[1]))
 
 @pytest.mark.fast
 def test_careers_are_the_same_derived_in_a_forked_process_or_a_thread(tmp_path):
-    # on one core the careers are derived in a thread, with a core to spare in a forked
-    # process beside the writing (pipeline._beside), and so are the names and titles parsed
-    # ahead of people resolution (linkage.parse_ahead) and what linking takes from the
-    # mentions alone (clusters.fixed_links): the same tables either way
+    # on one core the build's helper (pipeline._beside) is a thread, with a core to spare a
+    # forked process: the name features, the fixed links, the careers' columns and the
+    # careers are made there, and the tables are the same either way
     assert len(os.sched_getaffinity(0)) >= 2, "needs two cores to take the forked path"
     tests = str(Path(__file__).parent)
     found = {}

@@ -171,24 +171,22 @@ def test_a_model_of_other_comparisons_is_one_line(tmp_path):
 
 
 @pytest.mark.fast
-def test_names_parsed_ahead_are_what_features_would_parse_and_the_memo_takes_them():
-    import pyarrow as pa
+def test_names_read_before_the_places_change_give_the_same_features_and_people():
+    # a build's helper makes name_features and fixed_links from the mentions before the
+    # profile-year fill, which changes only where authors are: the features and the
+    # people are those made from the filled mentions alone
+    from talent_tracker.people.clusters import fixed_links
+    from talent_tracker.people.linkage import name_features
 
-    from talent_tracker.names import Memo, name_tokens
-    from talent_tracker.people.linkage import parse_ahead, title_words
-
-    authorships = pa.table({"author_name": ["Zhi-Hua Zhou", "Kha Pham 1", None, "Zhi-Hua Zhou", "Daphne Koller Jr."]})
-    papers = pa.table({"title": ["Deep Forest: Towards an Alternative to Deep Neural Networks", None, ""]})
-    tokens, words = parse_ahead(authorships, papers)
-    assert tokens == {"Zhi-Hua Zhou": ("zhihua", "zhou"), "Kha Pham 1": ("kha", "pham"),
-                      "Daphne Koller Jr.": ("daphne", "koller")}
-    assert words == {"Deep Forest: Towards an Alternative to Deep Neural Networks": ("alternative", "forest"),
-                     "": ()}
-    assert all(name_tokens(name) == found for name, found in tokens.items())
-    assert all(title_words(title) == found for title, found in words.items())
-    # results made elsewhere are taken as they are: the function is not called for them
-    calls = []
-    memo = Memo(lambda text: calls.append(text) or text.upper())
-    memo.remember({"given": "GIVEN BY THE HELPER"})
-    assert memo("given") == "GIVEN BY THE HELPER" and memo("new") == "NEW" and memo("new") == "NEW"
-    assert calls == ["new"]
+    rows = [("neurips", 2023, "p1", 0, "Zhi-Hua Zhou", None, "Deep forest"),
+            ("neurips", 2023, "p1", 1, "Wei Wang", "uni-b", "Deep forest"),
+            ("icml", 2024, "p2", 0, "Zhi-Hua Zhou", "nju", "Deep forest again"),
+            ("icml", 2024, "p2", 1, "Wei Wang", None, "Deep forest again"),
+            ("icml", 2024, "p3", 0, "W. Wang", "uni-b", "Graphs"),
+            ("icml", 2024, "p3", 1, "Ada Lovelace", None, "Graphs")]
+    before = _mentions(rows)
+    filled = _mentions([(*row[:5], row[5] or "nju", row[6]) for row in rows])
+    named, fixed = name_features(before), fixed_links(before)
+    assert features(filled, lambda: named).equals(features(filled))
+    assert features(filled, lambda: named).column("inst").to_pylist() == ["nju", "uni-b", "nju", "nju", "uni-b", "nju"]
+    assert resolve_people(filled, named=lambda: named, fixed=lambda: fixed) == resolve_people(filled)

@@ -7,41 +7,15 @@ schedule's authors (sources/schedule.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import cache, update_wrapper
-from typing import Generic, TypeVar
+from functools import cache
 
 from unidecode import unidecode
-
-T = TypeVar("T")
-
-
-class Memo(Generic[T]):
-    """A one-argument function's results by argument (as functools.cache, unbounded; the
-    function never returns None), which may also be given results made elsewhere: a build
-    parses its names and titles in a helper process while it gathers the mentions
-    (people/linkage.py: parse_ahead)."""
-
-    def __init__(self, function: Callable[[str], T]):
-        self.function = function
-        self.found: dict[str, T] = {}
-        update_wrapper(self, function)
-
-    def __call__(self, text: str) -> T:
-        found = self.found.get(text)
-        if found is None:
-            found = self.found[text] = self.function(text)
-        return found
-
-    def remember(self, results: dict[str, T]) -> None:
-        self.found.update(results)
-
 
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md"}
 _NON_WORD = re.compile(r"[^a-z0-9\s]")
 
 
-@Memo
+@cache
 def name_tokens(name: str) -> tuple[str, ...]:
     """Lower-case ASCII tokens; hyphens join (`Zhi-Hua` -> `zhihua`), dots split initials.
 

@@ -9,6 +9,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import pickle
 import signal
 import tempfile
 import threading
@@ -165,23 +166,23 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
                                  resolver.settings.recorded())
     progress.start(1, "resolving people")
     authorships = pa.concat_tables([p.authorships for p in parts])
-    # one helper beside the main process: it parses names and titles while the mentions are
-    # gathered (parse_ahead), makes what linking takes from the mentions alone while the
-    # features are computed (fixed_links), reads what the careers need while people are
-    # resolved, and derives the careers while the other tables are written
-    held: dict = {}  # what the careers' first step leaves for the second
-    with tempfile.TemporaryDirectory(prefix="talent-tracker-", dir=_handover_folder()) as handover, \
-            _beside(functools.partial(linkage.parse_ahead, authorships, papers),
-                    functools.partial(_fixed_links, authorships, overrides),
-                    functools.partial(_careers_ahead, held, authorships, resolver),
-                    functools.partial(_careers, held, parts, profile_records, resolver, db, Path(handover))) as ask:
-        parsed, fixed, _ = ask(0), ask(1), ask(2)
+    # one helper beside the main process: it makes what the features take from the names
+    # (linkage.name_features) while the main process gathers the mentions and reads the
+    # titles, then what linking takes from the mentions alone (fixed_links), then reads what
+    # the careers need while people are resolved, and derives them while the other tables
+    # are written
+    held: dict = {}  # what the helper's steps leave for its later steps
+    with _beside(functools.partial(_name_features, held, authorships),
+                 functools.partial(_fixed_links, held, overrides),
+                 functools.partial(_careers_ahead, held, authorships, resolver),
+                 functools.partial(_careers, held, parts, profile_records, resolver, db)) as ask:
+        named, fixed, _ = ask(0), ask(1), ask(2)
         authorships = _fill_from_profile_year(authorships)
         papers = _with_filled_countries(papers, authorships)
         mentions = clusters.mentions_of(authorships, papers)
-        gc.collect()  # while the helper still parses (see careers() below)
-        linkage.remember(parsed.result())
-        person_ids = clusters.resolve_people(mentions, overrides, model, settings.people_backend, fixed.result)
+        gc.collect()  # while the helper works on the names (see careers() below)
+        person_ids = clusters.resolve_people(mentions, overrides, model, settings.people_backend, named.result,
+                                             fixed.result)
         derived = ask(3, person_ids)
         authorships = authorships.append_column(SCHEMAS["authorships"].field("person_id"),
                                                 pa.array(person_ids, pa.string()))
@@ -197,7 +198,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
             # collector does the work its pause put off since the mentions were gathered
             # (at the end of the build nothing would overlap it)
             gc.collect(1)
-            return _mapped(derived.result().careers)
+            return derived.result().careers
 
         tables = {
             "papers": papers,
@@ -217,7 +218,7 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
                 {"key": "settings", "value": json.dumps(recorded, sort_keys=True)},
             ]),
             "careers": careers,  # last: their work has had the longest
-            "predictions": lambda: _mapped(derived.result().predictions),
+            "predictions": lambda: derived.result().predictions,
         }
         database.write_database(db, tables, threads=threads)
     warnings += derived.result().warnings
@@ -227,34 +228,22 @@ def _build(settings: BuildSettings, db: Path, progress: Progress) -> BuildResult
                        time.perf_counter() - started, agreement)
 
 
-def _fixed_links(authorships: pa.Table, overrides) -> clusters.Fixed:
+def _name_features(held: dict, authorships: pa.Table) -> linkage.Named:
     # made from the authorships before the profile-year fill: it changes affiliations only,
-    # never the names, ids, e-mails and papers linking reads here
-    return clusters.fixed_links(clusters.mentions_of(authorships), overrides)
+    # never the names, ids, e-mails and papers read here and in _fixed_links
+    held["mentions"] = clusters.mentions_of(authorships)
+    return linkage.name_features(held["mentions"])
+
+
+def _fixed_links(held: dict, overrides) -> clusters.Fixed:
+    return clusters.fixed_links(held.pop("mentions"), overrides)
 
 
 @dataclass(frozen=True)
 class _Careers:
-    careers: Path  # Arrow files in the handover folder (see _handed)
-    predictions: Path
+    careers: pa.Table
+    predictions: pa.Table
     warnings: list[str]
-
-
-def _handover_folder() -> str | None:
-    """Where a helper leaves its tables: memory (/dev/shm) where there is one."""
-    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-
-
-def _handed(table: pa.Table, path: Path) -> Path:
-    """A table left in a file for the main process to map: through the pool's pipe, 64 KiB
-    at a time, the careers took ~0.1 s to arrive; a file in memory takes ~0.01 s."""
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    return path
-
-
-def _mapped(path: Path) -> pa.Table:
-    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
 def _careers_ahead(held: dict, authorships: pa.Table, resolver: Resolver) -> None:
@@ -264,7 +253,7 @@ def _careers_ahead(held: dict, authorships: pa.Table, resolver: Resolver) -> Non
     held["columns"] = derive.ahead(_fill_from_profile_year(authorships), resolver)
 
 
-def _careers(held: dict, parts: list, profile_records: list, resolver: Resolver, db: Path, handover: Path,
+def _careers(held: dict, parts: list, profile_records: list, resolver: Resolver, db: Path,
              person_ids: list[str]) -> _Careers:
     """The career facts of every person (from the papers, saved profiles and fetched
     records) and the predictions made from them."""
@@ -282,8 +271,7 @@ def _careers(held: dict, parts: list, profile_records: list, resolver: Resolver,
             fetched, fetched_problems = profile_facts.load_facts(folder, by_profile, resolver, orcids)
             facts += fetched
             warnings += [f"fetched profiles: {problem}" for problem in fetched_problems]
-    return _Careers(_handed(_table("careers", facts), handover / "careers.arrow"),
-                    _handed(predictions.predict(columns, facts), handover / "predictions.arrow"), warnings)
+    return _Careers(_table("careers", facts), predictions.predict(columns, facts), warnings)
 
 
 @dataclass(frozen=True)
@@ -430,19 +418,50 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
 
 
 @contextmanager
-def _beside(*steps: Callable) -> Iterator[Callable[..., Future]]:
+def _beside(*steps: Callable) -> Iterator[Callable[..., Future | _Handed]]:
     """A worker beside the caller that runs `steps` as it is asked, one after another:
     `ask(i, *args)` gives the future of `steps[i](*args)`. In a forked process when there is
     a core to spare (in a thread its Python would contend for the GIL with the caller's
     work), else in a thread. The process is forked at the first ask, and inherits what the
-    steps read; later arguments and every result are pickled. Steps can leave things for
-    later steps in an object they were all given: a process keeps its own copy."""
+    steps read; later arguments are pickled, and results come back in files (_Handed).
+    Steps can leave things for later steps in an object they were all given: a process
+    keeps its own copy."""
     if limits.cores() < 2 or not _can_fork():
         with ThreadPoolExecutor(1) as pool:
             yield lambda i, *args: pool.submit(steps[i], *args)
         return
-    with _job(lambda i, *args: steps[i](*args)) as key, _forked_pool(1) as pool:
-        yield lambda i, *args: pool.submit(_run_job, key, i, *args)
+    with tempfile.TemporaryDirectory(prefix="talent-tracker-") as folder:
+        def step(i: int, *args) -> tuple[Path | None, object]:
+            result, path = steps[i](*args), Path(folder) / f"{i}.pickle"
+            try:
+                with open(path, "wb") as handle:
+                    pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            except OSError:  # no room for it there: through the pipe, slower
+                path.unlink(missing_ok=True)
+                return None, result
+            return path, None
+
+        with _job(step) as key, _forked_pool(1) as pool:
+            yield lambda i, *args: _Handed(pool.submit(_run_job, key, i, *args))
+
+
+class _Handed:
+    """A step's result, left by the worker in a temporary file and read when asked: through
+    the pool's pipe, 64 KiB at a time, the careers took ~0.1 s to arrive; so, ~0.03 s."""
+
+    def __init__(self, future: Future):
+        self.future = future
+        self.value: list = []
+
+    def result(self):
+        if not self.value:
+            path, result = self.future.result()
+            if path is not None:
+                with open(path, "rb") as handle:
+                    result = pickle.load(handle)
+                path.unlink()
+            self.value.append(result)
+        return self.value[0]
 
 
 def _can_fork() -> bool:

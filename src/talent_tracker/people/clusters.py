@@ -188,19 +188,22 @@ Edges = tuple  # (left, right, match weight) arrays from linkage.predict, strong
 
 
 def resolve_people(mentions: Mentions, overrides: list[tuple[str, str, str]] = (), model=None,
-                   backend: str = "duckdb", fixed: Callable[[], Fixed] | None = None) -> list[str]:
+                   backend: str = "duckdb", named: Callable[[], linkage.Named] | None = None,
+                   fixed: Callable[[], Fixed] | None = None) -> list[str]:
     """A person id per authorship (see the module docstring for the evidence used).
-    `fixed`: gives fixed_links(mentions, overrides), when that was made elsewhere."""
+    `named`, `fixed`: give linkage.name_features(mentions) and fixed_links(mentions,
+    overrides), when those are made elsewhere (a build's helper)."""
     model = model or linkage.Model.load()
-    edges = linkage.predict(linkage.features(mentions), model, model.threshold, backend)
-    return link(mentions, edges, model.threshold, overrides, fixed=fixed() if fixed else None)
+    table = linkage.features(mentions, named)
+    edges = linkage.predict(table, model, model.threshold, backend)
+    prepared = prepare(mentions, table.column("name_key").to_pylist())  # the features' keys: parsed once
+    return link(mentions, edges, model.threshold, overrides, prepared, fixed() if fixed else None)
 
 
 @dataclass(frozen=True)
 class Fixed:
-    """What linking takes from the mentions alone, before any pair is scored (a build
-    makes it beside the scoring): the pairs the rules may join, and the mentions in the
-    order that names a person (first authorship first)."""
+    """What linking takes from the mentions alone, besides `Prepared`: the pairs the rules
+    may join, and the mentions in the order that names a person (first authorship first)."""
 
     hard: tuple[np.ndarray, np.ndarray]
     first: np.ndarray
@@ -224,8 +227,9 @@ class Prepared:
     blocks: dict[str, list[int]]
 
 
-def prepare(mentions: Mentions) -> Prepared:
-    keys = [name_key(x) for x in mentions.name]
+def prepare(mentions: Mentions, keys: list[str | None] | None = None) -> Prepared:
+    """`keys`: each mention's name key, when known (None or "" for none)."""
+    keys = [name_key(x) for x in mentions.name] if keys is None else keys
     paper_of, n_papers = mentions.paper_index
     places = [_place(i, d) for i, d in zip(mentions.institution_id, mentions.email_domain)]
     blocks: dict[str, list[int]] = defaultdict(list)

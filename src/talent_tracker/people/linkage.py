@@ -44,6 +44,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
@@ -51,13 +52,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from talent_tracker import jsonread
 from talent_tracker.errors import UserError
 from talent_tracker.institutions.places import WEBMAIL
 from talent_tracker.limits import MAX_COAUTHOR_TEAM, MAX_NAME_BLOCK, MAX_SMALL_FILE_BYTES, cores
-from talent_tracker.names import Memo, name_key, name_tokens
+from talent_tracker.names import name_key, name_tokens
 
 BACKENDS = ("duckdb", "spark")
 MODEL_FILE = "people_model.json"
@@ -195,26 +195,9 @@ def site(domain: str | None) -> str | None:
     return None if found in WEBMAIL else found
 
 
-@Memo
+@cache
 def title_words(title: str | None) -> tuple[str, ...]:
     return tuple(sorted({w for w in _WORD.findall((title or "").lower()) if w not in _STOP_WORDS}))
-
-
-def parse_ahead(authorships: pa.Table, papers: pa.Table) -> tuple[dict, dict]:
-    """The tokens of every distinct author name and the words of every distinct title.
-
-    A build runs this in a helper process while it gathers the mentions, and gives the
-    results to `remember`: features() then finds its names and titles parsed (about a
-    third of its time, with nothing else to wait for)."""
-    names = pc.unique(authorships.column("author_name")).drop_null().to_pylist()
-    titles = pc.unique(papers.column("title")).drop_null().to_pylist()
-    return {name: name_tokens(name) for name in names}, {title: title_words(title) for title in titles}
-
-
-def remember(parsed: tuple[dict, dict]) -> None:
-    tokens, words = parsed
-    name_tokens.remember(tokens)
-    title_words.remember(words)
 
 
 @cache
@@ -225,14 +208,21 @@ def _name_parts(name: str) -> tuple[str, str | None, str | None, str | None]:
             "".join(t[0] for t in tokens[1:-1]) or None)
 
 
-def features(mentions) -> pa.Table:
-    """One row per authorship: what the comparisons read (`unique_id` is its index),
-    `same_as`, the mention it copies (see _same_as; its own index if none), and `profile`,
-    its OpenReview id (two mentions with ids are not compared: see settings).
+@dataclass(frozen=True)
+class Named:
+    """What the features take from the names and their papers alone, not from where the
+    authors are (which a build's profile-year fill may change) nor from the titles: a build
+    makes it in a helper process while it gathers the mentions and reads the titles."""
 
-    Co-authors and title words are lists of integer codes (the same name key or word, the
-    same code): comparing lists of integers is about half the cost of lists of strings.
-    """
+    keys: list[str]
+    first: list[str | None]
+    last: list[str | None]
+    middle: list[str | None]
+    coauthors: pa.ListArray  # per mention, its co-authors' name keys as codes
+    teams: list[int]  # per paper, a code for its co-author team (equal teams, equal codes)
+
+
+def name_features(mentions) -> Named:
     n = len(mentions.name)
     keys, first, last, middle = (list(c) for c in zip(*map(_name_parts, mentions.name))) if n else ([], [], [], [])
     codes: dict[str, int] = {}
@@ -242,27 +232,49 @@ def features(mentions) -> pa.Table:
         if key:
             team[paper].append(codes.setdefault(key, len(codes)))
     teams = [sorted(set(t)) if len(t) <= MAX_COAUTHOR_TEAM else [] for t in team]
-    titles = getattr(mentions, "title", None) or [None] * n
-    sites = [site(d) for d in mentions.email_domain]
+    coauthors = _coauthors(teams, np.asarray(paper_of, np.int64), [codes.get(k, -1) if k else -1 for k in keys])
+    return Named(keys, first, last, middle, coauthors, _interned(teams))
+
+
+def _title_words(mentions) -> tuple[pa.ListArray, list[int]]:
+    """Per mention, its paper's title words as codes; per paper, a code for its words."""
+    paper_of, n_papers = mentions.paper_index
+    titles = getattr(mentions, "title", None) or [None] * len(paper_of)
+    codes: dict[str, int] = {}
     words_of: list[list[int] | None] = [None] * n_papers
     for i, paper in enumerate(paper_of):
         if words_of[paper] is None:
-            words_of[paper] = [codes.setdefault("w:" + w, len(codes)) for w in title_words(titles[i])]
-    paper_index = pa.array(paper_of, pa.int64())
+            words_of[paper] = [codes.setdefault(w, len(codes)) for w in title_words(titles[i])]
     # a mention's title words are its paper's: one list per paper, taken per mention
-    words = pa.array([w or None for w in words_of], pa.list_(pa.int32())).take(paper_index)
-    coauthors = _coauthors(teams, paper_index.to_numpy(), [codes.get(k, -1) if k else -1 for k in keys])
+    words = pa.array([w or None for w in words_of], pa.list_(pa.int32())).take(pa.array(paper_of, pa.int64()))
+    return words, _interned(words_of)
+
+
+def features(mentions, named: Callable[[], Named] | None = None) -> pa.Table:
+    """One row per authorship: what the comparisons read (`unique_id` is its index),
+    `same_as`, the mention it copies (see _same_as; its own index if none), and `profile`,
+    its OpenReview id (two mentions with ids are not compared: see settings). `named`:
+    gives name_features(mentions) when that is made elsewhere (asked for once the titles
+    are read).
+
+    Co-authors and title words are lists of integer codes (the same name key or word, the
+    same code): comparing lists of integers is about half the cost of lists of strings."""
+    words, titles = _title_words(mentions)
+    found = named() if named else name_features(mentions)
+    n = len(mentions.name)
+    paper_of, _ = mentions.paper_index
+    sites = [site(d) for d in mentions.email_domain]
     country = getattr(mentions, "country", None) or [None] * n
-    same_as = _same_as(paper_of, keys, coauthors.is_valid().to_pylist(), _interned(teams), _interned(words_of),
-                       first, last, middle, mentions.institution_id, country, sites, mentions.year)
-    chunk_a, chunk_b = _chunks(keys, mentions.institution_id, sites, mentions.year, same_as)
+    same_as = _same_as(paper_of, found.keys, found.coauthors.is_valid().to_pylist(), found.teams, titles,
+                       found.first, found.last, found.middle, mentions.institution_id, country, sites, mentions.year)
+    chunk_a, chunk_b = _chunks(found.keys, mentions.institution_id, sites, mentions.year, same_as)
     return pa.table({
         "unique_id": pa.array(range(n), pa.int64()),
         "same_as": pa.array(same_as, pa.int64()),
-        "name_key": [k or None for k in keys],
+        "name_key": [k or None for k in found.keys],
         "chunk_a": pa.array(chunk_a, pa.int32()), "chunk_b": pa.array(chunk_b, pa.int32()),
-        "first": first, "last": last, "middle": middle,
-        "coauthors": coauthors,
+        "first": found.first, "last": found.last, "middle": found.middle,
+        "coauthors": found.coauthors,
         "inst": mentions.institution_id,
         "country": country,
         "site": sites,
