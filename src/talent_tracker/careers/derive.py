@@ -29,7 +29,7 @@ fact (end year; none: current) wins, then the more confident one.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import pyarrow as pa
 
@@ -59,6 +59,32 @@ class Columns(dict):
     def of(cls, authorships: pa.Table | Columns) -> Columns:
         return authorships if isinstance(authorships, Columns) else cls(authorships)
 
+    # what the careers read per row that does not depend on who is who (see ahead)
+    @cached_property
+    def placed(self) -> list[int]:
+        """The rows with a place: an affiliation, or an institution from the e-mail."""
+        return [i for i, (affiliation, institution) in enumerate(zip(self["affiliation"], self["institution_id"]))
+                if affiliation or institution]
+
+    @cached_property
+    def student(self) -> list[bool]:
+        """Per row: a student's job title (graduate school)?"""
+        return [stage_of_title(title) == "graduate" for title in self["job_title"]]
+
+    @cached_property
+    def on_trail(self) -> list[int]:
+        """The rows with a student title or an e-mail domain: the trail facts' evidence."""
+        return [i for i, (student, domain) in enumerate(zip(self.student, self["email_domain"])) if student or domain]
+
+    @cached_property
+    def dated_countries(self) -> list[tuple[int, tuple, str, str]]:
+        """Per row with a resolved country: the row, its paper's (year, venue, paper id),
+        the country and the evidence (predictions.earliest_places)."""
+        years, venues, papers, affiliations = self["year"], self["venue"], self["paper_id"], self["affiliation"]
+        return [(i, (years[i], venues[i], papers[i]), country,
+                 f"{venues[i]} {years[i]} paper {papers[i]}: {affiliations[i]!r}")
+                for i, country in enumerate(self["country"]) if country]
+
 
 # the authorship columns the facts and the predictions read, besides person_id
 READ = ("venue", "year", "paper_id", "affiliation", "institution_id", "institution", "country", "sector",
@@ -72,8 +98,7 @@ def ahead(authorships: pa.Table, resolver) -> Columns:
     cols = Columns(authorships)
     for name in READ:
         cols[name]  # made a list now (Columns.__missing__)
-    for title in set(cols["job_title"]):
-        stage_of_title(title)
+    cols.placed, cols.on_trail, cols.dated_countries  # noqa: B018 - made now (cached properties)
     for domain in set(cols["email_domain"]):
         if domain:
             resolver.resolve(None, domain)
@@ -98,9 +123,7 @@ def facts_from_authorships(authorships: pa.Table | Columns) -> list[dict]:
     grouped: dict[tuple, dict] = {}
     latest: dict[str, int] = {}
     persons, years, titles, institutions = cols["person_id"], cols["year"], cols["job_title"], cols["institution_id"]
-    # only rows with a place (an affiliation, or an institution from the e-mail) make facts
-    placed = [i for i, (person, affiliation, institution) in enumerate(zip(persons, cols["affiliation"], institutions))
-              if person and (affiliation or institution)]
+    placed = [i for i in cols.placed if persons[i]]  # only rows with a place make facts
     for i in placed:
         person, year = persons[i], years[i]
         known = latest.get(person)
@@ -131,14 +154,13 @@ def _printed_place(cols: dict, i: int) -> str:
 def trail_facts(authorships: pa.Table | Columns, resolver) -> list[dict]:
     """Graduate-school facts from the whole trail, and work facts from e-mail domains."""
     cols = Columns.of(authorships)
-    student = [stage_of_title(title) == "graduate" for title in cols["job_title"]]
+    student, persons = cols.student, cols["person_id"]
     years, domains, institutions, countries = cols["year"], cols["email_domain"], cols["institution_id"], cols["country"]
     # only people with a student title or an e-mail domain have trail facts: the rows of
     # the others (most people) are not gathered
-    wanted = {person for person, is_student, domain in zip(cols["person_id"], student, domains)
-              if person and (is_student or domain)}
+    wanted = {persons[i] for i in cols.on_trail if persons[i]}
     rows_of: dict[str, list[int]] = {}
-    for i, person in enumerate(cols["person_id"]):
+    for i, person in enumerate(persons):
         if person in wanted:
             rows_of.setdefault(person, []).append(i)
     grouped: dict[tuple, dict] = {}

@@ -76,15 +76,15 @@ _rank = fact_rank  # the order career_stages uses
 def earliest_places(authorships: pa.Table | Columns) -> dict[str, tuple[str, str, int]]:
     """Per person, the country of their earliest paper with a resolved country, why, and its year."""
     cols = Columns.of(authorships)
+    persons = cols["person_id"]
     earliest: dict[str, tuple] = {}
-    for i, (person, country) in enumerate(zip(cols["person_id"], cols["country"])):
-        if not person or not country:
+    for i, key, country, why in cols.dated_countries:
+        person = persons[i]
+        if not person:
             continue
-        key = (cols["year"][i], cols["venue"][i], cols["paper_id"][i])
-        if person not in earliest or key < earliest[person][0]:
-            earliest[person] = (key, country,
-                                f"{cols['venue'][i]} {cols['year'][i]} paper {cols['paper_id'][i]}: "
-                                f"{cols['affiliation'][i]!r}")
+        known = earliest.get(person)
+        if known is None or key < known[0]:
+            earliest[person] = (key, country, why)
     return {person: (country, why, key[0]) for person, (key, country, why) in earliest.items()}
 
 
