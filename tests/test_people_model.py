@@ -190,3 +190,17 @@ def test_names_read_before_the_places_change_give_the_same_features_and_people()
     assert features(filled, lambda: named).equals(features(filled))
     assert features(filled, lambda: named).column("inst").to_pylist() == ["nju", "uni-b", "nju", "nju", "uni-b", "nju"]
     assert resolve_people(filled, named=lambda: named, fixed=lambda: fixed) == resolve_people(filled)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("removed", [[], [0], [3, 4, 9], list(range(0, 3000, 2)), [2999]])
+def test_the_compared_mentions_are_the_table_less_the_copies_whichever_way_they_are_cut(removed):
+    import numpy as np
+    import pyarrow as pa
+
+    from talent_tracker.people.linkage import _without
+
+    table = pa.table({"unique_id": list(range(3000)), "words": [[i, i + 1] if i % 3 else None for i in range(3000)]})
+    kept = _without(table, np.array(removed, np.int64))
+    assert kept.column("unique_id").to_pylist() == [i for i in range(3000) if i not in set(removed)]
+    assert kept.column("words").to_pylist() == [[i, i + 1] if i % 3 else None for i in range(3000) if i not in set(removed)]
