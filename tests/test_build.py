@@ -187,3 +187,20 @@ def test_careers_are_the_same_derived_in_a_forked_process_or_a_thread(tmp_path):
                         for table in ("careers", "predictions", "persons")}
     assert found["1"]["careers"] and found["1"]["predictions"]
     assert found["1"] == found["all"]
+
+
+@pytest.mark.fast
+def test_a_workers_result_comes_back_in_a_file_or_else_through_the_pipe(tmp_path):
+    import pyarrow as pa
+
+    from talent_tracker.build.pipeline import _left_in, _taken
+
+    result = {"careers": pa.table({"person_id": ["p-1", "p-2"]}), "warnings": ["one"]}
+    left = _left_in(str(tmp_path), 3, result)
+    assert left[0] == tmp_path / "3.pickle" and left[0].is_file() and left[1] is None
+    back = _taken(left)
+    assert back["careers"].equals(result["careers"]) and back["warnings"] == ["one"]
+    assert not list(tmp_path.iterdir())  # read once, then removed
+    # no folder, or one that cannot be written: the result itself, for the pipe
+    assert _left_in(None, 3, result) == (None, result)
+    assert _left_in(str(tmp_path / "gone"), 3, result) == (None, result) and _taken((None, result)) is result

@@ -410,11 +410,12 @@ def _map_units(work, units: list, while_waiting: Callable[[], None] = lambda: No
         return
     # biggest files first so the cores finish together; results come back in unit order
     order = sorted(range(len(units)), key=lambda i: -units[i].path.stat().st_size)
-    with _job(lambda i: work(units[i])) as key, _forked_pool(workers) as pool:
+    with _handover() as folder, _job(lambda i: _left_in(folder, i, work(units[i]))) as key, \
+            _forked_pool(workers) as pool:
         futures = {i: pool.submit(_run_job, key, i) for i in order}  # every worker is forked by now
         while_waiting()
         for i in range(len(units)):
-            yield futures[i].result()
+            yield _taken(futures[i].result())
 
 
 @contextmanager
@@ -423,31 +424,58 @@ def _beside(*steps: Callable) -> Iterator[Callable[..., Future | _Handed]]:
     `ask(i, *args)` gives the future of `steps[i](*args)`. In a forked process when there is
     a core to spare (in a thread its Python would contend for the GIL with the caller's
     work), else in a thread. The process is forked at the first ask, and inherits what the
-    steps read; later arguments are pickled, and results come back in files (_Handed).
+    steps read; later arguments are pickled, and results come back in files (_left_in).
     Steps can leave things for later steps in an object they were all given: a process
     keeps its own copy."""
     if limits.cores() < 2 or not _can_fork():
         with ThreadPoolExecutor(1) as pool:
             yield lambda i, *args: pool.submit(steps[i], *args)
         return
-    with tempfile.TemporaryDirectory(prefix="talent-tracker-") as folder:
-        def step(i: int, *args) -> tuple[Path | None, object]:
-            result, path = steps[i](*args), Path(folder) / f"{i}.pickle"
-            try:
-                with open(path, "wb") as handle:
-                    pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            except OSError:  # no room for it there: through the pipe, slower
-                path.unlink(missing_ok=True)
-                return None, result
-            return path, None
+    with _handover() as folder, _job(lambda i, *args: _left_in(folder, i, steps[i](*args))) as key, \
+            _forked_pool(1) as pool:
+        yield lambda i, *args: _Handed(pool.submit(_run_job, key, i, *args))
 
-        with _job(step) as key, _forked_pool(1) as pool:
-            yield lambda i, *args: _Handed(pool.submit(_run_job, key, i, *args))
+
+@contextmanager
+def _handover() -> Iterator[str | None]:
+    """A temporary folder for the workers' results (_left_in); None where none can be made."""
+    try:
+        folder = tempfile.TemporaryDirectory(prefix="talent-tracker-")
+    except OSError:
+        yield None
+        return
+    with folder as name:
+        yield name
+
+
+def _left_in(folder: str | None, name: int, result) -> tuple[Path | None, object]:
+    """A worker's result, left in a file for the build to read (_taken): through the pool's
+    pipe, 64 KiB at a time, the careers took ~0.1 s to arrive, and a reader blocked while
+    the build's main thread held the interpreter. (None, result) when there is no folder or
+    the file cannot be written: then the pipe."""
+    if folder is None:
+        return None, result
+    path = Path(folder) / f"{name}.pickle"
+    try:
+        with open(path, "wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError:
+        path.unlink(missing_ok=True)
+        return None, result
+    return path, None
+
+
+def _taken(left: tuple[Path | None, object]):
+    path, result = left
+    if path is not None:
+        with open(path, "rb") as handle:
+            result = pickle.load(handle)
+        path.unlink()
+    return result
 
 
 class _Handed:
-    """A step's result, left by the worker in a temporary file and read when asked: through
-    the pool's pipe, 64 KiB at a time, the careers took ~0.1 s to arrive; so, ~0.03 s."""
+    """A step's result, read when first asked for (see _left_in)."""
 
     def __init__(self, future: Future):
         self.future = future
@@ -455,12 +483,7 @@ class _Handed:
 
     def result(self):
         if not self.value:
-            path, result = self.future.result()
-            if path is not None:
-                with open(path, "rb") as handle:
-                    result = pickle.load(handle)
-                path.unlink()
-            self.value.append(result)
+            self.value.append(_taken(self.future.result()))
         return self.value[0]
 
 
