@@ -247,9 +247,9 @@ class _Careers:
 
 
 def _careers_ahead(held: dict, authorships: pa.Table, resolver: Resolver) -> None:
-    """What the careers read that does not depend on who is who, made while people are
-    resolved: the authorships as the main process fills them (the fill is deterministic),
-    made lists once, with the job titles' stages and the e-mail domains' places."""
+    """What the careers read that does not depend on who is who (derive.ahead), made while
+    people are resolved, from the authorships as the main process fills them (the fill is
+    deterministic)."""
     held["columns"] = derive.ahead(_fill_from_profile_year(authorships), resolver)
 
 
