@@ -93,8 +93,9 @@ READ = ("venue", "year", "paper_id", "affiliation", "institution_id", "instituti
 
 def ahead(authorships: pa.Table, resolver) -> Columns:
     """What the careers read that does not depend on who is who (a build makes it while
-    people are resolved): the columns as lists, each job title's stage and each e-mail
-    domain's place (kept in their caches). The caller sets `person_id` before deriving."""
+    people are resolved): the columns as lists, the Columns' per-row properties, and each
+    e-mail domain's place (kept in the resolver's cache). The caller sets `person_id`
+    before deriving."""
     cols = Columns(authorships)
     for name in READ:
         cols[name]  # made a list now (Columns.__missing__)

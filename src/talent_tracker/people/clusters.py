@@ -94,15 +94,13 @@ GROUP BY person_id
 """
 
 
-def persons_table(authorships, threads: int | None = None):
-    """One row per person, from the authorships that carry a person_id (`threads`: DuckDB's,
-    when not every core)."""
+def persons_table(authorships):
+    """One row per person, from an Arrow table of authorships that carry a person_id (a
+    build makes the same table inside its database: database.Query(PERSONS_SQL))."""
     import duckdb
 
     con = duckdb.connect()
     try:
-        if threads:
-            con.execute(f"SET threads = {int(threads)}")
         con.register("authorships", authorships)
         return con.sql(PERSONS_SQL).to_arrow_table()
     finally:
